@@ -1,0 +1,99 @@
+/**
+ * Reads and validates apps.json. Every problem is reported with the file, the app
+ * and the field, so a typo is found from the message alone.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import type { App } from "./app.js";
+
+const positiveInt = z.number().int().positive();
+
+const appSchema = z.object({
+  id: z.string().min(1, "must be a non-empty string"),
+  key: z.string().min(1, "must be a non-empty string"),
+  secret: z.string().min(1, "must be a non-empty string"),
+  name: z.string().optional(),
+  enabled: z.boolean().default(true),
+  enableClientMessages: z.boolean().default(false),
+  maxConnections: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
+  allowedOrigins: z.array(z.string().min(1)).default(["*"]),
+  activityTimeout: z.number().int().min(1).max(3600).default(120),
+  maxPresenceMembersPerChannel: positiveInt.default(100),
+  maxPresenceMemberSizeInKb: z.number().positive().default(1),
+  maxChannelNameLength: positiveInt.default(200),
+  maxEventChannelsAtOnce: positiveInt.default(100),
+  maxEventNameLength: positiveInt.default(200),
+  maxEventPayloadInKb: z.number().positive().default(10),
+  maxEventBatchSize: positiveInt.default(10),
+});
+
+const knownFields = new Set(Object.keys(appSchema.shape));
+
+export interface LoadedApps {
+  apps: App[];
+  /** Problems that do not stop the server, such as unknown (probably misspelt) fields. */
+  warnings: string[];
+}
+
+export class AppsFileError extends Error {
+  override name = "AppsFileError";
+}
+
+export function loadAppsFile(path: string): LoadedApps {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(error);
+    throw new AppsFileError(`${path}: ${reason}. Pass --apps <file> or set HERALD_APPS_FILE.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AppsFileError(`${path}: not valid JSON (${(error as Error).message}).`);
+  }
+  return parseApps(json, path);
+}
+
+/** Validates the parsed content of an apps file; `source` names it in messages. */
+export function parseApps(json: unknown, source: string): LoadedApps {
+  if (typeof json !== "object" || json === null || !Array.isArray((json as { apps?: unknown }).apps)) {
+    throw new AppsFileError(`${source}: expected {"apps": [ ... ]} at the top level.`);
+  }
+  const entries = (json as { apps: unknown[] }).apps;
+  const apps: App[] = [];
+  const warnings: string[] = [];
+  const ids = new Map<string, string>();
+  const keys = new Map<string, string>();
+
+  entries.forEach((entry, index) => {
+    const label = describeApp(entry, index);
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new AppsFileError(`${source}: ${label} must be a JSON object.`);
+    }
+    for (const field of Object.keys(entry)) {
+      if (!knownFields.has(field)) warnings.push(`${source}: ${label}: unknown field "${field}" is ignored.`);
+    }
+    const result = appSchema.safeParse(entry);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const field = issue.path.join(".") || "(app)";
+      throw new AppsFileError(`${source}: ${label}: field "${field}" ${issue.message}.`);
+    }
+    const app = result.data;
+    const sameId = ids.get(app.id);
+    if (sameId) throw new AppsFileError(`${source}: ${label}: field "id" duplicates the id of ${sameId}.`);
+    const sameKey = keys.get(app.key);
+    if (sameKey) throw new AppsFileError(`${source}: ${label}: field "key" duplicates the key of ${sameKey}.`);
+    ids.set(app.id, label);
+    keys.set(app.key, label);
+    apps.push(Object.freeze({ ...app, name: app.name, allowedOrigins: Object.freeze([...app.allowedOrigins]) }));
+  });
+  return { apps, warnings };
+}
+
+function describeApp(entry: unknown, index: number): string {
+  const id = typeof entry === "object" && entry !== null ? (entry as { id?: unknown }).id : undefined;
+  return typeof id === "string" && id.length > 0 ? `app #${index + 1} (id "${id}")` : `app #${index + 1}`;
+}

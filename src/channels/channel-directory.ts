@@ -1,0 +1,15 @@
+import { AppChannels } from "./app-channels.js";
+
+/** Channel state kept apart per app, so one app can never see another's channels. */
+export class ChannelDirectory {
+  private readonly apps = new Map<string, AppChannels>();
+
+  forApp(appId: string): AppChannels {
+    let channels = this.apps.get(appId);
+    if (!channels) {
+      channels = new AppChannels();
+      this.apps.set(appId, channels);
+    }
+    return channels;
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/** Composition root: read the settings, load the apps, start the server, stop on a signal. */
+import { AppRegistry } from "./apps/app-registry.js";
+import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
+import { LocalBroker } from "./cluster/local-broker.js";
+import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
+import { createLogger } from "./logger.js";
+import { socketIdGenerator } from "./protocol/socket-ids.js";
+import { PortInUseError, startServer } from "./server/server.js";
+import { nativeEngineProblem } from "./server/uws.js";
+
+const log = createLogger();
+
+function fail(message: string, exitCode = 1): never {
+  log.fatal(message);
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  let config: Config | null;
+  try {
+    config = readConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+  if (!config) {
+    console.log(USAGE);
+    return;
+  }
+
+  const engineProblem = nativeEngineProblem();
+  if (engineProblem) fail(engineProblem);
+
+  let apps: AppRegistry;
+  try {
+    const loaded = loadAppsFile(config.appsFile);
+    for (const warning of loaded.warnings) log.warn(warning);
+    apps = new AppRegistry(loaded.apps);
+  } catch (error) {
+    if (error instanceof AppsFileError) fail(error.message);
+    throw error;
+  }
+
+  // A random node part keeps socket_ids unique across restarts of this process.
+  const nodeNumber = Math.floor(Math.random() * 1_000_000_000);
+  let server;
+  try {
+    server = await startServer({
+      config,
+      apps,
+      log,
+      createBroker: (deliver) => new LocalBroker(deliver),
+      nextSocketId: socketIdGenerator(nodeNumber),
+    });
+  } catch (error) {
+    if (error instanceof PortInUseError) fail(error.message);
+    throw error;
+  }
+  log.info(
+    { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined },
+    `Herald listening on ${config.host}:${server.port} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}`,
+  );
+
+  const stop = (signal: string) => {
+    log.info({ signal }, "shutting down");
+    server.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => fail(`Herald failed to start: ${error instanceof Error ? error.stack : String(error)}`));

@@ -1,0 +1,58 @@
+/**
+ * Encoding of the frames the server sends. Server-sent `data` is a JSON-encoded
+ * string, as pusher-js expects. Each function returns the finished frame text.
+ */
+import type { ErrorCodeValue } from "./error-codes.js";
+
+export function connectionEstablished(socketId: string, activityTimeoutSeconds: number): string {
+  const data = JSON.stringify({ socket_id: socketId, activity_timeout: activityTimeoutSeconds });
+  return JSON.stringify({ event: "pusher:connection_established", data });
+}
+
+export function pusherError(code: ErrorCodeValue, message: string): string {
+  return JSON.stringify({ event: "pusher:error", data: { code, message } });
+}
+
+export const PONG = JSON.stringify({ event: "pusher:pong", data: {} });
+export const PING = JSON.stringify({ event: "pusher:ping", data: {} });
+
+export function subscriptionSucceeded(channel: string, data: unknown = {}): string {
+  return JSON.stringify({ event: "pusher_internal:subscription_succeeded", channel, data: JSON.stringify(data) });
+}
+
+/** `type` is what pusher-js and Echo's `.error()` show: "AuthError" or "LimitReached". */
+export function subscriptionError(channel: string, type: string, error: string, status: number): string {
+  return JSON.stringify({ event: "pusher:subscription_error", channel, data: { type, error, status } });
+}
+
+export function memberAdded(channel: string, userId: string, userInfo: unknown): string {
+  return JSON.stringify({
+    event: "pusher_internal:member_added",
+    channel,
+    data: JSON.stringify({ user_id: userId, user_info: userInfo }),
+  });
+}
+
+export function memberRemoved(channel: string, userId: string): string {
+  return JSON.stringify({ event: "pusher_internal:member_removed", channel, data: JSON.stringify({ user_id: userId }) });
+}
+
+/**
+ * An event on a channel. `data` is already a string (the HTTP API requires it);
+ * presence client events carry the sender's `user_id` at the top level.
+ */
+export function channelEvent(event: string, channel: string, data: string, userId?: string): string {
+  return userId === undefined
+    ? JSON.stringify({ event, channel, data })
+    : JSON.stringify({ event, channel, data, user_id: userId });
+}
+
+/**
+ * Frames for one event on many channels share everything but the channel name,
+ * so the event name and data are escaped once and only the channel per frame.
+ */
+export function channelEventEncoder(event: string, data: string): (channel: string) => string {
+  const head = `{"event":${JSON.stringify(event)},"channel":`;
+  const tail = `,"data":${JSON.stringify(data)}}`;
+  return (channel) => head + JSON.stringify(channel) + tail;
+}

@@ -1,0 +1,22 @@
+/** `POST /apps/{app_id}/batch_events`: up to maxEventBatchSize events, all checked before any is sent. */
+import { readEvent, type TriggeredEvent } from "../../protocol/http-events.js";
+import { publishEvent } from "./publish.js";
+import { badRequest, ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
+
+export const triggerBatch: Endpoint = ({ app, body }, ctx) => {
+  const json = parseJsonBody(body);
+  if (!json.ok) return json.response;
+  const batch = (json.value as { batch?: unknown } | null)?.batch;
+  if (!Array.isArray(batch)) return badRequest("The body must be {\"batch\": [ ...events ]}.");
+  if (batch.length > app.maxEventBatchSize) {
+    return badRequest(`The batch has ${batch.length} events; this app allows ${app.maxEventBatchSize}.`);
+  }
+  const events: TriggeredEvent[] = [];
+  for (const [index, raw] of batch.entries()) {
+    const checked = readEvent(raw, app, `batch[${index}]: `);
+    if (!checked.ok) return { status: checked.status, body: { error: checked.message } };
+    events.push(checked.event);
+  }
+  for (const event of events) publishEvent(ctx, app, event);
+  return ok();
+};

@@ -1,0 +1,18 @@
+/** `GET /apps/{app_id}/channels`: the occupied channels, optionally by prefix, with user counts for presence. */
+import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
+import { infoAttributes } from "./info.js";
+
+export const listChannels: Endpoint = ({ app, query }, ctx) => {
+  const prefix = query.get("filter_by_prefix") ?? "";
+  const info = infoAttributes(query);
+  const withUserCount = info.has("user_count");
+  if (withUserCount && !prefix.startsWith("presence-")) {
+    return badRequest("info=user_count is only available with filter_by_prefix=presence- (user counts exist for presence channels only).");
+  }
+  const channels = ctx.channels.forApp(app.id);
+  const result: Record<string, { user_count?: number }> = {};
+  for (const name of channels.occupiedChannels(prefix)) {
+    result[name] = withUserCount ? { user_count: channels.userCount(name) } : {};
+  }
+  return ok({ channels: result });
+};

@@ -1,0 +1,90 @@
+/**
+ * The shared front of every `/apps/{app_id}/...` endpoint: find the app, read the
+ * body within its limit, check the request signature, then hand a plain request
+ * to the endpoint and write its answer. Endpoints never see unsigned requests.
+ */
+import type { App } from "../../apps/app.js";
+import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
+import { readBody, sendError, sendJson, watchAbort } from "../http-io.js";
+import type { NodeContext } from "../node-context.js";
+import type { HttpRequest, HttpResponse } from "../uws.js";
+
+export interface ApiRequest {
+  readonly app: App;
+  readonly query: ReadonlyMap<string, string>;
+  /** Decoded path parameters after the app id, e.g. the channel name. */
+  readonly params: readonly string[];
+  readonly body: string;
+}
+
+export interface ApiResponse {
+  readonly status: 200 | 400 | 404 | 413;
+  readonly body: object;
+}
+
+export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse;
+
+export const ok = (body: object = {}): ApiResponse => ({ status: 200, body });
+export const badRequest = (error: string): ApiResponse => ({ status: 400, body: { error } });
+
+/**
+ * Bodies are capped per app: room for a full batch of events at the app's payload
+ * limit (doubled, since JSON escaping can double a string) plus their envelopes.
+ */
+function bodyLimitBytes(app: App): number {
+  return 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024;
+}
+
+export function signedEndpoint(ctx: NodeContext, paramCount: number, endpoint: Endpoint) {
+  return (res: HttpResponse, req: HttpRequest): void => {
+    // uWS request objects live only until this function returns: read everything now.
+    const state = watchAbort(res);
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl().slice(ctx.config.pathPrefix.length);
+    const query = parseQuery(req.getQuery() ?? "");
+    const appId = decodeParam(req.getParameter(0));
+    const params: string[] = [];
+    for (let i = 1; i <= paramCount; i++) params.push(decodeParam(req.getParameter(i)) ?? "");
+    const hasBody = method === "POST";
+
+    const app = appId === null ? undefined : ctx.apps.byId(appId);
+    if (!app) return sendError(res, state, 404, `No app has the id "${(appId ?? "").slice(0, 100)}".`, hasBody);
+    if (!app.enabled) return sendError(res, state, 403, `The app ${app.id} is disabled.`, hasBody);
+
+    const handle = (body: string): void => {
+      const signature = verifyRequestSignature({ method, path, query, body }, app, Date.now() / 1000);
+      if (!signature.ok) return sendError(res, state, 401, signature.message);
+      try {
+        const response = endpoint({ app, query, params, body }, ctx);
+        sendJson(res, state, response.status, response.body);
+      } catch (error) {
+        ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
+        sendError(res, state, 500, "The server failed to process the request.");
+      }
+    };
+    if (!hasBody) return handle("");
+    readBody(
+      res,
+      bodyLimitBytes(app),
+      (body) => handle(body.toString("utf8")),
+      () => sendError(res, state, 413, `The request body is larger than the ${bodyLimitBytes(app)} bytes this app accepts.`, true),
+    );
+  };
+}
+
+function decodeParam(raw: string | undefined): string | null {
+  try {
+    return decodeURIComponent(raw ?? "");
+  } catch {
+    return null;
+  }
+}
+
+/** Parses a JSON body, or says why it is not one. */
+export function parseJsonBody(body: string): { ok: true; value: unknown } | { ok: false; response: ApiResponse } {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch {
+    return { ok: false, response: badRequest("The body is not valid JSON.") };
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Client events (`client-*`) relayed from one socket to the other subscribers of
+ * a private or presence channel, with every rule of the Pusher protocol.
+ */
+import type { App } from "../apps/app.js";
+import { channelKind } from "../protocol/channel-names.js";
+import type { ClientFrame } from "../protocol/client-frames.js";
+import { ErrorCode } from "../protocol/error-codes.js";
+import * as frames from "../protocol/server-frames.js";
+import type { Connection } from "./connection.js";
+import type { NodeContext } from "./node-context.js";
+import type { WebSocket } from "./uws.js";
+
+type ClientEvent = Extract<ClientFrame, { kind: "client-event" }>;
+
+export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: ClientEvent): void {
+  const connection = ws.getUserData();
+  const problem = clientEventProblem(app, connection, request);
+  if (problem) {
+    ws.send(frames.pusherError(ErrorCode.FrameRejected, problem));
+    return;
+  }
+  const data = typeof request.data === "string" ? request.data : JSON.stringify(request.data ?? {});
+  const dataBytes = Buffer.byteLength(data);
+  if (dataBytes > app.maxEventPayloadInKb * 1024) {
+    ws.send(frames.pusherError(ErrorCode.FrameRejected, `The data of ${request.event} is ${dataBytes} bytes; this app allows ${app.maxEventPayloadInKb} KB.`));
+    return;
+  }
+  const userId = connection.channels!.get(request.channel);
+  ctx.broker.publish({
+    appId: app.id,
+    channel: request.channel,
+    frame: frames.channelEvent(request.event, request.channel, data, userId),
+    exceptSocketId: connection.socketId,
+  });
+}
+
+function clientEventProblem(app: App, connection: Connection, { event, channel }: ClientEvent): string | null {
+  if (!app.enableClientMessages) {
+    return "Client events are disabled for this app; set \"enableClientMessages\": true in apps.json to allow them.";
+  }
+  const kind = channelKind(channel);
+  if (kind === "encrypted") return "Client events are not allowed on private-encrypted- channels.";
+  if (kind !== "private" && kind !== "presence") {
+    return `Client events are only allowed on private- and presence- channels, not on ${channel.slice(0, 200)}.`;
+  }
+  if (!connection.channels?.has(channel)) return `Subscribe to ${channel} before sending client events on it.`;
+  if (event.length > app.maxEventNameLength) {
+    return `The event name is ${event.length} characters long; this app allows ${app.maxEventNameLength}.`;
+  }
+  return null;
+}

@@ -1,0 +1,27 @@
+import type { App } from "../apps/app.js";
+import type { ErrorCodeValue } from "../protocol/error-codes.js";
+
+/** Why a socket is refused after the handshake: sent as `pusher:error`, then the close code. */
+export interface Rejection {
+  readonly code: ErrorCodeValue;
+  readonly message: string;
+}
+
+/**
+ * What Herald keeps per WebSocket (uWebSockets.js user data). Kept small: there
+ * may be hundreds of thousands of these.
+ */
+export interface Connection {
+  /** Undefined when the socket is being refused (see `rejection`). */
+  readonly app: App | undefined;
+  readonly rejection: Rejection | undefined;
+  readonly socketId: string;
+  /** Subscribed channels, each with its presence user id (undefined for other kinds). */
+  channels: Map<string, string | undefined> | undefined;
+  /** Coarse clock second of the last frame or pong from the client. */
+  lastSeen: number;
+  /** Clock second the server pinged a silent client, or 0 when no ping is pending. */
+  pingedAt: number;
+  /** False from the close event on; uWS forbids touching a closed socket. */
+  open: boolean;
+}

@@ -1,0 +1,71 @@
+/**
+ * Small helpers for uWebSockets.js HTTP responses. uWS sends "200 OK" unless the
+ * status is written before any header, and forbids writing to an aborted
+ * response; these helpers take care of both.
+ */
+import type { HttpResponse } from "./uws.js";
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "200 OK",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  403: "403 Forbidden",
+  404: "404 Not Found",
+  413: "413 Payload Too Large",
+  500: "500 Internal Server Error",
+};
+
+/** Tracks whether the client went away, which uWS reports once through onAborted. */
+export interface ResponseState {
+  aborted: boolean;
+}
+
+export function watchAbort(res: HttpResponse): ResponseState {
+  const state = { aborted: false };
+  res.onAborted(() => {
+    state.aborted = true;
+  });
+  return state;
+}
+
+export function sendJson(res: HttpResponse, state: ResponseState, status: number, body: unknown, closeConnection = false): void {
+  if (state.aborted) return;
+  state.aborted = true; // a response is written once
+  res.cork(() => {
+    res
+      .writeStatus(STATUS_TEXT[status] ?? `${status} Error`)
+      .writeHeader("Content-Type", "application/json")
+      .end(JSON.stringify(body), closeConnection);
+  });
+}
+
+export function sendError(res: HttpResponse, state: ResponseState, status: number, error: string, closeConnection = false): void {
+  sendJson(res, state, status, { error }, closeConnection);
+}
+
+/**
+ * Collects a request body up to `limitBytes`. Chunks from uWS are only valid
+ * during the callback, so each is copied. Past the limit, `onTooLarge` runs once
+ * and the rest is ignored.
+ */
+export function readBody(
+  res: HttpResponse,
+  limitBytes: number,
+  onBody: (body: Buffer) => void,
+  onTooLarge: () => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let overflowed = false;
+  res.onData((chunk, isLast) => {
+    if (overflowed) return;
+    size += chunk.byteLength;
+    if (size > limitBytes) {
+      overflowed = true;
+      onTooLarge();
+      return;
+    }
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) onBody(Buffer.concat(chunks, size));
+  });
+}

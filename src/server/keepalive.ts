@@ -1,0 +1,61 @@
+/**
+ * Server-side liveness. A client that has sent nothing for its app's
+ * activityTimeout is pinged; one that then stays silent for the pong timeout is
+ * closed with 4201. Receiving alone never counts against a client: it is only
+ * asked to answer.
+ */
+import { ErrorCode } from "../protocol/error-codes.js";
+import { PING } from "../protocol/server-frames.js";
+import type { Connection } from "./connection.js";
+import type { SocketRegistry } from "./socket-registry.js";
+
+const SWEEP_INTERVAL_MS = 1000;
+
+function monotonicSeconds(): number {
+  return Math.floor(performance.now() / 1000);
+}
+
+export class Keepalive {
+  /** A coarse clock, advanced by each sweep, so the message path reads a field instead of the time. */
+  now = monotonicSeconds();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sockets: SocketRegistry,
+    private readonly pongTimeoutSeconds: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Records that the client was heard from. */
+  heard(connection: Connection): void {
+    connection.lastSeen = this.now;
+    connection.pingedAt = 0;
+  }
+
+  private sweep(): void {
+    const now = (this.now = monotonicSeconds());
+    for (const ws of this.sockets.sockets()) {
+      const connection = ws.getUserData();
+      if (connection.pingedAt !== 0) {
+        if (now - connection.pingedAt >= this.pongTimeoutSeconds) {
+          ws.end(ErrorCode.PongTimeout, "Pong reply not received");
+        }
+      } else if (now - connection.lastSeen >= connection.app!.activityTimeout) {
+        connection.pingedAt = now;
+        // pusher-js answers pusher:ping; any WebSocket stack answers the control ping.
+        ws.cork(() => {
+          ws.send(PING);
+          ws.ping();
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import type { AppRegistry } from "../apps/app-registry.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Broker } from "../cluster/broker.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { SocketRegistry } from "./socket-registry.js";
+
+/** The pieces of this node that the socket and HTTP handlers share. */
+export interface NodeContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly apps: AppRegistry;
+  readonly channels: ChannelDirectory;
+  readonly sockets: SocketRegistry;
+  readonly broker: Broker;
+  readonly nextSocketId: () => string;
+}

@@ -1,0 +1,88 @@
+/**
+ * Builds the uWebSockets.js app: the WebSocket route, the HTTP API routes and a
+ * JSON 404 for everything else, all under the configured path prefix.
+ */
+import type { AppRegistry } from "../apps/app-registry.js";
+import { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Broker, DeliverLocally } from "../cluster/broker.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import { ErrorCode } from "../protocol/error-codes.js";
+import { triggerBatch } from "./api/batch-events.js";
+import { channelUsers } from "./api/channel-users.js";
+import { channelInfo } from "./api/channel.js";
+import { listChannels } from "./api/channels.js";
+import { triggerEvent } from "./api/events.js";
+import { signedEndpoint } from "./api/signed-endpoint.js";
+import { localFanout } from "./fanout.js";
+import { sendError, watchAbort } from "./http-io.js";
+import { Keepalive } from "./keepalive.js";
+import type { NodeContext } from "./node-context.js";
+import { SocketRegistry } from "./socket-registry.js";
+import uWS, { listenExclusively } from "./uws.js";
+import { websocketBehavior } from "./websocket-handler.js";
+
+export interface ServerOptions {
+  config: Config;
+  apps: AppRegistry;
+  log: Logger;
+  /** Builds the broker, given how this node delivers a message to its own sockets. */
+  createBroker: (deliver: DeliverLocally) => Broker;
+  nextSocketId: () => string;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** Stops listening and closes every socket with 4200, so pusher-js reconnects at once. */
+  close(): void;
+}
+
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config, log } = options;
+  const uwsApp = uWS.App();
+  const sockets = new SocketRegistry();
+  const ctx: NodeContext = {
+    config,
+    log,
+    apps: options.apps,
+    channels: new ChannelDirectory(),
+    sockets,
+    broker: options.createBroker(localFanout(uwsApp, sockets)),
+    nextSocketId: options.nextSocketId,
+  };
+  const keepalive = new Keepalive(sockets, config.pongTimeout);
+  const prefix = config.pathPrefix;
+
+  uwsApp
+    .ws(`${prefix}/app/:key`, websocketBehavior(ctx, keepalive))
+    .post(`${prefix}/apps/:appId/events`, signedEndpoint(ctx, 0, triggerEvent))
+    .post(`${prefix}/apps/:appId/batch_events`, signedEndpoint(ctx, 0, triggerBatch))
+    .get(`${prefix}/apps/:appId/channels`, signedEndpoint(ctx, 0, listChannels))
+    .get(`${prefix}/apps/:appId/channels/:channel`, signedEndpoint(ctx, 1, channelInfo))
+    .get(`${prefix}/apps/:appId/channels/:channel/users`, signedEndpoint(ctx, 1, channelUsers))
+    .any("/*", (res, req) => {
+      const state = watchAbort(res);
+      const message = `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}. WebSockets connect to ${prefix}/app/{key}; the HTTP API is under ${prefix}/apps/{app_id}/.`;
+      // Any body that follows is not read, so the connection cannot be reused.
+      sendError(res, state, 404, message, true);
+    });
+
+  const listening = await listenExclusively(uwsApp, config.host, config.port);
+  if (!listening) {
+    throw new PortInUseError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
+  }
+  keepalive.start();
+
+  return {
+    port: listening.port,
+    close() {
+      keepalive.stop();
+      uWS.us_listen_socket_close(listening.socket);
+      for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * pusher:subscribe and pusher:unsubscribe for one socket, and the release of all
+ * its channels when it closes.
+ */
+import type { App } from "../apps/app.js";
+import { channelKind, channelNameProblem, requiresAuth } from "../protocol/channel-names.js";
+import { parseChannelData, type ClientFrame } from "../protocol/client-frames.js";
+import * as frames from "../protocol/server-frames.js";
+import { verifyChannelAuth } from "../protocol/signatures.js";
+import type { Connection } from "./connection.js";
+import type { NodeContext } from "./node-context.js";
+import { topicOf } from "./topics.js";
+import type { WebSocket } from "./uws.js";
+
+type Subscribe = Extract<ClientFrame, { kind: "subscribe" }>;
+
+export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: Subscribe): void {
+  const connection = ws.getUserData();
+  const { channel } = request;
+  const fail = (type: string, error: string, status: number) => {
+    ws.send(frames.subscriptionError(channel, type, error, status));
+  };
+
+  const nameProblem = channelNameProblem(channel, app.maxChannelNameLength);
+  if (nameProblem) return fail("InvalidChannel", nameProblem, 400);
+  const kind = channelKind(channel);
+  if (channel.startsWith("#")) {
+    return fail("InvalidChannel", "Channel names starting with # are reserved for the server.", 400);
+  }
+  if (requiresAuth(kind)) {
+    if (kind === "presence" && request.channelData === undefined) {
+      return fail("AuthError", "A presence subscription needs channel_data, the JSON string your auth endpoint returned.", 401);
+    }
+    const channelData = kind === "presence" ? request.channelData : undefined;
+    if (!verifyChannelAuth(request.auth, app, connection.socketId, channel, channelData)) {
+      return fail(
+        "AuthError",
+        `Invalid signature for ${channel}: the auth must be "<app key>:<HMAC-SHA256 of the socket_id and channel>" signed with this app's secret.`,
+        401,
+      );
+    }
+  }
+
+  const channels = ctx.channels.forApp(app.id);
+  if (connection.channels?.has(channel)) {
+    // A repeated subscribe changes nothing but is answered, so the client's state machine completes.
+    ws.send(frames.subscriptionSucceeded(channel, kind === "presence" ? { presence: channels.presenceSnapshot(channel) } : {}));
+    return;
+  }
+
+  if (kind !== "presence") {
+    channels.subscribe(channel);
+    track(ws, connection, app, channel, undefined);
+    ws.send(frames.subscriptionSucceeded(channel));
+    return;
+  }
+
+  const parsed = parseChannelData(request.channelData!);
+  if (!parsed.ok) return fail("InvalidChannelData", parsed.message, 400);
+  const { userId, userInfo } = parsed.member;
+  const infoBytes = Buffer.byteLength(JSON.stringify(userInfo ?? null));
+  if (infoBytes > app.maxPresenceMemberSizeInKb * 1024) {
+    return fail("LimitReached", `user_info is ${infoBytes} bytes; this app allows ${app.maxPresenceMemberSizeInKb} KB per member.`, 413);
+  }
+  const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
+  if (!joined.ok) return fail("LimitReached", joined.reason, 403);
+  track(ws, connection, app, channel, userId);
+  ws.send(frames.subscriptionSucceeded(channel, { presence: joined.members }));
+  if (joined.firstSocketOfUser) {
+    ctx.broker.publish({
+      appId: app.id,
+      channel,
+      frame: frames.memberAdded(channel, userId, userInfo),
+      exceptSocketId: connection.socketId,
+    });
+  }
+}
+
+export function unsubscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channel: string): void {
+  const connection = ws.getUserData();
+  if (!connection.channels?.has(channel)) return;
+  const userId = connection.channels.get(channel);
+  connection.channels.delete(channel);
+  ws.unsubscribe(topicOf(app.id, channel));
+  release(ctx, app, channel, userId);
+}
+
+/** Releases every channel of a closed socket (uWS has already dropped its topics). */
+export function releaseAll(ctx: NodeContext, app: App, connection: Connection): void {
+  if (!connection.channels) return;
+  for (const [channel, userId] of connection.channels) release(ctx, app, channel, userId);
+  connection.channels = undefined;
+}
+
+function track(ws: WebSocket<Connection>, connection: Connection, app: App, channel: string, userId: string | undefined): void {
+  ws.subscribe(topicOf(app.id, channel));
+  (connection.channels ??= new Map()).set(channel, userId);
+}
+
+function release(ctx: NodeContext, app: App, channel: string, userId: string | undefined): void {
+  const lastSocketOfUser = ctx.channels.forApp(app.id).leave(channel, userId);
+  if (lastSocketOfUser && userId !== undefined) {
+    ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
+  }
+}

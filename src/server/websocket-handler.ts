@@ -1,0 +1,137 @@
+/**
+ * The uWebSockets.js behaviour for `/app/{key}`: upgrade, open, message, close.
+ * It turns frames into calls and leaves the rules to the modules it calls.
+ */
+import type { App } from "../apps/app.js";
+import { parseClientFrame } from "../protocol/client-frames.js";
+import { ErrorCode } from "../protocol/error-codes.js";
+import * as frames from "../protocol/server-frames.js";
+import { admit } from "./admission.js";
+import { relayClientEvent } from "./client-events.js";
+import type { Connection, Rejection } from "./connection.js";
+import type { Keepalive } from "./keepalive.js";
+import type { NodeContext } from "./node-context.js";
+import { releaseAll, subscribe, unsubscribe } from "./subscriptions.js";
+import uWS, { type WebSocket, type WebSocketBehavior } from "./uws.js";
+
+/**
+ * Largest WebSocket frame accepted; uWS drops the connection above it (1006).
+ * Frames under it but over an app's payload limit get a pusher:error instead.
+ */
+export const MAX_FRAME_BYTES = 100 * 1024;
+
+/** A client that cannot take frames as fast as they come is closed past this much queued output. */
+const MAX_BACKPRESSURE_BYTES = 1024 * 1024;
+
+export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSocketBehavior<Connection> {
+  return {
+    compression: uWS.DISABLED,
+    maxPayloadLength: MAX_FRAME_BYTES,
+    maxBackpressure: MAX_BACKPRESSURE_BYTES,
+    // Typed as a number in uWS's declarations; the engine reads it as a flag.
+    closeOnBackpressureLimit: 1,
+    // Liveness is Herald's (see keepalive.ts): per-app timeouts and Pusher close codes.
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+
+    upgrade(res, req, context) {
+      const key = safeDecode(req.getParameter(0) ?? "");
+      const admission = admit(ctx.apps, key, req.getQuery() ?? "", req.getHeader("origin"));
+      const connection: Connection = {
+        app: admission.app,
+        rejection: admission.rejection,
+        socketId: admission.app ? ctx.nextSocketId() : "",
+        channels: undefined,
+        lastSeen: keepalive.now,
+        pingedAt: 0,
+        open: true,
+      };
+      res.upgrade(
+        connection,
+        req.getHeader("sec-websocket-key"),
+        req.getHeader("sec-websocket-protocol"),
+        req.getHeader("sec-websocket-extensions"),
+        context,
+      );
+    },
+
+    open(ws) {
+      const connection = ws.getUserData();
+      const { app } = connection;
+      if (!app) return refuse(ws, connection.rejection!);
+      if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) >= app.maxConnections) {
+        return refuse(ws, {
+          code: ErrorCode.AppOverQuota,
+          message: `The app ${app.id} has reached its maxConnections of ${app.maxConnections}.`,
+        });
+      }
+      ctx.sockets.add(ws, { ...connection, app });
+      ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
+    },
+
+    message(ws, message, isBinary) {
+      const connection = ws.getUserData();
+      keepalive.heard(connection);
+      const { app } = connection;
+      if (!app) return;
+      if (isBinary) {
+        ws.send(frames.pusherError(ErrorCode.FrameRejected, "Binary frames are not part of the Pusher protocol; send JSON text."));
+        return;
+      }
+      try {
+        handleFrame(ctx, ws, app, Buffer.from(message).toString("utf8"));
+      } catch (error) {
+        // A bug must cost one frame, never the process or the other sockets.
+        ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
+        ws.send(frames.pusherError(ErrorCode.FrameRejected, "The server could not process this frame."));
+      }
+    },
+
+    pong(ws) {
+      keepalive.heard(ws.getUserData());
+    },
+
+    close(ws) {
+      const connection = ws.getUserData();
+      connection.open = false;
+      if (!connection.app) return;
+      ctx.sockets.remove(connection);
+      releaseAll(ctx, connection.app, connection);
+    },
+  };
+}
+
+function handleFrame(ctx: NodeContext, ws: WebSocket<Connection>, app: App, text: string): void {
+  const parsed = parseClientFrame(text);
+  if (!parsed.ok) {
+    ws.send(frames.pusherError(ErrorCode.FrameRejected, parsed.message));
+    return;
+  }
+  const { frame } = parsed;
+  switch (frame.kind) {
+    case "ping":
+      ws.send(frames.PONG);
+      return;
+    case "pong":
+      return;
+    case "subscribe":
+      return subscribe(ctx, ws, app, frame);
+    case "unsubscribe":
+      return unsubscribe(ctx, ws, app, frame.channel);
+    case "client-event":
+      return relayClientEvent(ctx, ws, app, frame);
+  }
+}
+
+function refuse(ws: WebSocket<Connection>, rejection: Rejection): void {
+  ws.send(frames.pusherError(rejection.code, rejection.message));
+  ws.end(rejection.code, rejection.message.slice(0, 120));
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

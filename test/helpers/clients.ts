@@ -1,0 +1,177 @@
+/**
+ * The clients users run against Herald: pusher-js (what Echo wraps), the
+ * `pusher` server SDK (what a backend signs with), and a raw WebSocket for frames
+ * no library would send.
+ */
+import PusherJs, { type ChannelAuthorizationCallback } from "pusher-js";
+import PusherServer from "pusher";
+import WebSocket from "ws";
+import Echo from "laravel-echo";
+import type { AppConfig } from "./herald.js";
+
+// pusher-js declares ES exports over a CommonJS build: at run time the default
+// import is the class itself, which the declarations call `.default`.
+export const Pusher = PusherJs as unknown as typeof import("pusher-js").default;
+export type Pusher = InstanceType<typeof Pusher>;
+
+export function serverSdk(port: number, app: AppConfig, extra: Partial<PusherServer.Options> = {}): PusherServer {
+  return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: "127.0.0.1", port: String(port), useTLS: false, ...extra });
+}
+
+/**
+ * A pusher-js client whose channel authorization is done by the server SDK, as a
+ * Laravel backend's /broadcasting/auth would. `user` is the presence identity.
+ */
+export function pusherClient(
+  port: number,
+  app: AppConfig,
+  options: { user?: { user_id: string | number; user_info?: unknown }; authorizer?: PusherServer } = {},
+): Pusher {
+  const sdk = options.authorizer ?? serverSdk(port, app);
+  return new Pusher(app.key, {
+    cluster: "mt1",
+    wsHost: "127.0.0.1",
+    wsPort: port,
+    forceTLS: false,
+    enabledTransports: ["ws"],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: "/broadcasting/auth",
+      transport: "ajax",
+      customHandler: ({ socketId, channelName }, callback) => {
+        try {
+          const presence = channelName.startsWith("presence-") ? options.user : undefined;
+          callback(null, sdk.authorizeChannel(socketId, channelName, presence as PusherServer.PresenceChannelData | undefined) as Parameters<ChannelAuthorizationCallback>[1]);
+        } catch (error) {
+          callback(error as Error, null);
+        }
+      },
+    },
+  });
+}
+
+export function connected(client: Pusher): Promise<string> {
+  return new Promise((resolve) => {
+    if (client.connection.state === "connected") return resolve(client.connection.socket_id);
+    client.connection.bind("connected", () => resolve(client.connection.socket_id));
+  });
+}
+
+export function subscribed(client: Pusher, channelName: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const channel = client.subscribe(channelName);
+    channel.bind("pusher:subscription_succeeded", resolve);
+    channel.bind("pusher:subscription_error", reject);
+  });
+}
+
+/** A raw WebSocket that records every frame it receives, parsed. */
+export class RawClient {
+  readonly frames: Array<{ event: string; channel?: string; data?: unknown; user_id?: string }> = [];
+  closeCode: number | undefined;
+  readonly ws: WebSocket;
+  private readonly opened: Promise<void>;
+
+  constructor(url: string, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, options);
+    this.ws.on("message", (data) => this.frames.push(JSON.parse(String(data))));
+    this.ws.on("close", (code) => (this.closeCode = code));
+    this.ws.on("error", () => undefined);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once("open", () => resolve());
+      this.ws.once("error", reject);
+    });
+  }
+
+  static async connect(port: number, key = "app-key", query = "?protocol=7&client=js&version=8.4.0", options?: WebSocket.ClientOptions, prefix = ""): Promise<RawClient> {
+    const client = new RawClient(`ws://127.0.0.1:${port}${prefix}/app/${key}${query}`, options);
+    await client.opened;
+    return client;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits for the first not-yet-consumed frame matching `predicate`. */
+  async next(predicate: (frame: RawClient["frames"][number]) => boolean, timeoutMs = 3000): Promise<RawClient["frames"][number]> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = this.frames.find(predicate);
+      if (found) {
+        this.frames.splice(this.frames.indexOf(found), 1);
+        return found;
+      }
+      await sleep(5);
+    }
+    throw new Error(`no matching frame within ${timeoutMs} ms; received: ${JSON.stringify(this.frames)}`);
+  }
+
+  event(event: string, timeoutMs?: number) {
+    return this.next((frame) => frame.event === event, timeoutMs);
+  }
+
+  async closed(timeoutMs = 3000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeCode === undefined && Date.now() < deadline) await sleep(5);
+    if (this.closeCode === undefined) throw new Error("socket did not close");
+    return this.closeCode;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with the arguments of the next call of the returned callback. */
+export function nextCall<T = unknown>(timeoutMs = 3000): { callback: (value: T) => void; promise: Promise<T> } {
+  let callback!: (value: T) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not called within ${timeoutMs} ms`)), timeoutMs);
+    callback = (value) => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+  });
+  return { callback, promise };
+}
+
+/**
+ * Laravel Echo configured as a Vue app would configure it for Herald, with
+ * channel authorization answered by the server SDK in place of /broadcasting/auth.
+ */
+export function echoClient(
+  port: number,
+  app: AppConfig,
+  options: { user?: { user_id: string | number; user_info?: unknown }; authorizer?: PusherServer; broadcaster?: "pusher" | "reverb" } = {},
+): Echo<"pusher"> {
+  const sdk = options.authorizer ?? serverSdk(port, app);
+  return new Echo({
+    broadcaster: (options.broadcaster ?? "pusher") as "pusher",
+    key: app.key,
+    cluster: "mt1",
+    wsHost: "127.0.0.1",
+    wsPort: port,
+    wssPort: port,
+    forceTLS: false,
+    enabledTransports: ["ws", "wss"],
+    disableStats: true,
+    Pusher: PusherJs,
+    channelAuthorization: {
+      endpoint: "/broadcasting/auth",
+      transport: "ajax",
+      customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) => {
+        const presence = channelName.startsWith("presence-") ? options.user : undefined;
+        callback(null, sdk.authorizeChannel(socketId, channelName, presence as PusherServer.PresenceChannelData | undefined) as Parameters<ChannelAuthorizationCallback>[1]);
+      },
+    },
+  });
+}
+
+export function echoPusher(echo: Echo<"pusher">): Pusher {
+  return echo.connector.pusher as unknown as Pusher;
+}

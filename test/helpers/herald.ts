@@ -1,0 +1,106 @@
+/**
+ * Runs the built Herald (dist/main.js) as a child process on a free port, the way
+ * a user runs it, and reads its JSON log lines.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+export const MAIN = resolve(import.meta.dirname, "../../dist/main.js");
+
+export interface AppConfig {
+  id: string;
+  key: string;
+  secret: string;
+  [field: string]: unknown;
+}
+
+export const DEMO_APP: AppConfig = { id: "app-id", key: "app-key", secret: "app-secret", enableClientMessages: true };
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface Herald {
+  readonly port: number;
+  readonly process: ChildProcess;
+  readonly logs: LogLine[];
+  stop(): Promise<void>;
+}
+
+export function writeAppsFile(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "herald-test-"));
+  const file = join(dir, "apps.json");
+  writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+  return file;
+}
+
+function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void {
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      raw.push(line);
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a log line (e.g. a warning printed by Node)
+      }
+    });
+  }
+}
+
+/** Starts Herald with the given apps (default: the demo app) and waits until it listens. */
+export async function startHerald(
+  options: { apps?: AppConfig[]; args?: string[]; env?: Record<string, string> } = {},
+): Promise<Herald> {
+  const appsFile = writeAppsFile({ apps: options.apps ?? [DEMO_APP] });
+  const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", "--apps", appsFile, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: LogLine[] = [];
+  const raw: string[] = [];
+  collectLines(child, logs, raw);
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setInterval(() => {
+      const listening = logs.find((line) => typeof line.port === "number" && line.msg.startsWith("Herald listening"));
+      if (listening) {
+        clearInterval(timer);
+        resolvePort(listening.port as number);
+      }
+    }, 10);
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      reject(new Error(`Herald exited with ${code} before listening:\n${raw.join("\n")}`));
+    });
+  });
+  return {
+    port,
+    process: child,
+    logs,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Runs Herald to completion (for start-up failures) and returns its exit code and output. */
+export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, output });
+    });
+  });
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { AppsFileError, parseApps } from "../../src/apps/apps-file.js";
+import { originAllowed } from "../../src/apps/origins.js";
+
+const base = { id: "1", key: "k", secret: "s" };
+
+describe("parseApps", () => {
+  it("fills every default", () => {
+    const { apps, warnings } = parseApps({ apps: [base] }, "apps.json");
+    expect(warnings).toEqual([]);
+    expect(apps[0]).toEqual({
+      ...base,
+      name: undefined,
+      enabled: true,
+      enableClientMessages: false,
+      maxConnections: -1,
+      allowedOrigins: ["*"],
+      activityTimeout: 120,
+      maxPresenceMembersPerChannel: 100,
+      maxPresenceMemberSizeInKb: 1,
+      maxChannelNameLength: 200,
+      maxEventChannelsAtOnce: 100,
+      maxEventNameLength: 200,
+      maxEventPayloadInKb: 10,
+      maxEventBatchSize: 10,
+    });
+  });
+
+  it.each([
+    [{ apps: {} }, 'expected {"apps": [ ... ]}'],
+    [[], 'expected {"apps": [ ... ]}'],
+    [{ apps: [5] }, "app #1 must be a JSON object"],
+    [{ apps: [{ ...base, secret: "" }] }, 'app #1 (id "1"): field "secret" must be a non-empty string'],
+    [{ apps: [{ key: "k", secret: "s" }] }, 'app #1: field "id"'],
+    [{ apps: [{ ...base, maxConnections: "10" }] }, 'field "maxConnections"'],
+    [{ apps: [{ ...base, enabled: "yes" }] }, 'field "enabled"'],
+    [{ apps: [{ ...base, allowedOrigins: "*" }] }, 'field "allowedOrigins"'],
+    [{ apps: [base, { ...base, key: "k2" }] }, 'app #2 (id "1"): field "id" duplicates the id of app #1'],
+    [{ apps: [base, { ...base, id: "2" }] }, 'app #2 (id "2"): field "key" duplicates the key of app #1'],
+  ])("rejects %j naming the problem", (json, message) => {
+    expect(() => parseApps(json, "apps.json")).toThrow(AppsFileError);
+    expect(() => parseApps(json, "apps.json")).toThrow(message);
+  });
+
+  it("warns about unknown fields by name", () => {
+    const { warnings } = parseApps({ apps: [{ ...base, enableClientMesages: true }] }, "apps.json");
+    expect(warnings).toEqual(['apps.json: app #1 (id "1"): unknown field "enableClientMesages" is ignored.']);
+  });
+});
+
+describe("originAllowed", () => {
+  it.each([
+    ["https://app.example.com", ["*"], true],
+    ["", ["*"], true],
+    ["https://app.example.com", ["app.example.com"], true],
+    ["https://app.example.com", ["https://app.example.com"], true],
+    ["http://app.example.com", ["https://app.example.com"], false],
+    ["https://a.b.example.com", ["*.example.com"], true],
+    ["https://example.com", ["*.example.com"], false],
+    ["https://evilexample.com", ["*.example.com"], false],
+    ["https://other.com", ["app.example.com"], false],
+    ["", ["app.example.com"], false],
+    ["not a url", ["app.example.com"], false],
+  ])("%s with %j → %s", (origin, allowed, expected) => {
+    expect(originAllowed(origin, allowed)).toBe(expected);
+  });
+});

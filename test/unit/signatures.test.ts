@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { hmacSha256Hex, md5Hex, timingSafeEqualStrings, verifyChannelAuth } from "../../src/protocol/signatures.js";
+import { stringToSign, verifyRequestSignature, parseQuery } from "../../src/protocol/request-signature.js";
+
+// The vectors of PROTOCOL.md, which pusher-js and the Pusher server SDKs agree with.
+const app = { key: "278d425bdf160c739803", secret: "7ad3773142a6692b25b8" };
+
+describe("channel signatures", () => {
+  it("signs socket_id:channel for private channels", () => {
+    expect(hmacSha256Hex(app.secret, "1234.1234:private-foobar")).toBe(
+      "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4",
+    );
+  });
+
+  it("signs socket_id::user::user_data for sign-in", () => {
+    expect(hmacSha256Hex(app.secret, '1234.1234::user::{"id":"12345"}')).toBe(
+      "4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba",
+    );
+  });
+
+  it("accepts the right key:signature and rejects every variation", () => {
+    const auth = `${app.key}:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4`;
+    expect(verifyChannelAuth(auth, app, "1234.1234", "private-foobar")).toBe(true);
+    expect(verifyChannelAuth(auth, app, "1234.1235", "private-foobar")).toBe(false);
+    expect(verifyChannelAuth(auth, app, "1234.1234", "private-foobaz")).toBe(false);
+    expect(verifyChannelAuth(auth.replace("278d", "278e"), app, "1234.1234", "private-foobar")).toBe(false);
+    expect(verifyChannelAuth("", app, "1234.1234", "private-foobar")).toBe(false);
+    expect(verifyChannelAuth(":", app, "1234.1234", "private-foobar")).toBe(false);
+    expect(verifyChannelAuth("no-colon", app, "1234.1234", "private-foobar")).toBe(false);
+  });
+
+  it("includes channel_data in presence signatures", () => {
+    const channelData = '{"user_id":"1","user_info":{"name":"Ada"}}';
+    const signature = hmacSha256Hex(app.secret, `1.2:presence-room:${channelData}`);
+    expect(verifyChannelAuth(`${app.key}:${signature}`, app, "1.2", "presence-room", channelData)).toBe(true);
+    expect(verifyChannelAuth(`${app.key}:${signature}`, app, "1.2", "presence-room", channelData.replace("Ada", "Eve"))).toBe(false);
+  });
+
+  it("compares strings of different lengths as unequal", () => {
+    expect(timingSafeEqualStrings("abc", "abcd")).toBe(false);
+    expect(timingSafeEqualStrings("abc", "abc")).toBe(true);
+  });
+});
+
+describe("HTTP request signatures", () => {
+  const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
+  const query = parseQuery(
+    `auth_key=${app.key}&auth_timestamp=1353088179&auth_version=1.0&body_md5=ec365a775a4cd0599faeb73354201b6f` +
+      "&auth_signature=da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c",
+  );
+  const request = { method: "POST", path: "/apps/3/events", query, body };
+
+  it("computes the body MD5 of the vector", () => {
+    expect(md5Hex(body)).toBe("ec365a775a4cd0599faeb73354201b6f");
+  });
+
+  it("verifies the vector at its own time and within 600 s of it", () => {
+    expect(verifyRequestSignature(request, app, 1353088179)).toEqual({ ok: true });
+    expect(verifyRequestSignature(request, app, 1353088179 + 600)).toEqual({ ok: true });
+  });
+
+  it("rejects a stale timestamp with a message about clocks", () => {
+    const result = verifyRequestSignature(request, app, 1353088179 + 601);
+    expect(result).toMatchObject({ ok: false, message: expect.stringContaining("clock") });
+  });
+
+  it("rejects a changed body, path, method or secret", () => {
+    expect(verifyRequestSignature({ ...request, body: body.replace("foo", "fop") }, app, 1353088179).ok).toBe(false);
+    expect(verifyRequestSignature({ ...request, path: "/apps/4/events" }, app, 1353088179).ok).toBe(false);
+    expect(verifyRequestSignature({ ...request, method: "GET" }, app, 1353088179).ok).toBe(false);
+    expect(verifyRequestSignature(request, { ...app, secret: "other" }, 1353088179).ok).toBe(false);
+  });
+
+  it("signs lower-cased sorted keys with unencoded values", () => {
+    const q = parseQuery("info=user_count%2Csubscription_count&auth_key=k&Filter_By_Prefix=presence-");
+    expect(stringToSign("get", "/apps/1/channels", q)).toBe(
+      "GET\n/apps/1/channels\nauth_key=k&filter_by_prefix=presence-&info=user_count,subscription_count",
+    );
+  });
+});
