@@ -11,8 +11,10 @@ import { nativeEngineProblem } from "./server/uws.js";
 
 const log = createLogger();
 
+/** Start-up failures go to the log for collectors and as plain text for the person at the terminal. */
 function fail(message: string, exitCode = 1): never {
   log.fatal(message);
+  process.stderr.write(`herald: ${message}\n`);
   process.exit(exitCode);
 }
 

@@ -1,0 +1,48 @@
+/**
+ * Server-side liveness with a 1 s activity timeout and a 1 s pong grace: silent
+ * clients are pinged, clients that do not answer are closed with 4201, and a
+ * client that only receives is never cut off.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient, serverSdk, sleep } from "./helpers/clients.js";
+import { startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+
+const brisk: AppConfig = { id: "brisk", key: "brisk-key", secret: "brisk-secret", activityTimeout: 1 };
+let herald: Herald;
+
+beforeAll(async () => {
+  herald = await startHerald({ apps: [brisk], args: ["--pong-timeout", "1"] });
+});
+afterAll(() => herald.stop());
+
+async function connect(options: ConstructorParameters<typeof RawClient>[1] = {}): Promise<RawClient> {
+  const client = await RawClient.connect(herald.port, brisk.key, "?protocol=7", options);
+  const established = await client.event("pusher:connection_established");
+  expect(JSON.parse(established.data as string)).toMatchObject({ activity_timeout: 1 });
+  return client;
+}
+
+describe("keepalive", () => {
+  it("pings a silent client and closes it with 4201 when it does not answer", async () => {
+    const deaf = await connect({ autoPong: false });
+    await deaf.event("pusher:ping", 4000);
+    expect(await deaf.closed(5000)).toBe(4201);
+  });
+
+  it("keeps a client that answers pusher:ping, and one whose WebSocket answers control pings", async () => {
+    const polite = await connect({ autoPong: false });
+    polite.ws.on("message", (data) => {
+      if (String(data).includes('"pusher:ping"')) polite.send({ event: "pusher:pong", data: {} });
+    });
+    const receiver = await connect(); // sends nothing after subscribing; its WebSocket answers control pings
+    receiver.send({ event: "pusher:subscribe", data: { channel: "feed" } });
+    await receiver.event("pusher_internal:subscription_succeeded");
+    await sleep(5000);
+    expect(polite.closeCode).toBeUndefined();
+    expect(receiver.closeCode).toBeUndefined();
+    await serverSdk(herald.port, brisk).trigger("feed", "tick", {});
+    await receiver.event("tick");
+    polite.close();
+    receiver.close();
+  }, 15_000);
+});

@@ -1,0 +1,97 @@
+/**
+ * Start-up as a user meets it: settings from flags and environment, one log
+ * line when listening, and a fast, named failure for every bad start.
+ */
+import { describe, expect, it } from "vitest";
+import { RawClient } from "./helpers/clients.js";
+import { DEMO_APP, runHerald, startHerald, writeAppsFile } from "./helpers/herald.js";
+
+describe("start-up", () => {
+  it("logs one line with the address and the number of apps", async () => {
+    const herald = await startHerald({ apps: [DEMO_APP, { id: "2", key: "k2", secret: "s2" }] });
+    const lines = herald.logs.filter((line) => line.msg.startsWith("Herald listening"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ host: "127.0.0.1", port: herald.port, apps: 2 });
+    await herald.stop();
+  });
+
+  it("takes settings from environment variables, and flags over them", async () => {
+    const appsFile = writeAppsFile({ apps: [DEMO_APP] });
+    const herald = await startHerald({ env: { HERALD_PATH_PREFIX: "/pusher", HERALD_APPS_FILE: "/does/not/matter" }, args: ["--apps", appsFile] });
+    const client = await RawClient.connect(herald.port, "app-key", "?protocol=7", {}, "/pusher");
+    await client.event("pusher:connection_established");
+    client.close();
+    const response = await fetch(`http://127.0.0.1:${herald.port}/app/app-key`);
+    expect(response.status).toBe(404);
+    await herald.stop();
+  });
+
+  it("reads HERALD_PORT and HERALD_HOST", async () => {
+    const appsFile = writeAppsFile({ apps: [DEMO_APP] });
+    const probe = await startHerald();
+    const port = probe.port;
+    await probe.stop();
+    const run = runHerald([], { HERALD_PORT: String(port), HERALD_HOST: "127.0.0.1", HERALD_APPS_FILE: appsFile }, 1500);
+    const { output } = await run;
+    expect(output).toContain(`Herald listening on 127.0.0.1:${port} with 1 app`);
+  });
+
+  it("refuses to share a port with another server", async () => {
+    const first = await startHerald();
+    const appsFile = writeAppsFile({ apps: [DEMO_APP] });
+    const second = await runHerald(["--host", "127.0.0.1", "--port", String(first.port), "--apps", appsFile]);
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`Cannot listen on 127.0.0.1:${first.port}`);
+    await first.stop();
+  });
+
+  it("refuses to run on uWebSockets.js's JavaScript fallback", async () => {
+    const appsFile = writeAppsFile({ apps: [DEMO_APP] });
+    const run = await runHerald(["--port", "0", "--apps", appsFile], { UWS_USE_FALLBACK: "1" });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("fell back to a JavaScript emulation");
+  });
+
+  it("names the file, the app and the field of an invalid apps file", async () => {
+    const cases: Array<[string, string]> = [
+      ["{ not json", "not valid JSON"],
+      [JSON.stringify({ apps: [{ id: "a", key: "k", secret: "" }] }), 'app #1 (id "a"): field "secret"'],
+      [JSON.stringify({ apps: [{ id: "a", key: "k", secret: "s" }, { id: "a", key: "k2", secret: "s" }] }), 'app #2 (id "a"): field "id" duplicates'],
+      [JSON.stringify({ apps: [{ id: "a", key: "k", secret: "s" }, { id: "b", key: "k", secret: "s" }] }), 'field "key" duplicates'],
+      [JSON.stringify({ apps: [{ id: "a", key: "k", secret: "s", maxConnections: "many" }] }), 'field "maxConnections"'],
+    ];
+    for (const [content, message] of cases) {
+      const file = writeAppsFile(content);
+      const run = await runHerald(["--port", "0", "--apps", file]);
+      expect(run.code, content).toBe(1);
+      expect(run.output).toContain(file);
+      expect(run.output).toContain(message);
+    }
+  });
+
+  it("fails on a missing apps file, saying how to point at one", async () => {
+    const run = await runHerald(["--port", "0", "--apps", "/nonexistent/apps.json"]);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("/nonexistent/apps.json: does not exist");
+  });
+
+  it("warns about unknown fields by name and starts anyway", async () => {
+    const herald = await startHerald({ apps: [{ ...DEMO_APP, enableClientMesages: true }] });
+    expect(herald.logs.some((line) => line.level === 40 && line.msg.includes('unknown field "enableClientMesages"'))).toBe(true);
+    await herald.stop();
+  });
+
+  it("rejects unknown flags and bad numbers with usage", async () => {
+    const run = await runHerald(["--prot", "1"]);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain("--port <number>");
+    const bad = await runHerald(["--port", "seventy"]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain("--port / HERALD_PORT must be a whole number");
+  });
+
+  it("loads the committed apps.json from the working directory by default", async () => {
+    const run = await runHerald(["--port", "0", "--host", "127.0.0.1"], {}, 1500);
+    expect(run.output).toContain("with 1 app from apps.json");
+  });
+});

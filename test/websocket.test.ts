@@ -1,0 +1,259 @@
+/**
+ * The WebSocket protocol frame by frame, with a raw client for what no library
+ * would send and pusher-js where a real client's reaction matters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hmacSha256Hex } from "../src/protocol/signatures.js";
+import { RawClient, pusherClient, serverSdk, sleep } from "./helpers/clients.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+
+const quiet: AppConfig = { id: "quiet", key: "quiet-key", secret: "quiet-secret" };
+const disabled: AppConfig = { id: "off", key: "off-key", secret: "off-secret", enabled: false };
+const small: AppConfig = {
+  id: "small",
+  key: "small-key",
+  secret: "small-secret",
+  enableClientMessages: true,
+  maxConnections: 2,
+  maxEventPayloadInKb: 1,
+  maxChannelNameLength: 30,
+};
+const crowd: AppConfig = { id: "crowd", key: "crowd-key", secret: "crowd-secret", maxPresenceMembersPerChannel: 2, maxPresenceMemberSizeInKb: 0.1 };
+const guarded: AppConfig = { id: "guarded", key: "guarded-key", secret: "guarded-secret", allowedOrigins: ["app.example.com", "*.example.org"] };
+
+let herald: Herald;
+beforeAll(async () => {
+  herald = await startHerald({ apps: [DEMO_APP, quiet, disabled, small, crowd, guarded] });
+});
+afterAll(() => herald.stop());
+
+async function established(client: RawClient): Promise<string> {
+  const frame = await client.event("pusher:connection_established");
+  const data = JSON.parse(frame.data as string) as { socket_id: string; activity_timeout: number };
+  expect(data.activity_timeout).toBe(120);
+  return data.socket_id;
+}
+
+function sign(app: AppConfig, socketId: string, channel: string, channelData?: string): string {
+  const message = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
+  return `${app.key}:${hmacSha256Hex(app.secret, message)}`;
+}
+
+async function connect(app: AppConfig = DEMO_APP): Promise<{ client: RawClient; socketId: string }> {
+  const client = await RawClient.connect(herald.port, app.key);
+  return { client, socketId: await established(client) };
+}
+
+async function join(app: AppConfig, channel: string, userId: string, userInfo: unknown = {}) {
+  const { client, socketId } = await connect(app);
+  const channelData = JSON.stringify({ user_id: userId, user_info: userInfo });
+  client.send({ event: "pusher:subscribe", data: { channel, auth: sign(app, socketId, channel, channelData), channel_data: channelData } });
+  return { client, socketId };
+}
+
+describe("connection", () => {
+  it("sends connection_established with a socket_id and answers pusher:ping", async () => {
+    const { client, socketId } = await connect();
+    expect(socketId).toMatch(/^\d+\.\d+$/);
+    client.send({ event: "pusher:ping", data: {} });
+    expect(await client.event("pusher:pong")).toEqual({ event: "pusher:pong", data: {} });
+    client.close();
+  });
+
+  it("answers WebSocket ping control frames", async () => {
+    const { client } = await connect();
+    const pong = new Promise<string>((resolve) => client.ws.once("pong", (data) => resolve(String(data))));
+    client.ws.ping("hello");
+    expect(await pong).toBe("hello");
+    client.close();
+  });
+
+  it.each([
+    ["an unknown key", "no-such-key", "", 4001],
+    ["a disabled app", "off-key", "", 4003],
+    ["an unsupported protocol", "app-key", "?protocol=5", 4007],
+  ])("refuses %s (key %s, query %s) with pusher:error and close %i", async (_, key, query, code) => {
+    const client = await RawClient.connect(herald.port, key, query);
+    const error = await client.event("pusher:error");
+    expect(error.data).toMatchObject({ code, message: expect.any(String) });
+    expect(await client.closed()).toBe(code);
+  });
+
+  it("accepts a connection without the protocol parameter, as older clients send", async () => {
+    const client = await RawClient.connect(herald.port, "app-key", "");
+    await established(client);
+    client.close();
+  });
+
+  it("refuses origins outside allowedOrigins with 4009 and accepts those inside", async () => {
+    const stranger = await RawClient.connect(herald.port, "guarded-key", "?protocol=7", { origin: "https://evil.test" });
+    expect((await stranger.event("pusher:error")).data).toMatchObject({ code: 4009 });
+    expect(await stranger.closed()).toBe(4009);
+    for (const origin of ["https://app.example.com", "https://shop.example.org"]) {
+      const friend = await RawClient.connect(herald.port, "guarded-key", "?protocol=7", { origin });
+      await friend.event("pusher:connection_established");
+      friend.close();
+    }
+  });
+
+  it("refuses connections over the app's maxConnections with 4004, and admits again once one leaves", async () => {
+    const first = await connect(small);
+    const second = await connect(small);
+    const third = await RawClient.connect(herald.port, small.key);
+    expect((await third.event("pusher:error")).data).toMatchObject({ code: 4004 });
+    expect(await third.closed()).toBe(4004);
+    first.client.close();
+    await first.client.closed();
+    await sleep(50);
+    const fourth = await connect(small);
+    fourth.client.close();
+    second.client.close();
+  });
+
+  it("makes pusher-js give up (no reconnect loop) on an unknown key", async () => {
+    const client = pusherClient(herald.port, { ...DEMO_APP, key: "wrong-key" });
+    const states: string[] = [];
+    const errors: unknown[] = [];
+    client.connection.bind("state_change", ({ current }: { current: string }) => states.push(current));
+    client.connection.bind("error", (error: unknown) => errors.push(error));
+    await expect.poll(() => client.connection.state, { timeout: 3000 }).toBe("disconnected");
+    await sleep(1500);
+    // It connected once (before the binding above) and never tried again.
+    expect(states).toEqual(["disconnected"]);
+    expect(errors).toContainEqual(expect.objectContaining({ error: expect.objectContaining({ data: expect.objectContaining({ code: 4001 }) }) }));
+    client.disconnect();
+  });
+});
+
+describe("subscriptions", () => {
+  it("subscribes to public, private and encrypted channels, checking signatures", async () => {
+    const { client, socketId } = await connect();
+    client.send({ event: "pusher:subscribe", data: { channel: "news", auth: "" } });
+    expect(await client.event("pusher_internal:subscription_succeeded")).toMatchObject({ channel: "news", data: "{}" });
+    for (const channel of ["private-a", "private-encrypted-b"]) {
+      client.send({ event: "pusher:subscribe", data: { channel, auth: sign(DEMO_APP, socketId, channel) } });
+      expect(await client.event("pusher_internal:subscription_succeeded")).toMatchObject({ channel });
+    }
+    client.close();
+  });
+
+  it.each([
+    ["no auth", ""],
+    ["another socket's signature", sign(DEMO_APP, "1.1", "private-x")],
+    ["another app's key", sign(quiet, "1.1", "private-x")],
+    ["garbage", "garbage"],
+  ])("rejects a private subscription with %s as a 401 subscription_error", async (_, auth) => {
+    const { client } = await connect();
+    client.send({ event: "pusher:subscribe", data: { channel: "private-x", auth } });
+    const error = await client.event("pusher:subscription_error");
+    expect(error).toMatchObject({ channel: "private-x", data: { type: "AuthError", status: 401 } });
+    client.send({ event: "pusher:ping", data: {} });
+    await client.event("pusher:pong");
+    client.close();
+  });
+
+  it("rejects presence auth without channel_data, and with channel_data it was not signed for", async () => {
+    const { client, socketId } = await connect();
+    client.send({ event: "pusher:subscribe", data: { channel: "presence-r", auth: sign(DEMO_APP, socketId, "presence-r") } });
+    expect(await client.event("pusher:subscription_error")).toMatchObject({ data: { status: 401, error: expect.stringContaining("channel_data") } });
+    const signed = JSON.stringify({ user_id: "1" });
+    client.send({
+      event: "pusher:subscribe",
+      data: { channel: "presence-r", auth: sign(DEMO_APP, socketId, "presence-r", signed), channel_data: JSON.stringify({ user_id: "2" }) },
+    });
+    expect(await client.event("pusher:subscription_error")).toMatchObject({ data: { status: 401 } });
+    client.close();
+  });
+
+  it("rejects invalid and reserved channel names", async () => {
+    const { client } = await connect(small);
+    for (const channel of ["has space", "x".repeat(31), "", "#server-to-user-1"]) {
+      client.send({ event: "pusher:subscribe", data: { channel, auth: "" } });
+      expect(await client.event("pusher:subscription_error")).toMatchObject({ data: { type: "InvalidChannel", status: 400 } });
+    }
+    client.close();
+  });
+
+  it("unsubscribes and resubscribes", async () => {
+    const { client } = await connect();
+    const sdk = serverSdk(herald.port, DEMO_APP);
+    client.send({ event: "pusher:subscribe", data: { channel: "toggle" } });
+    await client.event("pusher_internal:subscription_succeeded");
+    client.send({ event: "pusher:subscribe", data: { channel: "toggle" } });
+    await client.event("pusher_internal:subscription_succeeded");
+    client.send({ event: "pusher:unsubscribe", data: { channel: "toggle" } });
+    await sleep(50);
+    await sdk.trigger("toggle", "missed", {});
+    await sleep(100);
+    expect(client.frames.filter((frame) => frame.event === "missed")).toEqual([]);
+    client.send({ event: "pusher:subscribe", data: { channel: "toggle" } });
+    await client.event("pusher_internal:subscription_succeeded");
+    await sdk.trigger("toggle", "seen", { n: 1 });
+    // One subscription, one delivery: the double subscribe did not double it.
+    expect(await client.event("seen")).toEqual({ event: "seen", channel: "toggle", data: '{"n":1}' });
+    await sleep(100);
+    expect(client.frames.filter((frame) => frame.event === "seen")).toEqual([]);
+    client.close();
+  });
+});
+
+describe("presence", () => {
+  it("lists members with ids, hash and count, and announces each user once", async () => {
+    const ada = await join(DEMO_APP, "presence-lobby", "1", { name: "Ada" });
+    const adaJoined = await ada.client.event("pusher_internal:subscription_succeeded");
+    expect(JSON.parse(adaJoined.data as string)).toEqual({ presence: { ids: ["1"], hash: { 1: { name: "Ada" } }, count: 1 } });
+
+    const bob = await join(DEMO_APP, "presence-lobby", "2", { name: "Bob" });
+    const bobJoined = JSON.parse((await bob.client.event("pusher_internal:subscription_succeeded")).data as string);
+    expect(bobJoined.presence.count).toBe(2);
+    expect(bobJoined.presence.hash).toEqual({ 1: { name: "Ada" }, 2: { name: "Bob" } });
+    expect(await ada.client.event("pusher_internal:member_added")).toMatchObject({
+      channel: "presence-lobby",
+      data: JSON.stringify({ user_id: "2", user_info: { name: "Bob" } }),
+    });
+
+    const bobTab = await join(DEMO_APP, "presence-lobby", "2", { name: "Bob" });
+    await bobTab.client.event("pusher_internal:subscription_succeeded");
+    bobTab.client.close();
+    await sleep(100);
+    expect(ada.client.frames.filter((frame) => frame.event.startsWith("pusher_internal:member"))).toEqual([]);
+
+    bob.client.close();
+    expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: JSON.stringify({ user_id: "2" }) });
+    expect(bob.client.frames.filter((frame) => frame.event === "pusher_internal:member_added")).toEqual([]);
+    ada.client.close();
+  });
+
+  it("releases presence on unsubscribe as on close", async () => {
+    const ada = await join(DEMO_APP, "presence-desk", "1");
+    await ada.client.event("pusher_internal:subscription_succeeded");
+    const bob = await join(DEMO_APP, "presence-desk", "2");
+    await bob.client.event("pusher_internal:subscription_succeeded");
+    bob.client.send({ event: "pusher:unsubscribe", data: { channel: "presence-desk" } });
+    expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: '{"user_id":"2"}' });
+    ada.client.close();
+    bob.client.close();
+  });
+
+  it("enforces maxPresenceMembersPerChannel for new users but not for another tab of a member", async () => {
+    const a = await join(crowd, "presence-cap", "a");
+    await a.client.event("pusher_internal:subscription_succeeded");
+    const b = await join(crowd, "presence-cap", "b");
+    await b.client.event("pusher_internal:subscription_succeeded");
+    const bTab = await join(crowd, "presence-cap", "b");
+    await bTab.client.event("pusher_internal:subscription_succeeded");
+    const c = await join(crowd, "presence-cap", "c");
+    expect(await c.client.event("pusher:subscription_error")).toMatchObject({
+      channel: "presence-cap",
+      data: { type: "LimitReached", status: 403, error: expect.stringContaining("2 members") },
+    });
+    expect(a.client.frames.filter((frame) => frame.event === "pusher_internal:member_added")).toHaveLength(1);
+    for (const { client } of [a, b, bTab, c]) client.close();
+  });
+
+  it("refuses user_info over maxPresenceMemberSizeInKb", async () => {
+    const big = await join(crowd, "presence-big", "w", { bio: "x".repeat(200) });
+    expect(await big.client.event("pusher:subscription_error")).toMatchObject({ data: { type: "LimitReached", status: 413 } });
+    big.client.close();
+  });
+});
