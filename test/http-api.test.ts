@@ -73,13 +73,19 @@ describe("publishing", () => {
     const sdk = serverSdk(herald.port, DEMO_APP);
     await sdk.trigger("shared", "update", { v: 1 }, { socket_id: me.socketId });
     await you.client.event("update");
-    // A socket_id that is not in the channel excludes nobody there.
-    await sdk.trigger("shared", "update2", {}, { socket_id: elsewhere.socketId });
-    await me.client.event("update2");
-    await you.client.event("update2");
+    // A socket_id that is not in the channel excludes nobody there, whether that
+    // socket has other subscriptions or none at all.
+    const idle = await RawClient.connect(herald.port);
+    const idleSocketId = (JSON.parse((await idle.event("pusher:connection_established")).data as string) as { socket_id: string }).socket_id;
+    for (const [event, socketId] of [["update2", elsewhere.socketId], ["update3", idleSocketId]] as const) {
+      await sdk.trigger("shared", event, {}, { socket_id: socketId });
+      await me.client.event(event);
+      await you.client.event(event);
+    }
     await sleep(100);
     expect(me.client.frames.filter((frame) => frame.event === "update")).toEqual([]);
     for (const { client } of [me, you, elsewhere]) client.close();
+    idle.close();
   });
 
   it("publishes triggerBatch() events, each to its channel", async () => {
