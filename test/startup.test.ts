@@ -3,8 +3,15 @@
  * line when listening, and a fast, named failure for every bad start.
  */
 import { describe, expect, it } from "vitest";
-import { RawClient } from "./helpers/clients.js";
+import { RawClient, serverSdk } from "./helpers/clients.js";
+import { hmacSha256Hex } from "../src/protocol/signatures.js";
 import { DEMO_APP, runHerald, startHerald, writeAppsFile } from "./helpers/herald.js";
+
+/** A GET for the demo app signed by hand, as the SDKs sign it. */
+function signedGet(path: string): { path: string; query: string } {
+  const query = `auth_key=${DEMO_APP.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0`;
+  return { path, query: `${query}&auth_signature=${hmacSha256Hex(DEMO_APP.secret, `GET\n${path}\n${query}`)}` };
+}
 
 describe("start-up", () => {
   it("logs one line with the address and the number of apps", async () => {
@@ -23,6 +30,13 @@ describe("start-up", () => {
     client.close();
     const response = await fetch(`http://127.0.0.1:${herald.port}/app/app-key`);
     expect(response.status).toBe(404);
+    // The HTTP API answers under the prefix (behind a proxy) and at the root (the SDKs, directly),
+    // signed on the path without the prefix either way.
+    const sdk = serverSdk(herald.port, DEMO_APP);
+    expect(await (await sdk.get({ path: "/channels" })).json()).toEqual({ channels: {} });
+    const { path, query } = signedGet("/apps/app-id/channels");
+    const prefixed = await fetch(`http://127.0.0.1:${herald.port}/pusher${path}?${query}`);
+    expect(prefixed.status).toBe(200);
     await herald.stop();
   });
 

@@ -57,19 +57,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keepalive = new Keepalive(sockets, config.pongTimeout);
   const prefix = config.pathPrefix;
 
-  uwsApp
-    .ws(`${prefix}/app/:key`, websocketBehavior(ctx, keepalive))
-    .post(`${prefix}/apps/:appId/events`, signedEndpoint(ctx, 0, triggerEvent))
-    .post(`${prefix}/apps/:appId/batch_events`, signedEndpoint(ctx, 0, triggerBatch))
-    .get(`${prefix}/apps/:appId/channels`, signedEndpoint(ctx, 0, listChannels))
-    .get(`${prefix}/apps/:appId/channels/:channel`, signedEndpoint(ctx, 1, channelInfo))
-    .get(`${prefix}/apps/:appId/channels/:channel/users`, signedEndpoint(ctx, 1, channelUsers))
-    .any("/*", (res, req) => {
-      const state = watchAbort(res);
-      const message = `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}. WebSockets connect to ${prefix}/app/{key}; the HTTP API is under ${prefix}/apps/{app_id}/.`;
-      // Any body that follows is not read, so the connection cannot be reused.
-      sendError(res, state, 404, message, true);
-    });
+  uwsApp.ws(`${prefix}/app/:key`, websocketBehavior(ctx, keepalive));
+  // The API is also served at the root: backends often call Herald directly, not
+  // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
+  for (const mount of new Set([prefix, ""])) {
+    uwsApp
+      .post(`${mount}/apps/:appId/events`, signedEndpoint(ctx, mount, 0, triggerEvent))
+      .post(`${mount}/apps/:appId/batch_events`, signedEndpoint(ctx, mount, 0, triggerBatch))
+      .get(`${mount}/apps/:appId/channels`, signedEndpoint(ctx, mount, 0, listChannels))
+      .get(`${mount}/apps/:appId/channels/:channel`, signedEndpoint(ctx, mount, 1, channelInfo))
+      .get(`${mount}/apps/:appId/channels/:channel/users`, signedEndpoint(ctx, mount, 1, channelUsers));
+  }
+  uwsApp.any("/*", (res, req) => {
+    const state = watchAbort(res);
+    const message = `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}. WebSockets connect to ${prefix}/app/{key}; the HTTP API is under ${prefix}/apps/{app_id}/.`;
+    // Any body that follows is not read, so the connection cannot be reused.
+    sendError(res, state, 404, message, true);
+  });
 
   const listening = await listenExclusively(uwsApp, config.host, config.port);
   if (!listening) {

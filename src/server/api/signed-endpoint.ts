@@ -35,12 +35,13 @@ function bodyLimitBytes(app: App): number {
   return 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024;
 }
 
-export function signedEndpoint(ctx: NodeContext, paramCount: number, endpoint: Endpoint) {
+/** `mount` is the path the API is served under ("" or the path prefix); signatures cover the path after it. */
+export function signedEndpoint(ctx: NodeContext, mount: string, paramCount: number, endpoint: Endpoint) {
   return (res: HttpResponse, req: HttpRequest): void => {
     // uWS request objects live only until this function returns: read everything now.
     const state = watchAbort(res);
     const method = req.getMethod().toUpperCase();
-    const path = req.getUrl().slice(ctx.config.pathPrefix.length);
+    const path = req.getUrl().slice(mount.length);
     const query = parseQuery(req.getQuery() ?? "");
     const appId = decodeParam(req.getParameter(0));
     const params: string[] = [];
