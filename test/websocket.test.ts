@@ -224,6 +224,16 @@ describe("presence", () => {
     ada.client.close();
   });
 
+  it("releases presence when a socket drops without a close handshake", async () => {
+    const ada = await join(DEMO_APP, "presence-drop", "1");
+    await ada.client.event("pusher_internal:subscription_succeeded");
+    const bob = await join(DEMO_APP, "presence-drop", "2");
+    await bob.client.event("pusher_internal:subscription_succeeded");
+    bob.client.ws.terminate();
+    expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: '{"user_id":"2"}' });
+    ada.client.close();
+  });
+
   it("releases presence on unsubscribe as on close", async () => {
     const ada = await join(DEMO_APP, "presence-desk", "1");
     await ada.client.event("pusher_internal:subscription_succeeded");
