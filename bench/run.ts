@@ -1,0 +1,113 @@
+/**
+ * The benchmark: every scenario against Herald, then against the raw uWebSockets.js
+ * baseline, on the same machine with the same load. Prints one table and writes
+ * JSON and Markdown to bench/results/.
+ *
+ *   npm run bench                      the default run (about 3 minutes)
+ *   npm run bench -- --smoke           tiny sizes, to check the harness works
+ *   npm run bench -- --only B2,B5      some scenarios
+ *   npm run bench -- --b1 10000,50000  other idle-connection sizes
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ClientPool } from "./lib/client-pool.js";
+import { table, type Row } from "./lib/results.js";
+import { startServer, type ServerKind } from "./lib/servers.js";
+import { fanOut, idleConnections, manyChannels, presenceStorm, publishCost, subscribeCost, type Metrics, type Scenario } from "./scenarios.js";
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    only: { type: "string" },
+    b1: { type: "string" },
+    out: { type: "string" },
+  },
+});
+
+const numbers = (list: string | undefined, fallback: number[]) => (list ? list.split(",").map(Number) : fallback);
+
+function scenarios(): Scenario[] {
+  if (values.smoke) {
+    return [idleConnections(200), fanOut(100, 20), manyChannels(200, 100, [100], 1), publishCost(200), presenceStorm(20), subscribeCost(100)];
+  }
+  return [
+    ...numbers(values.b1, [10_000, 19_000, 50_000]).map((count) => idleConnections(count)),
+    fanOut(1000, 1000),
+    fanOut(5000, 200),
+    manyChannels(10_000, 5000, [500, 1000, 2000, 4000, 8000], 2),
+    publishCost(5000),
+    presenceStorm(100),
+    presenceStorm(1000),
+    subscribeCost(5000),
+  ];
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${kernel}, Node ${process.version}`;
+}
+
+async function main(): Promise<void> {
+  const only = values.only?.split(",");
+  const selected = scenarios().filter((scenario) => !only || only.some((name) => scenario.name.startsWith(name)));
+  const pool = ClientPool.start(2);
+  const rows: Row[] = [];
+  const raw: Record<string, Record<ServerKind, Metrics>> = {};
+  const skipped: string[] = [];
+  const started = Date.now();
+  try {
+    for (const scenario of selected) {
+      if (scenario.unavailable) {
+        skipped.push(`${scenario.name}: ${scenario.unavailable}`);
+        console.log(`${scenario.name}: skipped, ${scenario.unavailable}`);
+        continue;
+      }
+      console.log(`${scenario.name} ...`);
+      const results = {} as Record<ServerKind, Metrics>;
+      for (const kind of ["herald", "baseline"] as const) {
+        const server = await startServer(kind);
+        try {
+          results[kind] = await scenario.run(server, pool);
+        } finally {
+          await pool.closeSockets();
+          await server.stop();
+        }
+      }
+      raw[scenario.name] = results;
+      for (const metric of scenario.metrics) {
+        rows.push({ scenario: scenario.name, metric: metric.label, herald: results.herald[metric.key]!, baseline: results.baseline[metric.key]!, better: metric.better });
+      }
+    }
+  } finally {
+    pool.stop();
+  }
+
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const output = table(rows);
+  console.log(`\n${output}\n`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const outDir = resolve(import.meta.dirname, "../../bench/results");
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString();
+  const json = values.out ?? resolve(outDir, "latest.json");
+  writeFileSync(json, JSON.stringify({ date: stamp, machine: machine(), command, seconds, rows, raw, skipped }, null, 2));
+  const markdown = [
+    `Date: ${stamp}  `,
+    `Machine: ${machine()}  `,
+    `Command: \`${command}\` (${seconds} s)`,
+    "",
+    output,
+    ...(skipped.length ? ["", "Skipped:", ...skipped.map((line) => `- ${line}`)] : []),
+    "",
+  ].join("\n");
+  writeFileSync(resolve(outDir, "latest.md"), markdown);
+  console.log(`Wrote ${json} and ${resolve(outDir, "latest.md")} in ${seconds} s.`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,247 @@
+/**
+ * The benchmark scenarios. Each runs against one server process and returns its
+ * numbers; the runner runs it for Herald and the baseline in turn.
+ */
+import type { ClientPool } from "./lib/client-pool.js";
+import { clockMs } from "./lib/histogram.js";
+import { cpuSince, cpuTime, openFileLimit, rssKb, type CpuTime } from "./lib/proc.js";
+import { publishMany } from "./lib/publisher.js";
+import { BENCH_APP, type ServerUnderTest } from "./lib/servers.js";
+
+export type Metrics = Record<string, number>;
+
+export interface MetricSpec {
+  key: string;
+  label: string;
+  better: "lower" | "higher";
+}
+
+export interface Scenario {
+  name: string;
+  metrics: MetricSpec[];
+  /** Why it cannot run on this machine, if it cannot. */
+  unavailable?: string;
+  run(server: ServerUnderTest, pool: ClientPool): Promise<Metrics>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const totalMs = (cpu: CpuTime) => cpu.userMs + cpu.systemMs;
+const { key, secret } = BENCH_APP;
+
+function eventBody(seq: number, channel: string): string {
+  return JSON.stringify({ name: "bench", channels: [channel], data: JSON.stringify({ seq, t: clockMs() }) });
+}
+
+async function connectAll(server: ServerUnderTest, pool: ClientPool, count: number): Promise<void> {
+  const { connected, failed } = await pool.connect(server.port, key, count);
+  if (failed > 0 || connected !== count) throw new Error(`${server.kind}: connected ${connected} of ${count} sockets (${failed} failed)`);
+}
+
+async function subscribeAll(pool: ClientPool, channelsOf: (socket: number) => string[]): Promise<{ spanMs: number }> {
+  const report = await pool.subscribe(channelsOf, key, secret);
+  if (report.errors > 0 || report.unanswered > 0) {
+    throw new Error(`subscriptions failed: ${report.errors} errors, ${report.unanswered} unanswered`);
+  }
+  return { spanMs: report.finishedAt - report.startedAt };
+}
+
+/** B1: memory and CPU per idle connection. */
+export function idleConnections(count: number): Scenario {
+  const limit = openFileLimit();
+  return {
+    name: `B1 idle ${count / 1000}k`,
+    unavailable:
+      count + 200 > limit
+        ? `needs an open-file limit above ${count + 200}; this process has ${limit} and the machine does not allow raising it (ulimit -n)`
+        : undefined,
+    metrics: [
+      { key: "rssPerConnectionKb", label: "RSS KB per idle connection", better: "lower" },
+      { key: "cpuPerConnectionUs", label: "CPU µs per connection (user+sys)", better: "lower" },
+    ],
+    async run(server, pool) {
+      await sleep(500);
+      const rssBefore = rssKb(server.pid);
+      const cpuStart = cpuTime(server.pid);
+      await connectAll(server, pool, count);
+      const cpu = cpuSince(server.pid, cpuStart);
+      await sleep(2000);
+      return { rssPerConnectionKb: (rssKb(server.pid) - rssBefore) / count, cpuPerConnectionUs: (totalMs(cpu) * 1000) / count };
+    },
+  };
+}
+
+/** B2: one channel, many subscribers, a fixed series of events over the signed HTTP API. */
+export function fanOut(subscribers: number, events: number, inFlight = 4): Scenario {
+  return {
+    name: `B2 fan-out ${subscribers}×${events}`,
+    metrics: [
+      { key: "userUsPerDelivery", label: "user CPU µs per delivery", better: "lower" },
+      { key: "totalUsPerDelivery", label: "total CPU µs per delivery", better: "lower" },
+      { key: "deliveriesPerSecond", label: "deliveries/s", better: "higher" },
+      { key: "p50Ms", label: "latency p50 ms", better: "lower" },
+      { key: "p99Ms", label: "latency p99 ms", better: "lower" },
+      { key: "completePercent", label: "complete % (exactly once)", better: "higher" },
+      { key: "subscribeUs", label: `CPU µs per subscribe (channel of ${subscribers})`, better: "lower" },
+    ],
+    async run(server, pool) {
+      await connectAll(server, pool, subscribers);
+      const subscribeStart = cpuTime(server.pid);
+      await subscribeAll(pool, () => ["fanout"]);
+      const subscribeCpu = cpuSince(server.pid, subscribeStart);
+      await pool.track(events);
+      const cpuStart = cpuTime(server.pid);
+      const started = clockMs();
+      const { failed } = await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, events, (seq) => eventBody(seq, "fanout"), inFlight);
+      const expected = subscribers * events;
+      await pool.waitForDeliveries(expected);
+      const elapsedMs = clockMs() - started;
+      const cpu = cpuSince(server.pid, cpuStart);
+      const report = await pool.report();
+      if (failed > 0) throw new Error(`${failed} publishes failed`);
+      return {
+        userUsPerDelivery: (cpu.userMs * 1000) / expected,
+        totalUsPerDelivery: (totalMs(cpu) * 1000) / expected,
+        deliveriesPerSecond: (report.received / elapsedMs) * 1000,
+        p50Ms: report.latency.percentile(0.5),
+        p99Ms: report.latency.percentile(0.99),
+        completePercent: ((expected - report.missing - report.duplicates) / expected) * 100,
+        missing: report.missing,
+        duplicates: report.duplicates,
+        subscribeUs: (totalMs(subscribeCpu) * 1000) / subscribers,
+      };
+    },
+  };
+}
+
+/** B3: many connections on many small channels, publish rate rising until p99 passes 50 ms. */
+export function manyChannels(connections: number, channels: number, rates: number[], stepSeconds: number): Scenario {
+  const perSocket = 5;
+  const subscribersPerChannel = (connections * perSocket) / channels;
+  return {
+    name: `B3 ${connections / 1000}k sockets × ${perSocket} of ${channels} channels`,
+    metrics: [
+      { key: "maxRate", label: "max events/s with p99 ≤ 50 ms", better: "higher" },
+      { key: "p99AtMax", label: "p99 ms at that rate", better: "lower" },
+      { key: "totalUsPerDelivery", label: "total CPU µs per delivery at that rate", better: "lower" },
+      { key: "userUsPerDelivery", label: "user CPU µs per delivery at that rate", better: "lower" },
+    ],
+    async run(server, pool) {
+      await connectAll(server, pool, connections);
+      // Socket n takes channels 5n … 5n+4 (mod channels): every channel gets the same number of subscribers.
+      await subscribeAll(pool, (socket) => Array.from({ length: perSocket }, (_, j) => `many-${(socket * perSocket + j) % channels}`));
+      const best = { maxRate: 0, p99AtMax: NaN, totalUsPerDelivery: NaN, userUsPerDelivery: NaN };
+      let seq = 0;
+      for (const rate of rates) {
+        await pool.track(0);
+        const events = Math.round(rate * stepSeconds);
+        const cpuStart = cpuTime(server.pid);
+        const started = clockMs();
+        await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, events, () => eventBody(seq++, `many-${Math.floor(Math.random() * channels)}`), 64, rate);
+        const achievedRate = (events / (clockMs() - started)) * 1000;
+        await pool.waitForDeliveries(events * subscribersPerChannel, 3000);
+        const cpu = cpuSince(server.pid, cpuStart);
+        const report = await pool.report();
+        const p99 = report.latency.percentile(0.99);
+        const complete = report.received >= events * subscribersPerChannel;
+        process.stdout.write(`    ${server.kind} ${rate}/s: sent ${achievedRate.toFixed(0)}/s, p99 ${p99.toFixed(2)} ms, ${complete ? "complete" : `${report.received} of ${events * subscribersPerChannel}`}\n`);
+        if (p99 > 50 || !complete || achievedRate < rate * 0.9) break;
+        Object.assign(best, {
+          maxRate: rate,
+          p99AtMax: p99,
+          totalUsPerDelivery: (totalMs(cpu) * 1000) / report.received,
+          userUsPerDelivery: (cpu.userMs * 1000) / report.received,
+        });
+      }
+      return best;
+    },
+  };
+}
+
+/** B4: signed publishes, single and batched, 32 in flight, to 5 subscribers. */
+export function publishCost(requests: number): Scenario {
+  const batchSize = 10;
+  return {
+    name: `B4 publish ×${requests}`,
+    metrics: [
+      { key: "usPerPublish", label: "CPU µs per POST events", better: "lower" },
+      { key: "usPerBatch", label: `CPU µs per POST batch_events (${batchSize})`, better: "lower" },
+      { key: "usPerBatchedEvent", label: "CPU µs per batched event", better: "lower" },
+    ],
+    async run(server, pool) {
+      await connectAll(server, pool, 5);
+      await subscribeAll(pool, () => ["b4"]);
+      await pool.track(0);
+      let cpuStart = cpuTime(server.pid);
+      const single = await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, requests, (seq) => eventBody(seq, "b4"), 32);
+      await pool.waitForDeliveries(5 * requests);
+      const singleCpu = cpuSince(server.pid, cpuStart);
+      const batches = Math.ceil(requests / batchSize);
+      cpuStart = cpuTime(server.pid);
+      const batch = await publishMany(
+        server.port,
+        `/apps/${BENCH_APP.id}/batch_events`,
+        batches,
+        (index) =>
+          JSON.stringify({
+            batch: Array.from({ length: batchSize }, (_, j) => ({ name: "bench", channel: "b4", data: JSON.stringify({ seq: index * batchSize + j, t: clockMs() }) })),
+          }),
+        32,
+      );
+      await pool.waitForDeliveries(5 * (requests + batches * batchSize));
+      const batchCpu = cpuSince(server.pid, cpuStart);
+      if (single.failed + batch.failed > 0) throw new Error(`${single.failed + batch.failed} publishes failed`);
+      return {
+        usPerPublish: (totalMs(singleCpu) * 1000) / requests,
+        usPerBatch: (totalMs(batchCpu) * 1000) / batches,
+        usPerBatchedEvent: (totalMs(batchCpu) * 1000) / (batches * batchSize),
+      };
+    },
+  };
+}
+
+/** B5: a presence join storm: every member subscribes at once. */
+export function presenceStorm(members: number): Scenario {
+  return {
+    name: `B5 presence storm ${members}`,
+    metrics: [
+      { key: "spanMs", label: "ms until all subscription_succeeded", better: "lower" },
+      { key: "usPerJoin", label: "CPU µs per join", better: "lower" },
+    ],
+    async run(server, pool) {
+      await connectAll(server, pool, members);
+      await sleep(200);
+      const cpuStart = cpuTime(server.pid);
+      const { spanMs } = await subscribeAll(pool, () => ["presence-storm"]);
+      // Let the last member_added frames drain before reading the CPU clock.
+      await sleep(500);
+      return { spanMs, usPerJoin: (totalMs(cpuSince(server.pid, cpuStart)) * 1000) / members };
+    },
+  };
+}
+
+/** S1: a subscribe costs the same in a channel of 10 as in a channel of thousands. */
+export function subscribeCost(sockets: number): Scenario {
+  return {
+    name: `S1 subscribe ×${sockets}`,
+    metrics: [
+      { key: "smallUs", label: "CPU µs per subscribe, channels of 10", better: "lower" },
+      { key: "bigUs", label: `CPU µs per subscribe, one channel of ${sockets}`, better: "lower" },
+      { key: "bigOverSmall", label: "big / small", better: "lower" },
+    ],
+    async run(server, pool) {
+      const measure = async (channelsOf: (socket: number) => string[]) => {
+        await connectAll(server, pool, sockets);
+        await sleep(200);
+        const cpuStart = cpuTime(server.pid);
+        await subscribeAll(pool, channelsOf);
+        const cpu = cpuSince(server.pid, cpuStart);
+        await pool.closeSockets();
+        await sleep(300);
+        return (totalMs(cpu) * 1000) / sockets;
+      };
+      const smallUs = await measure((socket) => [`small-${Math.floor(socket / 10)}`]);
+      const bigUs = await measure(() => ["big"]);
+      return { smallUs, bigUs, bigOverSmall: bigUs / smallUs };
+    },
+  };
+}
