@@ -108,3 +108,6 @@ app.listen("127.0.0.1", Number(values.port ?? 0), (socket) => {
   if (!socket) throw new Error("baseline: cannot listen");
   console.log(JSON.stringify({ msg: "baseline listening", port: uWS.us_socket_local_port(socket) }));
 });
+
+// Exit normally on SIGINT so a --cpu-prof run writes its profile.
+process.once("SIGINT", () => process.exit(0));

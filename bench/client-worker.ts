@@ -44,9 +44,9 @@ function onFrame(client: Client, text: string): void {
   }
 }
 
-function connectOne(url: string, localAddress: string): Promise<Client | null> {
+function connectOne(url: string): Promise<Client | null> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
+    const ws = new WebSocket(url, { perMessageDeflate: false });
     const client: Client = { ws, socketId: "", pending: 0, seen: undefined };
     ws.on("message", (data) => {
       const text = String(data);
@@ -61,13 +61,13 @@ function connectOne(url: string, localAddress: string): Promise<Client | null> {
   });
 }
 
-async function connect(url: string, count: number, localAddress: string, concurrency: number): Promise<WorkerReply> {
+async function connect(url: string, count: number, concurrency: number): Promise<WorkerReply> {
   let next = 0;
   let failed = 0;
   const lane = async () => {
     while (next < count) {
       next += 1;
-      const client = await connectOne(url, localAddress);
+      const client = await connectOne(url);
       if (client) clients.push(client);
       else failed += 1;
     }
@@ -121,7 +121,7 @@ function report(): WorkerReply {
 async function handle(command: WorkerCommand): Promise<WorkerReply> {
   switch (command.cmd) {
     case "connect":
-      return connect(command.url, command.count, command.localAddress, command.concurrency);
+      return connect(command.url, command.count, command.concurrency);
     case "subscribe":
       return subscribe(command.plan, command.key, command.secret, command.workerTag);
     case "track":

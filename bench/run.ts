@@ -7,6 +7,7 @@
  *   npm run bench -- --smoke           tiny sizes, to check the harness works
  *   npm run bench -- --only B2,B5      some scenarios
  *   npm run bench -- --b1 10000,50000  other idle-connection sizes
+ *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -22,7 +23,9 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     only: { type: "string" },
     b1: { type: "string" },
+    b4: { type: "string" },
     out: { type: "string" },
+    profile: { type: "boolean", default: false },
   },
 });
 
@@ -34,14 +37,25 @@ function scenarios(): Scenario[] {
   }
   return [
     ...numbers(values.b1, [10_000, 19_000, 50_000]).map((count) => idleConnections(count)),
-    fanOut(1000, 1000),
-    fanOut(5000, 200),
+    fanOut(1000, 2000),
+    fanOut(5000, 400),
     manyChannels(10_000, 5000, [500, 1000, 2000, 4000, 8000], 2),
-    publishCost(5000),
+    publishCost(Number(values.b4 ?? 10_000)),
     presenceStorm(100),
     presenceStorm(1000),
     subscribeCost(5000),
   ];
+}
+
+/** Each metric's median over the rounds (the value itself for one round). */
+function medians(rounds: Metrics[]): Metrics {
+  const result: Metrics = {};
+  for (const key of Object.keys(rounds[0]!)) {
+    const sorted = rounds.map((metrics) => metrics[key]!).sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    result[key] = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  }
+  return result;
 }
 
 function machine(): string {
@@ -66,17 +80,26 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(`${scenario.name} ...`);
-      const results = {} as Record<ServerKind, Metrics>;
-      for (const kind of ["herald", "baseline"] as const) {
-        const server = await startServer(kind);
-        try {
-          results[kind] = await scenario.run(server, pool);
-        } finally {
-          await pool.closeSockets();
-          await server.stop();
+      const scenarioStarted = Date.now();
+      const rounds: Record<ServerKind, Metrics[]> = { herald: [], baseline: [] };
+      for (let round = 0; round < (scenario.rounds ?? 1); round++) {
+        for (const kind of ["herald", "baseline"] as const) {
+          const profileDir = resolve(import.meta.dirname, "../../bench/results/profiles");
+          const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${scenario.name.split(" ")[0]}-${kind}.cpuprofile`] : [];
+          const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags]);
+          try {
+            const metrics = await scenario.run(server, pool);
+            rounds[kind].push(metrics);
+            if ((scenario.rounds ?? 1) > 1) console.log(`  round ${round + 1} ${kind}: ${JSON.stringify(metrics, (_, value: unknown) => (typeof value === "number" ? Number(value.toFixed(2)) : value))}`);
+          } finally {
+            await pool.closeSockets();
+            await server.stop();
+          }
         }
       }
+      const results = { herald: medians(rounds.herald), baseline: medians(rounds.baseline) };
       raw[scenario.name] = results;
+      console.log(`  (${((Date.now() - scenarioStarted) / 1000).toFixed(0)} s)`);
       for (const metric of scenario.metrics) {
         rows.push({ scenario: scenario.name, metric: metric.label, herald: results.herald[metric.key]!, baseline: results.baseline[metric.key]!, better: metric.better });
       }

@@ -5,6 +5,7 @@
 import type { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
 import { cpuSince, cpuTime, openFileLimit, rssKb, type CpuTime } from "./lib/proc.js";
+import { collectGarbage } from "./lib/inspector.js";
 import { publishMany } from "./lib/publisher.js";
 import { BENCH_APP, type ServerUnderTest } from "./lib/servers.js";
 
@@ -18,6 +19,10 @@ export interface MetricSpec {
 
 export interface Scenario {
   name: string;
+  /** Extra flags for the server's Node. */
+  nodeFlags?: string[];
+  /** Runs alternating Herald and the baseline; each metric reports the median of its rounds. */
+  rounds?: number;
   metrics: MetricSpec[];
   /** Why it cannot run on this machine, if it cannot. */
   unavailable?: string;
@@ -32,9 +37,12 @@ function eventBody(seq: number, channel: string): string {
   return JSON.stringify({ name: "bench", channels: [channel], data: JSON.stringify({ seq, t: clockMs() }) });
 }
 
-async function connectAll(server: ServerUnderTest, pool: ClientPool, count: number): Promise<void> {
+/** Opens `count` more sockets; `expectedTotal` is how many the pool should then hold. */
+async function connectAll(server: ServerUnderTest, pool: ClientPool, count: number, expectedTotal = count): Promise<void> {
   const { connected, failed } = await pool.connect(server.port, key, count);
-  if (failed > 0 || connected !== count) throw new Error(`${server.kind}: connected ${connected} of ${count} sockets (${failed} failed)`);
+  if (failed > 0 || connected !== expectedTotal) {
+    throw new Error(`${server.kind}: ${connected} sockets open of ${expectedTotal} expected (${failed} failed)`);
+  }
 }
 
 async function subscribeAll(pool: ClientPool, channelsOf: (socket: number) => string[]): Promise<{ spanMs: number }> {
@@ -45,27 +53,38 @@ async function subscribeAll(pool: ClientPool, channelsOf: (socket: number) => st
   return { spanMs: report.finishedAt - report.startedAt };
 }
 
-/** B1: memory and CPU per idle connection. */
+/**
+ * B1: memory and CPU per idle connection. RSS is read after a forced full GC
+ * (through the inspector), before and after the connections, past a warm-up that
+ * lets the engine's own structures reach their working size.
+ */
 export function idleConnections(count: number): Scenario {
+  const warmUp = 500;
   const limit = openFileLimit();
   return {
     name: `B1 idle ${count / 1000}k`,
+    nodeFlags: ["--inspect=127.0.0.1:0"],
     unavailable:
-      count + 200 > limit
-        ? `needs an open-file limit above ${count + 200}; this process has ${limit} and the machine does not allow raising it (ulimit -n)`
+      count + warmUp + 200 > limit
+        ? `needs an open-file limit above ${count + warmUp + 200}; this process has ${limit} and the machine does not allow raising it (ulimit -n)`
         : undefined,
     metrics: [
       { key: "rssPerConnectionKb", label: "RSS KB per idle connection", better: "lower" },
       { key: "cpuPerConnectionUs", label: "CPU µs per connection (user+sys)", better: "lower" },
     ],
     async run(server, pool) {
-      await sleep(500);
-      const rssBefore = rssKb(server.pid);
+      const settledRss = async () => {
+        await sleep(500);
+        await collectGarbage(server.inspectorUrl!);
+        await sleep(500);
+        return rssKb(server.pid);
+      };
+      await connectAll(server, pool, warmUp);
+      const rssBefore = await settledRss();
       const cpuStart = cpuTime(server.pid);
-      await connectAll(server, pool, count);
+      await connectAll(server, pool, count, warmUp + count);
       const cpu = cpuSince(server.pid, cpuStart);
-      await sleep(2000);
-      return { rssPerConnectionKb: (rssKb(server.pid) - rssBefore) / count, cpuPerConnectionUs: (totalMs(cpu) * 1000) / count };
+      return { rssPerConnectionKb: ((await settledRss()) - rssBefore) / count, cpuPerConnectionUs: (totalMs(cpu) * 1000) / count };
     },
   };
 }
@@ -162,14 +181,20 @@ export function publishCost(requests: number): Scenario {
   const batchSize = 10;
   return {
     name: `B4 publish ×${requests}`,
+    rounds: 3,
     metrics: [
       { key: "usPerPublish", label: "CPU µs per POST events", better: "lower" },
+      { key: "userUsPerPublish", label: "user CPU µs per POST events", better: "lower" },
       { key: "usPerBatch", label: `CPU µs per POST batch_events (${batchSize})`, better: "lower" },
       { key: "usPerBatchedEvent", label: "CPU µs per batched event", better: "lower" },
     ],
     async run(server, pool) {
       await connectAll(server, pool, 5);
       await subscribeAll(pool, () => ["b4"]);
+      // Unmeasured warm-up, so both servers are measured with their code optimised.
+      await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, 2000, (seq) => eventBody(seq, "b4"), 32);
+      await publishMany(server.port, `/apps/${BENCH_APP.id}/batch_events`, 200, () => JSON.stringify({ batch: [{ name: "warm", channel: "b4", data: "{}" }] }), 32);
+      await sleep(200);
       await pool.track(0);
       let cpuStart = cpuTime(server.pid);
       const single = await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, requests, (seq) => eventBody(seq, "b4"), 32);
@@ -192,6 +217,7 @@ export function publishCost(requests: number): Scenario {
       if (single.failed + batch.failed > 0) throw new Error(`${single.failed + batch.failed} publishes failed`);
       return {
         usPerPublish: (totalMs(singleCpu) * 1000) / requests,
+        userUsPerPublish: (singleCpu.userMs * 1000) / requests,
         usPerBatch: (totalMs(batchCpu) * 1000) / batches,
         usPerBatchedEvent: (totalMs(batchCpu) * 1000) / (batches * batchSize),
       };
@@ -221,11 +247,13 @@ export function presenceStorm(members: number): Scenario {
 
 /** S1: a subscribe costs the same in a channel of 10 as in a channel of thousands. */
 export function subscribeCost(sockets: number): Scenario {
+  // Ten channels per socket give enough subscribes for the 10 ms CPU clock.
+  const perSocket = 10;
   return {
-    name: `S1 subscribe ×${sockets}`,
+    name: `S1 subscribe ×${sockets * perSocket}`,
     metrics: [
       { key: "smallUs", label: "CPU µs per subscribe, channels of 10", better: "lower" },
-      { key: "bigUs", label: `CPU µs per subscribe, one channel of ${sockets}`, better: "lower" },
+      { key: "bigUs", label: `CPU µs per subscribe, channels of ${sockets}`, better: "lower" },
       { key: "bigOverSmall", label: "big / small", better: "lower" },
     ],
     async run(server, pool) {
@@ -237,10 +265,11 @@ export function subscribeCost(sockets: number): Scenario {
         const cpu = cpuSince(server.pid, cpuStart);
         await pool.closeSockets();
         await sleep(300);
-        return (totalMs(cpu) * 1000) / sockets;
+        return (totalMs(cpu) * 1000) / (sockets * perSocket);
       };
-      const smallUs = await measure((socket) => [`small-${Math.floor(socket / 10)}`]);
-      const bigUs = await measure(() => ["big"]);
+      const channels = (name: (j: number) => string) => Array.from({ length: perSocket }, (_, j) => name(j));
+      const smallUs = await measure((socket) => channels((j) => `small-${j}-${Math.floor(socket / 10)}`));
+      const bigUs = await measure(() => channels((j) => `big-${j}`));
       return { smallUs, bigUs, bigOverSmall: bigUs / smallUs };
     },
   };

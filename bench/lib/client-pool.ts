@@ -37,14 +37,13 @@ export class ClientPool {
     return Promise.all(this.workers.map((_, index) => this.call(index, command(index))));
   }
 
-  /** Opens `total` sockets spread evenly over the workers, each worker from its own loopback address. */
+  /** Opens `total` sockets spread evenly over the workers. */
   async connect(port: number, key: string, total: number): Promise<{ connected: number; failed: number }> {
     const share = (index: number) => Math.floor(total / this.workers.length) + (index < total % this.workers.length ? 1 : 0);
     const replies = await this.all((index) => ({
       cmd: "connect",
       url: `ws://127.0.0.1:${port}/app/${key}?protocol=7&client=bench&version=1`,
       count: share(index),
-      localAddress: `127.0.0.${2 + index}`,
       concurrency: 50,
     }));
     replies.forEach((reply, index) => (this.sizes[index] = reply.connected as number));

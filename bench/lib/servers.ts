@@ -21,23 +21,38 @@ export interface ServerUnderTest {
   kind: ServerKind;
   pid: number;
   port: number;
+  /** The DevTools endpoint when started with --inspect. */
+  inspectorUrl: string | undefined;
   stop(): Promise<void>;
 }
 
 const root = resolve(import.meta.dirname, "../../..");
 
-export async function startServer(kind: ServerKind): Promise<ServerUnderTest> {
+/** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling. */
+export async function startServer(kind: ServerKind, nodeFlags: string[] = []): Promise<ServerUnderTest> {
   let child: ChildProcess;
   if (kind === "herald") {
     const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
     const apps = join(dir, "apps.json");
     writeFileSync(apps, JSON.stringify({ apps: [BENCH_APP] }));
-    child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", apps], {
-      stdio: ["ignore", "pipe", "inherit"],
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", apps], {
+      stdio: ["ignore", "pipe", "pipe"],
     });
   } else {
-    child = spawn(process.execPath, [join(root, "dist-bench/bench/baseline-server.js"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist-bench/bench/baseline-server.js"), "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   }
+  let inspectorUrl: string | undefined;
+  const inspectorReady = new Promise<void>((resolveInspector) => {
+    if (!nodeFlags.some((flag) => flag.startsWith("--inspect"))) return resolveInspector();
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      const match = /Debugger listening on (ws:\/\/\S+)/.exec(line);
+      if (match) {
+        inspectorUrl = match[1];
+        resolveInspector();
+      }
+    });
+  });
+  if (!nodeFlags.some((flag) => flag.startsWith("--inspect"))) child.stderr!.pipe(process.stderr);
   const port = await new Promise<number>((resolvePort, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
@@ -50,14 +65,17 @@ export async function startServer(kind: ServerKind): Promise<ServerUnderTest> {
     });
     child.once("exit", (code) => reject(new Error(`${kind} exited with ${code} before listening`)));
   });
+  await inspectorReady;
   return {
     kind,
     pid: child.pid!,
     port,
+    inspectorUrl,
     stop: () =>
       new Promise((done) => {
         child.once("exit", () => done());
-        child.kill("SIGKILL");
+        // SIGINT lets a profiled server write its profile; both servers exit on it at once.
+        child.kill(nodeFlags.length ? "SIGINT" : "SIGKILL");
       }),
   };
 }

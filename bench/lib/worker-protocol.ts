@@ -1,6 +1,6 @@
 /** The commands the benchmark sends its client workers, and their replies. */
 export type WorkerCommand =
-  | { cmd: "connect"; url: string; count: number; localAddress: string; concurrency: number }
+  | { cmd: "connect"; url: string; count: number; concurrency: number }
   /** `plan[i]` lists the channels of the worker's i-th socket. */
   | { cmd: "subscribe"; plan: string[][]; key: string; secret: string; workerTag: string }
   /** Resets the counters; with exactEvents > 0 each socket records which of that many sequence numbers arrived. */

@@ -8,30 +8,75 @@ import { hmacSha256Hex, md5Hex, timingSafeEqualStrings } from "./signatures.js";
 /** Pusher rejects requests whose timestamp is further than this from the server's clock. */
 export const AUTH_TIMESTAMP_WINDOW_SECONDS = 600;
 
+/** A request's query: its decoded parameters, and the parameters as they arrived. */
+export interface SignedQuery {
+  /** Decoded parameters; the last value wins when a key repeats. */
+  params: ReadonlyMap<string, string>;
+  /** The raw `k=v` pairs but auth_signature, in the order received. */
+  rawPairs: readonly string[];
+}
+
 export interface SignedRequest {
-  method: string;
+  /** In upper case, as signed. */
+  method: "GET" | "POST";
   /** `/apps/{id}/...`, without any path prefix the server is mounted under. */
   path: string;
-  /** Decoded query parameters; the last value wins when a key repeats. */
-  query: ReadonlyMap<string, string>;
-  body: string;
+  query: SignedQuery;
+  /** The body's bytes as received (empty for GET). */
+  body: Buffer;
 }
 
 export type SignatureCheck = { ok: true } | { ok: false; message: string };
 
-export function parseQuery(rawQuery: string): Map<string, string> {
+
+/** Decodes a query string as URLSearchParams would (`+` is a space, `%XX` escapes; a malformed escape is kept as written). */
+export function parseQuery(rawQuery: string): SignedQuery {
   const params = new Map<string, string>();
-  for (const [key, value] of new URLSearchParams(rawQuery)) params.set(key, value);
-  return params;
+  // One look at the whole query spares a look at each part in the usual case.
+  const encoded = rawQuery.includes("%") || rawQuery.includes("+");
+  const rawPairs: string[] = [];
+  let start = 0;
+  while (start < rawQuery.length) {
+    let end = rawQuery.indexOf("&", start);
+    if (end < 0) end = rawQuery.length;
+    const pair = rawQuery.slice(start, end);
+    start = end + 1;
+    if (pair.length === 0) continue;
+    const equals = pair.indexOf("=");
+    const rawKey = equals < 0 ? pair : pair.slice(0, equals);
+    const rawValue = equals < 0 ? "" : pair.slice(equals + 1);
+    const key = encoded ? decodeQueryComponent(rawKey) : rawKey;
+    params.set(key, encoded ? decodeQueryComponent(rawValue) : rawValue);
+    if (key !== "auth_signature") rawPairs.push(pair);
+  }
+  return { params, rawPairs };
 }
 
-export function stringToSign(method: string, path: string, query: ReadonlyMap<string, string>): string {
+/**
+ * The query as Pusher signs it: every parameter but auth_signature, keys
+ * lower-cased and sorted, `k=v` joined by `&`, values unencoded.
+ */
+export function canonicalQuery(params: ReadonlyMap<string, string>): string {
   const pairs: [string, string][] = [];
-  for (const [key, value] of query) {
+  for (const [key, value] of params) {
     if (key !== "auth_signature") pairs.push([key.toLowerCase(), value]);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return `${method.toUpperCase()}\n${path}\n${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`;
+  return pairs.map(([key, value]) => `${key}=${value}`).join("&");
+}
+
+function decodeQueryComponent(text: string): string {
+  if (!text.includes("%") && !text.includes("+")) return text;
+  const spaced = text.replaceAll("+", " ");
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+export function stringToSign(method: SignedRequest["method"], path: string, signedQuery: string): string {
+  return `${method}\n${path}\n${signedQuery}`;
 }
 
 export function verifyRequestSignature(
@@ -39,10 +84,11 @@ export function verifyRequestSignature(
   app: { key: string; secret: string },
   nowSeconds: number,
 ): SignatureCheck {
-  const { query } = request;
+  const query = request.query.params;
+  // The key and the body's MD5 are public values: only the signature needs a timing-safe comparison.
   const authKey = query.get("auth_key");
   if (!authKey) return fail("The request has no auth_key parameter; sign it with a Pusher server SDK.");
-  if (!timingSafeEqualStrings(authKey, app.key)) return fail("auth_key is not this app's key.");
+  if (authKey !== app.key) return fail("auth_key is not this app's key.");
 
   const timestamp = Number(query.get("auth_timestamp"));
   if (!query.has("auth_timestamp") || !Number.isInteger(timestamp)) {
@@ -60,18 +106,31 @@ export function verifyRequestSignature(
   if (request.body.length > 0) {
     const bodyMd5 = query.get("body_md5");
     if (!bodyMd5) return fail("The request has a body but no body_md5 parameter.");
-    if (!timingSafeEqualStrings(bodyMd5.toLowerCase(), md5Hex(request.body))) {
+    const digest = md5Hex(request.body);
+    if (bodyMd5 !== digest && bodyMd5.toLowerCase() !== digest) {
       return fail("body_md5 does not match the MD5 of the body received.");
     }
   }
 
   const signature = query.get("auth_signature");
   if (!signature) return fail("The request has no auth_signature parameter.");
-  const expected = hmacSha256Hex(app.secret, stringToSign(request.method, request.path, query));
-  if (!timingSafeEqualStrings(signature.toLowerCase(), expected)) {
-    return fail("auth_signature does not match; check the app secret and that the path is signed without any proxy prefix.");
+  // The SDKs send the parameters already in signing order, so the raw order is
+  // tried first; only a request that fails it pays for sorting and decoding.
+  // Either form needs the secret to sign, so accepting both weakens nothing.
+  const { method, path } = request;
+  const asSent = request.query.rawPairs.join("&");
+  const expected = hmacSha256Hex(app.secret, stringToSign(method, path, asSent));
+  if (signatureMatches(signature, expected)) return { ok: true };
+  const canonical = canonicalQuery(query);
+  if (canonical !== asSent && signatureMatches(signature, hmacSha256Hex(app.secret, stringToSign(method, path, canonical)))) {
+    return { ok: true };
   }
-  return { ok: true };
+  return fail("auth_signature does not match; check the app secret and that the path is signed without any proxy prefix.");
+}
+
+/** Hex signatures compare case-insensitively; the SDKs send lower case, so that is tried first. */
+function signatureMatches(given: string, expected: string): boolean {
+  return timingSafeEqualStrings(given, expected) || timingSafeEqualStrings(given.toLowerCase(), expected);
 }
 
 function fail(message: string): SignatureCheck {

@@ -49,10 +49,12 @@ export function channelEvent(event: string, channel: string, data: string, userI
 
 /**
  * Frames for one event on many channels share everything but the channel name,
- * so the event name and data are escaped once and only the channel per frame.
+ * so the event name and data are escaped once per event. Channel names are
+ * validated to `[-a-zA-Z0-9_=@,.;#]`, which JSON never escapes, so they are
+ * quoted as they are.
  */
-export function channelEventEncoder(event: string, data: string): (channel: string) => string {
-  const head = `{"event":${JSON.stringify(event)},"channel":`;
-  const tail = `,"data":${JSON.stringify(data)}}`;
-  return (channel) => head + JSON.stringify(channel) + tail;
+export function channelEventEncoder(event: string, data: string): (validChannel: string) => string {
+  const head = `{"event":${JSON.stringify(event)},"channel":"`;
+  const tail = `","data":${JSON.stringify(data)}}`;
+  return (validChannel) => head + validChannel + tail;
 }

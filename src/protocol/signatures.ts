@@ -1,27 +1,43 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, hash, type KeyObject } from "node:crypto";
+
+/**
+ * Secrets imported once as key objects: HMAC with a KeyObject skips re-importing
+ * the key on every signature. Bounded by the number of app secrets ever loaded;
+ * cleared past a size no real deployment reaches.
+ */
+const keys = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 10_000;
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    key = createSecretKey(Buffer.from(secret));
+    keys.set(secret, key);
+  }
+  return key;
+}
 
 /** Hex HMAC-SHA256 of `message` keyed by the app secret, as every Pusher signature is. */
 export function hmacSha256Hex(secret: string, message: string): string {
-  return createHmac("sha256", secret).update(message).digest("hex");
+  return createHmac("sha256", keyOf(secret)).update(message).digest("hex");
 }
 
 export function md5Hex(body: string | Buffer): string {
-  return createHash("md5").update(body).digest("hex");
+  return hash("md5", body, "hex");
 }
 
 /**
- * Compares two strings in time that does not depend on where they differ,
- * so a signature cannot be guessed byte by byte from response times.
+ * Compares two strings in time that does not depend on where they differ, so a
+ * signature cannot be guessed character by character from response times. The
+ * values compared are short ASCII hex, so a loop without early exit does it
+ * without allocating buffers.
  */
 export function timingSafeEqualStrings(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  // timingSafeEqual needs equal lengths; comparing against itself keeps the time flat.
-  if (left.length !== right.length) {
-    timingSafeEqual(left, left);
-    return false;
-  }
-  return timingSafeEqual(left, right);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /**

@@ -28,14 +28,18 @@ export function watchAbort(res: HttpResponse): ResponseState {
   return state;
 }
 
+/** The `{}` most successful API calls answer with, encoded once. */
+export const EMPTY_JSON_BODY: object = Object.freeze({});
+
 export function sendJson(res: HttpResponse, state: ResponseState, status: number, body: unknown, closeConnection = false): void {
   if (state.aborted) return;
   state.aborted = true; // a response is written once
+  const text = body === EMPTY_JSON_BODY ? "{}" : JSON.stringify(body);
   res.cork(() => {
     res
       .writeStatus(STATUS_TEXT[status] ?? `${status} Error`)
       .writeHeader("Content-Type", "application/json")
-      .end(JSON.stringify(body), closeConnection);
+      .end(text, closeConnection);
   });
 }
 
@@ -45,8 +49,9 @@ export function sendError(res: HttpResponse, state: ResponseState, status: numbe
 
 /**
  * Collects a request body up to `limitBytes`. Chunks from uWS are only valid
- * during the callback, so each is copied. Past the limit, `onTooLarge` runs once
- * and the rest is ignored.
+ * during the callback, so `onBody` must use the buffer before it returns: a body
+ * in one chunk (the usual case) is handed over in place, others are copied
+ * together. Past the limit, `onTooLarge` runs once and the rest is ignored.
  */
 export function readBody(
   res: HttpResponse,
@@ -54,7 +59,7 @@ export function readBody(
   onBody: (body: Buffer) => void,
   onTooLarge: () => void,
 ): void {
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] | undefined;
   let size = 0;
   let overflowed = false;
   res.onData((chunk, isLast) => {
@@ -65,7 +70,8 @@ export function readBody(
       onTooLarge();
       return;
     }
-    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast && !chunks) return onBody(Buffer.from(chunk));
+    (chunks ??= []).push(Buffer.from(chunk.slice(0)));
     if (isLast) onBody(Buffer.concat(chunks, size));
   });
 }

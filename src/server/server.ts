@@ -13,7 +13,7 @@ import { channelUsers } from "./api/channel-users.js";
 import { channelInfo } from "./api/channel.js";
 import { listChannels } from "./api/channels.js";
 import { triggerEvent } from "./api/events.js";
-import { signedEndpoint } from "./api/signed-endpoint.js";
+import { signedEndpoint, type Route } from "./api/signed-endpoint.js";
 import { localFanout } from "./fanout.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { Keepalive } from "./keepalive.js";
@@ -21,6 +21,14 @@ import type { NodeContext } from "./node-context.js";
 import { SocketRegistry } from "./socket-registry.js";
 import uWS, { listenExclusively } from "./uws.js";
 import { websocketBehavior } from "./websocket-handler.js";
+
+const API_ROUTES: readonly Route[] = [
+  { method: "POST", path: "/events", params: 0, endpoint: triggerEvent },
+  { method: "POST", path: "/batch_events", params: 0, endpoint: triggerBatch },
+  { method: "GET", path: "/channels", params: 0, endpoint: listChannels },
+  { method: "GET", path: "/channels/:channel", params: 1, endpoint: channelInfo },
+  { method: "GET", path: "/channels/:channel/users", params: 1, endpoint: channelUsers },
+];
 
 export interface ServerOptions {
   config: Config;
@@ -61,12 +69,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The API is also served at the root: backends often call Herald directly, not
   // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
   for (const mount of new Set([prefix, ""])) {
-    uwsApp
-      .post(`${mount}/apps/:appId/events`, signedEndpoint(ctx, mount, 0, triggerEvent))
-      .post(`${mount}/apps/:appId/batch_events`, signedEndpoint(ctx, mount, 0, triggerBatch))
-      .get(`${mount}/apps/:appId/channels`, signedEndpoint(ctx, mount, 0, listChannels))
-      .get(`${mount}/apps/:appId/channels/:channel`, signedEndpoint(ctx, mount, 1, channelInfo))
-      .get(`${mount}/apps/:appId/channels/:channel/users`, signedEndpoint(ctx, mount, 1, channelUsers));
+    for (const route of API_ROUTES) {
+      const pattern = `${mount}/apps/:appId${route.path}`;
+      const handler = signedEndpoint(ctx, mount, route);
+      if (route.method === "POST") uwsApp.post(pattern, handler);
+      else uwsApp.get(pattern, handler);
+    }
   }
   uwsApp.any("/*", (res, req) => {
     const state = watchAbort(res);

@@ -5,7 +5,7 @@
  */
 import type { App } from "../../apps/app.js";
 import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
-import { readBody, sendError, sendJson, watchAbort } from "../http-io.js";
+import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort } from "../http-io.js";
 import type { NodeContext } from "../node-context.js";
 import type { HttpRequest, HttpResponse } from "../uws.js";
 
@@ -24,7 +24,7 @@ export interface ApiResponse {
 
 export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse;
 
-export const ok = (body: object = {}): ApiResponse => ({ status: 200, body });
+export const ok = (body: object = EMPTY_JSON_BODY): ApiResponse => ({ status: 200, body });
 export const badRequest = (error: string): ApiResponse => ({ status: 400, body: { error } });
 
 /**
@@ -35,47 +35,64 @@ function bodyLimitBytes(app: App): number {
   return 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024;
 }
 
+/** An HTTP API route: `path` follows `/apps/:appId`; `params` counts its own `:name` parts. */
+export interface Route {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  readonly params: number;
+  readonly endpoint: Endpoint;
+}
+
+const NO_PARAMS: readonly string[] = [];
+const NO_BODY = Buffer.alloc(0);
+
 /** `mount` is the path the API is served under ("" or the path prefix); signatures cover the path after it. */
-export function signedEndpoint(ctx: NodeContext, mount: string, paramCount: number, endpoint: Endpoint) {
+export function signedEndpoint(ctx: NodeContext, mount: string, { method, params: paramCount, endpoint }: Route) {
+  const hasBody = method === "POST";
   return (res: HttpResponse, req: HttpRequest): void => {
     // uWS request objects live only until this function returns: read everything now.
     const state = watchAbort(res);
-    const method = req.getMethod().toUpperCase();
     const path = req.getUrl().slice(mount.length);
     const query = parseQuery(req.getQuery() ?? "");
     const appId = decodeParam(req.getParameter(0));
-    const params: string[] = [];
-    for (let i = 1; i <= paramCount; i++) params.push(decodeParam(req.getParameter(i)) ?? "");
-    const hasBody = method === "POST";
+    let params = NO_PARAMS;
+    if (paramCount > 0) {
+      const decoded: string[] = [];
+      for (let i = 1; i <= paramCount; i++) decoded.push(decodeParam(req.getParameter(i)) ?? "");
+      params = decoded;
+    }
 
     const app = appId === null ? undefined : ctx.apps.byId(appId);
     if (!app) return sendError(res, state, 404, `No app has the id "${(appId ?? "").slice(0, 100)}".`, hasBody);
     if (!app.enabled) return sendError(res, state, 403, `The app ${app.id} is disabled.`, hasBody);
 
-    const handle = (body: string): void => {
+    // Runs inside uWS's data callback: `body` is only valid until it returns.
+    const handle = (body: Buffer): void => {
       const signature = verifyRequestSignature({ method, path, query, body }, app, Date.now() / 1000);
       if (!signature.ok) return sendError(res, state, 401, signature.message);
       try {
-        const response = endpoint({ app, query, params, body }, ctx);
+        const response = endpoint({ app, query: query.params, params, body: body.toString("utf8") }, ctx);
         sendJson(res, state, response.status, response.body);
       } catch (error) {
         ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
         sendError(res, state, 500, "The server failed to process the request.");
       }
     };
-    if (!hasBody) return handle("");
+    if (!hasBody) return handle(NO_BODY);
     readBody(
       res,
       bodyLimitBytes(app),
-      (body) => handle(body.toString("utf8")),
+      handle,
       () => sendError(res, state, 413, `The request body is larger than the ${bodyLimitBytes(app)} bytes this app accepts.`, true),
     );
   };
 }
 
 function decodeParam(raw: string | undefined): string | null {
+  if (raw === undefined) return "";
+  if (!raw.includes("%")) return raw;
   try {
-    return decodeURIComponent(raw ?? "");
+    return decodeURIComponent(raw);
   } catch {
     return null;
   }
