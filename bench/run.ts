@@ -33,15 +33,15 @@ const numbers = (list: string | undefined, fallback: number[]) => (list ? list.s
 
 function scenarios(): Scenario[] {
   if (values.smoke) {
-    return [idleConnections(200), fanOut(100, 20), manyChannels(200, 100, [100], 1), publishCost(200), presenceStorm(20), subscribeCost(100)];
+    return [idleConnections(200), fanOut(100, 20), manyChannels(200, 100, [200], 1), publishCost(200), presenceStorm(20), subscribeCost(100)];
   }
   return [
     ...numbers(values.b1, [10_000, 19_000, 50_000]).map((count) => idleConnections(count)),
     fanOut(1000, 2000),
     fanOut(5000, 400),
-    manyChannels(10_000, 5000, [500, 1000, 2000, 4000, 8000], 2),
+    manyChannels(10_000, 5000, [2000, 4000, 6000, 8000, 12_000, 16_000], 2),
     publishCost(Number(values.b4 ?? 10_000)),
-    presenceStorm(100),
+    presenceStorm(100, 10),
     presenceStorm(1000),
     subscribeCost(5000),
   ];
