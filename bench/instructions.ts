@@ -1,12 +1,13 @@
 /**
- * User-space instructions per signed `POST events` (the B4 shape: 5 subscribers),
- * for Herald and the baseline, counted by valgrind's callgrind. Instruction
- * counts do not depend on what else the machine is doing, so small changes to
- * the publish path show up here when CPU-time readings are lost in noise.
+ * User-space instructions, counted by valgrind's callgrind, for Herald and the
+ * baseline: per signed `POST events` to 5 subscribers (the B4 shape) and per
+ * delivery to a channel of 1,000 (the B2 shape). Instruction counts do not depend
+ * on what else the machine is doing, so they settle what the kernel's sampled
+ * user/system split of CPU time cannot.
  *
  * Each server runs twice under callgrind, after the same warm-up, with few and
- * with many requests; the difference divided by the extra requests removes
- * start-up and warm-up from the count.
+ * with many events; the difference divided by the extra events removes start-up
+ * and warm-up from the count.
  *
  *   npm run bench:instructions            (needs valgrind: apt-get install valgrind)
  */
@@ -20,12 +21,22 @@ import { clockMs } from "./lib/histogram.js";
 import { publishMany } from "./lib/publisher.js";
 import { BENCH_APP, type ServerKind } from "./lib/servers.js";
 
-const WARM_UP = 6000;
-const FEW = 500;
-const MANY = 6500;
+interface Shape {
+  name: string;
+  unit: string;
+  subscribers: number;
+  warmUp: number;
+  few: number;
+  many: number;
+}
+
+const SHAPES: Shape[] = [
+  { name: "signed POST events, 5 subscribers (B4)", unit: "per request", subscribers: 5, warmUp: 6000, few: 500, many: 6500 },
+  { name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 220 },
+];
 const root = resolve(import.meta.dirname, "../..");
 
-async function countInstructions(kind: ServerKind, requests: number): Promise<number> {
+async function countInstructions(kind: ServerKind, shape: Shape, requests: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "herald-callgrind-"));
   writeFileSync(join(dir, "apps.json"), JSON.stringify({ apps: [BENCH_APP] }));
   const script =
@@ -48,11 +59,13 @@ async function countInstructions(kind: ServerKind, requests: number): Promise<nu
     server.once("exit", (code) => reject(new Error(`${kind} under valgrind exited with ${code}`)));
   });
   const pool = ClientPool.start(1);
-  await pool.connect(port, BENCH_APP.key, 5);
-  await pool.subscribe(() => ["b4"], BENCH_APP.key, BENCH_APP.secret);
-  const body = (seq: number) => JSON.stringify({ name: "bench", channels: ["b4"], data: JSON.stringify({ seq, t: clockMs() }) });
-  await publishMany(port, `/apps/${BENCH_APP.id}/events`, WARM_UP, body, 8);
+  await pool.connect(port, BENCH_APP.key, shape.subscribers);
+  await pool.subscribe(() => ["measured"], BENCH_APP.key, BENCH_APP.secret);
+  const body = (seq: number) => JSON.stringify({ name: "bench", channels: ["measured"], data: JSON.stringify({ seq, t: clockMs() }) });
+  await pool.track(0);
+  await publishMany(port, `/apps/${BENCH_APP.id}/events`, shape.warmUp, body, 8);
   await publishMany(port, `/apps/${BENCH_APP.id}/events`, requests, body, 8);
+  await pool.waitForDeliveries((shape.warmUp + requests) * shape.subscribers);
   await pool.closeSockets();
   pool.stop();
   // Both servers exit on SIGINT, and callgrind writes its counts at exit.
@@ -71,14 +84,19 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install -y valgrind).");
     process.exit(2);
   }
-  const perRequest: Record<string, number> = {};
-  for (const kind of ["herald", "baseline"] as const) {
-    const few = await countInstructions(kind, FEW);
-    const many = await countInstructions(kind, MANY);
-    perRequest[kind] = (many - few) / (MANY - FEW);
-    console.log(`${kind}: ${(perRequest[kind]! / 1000).toFixed(1)}k user-space instructions per signed POST events`);
+  for (const shape of SHAPES) {
+    const counts: Record<string, number> = {};
+    for (const kind of ["herald", "baseline"] as const) {
+      const few = await countInstructions(kind, shape, shape.few);
+      const many = await countInstructions(kind, shape, shape.many);
+      const perEvent = (many - few) / (shape.many - shape.few);
+      counts[kind] = shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent;
+    }
+    console.log(
+      `${shape.name}: herald ${(counts.herald! / 1000).toFixed(2)}k, baseline ${(counts.baseline! / 1000).toFixed(2)}k ` +
+        `user-space instructions ${shape.unit} (herald/baseline ${(counts.herald! / counts.baseline!).toFixed(2)})`,
+    );
   }
-  console.log(`herald/baseline: ${(perRequest.herald! / perRequest.baseline!).toFixed(2)}`);
 }
 
 main().catch((error: unknown) => {

@@ -28,7 +28,6 @@ export interface SignedRequest {
 
 export type SignatureCheck = { ok: true } | { ok: false; message: string };
 
-
 /** Decodes a query string as URLSearchParams would (`+` is a space, `%XX` escapes; a malformed escape is kept as written). */
 export function parseQuery(rawQuery: string): SignedQuery {
   const params = new Map<string, string>();

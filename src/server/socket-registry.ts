@@ -9,9 +9,9 @@ export class SocketRegistry {
   private readonly bySocketId = new Map<string, WebSocket<Connection>>();
   private readonly perApp = new Map<string, number>();
 
-  add(ws: WebSocket<Connection>, connection: Connection & { app: NonNullable<Connection["app"]> }): void {
-    this.bySocketId.set(connection.socketId, ws);
-    this.perApp.set(connection.app.id, (this.perApp.get(connection.app.id) ?? 0) + 1);
+  add(ws: WebSocket<Connection>, socketId: string, appId: string): void {
+    this.bySocketId.set(socketId, ws);
+    this.perApp.set(appId, (this.perApp.get(appId) ?? 0) + 1);
   }
 
   remove(connection: Connection): void {

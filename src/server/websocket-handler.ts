@@ -65,7 +65,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
           message: `The app ${app.id} has reached its maxConnections of ${app.maxConnections}.`,
         });
       }
-      ctx.sockets.add(ws, { ...connection, app });
+      ctx.sockets.add(ws, connection.socketId, app.id);
       ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
     },
 
