@@ -7,6 +7,9 @@
  *   npm run bench -- --smoke           tiny sizes, to check the harness works
  *   npm run bench -- --only B2,B5      some scenarios
  *   npm run bench -- --b1 10000,50000  other idle-connection sizes
+ *   npm run bench -- --b2 5000x1000    other fan-out sizes (subscribers x events)
+ *   npm run bench -- --b4 50000        more signed publishes
+ *   npm run bench -- --b5 100,2000     other presence storm sizes
  *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,7 +26,9 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     only: { type: "string" },
     b1: { type: "string" },
+    b2: { type: "string" },
     b4: { type: "string" },
+    b5: { type: "string" },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
   },
@@ -37,12 +42,14 @@ function scenarios(): Scenario[] {
   }
   return [
     ...numbers(values.b1, [10_000, 19_000, 50_000]).map((count) => idleConnections(count)),
-    fanOut(1000, 2000),
-    fanOut(5000, 400),
+    ...(values.b2 ? values.b2.split(",") : ["1000x2000", "5000x400"]).map((size) => {
+      const [subscribers, events] = size.split("x").map(Number);
+      return fanOut(subscribers!, events!);
+    }),
     manyChannels(10_000, 5000, [2000, 4000, 6000, 8000, 12_000, 16_000], 2),
     publishCost(Number(values.b4 ?? 10_000)),
-    presenceStorm(100, 10),
-    presenceStorm(1000),
+    // Small storms repeat on fresh channels so their CPU time spans enough clock ticks.
+    ...numbers(values.b5, [100, 1000]).map((members) => presenceStorm(members, members < 1000 ? 10 : 1)),
     subscribeCost(5000),
   ];
 }

@@ -100,6 +100,8 @@ export function fanOut(subscribers: number, events: number, inFlight = 4): Scena
       { key: "p50Ms", label: "latency p50 ms", better: "lower" },
       { key: "p99Ms", label: "latency p99 ms", better: "lower" },
       { key: "completePercent", label: "complete % (exactly once)", better: "higher" },
+      { key: "missing", label: "deliveries missing", better: "lower" },
+      { key: "duplicates", label: "deliveries duplicated", better: "lower" },
       { key: "subscribeUs", label: `CPU µs per subscribe (channel of ${subscribers})`, better: "lower" },
     ],
     async run(server, pool) {
