@@ -4,6 +4,7 @@
  * means (first member, last socket, limit reached) and leaves moving bytes to
  * the server layer. Nothing here knows about sockets or uWebSockets.js.
  */
+import { ChannelCache } from "./channel-cache.js";
 import { PresenceMembers, type PresenceSnapshot } from "./presence-channel.js";
 
 interface ChannelState {
@@ -17,6 +18,8 @@ export type PresenceJoin =
 
 export class AppChannels {
   private readonly channels = new Map<string, ChannelState>();
+  /** Last events of cache channels, kept whether or not anyone is subscribed. */
+  readonly cache = new ChannelCache();
 
   /** Adds a socket to a public, private or encrypted channel. */
   subscribe(channel: string): void {

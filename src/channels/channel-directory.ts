@@ -12,4 +12,9 @@ export class ChannelDirectory {
     }
     return channels;
   }
+
+  /** Drops expired cache entries of every app. */
+  sweepCaches(nowMs: number): void {
+    for (const channels of this.apps.values()) channels.cache.sweep(nowMs);
+  }
 }

@@ -11,6 +11,13 @@ export function channelKind(name: string): ChannelKind {
   return "public";
 }
 
+const CACHE_PREFIXES = ["cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"];
+
+/** Cache channels keep the last event published to them and replay it to each new subscriber. */
+export function isCacheChannel(name: string): boolean {
+  return name.includes("cache-") && CACHE_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
 /** Private, presence and encrypted channels need a signature from the app's auth endpoint. */
 export function requiresAuth(kind: ChannelKind): boolean {
   return kind === "private" || kind === "presence" || kind === "encrypted";

@@ -25,6 +25,11 @@ export function subscriptionError(channel: string, type: string, error: string, 
   return JSON.stringify({ event: "pusher:subscription_error", channel, data: { type, error, status } });
 }
 
+/** Sent right after subscription_succeeded on a cache channel that holds no event. */
+export function cacheMiss(channel: string): string {
+  return JSON.stringify({ event: "pusher:cache_miss", channel });
+}
+
 export function memberAdded(channel: string, userId: string, userInfo: unknown): string {
   return JSON.stringify({
     event: "pusher_internal:member_added",

@@ -30,6 +30,9 @@ const API_ROUTES: readonly Route[] = [
   { method: "GET", path: "/channels/:channel/users", params: 1, endpoint: channelUsers },
 ];
 
+/** Expired cache-channel events are also dropped when read; the sweep frees those nobody reads. */
+const CACHE_SWEEP_INTERVAL_MS = 60_000;
+
 export interface ServerOptions {
   config: Config;
   apps: AppRegistry;
@@ -88,11 +91,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new PortInUseError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   }
   keepalive.start();
+  const cacheSweep = setInterval(() => ctx.channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
+  cacheSweep.unref();
 
   return {
     port: listening.port,
     close() {
       keepalive.stop();
+      clearInterval(cacheSweep);
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
     },

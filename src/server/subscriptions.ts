@@ -3,7 +3,8 @@
  * its channels when it closes.
  */
 import type { App } from "../apps/app.js";
-import { channelKind, channelNameProblem, requiresAuth } from "../protocol/channel-names.js";
+import type { AppChannels } from "../channels/app-channels.js";
+import { channelKind, channelNameProblem, isCacheChannel, requiresAuth } from "../protocol/channel-names.js";
 import { parseChannelData, type ClientFrame } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
 import { verifyChannelAuth } from "../protocol/signatures.js";
@@ -52,6 +53,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     channels.subscribe(channel);
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
+    replayCache(ws, channels, channel);
     return;
   }
 
@@ -66,6 +68,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   if (!joined.ok) return fail("LimitReached", joined.reason, 403);
   track(ws, connection, app, channel, userId);
   ws.send(frames.subscriptionSucceeded(channel, { presence: joined.members }));
+  replayCache(ws, channels, channel);
   if (joined.firstSocketOfUser) {
     ctx.broker.publish({
       appId: app.id,
@@ -90,6 +93,13 @@ export function releaseAll(ctx: NodeContext, app: App, connection: Connection): 
   if (!connection.channels) return;
   for (const [channel, userId] of connection.channels) release(ctx, app, channel, userId);
   connection.channels = undefined;
+}
+
+/** A new subscriber of a cache channel gets its last event, or word that there is none. */
+function replayCache(ws: WebSocket<Connection>, channels: AppChannels, channel: string): void {
+  if (!isCacheChannel(channel)) return;
+  const cached = channels.cache.get(channel, Date.now());
+  ws.send(cached ? cached.frame : frames.cacheMiss(channel));
 }
 
 function track(ws: WebSocket<Connection>, connection: Connection, app: App, channel: string, userId: string | undefined): void {

@@ -1,5 +1,5 @@
-/** `GET /apps/{app_id}/channels/{channel_name}`: whether a channel is occupied, with counts on request. */
-import { channelKind, channelNameProblem } from "../../protocol/channel-names.js";
+/** `GET /apps/{app_id}/channels/{channel_name}`: whether a channel is occupied, with counts and the cached event on request. */
+import { channelKind, channelNameProblem, isCacheChannel } from "../../protocol/channel-names.js";
 import { infoAttributes } from "./info.js";
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 
@@ -10,11 +10,23 @@ export const channelInfo: Endpoint = ({ app, query, params }, ctx) => {
   const info = infoAttributes(query);
   const isPresence = channelKind(name) === "presence";
   if (info.has("user_count") && !isPresence) return badRequest("info=user_count is only available for presence channels.");
+  if (info.has("cache") && !isCacheChannel(name)) return badRequest("info=cache is only available for cache channels (cache-, private-cache-, presence-cache-, private-encrypted-cache-).");
 
   const channels = ctx.channels.forApp(app.id);
   const subscriptionCount = channels.subscriptionCount(name);
-  const body: { occupied: boolean; user_count?: number; subscription_count?: number } = { occupied: subscriptionCount > 0 };
+  const body: {
+    occupied: boolean;
+    user_count?: number;
+    subscription_count?: number;
+    cache?: { event: string; data: string; ttl: number };
+  } = { occupied: subscriptionCount > 0 };
   if (info.has("user_count")) body.user_count = channels.userCount(name);
   if (info.has("subscription_count")) body.subscription_count = subscriptionCount;
+  if (info.has("cache")) {
+    const now = Date.now();
+    const cached = channels.cache.get(name, now);
+    // Seconds the cached event has left; no "cache" key when nothing is cached.
+    if (cached) body.cache = { event: cached.event, data: cached.data, ttl: Math.ceil((cached.expiresAt - now) / 1000) };
+  }
   return ok(body);
 };

@@ -1,12 +1,18 @@
 import type { App } from "../../apps/app.js";
+import { isCacheChannel } from "../../protocol/channel-names.js";
 import type { TriggeredEvent } from "../../protocol/http-events.js";
 import { channelEventEncoder } from "../../protocol/server-frames.js";
 import type { NodeContext } from "../node-context.js";
 
-/** Publishes a validated event to each of its channels, one encoded frame per channel. */
+/**
+ * Publishes a validated event to each of its channels, one encoded frame per
+ * channel, and keeps it as the last event of the cache channels among them.
+ */
 export function publishEvent(ctx: NodeContext, app: App, event: TriggeredEvent): void {
   const encode = channelEventEncoder(event.name, event.data);
   for (const channel of event.channels) {
-    ctx.broker.publish({ appId: app.id, channel, frame: encode(channel), exceptSocketId: event.socketId });
+    const frame = encode(channel);
+    if (isCacheChannel(channel)) ctx.channels.forApp(app.id).cache.set(channel, event.name, event.data, frame, Date.now());
+    ctx.broker.publish({ appId: app.id, channel, frame, exceptSocketId: event.socketId });
   }
 }
