@@ -22,4 +22,10 @@ export interface App {
   readonly maxEventNameLength: number;
   readonly maxEventPayloadInKb: number;
   readonly maxEventBatchSize: number;
+  /** Client events per second per socket; -1 is unlimited. Over it: pusher:error 4301. */
+  readonly maxClientEventsPerSecond: number;
+  /** Events per second through the publish endpoints; -1 is unlimited. Over it: 429. */
+  readonly maxBackendEventsPerSecond: number;
+  /** Requests per second to the read endpoints; -1 is unlimited. Over it: 429. */
+  readonly maxReadRequestsPerSecond: number;
 }

@@ -25,6 +25,9 @@ const appSchema = z.object({
   maxEventNameLength: positiveInt.default(200),
   maxEventPayloadInKb: z.number().positive().default(10),
   maxEventBatchSize: positiveInt.default(10),
+  maxClientEventsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
+  maxBackendEventsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
+  maxReadRequestsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
 });
 
 const knownFields = new Set(Object.keys(appSchema.shape));

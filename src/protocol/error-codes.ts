@@ -24,6 +24,8 @@ export const ErrorCode = {
    * reserve 4300–4399 for "any other error"; the socket stays open.
    */
   FrameRejected: 4300,
+  /** A client event over the app's maxClientEventsPerSecond; the socket stays open. */
+  ClientEventRateLimited: 4301,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,7 @@
  * a private or presence channel, with every rule of the Pusher protocol.
  */
 import type { App } from "../apps/app.js";
+import { RateWindow } from "../apps/rate-window.js";
 import { channelKind } from "../protocol/channel-names.js";
 import type { ClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
@@ -13,11 +14,16 @@ import type { WebSocket } from "./uws.js";
 
 type ClientEvent = Extract<ClientFrame, { kind: "client-event" }>;
 
-export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: ClientEvent): void {
+/** `nowSecond` is a coarse clock second, which the per-socket rate window counts in. */
+export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: ClientEvent, nowSecond: number): void {
   const connection = ws.getUserData();
   const problem = clientEventProblem(app, connection, request);
   if (problem) {
     ws.send(frames.pusherError(ErrorCode.FrameRejected, problem));
+    return;
+  }
+  if (app.maxClientEventsPerSecond >= 0 && !(connection.clientEvents ??= new RateWindow()).tryTake(1, app.maxClientEventsPerSecond, nowSecond)) {
+    ws.send(frames.pusherError(ErrorCode.ClientEventRateLimited, `Client event rejected: this app allows ${app.maxClientEventsPerSecond} client events per second per connection.`));
     return;
   }
   const data = typeof request.data === "string" ? request.data : JSON.stringify(request.data ?? {});

@@ -1,4 +1,5 @@
 import type { App } from "../apps/app.js";
+import type { RateWindow } from "../apps/rate-window.js";
 import type { ErrorCodeValue } from "../protocol/error-codes.js";
 
 /** Why a socket is refused after the handshake: sent as `pusher:error`, then the close code. */
@@ -24,4 +25,6 @@ export interface Connection {
   pingedAt: number;
   /** False from the close event on; uWS forbids touching a closed socket. */
   open: boolean;
+  /** This socket's client-event allowance, created with its first client event. */
+  clientEvents: RateWindow | undefined;
 }

@@ -12,6 +12,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: "403 Forbidden",
   404: "404 Not Found",
   413: "413 Payload Too Large",
+  429: "429 Too Many Requests",
   500: "500 Internal Server Error",
 };
 
@@ -31,15 +32,21 @@ export function watchAbort(res: HttpResponse): ResponseState {
 /** The `{}` most successful API calls answer with, encoded once. */
 export const EMPTY_JSON_BODY: object = Object.freeze({});
 
-export function sendJson(res: HttpResponse, state: ResponseState, status: number, body: unknown, closeConnection = false): void {
+export function sendJson(
+  res: HttpResponse,
+  state: ResponseState,
+  status: number,
+  body: unknown,
+  closeConnection = false,
+  retryAfterSeconds?: number,
+): void {
   if (state.aborted) return;
   state.aborted = true; // a response is written once
   const text = body === EMPTY_JSON_BODY ? "{}" : JSON.stringify(body);
   res.cork(() => {
-    res
-      .writeStatus(STATUS_TEXT[status] ?? `${status} Error`)
-      .writeHeader("Content-Type", "application/json")
-      .end(text, closeConnection);
+    res.writeStatus(STATUS_TEXT[status] ?? `${status} Error`).writeHeader("Content-Type", "application/json");
+    if (retryAfterSeconds !== undefined) res.writeHeader("Retry-After", String(retryAfterSeconds));
+    res.end(text, closeConnection);
   });
 }
 

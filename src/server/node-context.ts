@@ -1,4 +1,5 @@
 import type { AppRegistry } from "../apps/app-registry.js";
+import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Config } from "../config.js";
@@ -13,5 +14,6 @@ export interface NodeContext {
   readonly channels: ChannelDirectory;
   readonly sockets: SocketRegistry;
   readonly broker: Broker;
+  readonly rateLimits: AppRateLimits;
   readonly nextSocketId: () => string;
 }

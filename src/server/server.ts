@@ -3,6 +3,7 @@
  * JSON 404 for everything else, all under the configured path prefix.
  */
 import type { AppRegistry } from "../apps/app-registry.js";
+import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, DeliverLocally } from "../cluster/broker.js";
 import type { Config } from "../config.js";
@@ -63,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     channels: new ChannelDirectory(),
     sockets,
     broker: options.createBroker(localFanout(uwsApp, sockets)),
+    rateLimits: new AppRateLimits(),
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);

@@ -45,6 +45,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         lastSeen: keepalive.now,
         pingedAt: 0,
         open: true,
+        clientEvents: undefined,
       };
       res.upgrade(
         connection,
@@ -79,7 +80,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         return;
       }
       try {
-        handleFrame(ctx, ws, app, Buffer.from(message).toString("utf8"));
+        handleFrame(ctx, keepalive, ws, app, Buffer.from(message).toString("utf8"));
       } catch (error) {
         // A bug must cost one frame, never the process or the other sockets.
         ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
@@ -101,7 +102,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
   };
 }
 
-function handleFrame(ctx: NodeContext, ws: WebSocket<Connection>, app: App, text: string): void {
+function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Connection>, app: App, text: string): void {
   const parsed = parseClientFrame(text);
   if (!parsed.ok) {
     ws.send(frames.pusherError(ErrorCode.FrameRejected, parsed.message));
@@ -119,7 +120,7 @@ function handleFrame(ctx: NodeContext, ws: WebSocket<Connection>, app: App, text
     case "unsubscribe":
       return unsubscribe(ctx, ws, app, frame.channel);
     case "client-event":
-      return relayClientEvent(ctx, ws, app, frame);
+      return relayClientEvent(ctx, ws, app, frame, keepalive.now);
   }
 }
 

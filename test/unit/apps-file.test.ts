@@ -23,6 +23,9 @@ describe("parseApps", () => {
       maxEventNameLength: 200,
       maxEventPayloadInKb: 10,
       maxEventBatchSize: 10,
+      maxClientEventsPerSecond: -1,
+      maxBackendEventsPerSecond: -1,
+      maxReadRequestsPerSecond: -1,
     });
   });
 
@@ -40,6 +43,12 @@ describe("parseApps", () => {
   ])("rejects %j naming the problem", (json, message) => {
     expect(() => parseApps(json, "apps.json")).toThrow(AppsFileError);
     expect(() => parseApps(json, "apps.json")).toThrow(message);
+  });
+
+  it("takes Soketi's rate-limit fields without warnings", () => {
+    const { apps, warnings } = parseApps({ apps: [{ ...base, maxClientEventsPerSecond: 5, maxBackendEventsPerSecond: 100, maxReadRequestsPerSecond: 10 }] }, "apps.json");
+    expect(warnings).toEqual([]);
+    expect(apps[0]).toMatchObject({ maxClientEventsPerSecond: 5, maxBackendEventsPerSecond: 100, maxReadRequestsPerSecond: 10 });
   });
 
   it("warns about unknown fields by name", () => {

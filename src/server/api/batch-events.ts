@@ -1,9 +1,10 @@
 /** `POST /apps/{app_id}/batch_events`: up to maxEventBatchSize events, all checked before any is sent. */
 import { readEvent, type TriggeredEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
+import { backendEventsAllowed } from "./backend-events-limit.js";
 import { badRequest, ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
 
-export const triggerBatch: Endpoint = ({ app, body }, ctx) => {
+export const triggerBatch: Endpoint = ({ app, body, nowSecond }, ctx) => {
   const json = parseJsonBody(body);
   if (!json.ok) return json.response;
   const batch = (json.value as { batch?: unknown } | null)?.batch;
@@ -17,6 +18,8 @@ export const triggerBatch: Endpoint = ({ app, body }, ctx) => {
     if (!checked.ok) return { status: checked.status, body: { error: checked.message } };
     events.push(checked.event);
   }
+  const limited = backendEventsAllowed(ctx, app, events.length, nowSecond);
+  if (limited) return limited;
   for (const event of events) publishEvent(ctx, app, event);
   return ok();
 };

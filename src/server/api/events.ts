@@ -1,13 +1,16 @@
 /** `POST /apps/{app_id}/events`: one event to up to maxEventChannelsAtOnce channels. */
 import { readEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
+import { backendEventsAllowed } from "./backend-events-limit.js";
 import { ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
 
-export const triggerEvent: Endpoint = ({ app, body }, ctx) => {
+export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
   const json = parseJsonBody(body);
   if (!json.ok) return json.response;
   const checked = readEvent(json.value, app);
   if (!checked.ok) return { status: checked.status, body: { error: checked.message } };
+  const limited = backendEventsAllowed(ctx, app, 1, nowSecond);
+  if (limited) return limited;
   publishEvent(ctx, app, checked.event);
   return ok();
 };

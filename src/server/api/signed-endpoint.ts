@@ -11,6 +11,8 @@ import type { HttpRequest, HttpResponse } from "../uws.js";
 
 export interface ApiRequest {
   readonly app: App;
+  /** The whole second the request is handled in, for per-second allowances. */
+  readonly nowSecond: number;
   readonly query: ReadonlyMap<string, string>;
   /** Decoded path parameters after the app id, e.g. the channel name. */
   readonly params: readonly string[];
@@ -18,14 +20,18 @@ export interface ApiRequest {
 }
 
 export interface ApiResponse {
-  readonly status: 200 | 400 | 404 | 413;
+  readonly status: 200 | 400 | 404 | 413 | 429;
   readonly body: object;
+  /** Sent as Retry-After with a 429. */
+  readonly retryAfterSeconds?: number;
 }
 
 export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse;
 
 export const ok = (body: object = EMPTY_JSON_BODY): ApiResponse => ({ status: 200, body });
 export const badRequest = (error: string): ApiResponse => ({ status: 400, body: { error } });
+/** Per-second allowances reset with the next second, so one second is always long enough to wait. */
+export const tooManyRequests = (error: string): ApiResponse => ({ status: 429, body: { error }, retryAfterSeconds: 1 });
 
 /**
  * Bodies are capped per app: room for a full batch of events at the app's payload
@@ -68,11 +74,18 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
 
     // Runs inside uWS's data callback: `body` is only valid until it returns.
     const handle = (body: Buffer): void => {
-      const signature = verifyRequestSignature({ method, path, query, body }, app, Date.now() / 1000);
+      const now = Date.now() / 1000;
+      const signature = verifyRequestSignature({ method, path, query, body }, app, now);
       if (!signature.ok) return sendError(res, state, 401, signature.message);
+      const nowSecond = Math.floor(now);
+      // Reads are counted here, once signed, so unsigned requests cannot use up an app's allowance.
+      if (!hasBody && !ctx.rateLimits.of(app.id).reads.tryTake(1, app.maxReadRequestsPerSecond, nowSecond)) {
+        const limited = tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`);
+        return sendJson(res, state, limited.status, limited.body, false, limited.retryAfterSeconds);
+      }
       try {
-        const response = endpoint({ app, query: query.params, params, body: body.toString("utf8") }, ctx);
-        sendJson(res, state, response.status, response.body);
+        const response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
+        sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
       } catch (error) {
         ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
         sendError(res, state, 500, "The server failed to process the request.");
