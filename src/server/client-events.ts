@@ -22,14 +22,16 @@ export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, ap
     ws.send(frames.pusherError(ErrorCode.FrameRejected, problem));
     return;
   }
-  if (app.maxClientEventsPerSecond >= 0 && !(connection.clientEvents ??= new RateWindow()).tryTake(1, app.maxClientEventsPerSecond, nowSecond)) {
-    ws.send(frames.pusherError(ErrorCode.ClientEventRateLimited, `Client event rejected: this app allows ${app.maxClientEventsPerSecond} client events per second per connection.`));
-    return;
-  }
   const data = typeof request.data === "string" ? request.data : JSON.stringify(request.data ?? {});
   const dataBytes = Buffer.byteLength(data);
   if (dataBytes > app.maxEventPayloadInKb * 1024) {
     ws.send(frames.pusherError(ErrorCode.FrameRejected, `The data of ${request.event} is ${dataBytes} bytes; this app allows ${app.maxEventPayloadInKb} KB.`));
+    return;
+  }
+  // Only events that would be relayed count against the allowance.
+  const limit = app.maxClientEventsPerSecond;
+  if (limit >= 0 && !(connection.clientEvents ??= new RateWindow()).tryTake(1, limit, nowSecond)) {
+    ws.send(frames.pusherError(ErrorCode.ClientEventRateLimited, `Client event rejected: this app allows ${limit} client events per second per connection.`));
     return;
   }
   const userId = connection.channels!.get(request.channel);
