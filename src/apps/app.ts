@@ -28,4 +28,6 @@ export interface App {
   readonly maxBackendEventsPerSecond: number;
   /** Requests per second to the read endpoints; -1 is unlimited. Over it: 429. */
   readonly maxReadRequestsPerSecond: number;
+  /** Tell subscribers of non-presence channels how many subscribers there are. */
+  readonly enableSubscriptionCount: boolean;
 }

@@ -28,6 +28,7 @@ const appSchema = z.object({
   maxClientEventsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
   maxBackendEventsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
   maxReadRequestsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
+  enableSubscriptionCount: z.boolean().default(false),
 });
 
 const knownFields = new Set(Object.keys(appSchema.shape));

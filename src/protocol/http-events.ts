@@ -19,7 +19,11 @@ export interface TriggeredEvent {
   channels: string[];
   /** The socket that must not receive the event (Laravel's `toOthers()`). */
   socketId: string | undefined;
+  /** Counts to answer with (`info=user_count,subscription_count`); empty for none. */
+  info: ReadonlySet<string>;
 }
+
+const NO_INFO: ReadonlySet<string> = new Set();
 
 export type EventCheck = { ok: true; event: TriggeredEvent } | { ok: false; status: 400 | 413; message: string };
 
@@ -62,5 +66,8 @@ export function readEvent(raw: unknown, limits: EventLimits, where = ""): EventC
   if (socketId !== undefined && (typeof socketId !== "string" || !SOCKET_ID.test(socketId))) {
     return bad(`${where}"socket_id" must look like "1234.5678".`);
   }
-  return { ok: true, event: { name, data, channels: channels as string[], socketId } };
+  const rawInfo = body.info;
+  if (rawInfo !== undefined && typeof rawInfo !== "string") return bad(`${where}"info" must be a comma-separated string.`);
+  const info = rawInfo ? new Set(rawInfo.split(",").map((attribute) => attribute.trim())) : NO_INFO;
+  return { ok: true, event: { name, data, channels: channels as string[], socketId, info } };
 }

@@ -25,6 +25,10 @@ export function subscriptionError(channel: string, type: string, error: string, 
   return JSON.stringify({ event: "pusher:subscription_error", channel, data: { type, error, status } });
 }
 
+export function subscriptionCount(channel: string, count: number): string {
+  return JSON.stringify({ event: "pusher_internal:subscription_count", channel, data: JSON.stringify({ subscription_count: count }) });
+}
+
 /** Sent right after subscription_succeeded on a cache channel that holds no event. */
 export function cacheMiss(channel: string): string {
   return JSON.stringify({ event: "pusher:cache_miss", channel });

@@ -5,6 +5,7 @@ import type { Broker } from "../cluster/broker.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { SocketRegistry } from "./socket-registry.js";
+import type { SubscriptionCounts } from "./subscription-counts.js";
 
 /** The pieces of this node that the socket and HTTP handlers share. */
 export interface NodeContext {
@@ -15,5 +16,6 @@ export interface NodeContext {
   readonly sockets: SocketRegistry;
   readonly broker: Broker;
   readonly rateLimits: AppRateLimits;
+  readonly subscriptionCounts: SubscriptionCounts;
   readonly nextSocketId: () => string;
 }

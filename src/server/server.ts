@@ -20,6 +20,7 @@ import { sendError, watchAbort } from "./http-io.js";
 import { Keepalive } from "./keepalive.js";
 import type { NodeContext } from "./node-context.js";
 import { SocketRegistry } from "./socket-registry.js";
+import { SubscriptionCounts } from "./subscription-counts.js";
 import uWS, { listenExclusively } from "./uws.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
@@ -57,14 +58,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config, log } = options;
   const uwsApp = uWS.App();
   const sockets = new SocketRegistry();
+  const channels = new ChannelDirectory();
+  const broker = options.createBroker(localFanout(uwsApp, sockets));
   const ctx: NodeContext = {
     config,
     log,
     apps: options.apps,
-    channels: new ChannelDirectory(),
+    channels,
     sockets,
-    broker: options.createBroker(localFanout(uwsApp, sockets)),
+    broker,
     rateLimits: new AppRateLimits(),
+    subscriptionCounts: new SubscriptionCounts(channels, broker),
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
@@ -101,6 +105,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close() {
       keepalive.stop();
       clearInterval(cacheSweep);
+      ctx.subscriptionCounts.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
     },

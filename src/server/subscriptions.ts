@@ -54,6 +54,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
     replayCache(ws, channels, channel);
+    ctx.subscriptionCounts.changed(app, channel);
     return;
   }
 
@@ -109,6 +110,7 @@ function track(ws: WebSocket<Connection>, connection: Connection, app: App, chan
 
 function release(ctx: NodeContext, app: App, channel: string, userId: string | undefined): void {
   const lastSocketOfUser = ctx.channels.forApp(app.id).leave(channel, userId);
+  ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
     ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
   }

@@ -26,6 +26,7 @@ describe("parseApps", () => {
       maxClientEventsPerSecond: -1,
       maxBackendEventsPerSecond: -1,
       maxReadRequestsPerSecond: -1,
+      enableSubscriptionCount: false,
     });
   });
 

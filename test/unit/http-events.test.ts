@@ -6,10 +6,10 @@ const good = { name: "App\\Events\\OrderShipped", data: "{}", channels: ["orders
 
 describe("readEvent", () => {
   it("accepts Laravel class names as event names and one channel or many", () => {
-    expect(readEvent(good, limits)).toEqual({ ok: true, event: { ...good, socketId: undefined } });
-    expect(readEvent({ name: "a.b", data: "x", channel: "c", socket_id: "1.2" }, limits)).toEqual({
+    expect(readEvent(good, limits)).toEqual({ ok: true, event: { ...good, socketId: undefined, info: new Set() } });
+    expect(readEvent({ name: "a.b", data: "x", channel: "c", socket_id: "1.2", info: "user_count, subscription_count" }, limits)).toEqual({
       ok: true,
-      event: { name: "a.b", data: "x", channels: ["c"], socketId: "1.2" },
+      event: { name: "a.b", data: "x", channels: ["c"], socketId: "1.2", info: new Set(["user_count", "subscription_count"]) },
     });
   });
 
@@ -26,6 +26,7 @@ describe("readEvent", () => {
     [{ ...good, channels: ["bad name"] }, 400, "characters outside"],
     [{ ...good, channels: ["x".repeat(21)] }, 400, "21 characters"],
     [{ ...good, socket_id: "abc" }, 400, "socket_id"],
+    [{ ...good, info: ["user_count"] }, 400, '"info"'],
   ])("rejects %j with %i", (body, status, message) => {
     const result = readEvent(body, limits);
     expect(result).toMatchObject({ ok: false, status, message: expect.stringContaining(message) });

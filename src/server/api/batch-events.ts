@@ -2,6 +2,7 @@
 import { readEvent, type TriggeredEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
 import { backendEventsAllowed } from "./backend-events-limit.js";
+import { channelCounts } from "./channel-counts.js";
 import { badRequest, ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
 
 export const triggerBatch: Endpoint = ({ app, body, nowSecond }, ctx) => {
@@ -21,5 +22,7 @@ export const triggerBatch: Endpoint = ({ app, body, nowSecond }, ctx) => {
   const limited = backendEventsAllowed(ctx, app, events.length, nowSecond);
   if (limited) return limited;
   for (const event of events) publishEvent(ctx, app, event);
-  return ok();
+  if (events.every((event) => event.info.size === 0)) return ok();
+  // One entry per event, in order; a batch event names one channel.
+  return ok({ batch: events.map((event) => channelCounts(ctx, app, event.channels[0]!, event.info)) });
 };

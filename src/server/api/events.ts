@@ -1,7 +1,11 @@
-/** `POST /apps/{app_id}/events`: one event to up to maxEventChannelsAtOnce channels. */
+/**
+ * `POST /apps/{app_id}/events`: one event to up to maxEventChannelsAtOnce channels.
+ * With `info`, the answer carries the channels' counts after publishing.
+ */
 import { readEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
 import { backendEventsAllowed } from "./backend-events-limit.js";
+import { channelCounts } from "./channel-counts.js";
 import { ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
 
 export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
@@ -12,5 +16,7 @@ export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
   const limited = backendEventsAllowed(ctx, app, 1, nowSecond);
   if (limited) return limited;
   publishEvent(ctx, app, checked.event);
-  return ok();
+  const { info, channels } = checked.event;
+  if (info.size === 0) return ok();
+  return ok({ channels: Object.fromEntries(channels.map((channel) => [channel, channelCounts(ctx, app, channel, info)])) });
 };

@@ -1,0 +1,17 @@
+import type { App } from "../../apps/app.js";
+import { channelKind } from "../../protocol/channel-names.js";
+import type { NodeContext } from "../node-context.js";
+
+export interface ChannelCounts {
+  user_count?: number;
+  subscription_count?: number;
+}
+
+/** The counts an `info` list asks for; user_count exists for presence channels only. */
+export function channelCounts(ctx: NodeContext, app: App, channel: string, info: ReadonlySet<string>): ChannelCounts {
+  const channels = ctx.channels.forApp(app.id);
+  const counts: ChannelCounts = {};
+  if (info.has("user_count") && channelKind(channel) === "presence") counts.user_count = channels.userCount(channel);
+  if (info.has("subscription_count")) counts.subscription_count = channels.subscriptionCount(channel);
+  return counts;
+}

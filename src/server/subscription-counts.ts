@@ -1,0 +1,72 @@
+/**
+ * `pusher_internal:subscription_count` to the subscribers of a non-presence
+ * channel when its count changes, for apps with enableSubscriptionCount. Above
+ * 100 subscribers a channel hears at most one count every 5 s: the latest count
+ * goes out when the 5 s are up, so the last word is always right.
+ */
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Broker } from "../cluster/broker.js";
+import { channelKind } from "../protocol/channel-names.js";
+import * as frames from "../protocol/server-frames.js";
+import { topicOf } from "./topics.js";
+
+const THROTTLE_ABOVE = 100;
+const THROTTLE_MS = 5000;
+
+interface Throttle {
+  lastSentMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class SubscriptionCounts {
+  /** Only channels above the threshold, or with a count still to send, have an entry. */
+  private readonly throttles = new Map<string, Throttle>();
+
+  constructor(
+    private readonly channels: ChannelDirectory,
+    private readonly broker: Broker,
+  ) {}
+
+  /** Call after a socket joined or left `channel`. */
+  changed(app: App, channel: string): void {
+    if (!app.enableSubscriptionCount || channelKind(channel) === "presence") return;
+    const key = topicOf(app.id, channel);
+    const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    const throttle = this.throttles.get(key);
+    if (count === 0) {
+      // Nobody is left to tell.
+      clearTimeout(throttle?.timer);
+      this.throttles.delete(key);
+      return;
+    }
+    if (throttle?.timer) return; // the pending send will carry the latest count
+    const now = Date.now();
+    if (count <= THROTTLE_ABOVE && !throttle) return this.send(app, channel, count);
+    if (!throttle || now - throttle.lastSentMs >= THROTTLE_MS) {
+      this.send(app, channel, count);
+      this.throttles.set(key, { lastSentMs: now, timer: undefined });
+      return;
+    }
+    throttle.timer = setTimeout(() => this.flush(app, channel, key), THROTTLE_MS - (now - throttle.lastSentMs));
+    throttle.timer.unref();
+  }
+
+  stop(): void {
+    for (const throttle of this.throttles.values()) clearTimeout(throttle.timer);
+    this.throttles.clear();
+  }
+
+  private flush(app: App, channel: string, key: string): void {
+    const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    if (count === 0) return void this.throttles.delete(key);
+    this.send(app, channel, count);
+    // Back under the threshold, the channel goes back to being told at once.
+    if (count <= THROTTLE_ABOVE) this.throttles.delete(key);
+    else this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
+  }
+
+  private send(app: App, channel: string, count: number): void {
+    this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
+  }
+}
