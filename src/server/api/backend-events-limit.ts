@@ -7,6 +7,7 @@ import { tooManyRequests, type ApiResponse } from "./signed-endpoint.js";
  * the 429 to answer with. A batch counts each of its events.
  */
 export function backendEventsAllowed(ctx: NodeContext, app: App, events: number, nowSecond: number): ApiResponse | undefined {
-  if (ctx.rateLimits.of(app.id).backendEvents.tryTake(events, app.maxBackendEventsPerSecond, nowSecond)) return undefined;
+  const limit = app.maxBackendEventsPerSecond;
+  if (limit < 0 || ctx.rateLimits.of(app.id).backendEvents.tryTake(events, limit, nowSecond)) return undefined;
   return tooManyRequests(`This app allows ${app.maxBackendEventsPerSecond} events per second through the HTTP API.`);
 }

@@ -79,7 +79,8 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
       if (!signature.ok) return sendError(res, state, 401, signature.message);
       const nowSecond = Math.floor(now);
       // Reads are counted here, once signed, so unsigned requests cannot use up an app's allowance.
-      if (!hasBody && !ctx.rateLimits.of(app.id).reads.tryTake(1, app.maxReadRequestsPerSecond, nowSecond)) {
+      const readLimit = app.maxReadRequestsPerSecond;
+      if (!hasBody && readLimit >= 0 && !ctx.rateLimits.of(app.id).reads.tryTake(1, readLimit, nowSecond)) {
         const limited = tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`);
         return sendJson(res, state, limited.status, limited.body, false, limited.retryAfterSeconds);
       }
