@@ -224,22 +224,15 @@ describe("presence", () => {
     ada.client.close();
   });
 
-  it("releases presence when a socket drops without a close handshake", async () => {
-    const ada = await join(DEMO_APP, "presence-drop", "1");
+  it.each([
+    ["drops without a close handshake", (client: RawClient) => client.ws.terminate()],
+    ["unsubscribes", (client: RawClient) => client.send({ event: "pusher:unsubscribe", data: { channel: "presence-leave" } })],
+  ])("releases presence when a socket %s", async (_, leave) => {
+    const ada = await join(DEMO_APP, "presence-leave", "1");
     await ada.client.event("pusher_internal:subscription_succeeded");
-    const bob = await join(DEMO_APP, "presence-drop", "2");
+    const bob = await join(DEMO_APP, "presence-leave", "2");
     await bob.client.event("pusher_internal:subscription_succeeded");
-    bob.client.ws.terminate();
-    expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: '{"user_id":"2"}' });
-    ada.client.close();
-  });
-
-  it("releases presence on unsubscribe as on close", async () => {
-    const ada = await join(DEMO_APP, "presence-desk", "1");
-    await ada.client.event("pusher_internal:subscription_succeeded");
-    const bob = await join(DEMO_APP, "presence-desk", "2");
-    await bob.client.event("pusher_internal:subscription_succeeded");
-    bob.client.send({ event: "pusher:unsubscribe", data: { channel: "presence-desk" } });
+    leave(bob.client);
     expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: '{"user_id":"2"}' });
     ada.client.close();
     bob.client.close();
