@@ -15,8 +15,7 @@ afterAll(() => herald.stop());
 
 async function member(app: AppConfig, channel: string, userId = "u1"): Promise<RawClient> {
   const client = await RawClient.connect(herald.port, app.key);
-  const established = await client.event("pusher:connection_established");
-  const socketId = (JSON.parse(established.data as string) as { socket_id: string }).socket_id;
+  const socketId = await client.socketId();
   if (channel.startsWith("presence-")) {
     const channelData = JSON.stringify({ user_id: userId });
     const auth = `${app.key}:${hmacSha256Hex(app.secret, `${socketId}:${channel}:${channelData}`)}`;

@@ -49,7 +49,7 @@ async function call(method: string, url: string, body?: string) {
 /** A raw socket subscribed to a public channel. */
 async function rawSubscriber(channel: string, app = DEMO_APP): Promise<{ client: RawClient; socketId: string }> {
   const client = await RawClient.connect(herald.port, app.key);
-  const socketId = (JSON.parse((await client.event("pusher:connection_established")).data as string) as { socket_id: string }).socket_id;
+  const socketId = await client.socketId();
   client.send({ event: "pusher:subscribe", data: { channel } });
   await client.event("pusher_internal:subscription_succeeded");
   return { client, socketId };
@@ -76,7 +76,7 @@ describe("publishing", () => {
     // A socket_id that is not in the channel excludes nobody there, whether that
     // socket has other subscriptions or none at all.
     const idle = await RawClient.connect(herald.port);
-    const idleSocketId = (JSON.parse((await idle.event("pusher:connection_established")).data as string) as { socket_id: string }).socket_id;
+    const idleSocketId = await idle.socketId();
     for (const [event, socketId] of [["update2", elsewhere.socketId], ["update3", idleSocketId]] as const) {
       await sdk.trigger("shared", event, {}, { socket_id: socketId });
       await me.client.event(event);

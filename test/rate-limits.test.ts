@@ -31,7 +31,7 @@ function signed(method: "GET" | "POST", path: string, body = ""): string {
 
 async function member(channel: string): Promise<RawClient> {
   const client = await RawClient.connect(herald.port, limited.key);
-  const { socket_id } = JSON.parse((await client.event("pusher:connection_established")).data as string) as { socket_id: string };
+  const socket_id = await client.socketId();
   client.send({ event: "pusher:subscribe", data: { channel, auth: `${limited.key}:${hmacSha256Hex(limited.secret, `${socket_id}:${channel}`)}` } });
   await client.event("pusher_internal:subscription_succeeded");
   return client;

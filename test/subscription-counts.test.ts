@@ -39,7 +39,7 @@ describe("subscription counts", () => {
     const plain = await rawSubscriber(DEMO_APP, "quiet-room");
     const other = await rawSubscriber(DEMO_APP, "quiet-room");
     const client = await RawClient.connect(herald.port, counted.key);
-    const { socket_id } = JSON.parse((await client.event("pusher:connection_established")).data as string) as { socket_id: string };
+    const socket_id = await client.socketId();
     const auth = serverSdk(herald.port, counted).authorizeChannel(socket_id, "presence-room", { user_id: "1" });
     client.send({ event: "pusher:subscribe", data: { channel: "presence-room", ...auth } });
     await client.event("pusher_internal:subscription_succeeded");

@@ -28,6 +28,12 @@ export interface App {
   readonly maxBackendEventsPerSecond: number;
   /** Requests per second to the read endpoints; -1 is unlimited. Over it: 429. */
   readonly maxReadRequestsPerSecond: number;
+  /**
+   * Close connections that have not signed in (`pusher:signin`) within
+   * userAuthenticationTimeout seconds. Soketi's `enableUserAuthentication` is read as this.
+   */
+  readonly requireUserAuthentication: boolean;
+  readonly userAuthenticationTimeout: number;
   /** Tell subscribers of non-presence channels how many subscribers there are. */
   readonly enableSubscriptionCount: boolean;
 }

@@ -29,6 +29,10 @@ const appSchema = z.object({
   maxBackendEventsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
   maxReadRequestsPerSecond: z.number().int().min(-1, "must be -1 (unlimited) or a count").default(-1),
   enableSubscriptionCount: z.boolean().default(false),
+  requireUserAuthentication: z.boolean().optional(),
+  /** Soketi's name for requireUserAuthentication. */
+  enableUserAuthentication: z.boolean().optional(),
+  userAuthenticationTimeout: z.number().int().min(1).max(3600).default(30),
 });
 
 const knownFields = new Set(Object.keys(appSchema.shape));
@@ -85,7 +89,8 @@ export function parseApps(json: unknown, source: string): LoadedApps {
       const field = issue.path.join(".") || "(app)";
       throw new AppsFileError(`${source}: ${label}: field "${field}" ${issue.message}.`);
     }
-    const app = result.data;
+    const { enableUserAuthentication, requireUserAuthentication, ...fields } = result.data;
+    const app = { ...fields, requireUserAuthentication: requireUserAuthentication ?? enableUserAuthentication ?? false };
     const sameId = ids.get(app.id);
     if (sameId) throw new AppsFileError(`${source}: ${label}: field "id" duplicates the id of ${sameId}.`);
     const sameKey = keys.get(app.key);

@@ -3,12 +3,23 @@ export type ChannelKind = "public" | "private" | "presence" | "encrypted" | "ser
 
 const CHANNEL_NAME = /^#?[-a-zA-Z0-9_=@,.;]+$/;
 
+/** After sign-in, pusher-js subscribes to this prefix plus the user id, to receive `sendToUser` events. */
+export const SERVER_TO_USER_PREFIX = "#server-to-user-";
+
 export function channelKind(name: string): ChannelKind {
   if (name.startsWith("private-encrypted-")) return "encrypted";
   if (name.startsWith("private-")) return "private";
   if (name.startsWith("presence-")) return "presence";
-  if (name.startsWith("#server-to-user-")) return "server-to-user";
+  if (name.startsWith(SERVER_TO_USER_PREFIX)) return "server-to-user";
   return "public";
+}
+
+/**
+ * The internal channel on which the users watching `userId` hear it come and go.
+ * ":" is not allowed in channel names, so no client can subscribe or publish to it.
+ */
+export function watchersChannel(userId: string): string {
+  return `#watchers:${userId}`;
 }
 
 const CACHE_PREFIXES = ["cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"];

@@ -8,6 +8,7 @@ export type ClientFrame =
   | { kind: "pong" }
   | { kind: "subscribe"; channel: string; auth: string; channelData: string | undefined }
   | { kind: "unsubscribe"; channel: string }
+  | { kind: "signin"; auth: string; userData: string }
   | { kind: "client-event"; event: string; channel: string; data: unknown };
 
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
@@ -56,6 +57,13 @@ export function parseClientFrame(text: string): ParsedFrame {
         return reject("pusher:unsubscribe needs data {\"channel\": \"<name>\"}.");
       }
       return { ok: true, frame: { kind: "unsubscribe", channel: data.channel } };
+    }
+    case "pusher:signin": {
+      const data = dataRecord(message.data);
+      if (!data || typeof data.auth !== "string" || typeof data.user_data !== "string") {
+        return reject("pusher:signin needs data {\"auth\": \"<key>:<signature>\", \"user_data\": \"<JSON string>\"} as your user-auth endpoint returns them.");
+      }
+      return { ok: true, frame: { kind: "signin", auth: data.auth, userData: data.user_data } };
     }
   }
 

@@ -15,6 +15,11 @@ export const ErrorCode = {
   UnsupportedProtocol: 4007,
   /** The page's Origin is not in the app's `allowedOrigins`. */
   OriginNotAllowed: 4009,
+  /**
+   * Pusher's "connection is unauthorized": a failed sign-in, no sign-in within the
+   * app's userAuthenticationTimeout, or the app terminating the user's connections.
+   */
+  Unauthorized: 4009,
   /** Going away for a restart: pusher-js reconnects at once, ideally elsewhere. */
   ServerRestarting: 4200,
   /** The client did not answer a ping within the grace period. */
@@ -26,6 +31,8 @@ export const ErrorCode = {
   FrameRejected: 4300,
   /** A client event over the app's maxClientEventsPerSecond; the socket stays open. */
   ClientEventRateLimited: 4301,
+  /** A signed-in user's watchlist is longer than 100; the sign-in stands, the watchlist is ignored. */
+  WatchlistTooLong: 4302,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

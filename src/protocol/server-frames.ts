@@ -25,6 +25,16 @@ export function subscriptionError(channel: string, type: string, error: string, 
   return JSON.stringify({ event: "pusher:subscription_error", channel, data: { type, error, status } });
 }
 
+/** `userData` is the exact string the client signed in with; pusher-js parses it again. */
+export function signinSuccess(userData: string): string {
+  return JSON.stringify({ event: "pusher:signin_success", data: JSON.stringify({ user_data: userData }) });
+}
+
+/** What pusher-js's `user.watchlist.bind("online" | "offline")` receives, one event per name. */
+export function watchlistEvents(name: "online" | "offline", userIds: readonly string[]): string {
+  return JSON.stringify({ event: "pusher_internal:watchlist_events", data: JSON.stringify({ events: [{ name, user_ids: userIds }] }) });
+}
+
 export function subscriptionCount(channel: string, count: number): string {
   return JSON.stringify({ event: "pusher_internal:subscription_count", channel, data: JSON.stringify({ subscription_count: count }) });
 }

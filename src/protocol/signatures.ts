@@ -48,6 +48,11 @@ export function channelAuthString(socketId: string, channel: string, channelData
   return channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
 }
 
+/** The string a user-auth endpoint signs for `pusher:signin`. */
+export function userAuthString(socketId: string, userData: string): string {
+  return `${socketId}::user::${userData}`;
+}
+
 /**
  * Checks a subscription's `auth` field (`key:signature`) against the app's key and
  * secret. Returns false for any malformed value rather than throwing.
@@ -59,11 +64,20 @@ export function verifyChannelAuth(
   channel: string,
   channelData?: string,
 ): boolean {
+  return verifyAuth(auth, app, channelAuthString(socketId, channel, channelData));
+}
+
+/** Checks the `auth` of `pusher:signin` (`key:signature` over `socket_id::user::user_data`). */
+export function verifyUserAuth(auth: string, app: { key: string; secret: string }, socketId: string, userData: string): boolean {
+  return verifyAuth(auth, app, userAuthString(socketId, userData));
+}
+
+function verifyAuth(auth: string, app: { key: string; secret: string }, signed: string): boolean {
   const separator = auth.indexOf(":");
   if (separator <= 0) return false;
   const key = auth.slice(0, separator);
   const signature = auth.slice(separator + 1);
-  const expected = hmacSha256Hex(app.secret, channelAuthString(socketId, channel, channelData));
+  const expected = hmacSha256Hex(app.secret, signed);
   // Both comparisons always run, so a wrong key takes as long as a wrong signature.
   const keyMatches = timingSafeEqualStrings(key, app.key);
   const signatureMatches = timingSafeEqualStrings(signature, expected);

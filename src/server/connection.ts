@@ -1,6 +1,7 @@
 import type { App } from "../apps/app.js";
 import type { RateWindow } from "../apps/rate-window.js";
 import type { ErrorCodeValue } from "../protocol/error-codes.js";
+import type { SignedInUser } from "../protocol/user-data.js";
 
 /** Why a socket is refused after the handshake: sent as `pusher:error`, then the close code. */
 export interface Rejection {
@@ -27,4 +28,8 @@ export interface Connection {
   open: boolean;
   /** This socket's client-event allowance, created with its first client event. */
   clientEvents: RateWindow | undefined;
+  /** The user this socket signed in as (`pusher:signin`), if it did. */
+  user: SignedInUser | undefined;
+  /** Clock second by which an app requiring sign-in closes the socket, or 0 when there is none. */
+  signinDeadline: number;
 }

@@ -2,10 +2,11 @@
  * Server-side liveness. A client that has sent nothing for its app's
  * activityTimeout is pinged; one that then stays silent for the pong timeout is
  * closed with 4201. Receiving alone never counts against a client: it is only
- * asked to answer.
+ * asked to answer. The same once-a-second walk closes sockets that missed their
+ * app's sign-in deadline, so there is one timer for all sockets, not one each.
  */
 import { ErrorCode } from "../protocol/error-codes.js";
-import { PING } from "../protocol/server-frames.js";
+import { PING, pusherError } from "../protocol/server-frames.js";
 import type { Connection } from "./connection.js";
 import type { SocketRegistry } from "./socket-registry.js";
 
@@ -44,7 +45,12 @@ export class Keepalive {
     const now = (this.now = monotonicSeconds());
     for (const ws of this.sockets.sockets()) {
       const connection = ws.getUserData();
-      if (connection.pingedAt !== 0) {
+      // ">" because the coarse clock may have read up to a second early at connect time.
+      if (connection.signinDeadline !== 0 && now > connection.signinDeadline) {
+        const seconds = connection.app!.userAuthenticationTimeout;
+        ws.send(pusherError(ErrorCode.Unauthorized, `This app requires sign-in (pusher:signin) within ${seconds} s of connecting.`));
+        ws.end(ErrorCode.Unauthorized, "Connection not authorized within timeout");
+      } else if (connection.pingedAt !== 0) {
         if (now - connection.pingedAt >= this.pongTimeoutSeconds) {
           ws.end(ErrorCode.PongTimeout, "Pong reply not received");
         }

@@ -6,6 +6,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
+import type { UserSockets } from "./user-sockets.js";
 
 /** The pieces of this node that the socket and HTTP handlers share. */
 export interface NodeContext {
@@ -14,6 +15,7 @@ export interface NodeContext {
   readonly apps: AppRegistry;
   readonly channels: ChannelDirectory;
   readonly sockets: SocketRegistry;
+  readonly users: UserSockets;
   readonly broker: Broker;
   readonly rateLimits: AppRateLimits;
   readonly subscriptionCounts: SubscriptionCounts;

@@ -15,12 +15,14 @@ import { channelInfo } from "./api/channel.js";
 import { listChannels } from "./api/channels.js";
 import { triggerEvent } from "./api/events.js";
 import { signedEndpoint, type Route } from "./api/signed-endpoint.js";
+import { terminateUserConnections } from "./api/terminate-user-connections.js";
 import { localFanout } from "./fanout.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { Keepalive } from "./keepalive.js";
 import type { NodeContext } from "./node-context.js";
 import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
+import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
@@ -30,6 +32,7 @@ const API_ROUTES: readonly Route[] = [
   { method: "GET", path: "/channels", params: 0, endpoint: listChannels },
   { method: "GET", path: "/channels/:channel", params: 1, endpoint: channelInfo },
   { method: "GET", path: "/channels/:channel/users", params: 1, endpoint: channelUsers },
+  { method: "POST", path: "/users/:userId/terminate_connections", params: 1, endpoint: terminateUserConnections },
 ];
 
 /** Expired cache-channel events are also dropped when read; the sweep frees those nobody reads. */
@@ -66,6 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     apps: options.apps,
     channels,
     sockets,
+    users: new UserSockets(),
     broker,
     rateLimits: new AppRateLimits(),
     subscriptionCounts: new SubscriptionCounts(channels, broker),

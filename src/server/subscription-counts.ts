@@ -30,7 +30,9 @@ export class SubscriptionCounts {
 
   /** Call after a socket joined or left `channel`. */
   changed(app: App, channel: string): void {
-    if (!app.enableSubscriptionCount || channelKind(channel) === "presence") return;
+    if (!app.enableSubscriptionCount) return;
+    const kind = channelKind(channel);
+    if (kind === "presence" || kind === "server-to-user") return;
     const key = topicOf(app.id, channel);
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     const throttle = this.throttles.get(key);

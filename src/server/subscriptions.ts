@@ -4,8 +4,9 @@
  */
 import type { App } from "../apps/app.js";
 import type { AppChannels } from "../channels/app-channels.js";
-import { channelKind, channelNameProblem, isCacheChannel, requiresAuth } from "../protocol/channel-names.js";
-import { parseChannelData, type ClientFrame } from "../protocol/client-frames.js";
+import { channelKind, channelNameProblem, isCacheChannel, requiresAuth, SERVER_TO_USER_PREFIX } from "../protocol/channel-names.js";
+import { parseChannelData, type ClientFrame, type ParsedChannelData } from "../protocol/client-frames.js";
+import type { SignedInUser } from "../protocol/user-data.js";
 import * as frames from "../protocol/server-frames.js";
 import { verifyChannelAuth } from "../protocol/signatures.js";
 import type { Connection } from "./connection.js";
@@ -25,14 +26,20 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   const nameProblem = channelNameProblem(channel, app.maxChannelNameLength);
   if (nameProblem) return fail("InvalidChannel", nameProblem, 400);
   const kind = channelKind(channel);
-  if (channel.startsWith("#")) {
+  if (kind === "server-to-user") {
+    const user = connection.user;
+    if (!user || channel !== SERVER_TO_USER_PREFIX + user.id) {
+      return fail("AuthError", `Only a connection signed in (pusher:signin) as user ${channel.slice(SERVER_TO_USER_PREFIX.length)} can subscribe to ${channel}.`, 401);
+    }
+  } else if (channel.startsWith("#")) {
     return fail("InvalidChannel", "Channel names starting with # are reserved for the server.", 400);
   }
+  // pusher-js leaves out channel_data on presence channels once the socket has signed in.
+  const channelData = kind === "presence" ? request.channelData : undefined;
   if (requiresAuth(kind)) {
-    if (kind === "presence" && request.channelData === undefined) {
-      return fail("AuthError", "A presence subscription needs channel_data, the JSON string your auth endpoint returned.", 401);
+    if (kind === "presence" && channelData === undefined && !connection.user) {
+      return fail("AuthError", "A presence subscription needs channel_data, the JSON string your auth endpoint returned, or a signed-in connection.", 401);
     }
-    const channelData = kind === "presence" ? request.channelData : undefined;
     if (!verifyChannelAuth(request.auth, app, connection.socketId, channel, channelData)) {
       return fail(
         "AuthError",
@@ -58,9 +65,9 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     return;
   }
 
-  const parsed = parseChannelData(request.channelData!);
-  if (!parsed.ok) return fail("InvalidChannelData", parsed.message, 400);
-  const { userId, userInfo } = parsed.member;
+  const member = channelData !== undefined ? parseChannelData(channelData) : signedInMember(connection.user!);
+  if (!member.ok) return fail("InvalidChannelData", member.message, 400);
+  const { userId, userInfo } = member.member;
   const infoBytes = Buffer.byteLength(JSON.stringify(userInfo ?? null));
   if (infoBytes > app.maxPresenceMemberSizeInKb * 1024) {
     return fail("LimitReached", `user_info is ${infoBytes} bytes; this app allows ${app.maxPresenceMemberSizeInKb} KB per member.`, 413);
@@ -94,6 +101,11 @@ export function releaseAll(ctx: NodeContext, app: App, connection: Connection): 
   if (!connection.channels) return;
   for (const [channel, userId] of connection.channels) release(ctx, app, channel, userId);
   connection.channels = undefined;
+}
+
+/** A signed-in socket joins presence channels as its user, with the user_info it signed in with. */
+function signedInMember(user: SignedInUser): ParsedChannelData {
+  return { ok: true, member: { userId: user.id, userInfo: user.info } };
 }
 
 /** A new subscriber of a cache channel gets its last event, or word that there is none. */

@@ -11,6 +11,7 @@ import { relayClientEvent } from "./client-events.js";
 import type { Connection, Rejection } from "./connection.js";
 import type { Keepalive } from "./keepalive.js";
 import type { NodeContext } from "./node-context.js";
+import { signIn, signOut } from "./signin.js";
 import { releaseAll, subscribe, unsubscribe } from "./subscriptions.js";
 import uWS, { type WebSocket, type WebSocketBehavior } from "./uws.js";
 
@@ -46,6 +47,8 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         pingedAt: 0,
         open: true,
         clientEvents: undefined,
+        user: undefined,
+        signinDeadline: admission.app?.requireUserAuthentication ? keepalive.now + admission.app.userAuthenticationTimeout : 0,
       };
       res.upgrade(
         connection,
@@ -98,6 +101,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       if (!connection.app) return;
       ctx.sockets.remove(connection);
       releaseAll(ctx, connection.app, connection);
+      if (connection.user) signOut(ctx, ws, connection.app, connection.user);
     },
   };
 }
@@ -119,6 +123,8 @@ function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Conne
       return subscribe(ctx, ws, app, frame);
     case "unsubscribe":
       return unsubscribe(ctx, ws, app, frame.channel);
+    case "signin":
+      return signIn(ctx, ws, app, frame);
     case "client-event":
       return relayClientEvent(ctx, ws, app, frame, keepalive.now);
   }

@@ -18,14 +18,22 @@ export function serverSdk(port: number, app: AppConfig, extra: Partial<PusherSer
   return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: "127.0.0.1", port: String(port), useTLS: false, ...extra });
 }
 
+/** The user_data a user-auth endpoint signs for `pusher:signin`. */
+export interface UserData {
+  id: string;
+  user_info?: unknown;
+  watchlist?: string[];
+}
+
 /**
  * A pusher-js client whose channel authorization is done by the server SDK, as a
- * Laravel backend's /broadcasting/auth would. `user` is the presence identity.
+ * Laravel backend's /broadcasting/auth would. `user` is the presence identity;
+ * `signinAs` is what the user-auth endpoint answers `signin()` with.
  */
 export function pusherClient(
   port: number,
   app: AppConfig,
-  options: { user?: { user_id: string | number; user_info?: unknown }; authorizer?: PusherServer } = {},
+  options: { user?: { user_id: string | number; user_info?: unknown }; signinAs?: UserData; authorizer?: PusherServer } = {},
 ): Pusher {
   const sdk = options.authorizer ?? serverSdk(port, app);
   return new Pusher(app.key, {
@@ -45,6 +53,14 @@ export function pusherClient(
         } catch (error) {
           callback(error as Error, null);
         }
+      },
+    },
+    userAuthentication: {
+      endpoint: "/broadcasting/user-auth",
+      transport: "ajax",
+      customHandler: ({ socketId }, callback) => {
+        if (!options.signinAs) return callback(new Error("this test client has no user to sign in as"), null);
+        callback(null, sdk.authenticateUser(socketId, options.signinAs));
       },
     },
   });
@@ -89,6 +105,12 @@ export class RawClient {
     return client;
   }
 
+  /** Waits for pusher:connection_established and returns the socket_id it carries. */
+  async socketId(): Promise<string> {
+    const established = await this.event("pusher:connection_established");
+    return (JSON.parse(established.data as string) as { socket_id: string }).socket_id;
+  }
+
   send(frame: unknown): void {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
@@ -120,6 +142,16 @@ export class RawClient {
 
   close(): void {
     this.ws.close();
+  }
+}
+
+/** Calls pusher-js `signin()` and resolves once the user's #server-to-user channel is subscribed. */
+export async function signedIn(client: Pusher, timeoutMs = 3000): Promise<void> {
+  client.signin();
+  const deadline = Date.now() + timeoutMs;
+  while (!client.user.serverToUserChannel?.subscribed) {
+    if (Date.now() > deadline) throw new Error("the client did not sign in");
+    await sleep(5);
   }
 }
 

@@ -27,6 +27,8 @@ describe("parseApps", () => {
       maxBackendEventsPerSecond: -1,
       maxReadRequestsPerSecond: -1,
       enableSubscriptionCount: false,
+      requireUserAuthentication: false,
+      userAuthenticationTimeout: 30,
     });
   });
 
@@ -50,6 +52,17 @@ describe("parseApps", () => {
     const { apps, warnings } = parseApps({ apps: [{ ...base, maxClientEventsPerSecond: 5, maxBackendEventsPerSecond: 100, maxReadRequestsPerSecond: 10 }] }, "apps.json");
     expect(warnings).toEqual([]);
     expect(apps[0]).toMatchObject({ maxClientEventsPerSecond: 5, maxBackendEventsPerSecond: 100, maxReadRequestsPerSecond: 10 });
+  });
+
+  it.each([
+    [{ enableUserAuthentication: true }, true],
+    [{ requireUserAuthentication: true }, true],
+    [{ requireUserAuthentication: false, enableUserAuthentication: true }, false],
+  ])("reads Soketi's enableUserAuthentication as requireUserAuthentication: %j", (fields, required) => {
+    const { apps, warnings } = parseApps({ apps: [{ ...base, ...fields }] }, "apps.json");
+    expect(warnings).toEqual([]);
+    expect(apps[0]!.requireUserAuthentication).toBe(required);
+    expect(apps[0]).not.toHaveProperty("enableUserAuthentication");
   });
 
   it("warns about unknown fields by name", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hmacSha256Hex, md5Hex, timingSafeEqualStrings, verifyChannelAuth } from "../../src/protocol/signatures.js";
+import { hmacSha256Hex, md5Hex, timingSafeEqualStrings, verifyChannelAuth, verifyUserAuth } from "../../src/protocol/signatures.js";
 import { canonicalQuery, parseQuery, stringToSign, verifyRequestSignature } from "../../src/protocol/request-signature.js";
 
 // The vectors of PROTOCOL.md, which pusher-js and the Pusher server SDKs agree with.
@@ -13,9 +13,12 @@ describe("channel signatures", () => {
   });
 
   it("signs socket_id::user::user_data for sign-in", () => {
-    expect(hmacSha256Hex(app.secret, '1234.1234::user::{"id":"12345"}')).toBe(
-      "4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba",
-    );
+    const signature = "4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba";
+    expect(hmacSha256Hex(app.secret, '1234.1234::user::{"id":"12345"}')).toBe(signature);
+    expect(verifyUserAuth(`${app.key}:${signature}`, app, "1234.1234", '{"id":"12345"}')).toBe(true);
+    expect(verifyUserAuth(`${app.key}:${signature}`, app, "1234.1234", '{"id":"12346"}')).toBe(false);
+    expect(verifyUserAuth(`${app.key}:${signature}`, app, "1234.1235", '{"id":"12345"}')).toBe(false);
+    expect(verifyUserAuth(signature, app, "1234.1234", '{"id":"12345"}')).toBe(false);
   });
 
   it("accepts the right key:signature and rejects every variation", () => {

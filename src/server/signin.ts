@@ -1,0 +1,71 @@
+/**
+ * User sign-in (`pusher:signin`) for one socket, its watchlist, and the sign-out
+ * when the socket closes.
+ */
+import type { App } from "../apps/app.js";
+import { watchersChannel } from "../protocol/channel-names.js";
+import type { ClientFrame } from "../protocol/client-frames.js";
+import { ErrorCode } from "../protocol/error-codes.js";
+import * as frames from "../protocol/server-frames.js";
+import { verifyUserAuth } from "../protocol/signatures.js";
+import { MAX_WATCHLIST_LENGTH, parseUserData, type SignedInUser } from "../protocol/user-data.js";
+import type { Connection } from "./connection.js";
+import type { NodeContext } from "./node-context.js";
+import { topicOf } from "./topics.js";
+import type { WebSocket } from "./uws.js";
+
+type Signin = Extract<ClientFrame, { kind: "signin" }>;
+
+export function signIn(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: Signin): void {
+  const connection = ws.getUserData();
+  if (!verifyUserAuth(request.auth, app, connection.socketId, request.userData)) {
+    return refuse(ws, "Invalid signature for pusher:signin: the auth must be \"<app key>:<HMAC-SHA256 of socket_id::user::user_data>\" signed with this app's secret.");
+  }
+  const parsed = parseUserData(request.userData);
+  if (!parsed.ok) return refuse(ws, parsed.message);
+  const { user } = parsed;
+
+  if (connection.user) {
+    if (connection.user.id !== user.id) {
+      ws.send(frames.pusherError(ErrorCode.FrameRejected, `This connection is signed in as user ${connection.user.id} and cannot sign in as another user.`));
+      return;
+    }
+    // Signing in again as the same user changes nothing but is answered, so the client's promise settles.
+    ws.send(frames.signinSuccess(request.userData));
+    return;
+  }
+
+  connection.user = user;
+  connection.signinDeadline = 0;
+  ws.send(frames.signinSuccess(request.userData));
+  if (ctx.users.add(app.id, user.id, ws)) {
+    ctx.broker.publish({ appId: app.id, channel: watchersChannel(user.id), frame: frames.watchlistEvents("online", [user.id]) });
+  }
+  watch(ctx, ws, app, user);
+}
+
+/** Call when a socket closes; its watchers hear "offline" if it was the user's last socket. */
+export function signOut(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: SignedInUser): void {
+  if (ctx.users.remove(app.id, user.id, ws)) {
+    ctx.broker.publish({ appId: app.id, channel: watchersChannel(user.id), frame: frames.watchlistEvents("offline", [user.id]) });
+  }
+}
+
+/** Listens for the watched users coming and going, and says which of them are online now. */
+function watch(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: SignedInUser): void {
+  const { watchlist } = user;
+  if (watchlist.length === 0) return;
+  if (watchlist.length > MAX_WATCHLIST_LENGTH) {
+    ws.send(frames.pusherError(ErrorCode.WatchlistTooLong, `The watchlist has ${watchlist.length} users; at most ${MAX_WATCHLIST_LENGTH} are allowed, so no watchlist events will be sent.`));
+    return;
+  }
+  for (const userId of watchlist) ws.subscribe(topicOf(app.id, watchersChannel(userId)));
+  const online = watchlist.filter((userId) => ctx.users.isOnline(app.id, userId));
+  if (online.length > 0) ws.send(frames.watchlistEvents("online", online));
+}
+
+/** A sign-in that fails closes the connection with 4009, as Pusher does; pusher-js does not retry it. */
+function refuse(ws: WebSocket<Connection>, message: string): void {
+  ws.send(frames.pusherError(ErrorCode.Unauthorized, message));
+  ws.end(ErrorCode.Unauthorized, "Sign-in failed");
+}

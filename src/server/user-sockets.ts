@@ -1,0 +1,42 @@
+import type { Connection } from "./connection.js";
+import type { WebSocket } from "./uws.js";
+
+/**
+ * The signed-in sockets of this node, by app and user id: a user is online from
+ * its first socket to its last, and the app can terminate all of them at once.
+ */
+export class UserSockets {
+  private readonly byApp = new Map<string, Map<string, Set<WebSocket<Connection>>>>();
+
+  /** Returns true when this is the user's first socket, so the user just came online. */
+  add(appId: string, userId: string, ws: WebSocket<Connection>): boolean {
+    let users = this.byApp.get(appId);
+    if (!users) this.byApp.set(appId, (users = new Map()));
+    const sockets = users.get(userId);
+    if (sockets) {
+      sockets.add(ws);
+      return false;
+    }
+    users.set(userId, new Set([ws]));
+    return true;
+  }
+
+  /** Returns true when this was the user's last socket, so the user just went offline. */
+  remove(appId: string, userId: string, ws: WebSocket<Connection>): boolean {
+    const users = this.byApp.get(appId);
+    const sockets = users?.get(userId);
+    if (!users || !sockets?.delete(ws) || sockets.size > 0) return false;
+    users.delete(userId);
+    if (users.size === 0) this.byApp.delete(appId);
+    return true;
+  }
+
+  isOnline(appId: string, userId: string): boolean {
+    return this.byApp.get(appId)?.has(userId) ?? false;
+  }
+
+  /** A copy, so the caller may close sockets (which removes them) while walking it. */
+  socketsOf(appId: string, userId: string): WebSocket<Connection>[] {
+    return [...(this.byApp.get(appId)?.get(userId) ?? [])];
+  }
+}
