@@ -1,3 +1,16 @@
+import type { WebhookEventName } from "../protocol/webhook-events.js";
+
+/** Where and what an app's webhook is sent (Soketi's shape in apps.json). */
+export interface Webhook {
+  readonly url: string;
+  /** Extra request headers, e.g. an Authorization the receiver wants. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The event types this webhook receives; undefined means all of them. */
+  readonly eventTypes: ReadonlySet<WebhookEventName> | undefined;
+  readonly channelNameStartsWith: string | undefined;
+  readonly channelNameEndsWith: string | undefined;
+}
+
 /**
  * One tenant of the server, as configured in apps.json. Field names follow
  * Soketi's array app manager so a Soketi app can be pasted over unchanged.
@@ -34,6 +47,7 @@ export interface App {
    */
   readonly requireUserAuthentication: boolean;
   readonly userAuthenticationTimeout: number;
+  readonly webhooks: readonly Webhook[];
   /** Tell subscribers of non-presence channels how many subscribers there are. */
   readonly enableSubscriptionCount: boolean;
 }

@@ -4,9 +4,26 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { App } from "./app.js";
+import { WEBHOOK_EVENT_NAMES } from "../protocol/webhook-events.js";
+import type { App, Webhook } from "./app.js";
 
 const positiveInt = z.number().int().positive();
+
+const webhookSchema = z
+  .object({
+    url: z
+      .string()
+      .url("must be an http:// or https:// URL")
+      .refine((url) => /^https?:\/\//i.test(url), "must be an http:// or https:// URL"),
+    headers: z.record(z.string(), z.string()).default({}),
+    event_types: z.array(z.enum(WEBHOOK_EVENT_NAMES)).min(1, "must name at least one event type, or be left out for all").optional(),
+    filter: z
+      .object({ channel_name_starts_with: z.string().optional(), channel_name_ends_with: z.string().optional() })
+      .strict()
+      .default({}),
+  })
+  // A misspelt field would silently widen what the webhook receives, so it is an error here.
+  .strict();
 
 const appSchema = z.object({
   id: z.string().min(1, "must be a non-empty string"),
@@ -33,6 +50,7 @@ const appSchema = z.object({
   /** Soketi's name for requireUserAuthentication. */
   enableUserAuthentication: z.boolean().optional(),
   userAuthenticationTimeout: z.number().int().min(1).max(3600).default(30),
+  webhooks: z.array(webhookSchema).default([]),
 });
 
 const knownFields = new Set(Object.keys(appSchema.shape));
@@ -87,10 +105,24 @@ export function parseApps(json: unknown, source: string): LoadedApps {
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const field = issue.path.join(".") || "(app)";
-      throw new AppsFileError(`${source}: ${label}: field "${field}" ${issue.message}.`);
+      // zod's own messages are sentences ("Invalid option: ..."); they follow the field name here.
+      const message = issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+      throw new AppsFileError(`${source}: ${label}: field "${field}" ${message}.`);
     }
-    const { enableUserAuthentication, requireUserAuthentication, ...fields } = result.data;
-    const app = { ...fields, requireUserAuthentication: requireUserAuthentication ?? enableUserAuthentication ?? false };
+    const { enableUserAuthentication, requireUserAuthentication, webhooks, ...fields } = result.data;
+    const app = {
+      ...fields,
+      requireUserAuthentication: requireUserAuthentication ?? enableUserAuthentication ?? false,
+      webhooks: webhooks.map(
+        (webhook): Webhook => Object.freeze({
+          url: webhook.url,
+          headers: Object.freeze(webhook.headers),
+          eventTypes: webhook.event_types && new Set(webhook.event_types),
+          channelNameStartsWith: webhook.filter.channel_name_starts_with,
+          channelNameEndsWith: webhook.filter.channel_name_ends_with,
+        }),
+      ),
+    };
     const sameId = ids.get(app.id);
     if (sameId) throw new AppsFileError(`${source}: ${label}: field "id" duplicates the id of ${sameId}.`);
     const sameKey = keys.get(app.key);

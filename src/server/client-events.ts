@@ -41,6 +41,7 @@ export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, ap
     frame: frames.channelEvent(request.event, request.channel, data, userId),
     exceptSocketId: connection.socketId,
   });
+  ctx.webhooks.clientEvent(app, request.channel, request.event, data, connection.socketId, userId);
 }
 
 function clientEventProblem(app: App, connection: Connection, { event, channel }: ClientEvent): string | null {

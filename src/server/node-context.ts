@@ -7,6 +7,7 @@ import type { Logger } from "../logger.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
 import type { UserSockets } from "./user-sockets.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
 
 /** The pieces of this node that the socket and HTTP handlers share. */
 export interface NodeContext {
@@ -19,5 +20,6 @@ export interface NodeContext {
   readonly broker: Broker;
   readonly rateLimits: AppRateLimits;
   readonly subscriptionCounts: SubscriptionCounts;
+  readonly webhooks: Webhooks;
   readonly nextSocketId: () => string;
 }

@@ -24,6 +24,8 @@ import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
+import { postJson } from "../webhooks/http-post.js";
+import { Webhooks } from "../webhooks/webhooks.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
 const API_ROUTES: readonly Route[] = [
@@ -63,6 +65,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
   const broker = options.createBroker(localFanout(uwsApp, sockets));
+  const webhooks = new Webhooks(postJson, log);
   const ctx: NodeContext = {
     config,
     log,
@@ -72,7 +75,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     users: new UserSockets(),
     broker,
     rateLimits: new AppRateLimits(),
-    subscriptionCounts: new SubscriptionCounts(channels, broker),
+    subscriptionCounts: new SubscriptionCounts(channels, broker, webhooks),
+    webhooks,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
@@ -110,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       keepalive.stop();
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
+      webhooks.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
     },

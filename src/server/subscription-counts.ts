@@ -1,6 +1,7 @@
 /**
  * `pusher_internal:subscription_count` to the subscribers of a non-presence
- * channel when its count changes, for apps with enableSubscriptionCount. Above
+ * channel when its count changes, for apps with enableSubscriptionCount, and the
+ * same counts to webhooks that ask for subscription_count. Above
  * 100 subscribers a channel hears at most one count every 5 s: the latest count
  * goes out when the 5 s are up, so the last word is always right.
  */
@@ -9,6 +10,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import { channelKind } from "../protocol/channel-names.js";
 import * as frames from "../protocol/server-frames.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
 import { topicOf } from "./topics.js";
 
 const THROTTLE_ABOVE = 100;
@@ -26,11 +28,12 @@ export class SubscriptionCounts {
   constructor(
     private readonly channels: ChannelDirectory,
     private readonly broker: Broker,
+    private readonly webhooks: Webhooks,
   ) {}
 
   /** Call after a socket joined or left `channel`. */
   changed(app: App, channel: string): void {
-    if (!app.enableSubscriptionCount) return;
+    if (!app.enableSubscriptionCount && !this.webhooks.wants(app, "subscription_count")) return;
     const kind = channelKind(channel);
     if (kind === "presence" || kind === "server-to-user") return;
     const key = topicOf(app.id, channel);
@@ -69,6 +72,7 @@ export class SubscriptionCounts {
   }
 
   private send(app: App, channel: string, count: number): void {
-    this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
+    if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
+    this.webhooks.subscriptionCount(app, channel, count);
   }
 }

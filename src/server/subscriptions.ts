@@ -57,10 +57,11 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   }
 
   if (kind !== "presence") {
-    channels.subscribe(channel);
+    const occupied = channels.subscribe(channel);
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
-    replayCache(ws, channels, channel);
+    if (occupied) ctx.webhooks.channelOccupied(app, channel);
+    replayCache(ctx, ws, app, channels, channel);
     ctx.subscriptionCounts.changed(app, channel);
     return;
   }
@@ -76,7 +77,8 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   if (!joined.ok) return fail("LimitReached", joined.reason, 403);
   track(ws, connection, app, channel, userId);
   ws.send(frames.subscriptionSucceeded(channel, { presence: joined.members }));
-  replayCache(ws, channels, channel);
+  if (joined.occupied) ctx.webhooks.channelOccupied(app, channel);
+  replayCache(ctx, ws, app, channels, channel);
   if (joined.firstSocketOfUser) {
     ctx.broker.publish({
       appId: app.id,
@@ -84,6 +86,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
       frame: frames.memberAdded(channel, userId, userInfo),
       exceptSocketId: connection.socketId,
     });
+    ctx.webhooks.memberAdded(app, channel, userId);
   }
 }
 
@@ -109,10 +112,15 @@ function signedInMember(user: SignedInUser): ParsedChannelData {
 }
 
 /** A new subscriber of a cache channel gets its last event, or word that there is none. */
-function replayCache(ws: WebSocket<Connection>, channels: AppChannels, channel: string): void {
+function replayCache(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channels: AppChannels, channel: string): void {
   if (!isCacheChannel(channel)) return;
   const cached = channels.cache.get(channel, Date.now());
-  ws.send(cached ? cached.frame : frames.cacheMiss(channel));
+  if (cached) {
+    ws.send(cached.frame);
+    return;
+  }
+  ws.send(frames.cacheMiss(channel));
+  ctx.webhooks.cacheMiss(app, channel);
 }
 
 function track(ws: WebSocket<Connection>, connection: Connection, app: App, channel: string, userId: string | undefined): void {
@@ -121,9 +129,11 @@ function track(ws: WebSocket<Connection>, connection: Connection, app: App, chan
 }
 
 function release(ctx: NodeContext, app: App, channel: string, userId: string | undefined): void {
-  const lastSocketOfUser = ctx.channels.forApp(app.id).leave(channel, userId);
+  const { vacated, lastSocketOfUser } = ctx.channels.forApp(app.id).leave(channel, userId);
   ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
     ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
+    ctx.webhooks.memberRemoved(app, channel, userId);
   }
+  if (vacated) ctx.webhooks.channelVacated(app, channel);
 }

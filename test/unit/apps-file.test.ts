@@ -29,6 +29,7 @@ describe("parseApps", () => {
       enableSubscriptionCount: false,
       requireUserAuthentication: false,
       userAuthenticationTimeout: 30,
+      webhooks: [],
     });
   });
 
@@ -43,6 +44,12 @@ describe("parseApps", () => {
     [{ apps: [{ ...base, allowedOrigins: "*" }] }, 'field "allowedOrigins"'],
     [{ apps: [base, { ...base, key: "k2" }] }, 'app #2 (id "1"): field "id" duplicates the id of app #1'],
     [{ apps: [base, { ...base, id: "2" }] }, 'app #2 (id "2"): field "key" duplicates the key of app #1'],
+    [{ apps: [{ ...base, webhooks: [{ url: "ftp://example.com" }] }] }, 'field "webhooks.0.url" must be an http:// or https:// URL'],
+    [{ apps: [{ ...base, webhooks: [{}] }] }, 'field "webhooks.0.url"'],
+    [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", event_types: ["channel_occupied", "member_joined"] }] }] }, 'field "webhooks.0.event_types.1"'],
+    [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", event_types: [] }] }] }, 'field "webhooks.0.event_types" must name at least one event type'],
+    [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", filters: {} }] }] }, 'field "webhooks.0"'],
+    [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", filter: { channel_name_prefix: "x" } }] }] }, 'field "webhooks.0.filter"'],
   ])("rejects %j naming the problem", (json, message) => {
     expect(() => parseApps(json, "apps.json")).toThrow(AppsFileError);
     expect(() => parseApps(json, "apps.json")).toThrow(message);
@@ -63,6 +70,27 @@ describe("parseApps", () => {
     expect(warnings).toEqual([]);
     expect(apps[0]!.requireUserAuthentication).toBe(required);
     expect(apps[0]).not.toHaveProperty("enableUserAuthentication");
+  });
+
+  it("reads webhooks in Soketi's shape", () => {
+    const webhook = {
+      url: "https://laravel.test/pusher/webhooks",
+      headers: { Authorization: "Bearer x" },
+      event_types: ["member_added", "member_removed"],
+      filter: { channel_name_starts_with: "presence-", channel_name_ends_with: "-team" },
+    };
+    const { apps, warnings } = parseApps({ apps: [{ ...base, webhooks: [webhook, { url: "http://127.0.0.1:8000/hooks" }] }] }, "apps.json");
+    expect(warnings).toEqual([]);
+    expect(apps[0]!.webhooks).toEqual([
+      {
+        url: webhook.url,
+        headers: { Authorization: "Bearer x" },
+        eventTypes: new Set(["member_added", "member_removed"]),
+        channelNameStartsWith: "presence-",
+        channelNameEndsWith: "-team",
+      },
+      { url: "http://127.0.0.1:8000/hooks", headers: {}, eventTypes: undefined, channelNameStartsWith: undefined, channelNameEndsWith: undefined },
+    ]);
   });
 
   it("warns about unknown fields by name", () => {

@@ -1,0 +1,110 @@
+/**
+ * What this node reports to apps' webhooks. Callers say what happened; this
+ * decides which webhooks want it (event types, channel-name filters), holds
+ * departures for 3 s, and queues the rest. Every method returns at once: sending
+ * happens later, off the socket path.
+ */
+import type { App, Webhook } from "../apps/app.js";
+import type { Logger } from "../logger.js";
+import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
+import { DepartureHold } from "./departure-hold.js";
+import type { Post } from "./http-post.js";
+import { WebhookQueue } from "./webhook-queue.js";
+
+/** How long a vacated channel or departed member has to come back before anyone is told. */
+export const DEPARTURE_HOLD_MS = 3000;
+
+export class Webhooks {
+  private readonly queues = new Map<string, WebhookQueue>();
+  private readonly departures = new DepartureHold(DEPARTURE_HOLD_MS);
+
+  constructor(
+    private readonly post: Post,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether any webhook of the app asks for `name`, for callers that would do work just to report it. */
+  wants(app: App, name: WebhookEventName): boolean {
+    return app.webhooks.some((webhook) => webhook.eventTypes === undefined || webhook.eventTypes.has(name));
+  }
+
+  channelOccupied(app: App, channel: string): void {
+    if (!reports(app, channel) || this.departures.cancel(vacatedKey(app, channel))) return;
+    this.emit(app, { name: "channel_occupied", channel });
+  }
+
+  channelVacated(app: App, channel: string): void {
+    if (!reports(app, channel)) return;
+    this.departures.hold(vacatedKey(app, channel), () => this.emit(app, { name: "channel_vacated", channel }));
+  }
+
+  memberAdded(app: App, channel: string, userId: string): void {
+    if (!reports(app, channel) || this.departures.cancel(removedKey(app, channel, userId))) return;
+    this.emit(app, { name: "member_added", channel, user_id: userId });
+  }
+
+  memberRemoved(app: App, channel: string, userId: string): void {
+    if (!reports(app, channel)) return;
+    this.departures.hold(removedKey(app, channel, userId), () => this.emit(app, { name: "member_removed", channel, user_id: userId }));
+  }
+
+  clientEvent(app: App, channel: string, event: string, data: string, socketId: string, userId: string | undefined): void {
+    if (!reports(app, channel)) return;
+    this.emit(app, userId === undefined
+      ? { name: "client_event", channel, event, data, socket_id: socketId }
+      : { name: "client_event", channel, event, data, socket_id: socketId, user_id: userId });
+  }
+
+  cacheMiss(app: App, channel: string): void {
+    if (reports(app, channel)) this.emit(app, { name: "cache_miss", channel });
+  }
+
+  subscriptionCount(app: App, channel: string, count: number): void {
+    if (reports(app, channel)) this.emit(app, { name: "subscription_count", channel, subscription_count: count });
+  }
+
+  /** Drops what is held and queued; used when the server stops. */
+  stop(): void {
+    this.departures.stop();
+    for (const queue of this.queues.values()) queue.stop();
+    this.queues.clear();
+  }
+
+  private emit(app: App, event: WebhookEvent): void {
+    let encoded: string | undefined;
+    app.webhooks.forEach((webhook, index) => {
+      if (!accepts(webhook, event)) return;
+      encoded ??= JSON.stringify(event);
+      this.queueOf(app, webhook, index).push(encoded);
+    });
+  }
+
+  private queueOf(app: App, webhook: Webhook, index: number): WebhookQueue {
+    const key = `${app.id}\n${index}`;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = new WebhookQueue(app, webhook, this.post, this.log);
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+}
+
+/** Channels of the server's own (`#server-to-user-…`) are plumbing, not the app's channels. */
+function reports(app: App, channel: string): boolean {
+  return app.webhooks.length > 0 && !channel.startsWith("#");
+}
+
+function accepts(webhook: Webhook, event: WebhookEvent): boolean {
+  if (webhook.eventTypes !== undefined && !webhook.eventTypes.has(event.name)) return false;
+  if (webhook.channelNameStartsWith !== undefined && !event.channel.startsWith(webhook.channelNameStartsWith)) return false;
+  return webhook.channelNameEndsWith === undefined || event.channel.endsWith(webhook.channelNameEndsWith);
+}
+
+function vacatedKey(app: App, channel: string): string {
+  return `${app.id}\n${channel}`;
+}
+
+function removedKey(app: App, channel: string, userId: string): string {
+  return `${app.id}\n${channel}\n${userId}`;
+}
