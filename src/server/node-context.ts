@@ -4,10 +4,10 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
 import type { UserSockets } from "./user-sockets.js";
-import type { Webhooks } from "../webhooks/webhooks.js";
 
 /** The pieces of this node that the socket and HTTP handlers share. */
 export interface NodeContext {

@@ -9,6 +9,8 @@ import type { Broker, DeliverLocally } from "../cluster/broker.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
+import { postJson } from "../webhooks/http-post.js";
+import { Webhooks } from "../webhooks/webhooks.js";
 import { triggerBatch } from "./api/batch-events.js";
 import { channelUsers } from "./api/channel-users.js";
 import { channelInfo } from "./api/channel.js";
@@ -24,8 +26,6 @@ import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
-import { postJson } from "../webhooks/http-post.js";
-import { Webhooks } from "../webhooks/webhooks.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
 const API_ROUTES: readonly Route[] = [
