@@ -46,6 +46,7 @@ export interface App {
    * userAuthenticationTimeout seconds. Soketi's `enableUserAuthentication` is read as this.
    */
   readonly requireUserAuthentication: boolean;
+  /** Seconds a connection of an app requiring sign-in has to sign in. */
   readonly userAuthenticationTimeout: number;
   readonly webhooks: readonly Webhook[];
   /** Tell subscribers of non-presence channels how many subscribers there are. */

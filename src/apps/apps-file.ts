@@ -9,13 +9,31 @@ import type { App, Webhook } from "./app.js";
 
 const positiveInt = z.number().int().positive();
 
+/** Headers that describe the connection or body, which the HTTP client owns. */
+const FRAMING_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "expect", "te", "trailer"]);
+
+function headerProblem(name: string, value: string): string | null {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return "is not a valid header name";
+  if (FRAMING_HEADERS.has(name.toLowerCase())) return "is set by Herald's HTTP client and cannot be configured";
+  if (/[\r\n\0]/.test(value)) return "must be on one line";
+  return null;
+}
+
 const webhookSchema = z
   .object({
     url: z
       .string()
       .url("must be an http:// or https:// URL")
       .refine((url) => /^https?:\/\//i.test(url), "must be an http:// or https:// URL"),
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: z
+      .record(z.string(), z.string())
+      .superRefine((headers, ctx) => {
+        for (const [name, value] of Object.entries(headers)) {
+          const problem = headerProblem(name, value);
+          if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
+        }
+      })
+      .default({}),
     event_types: z.array(z.enum(WEBHOOK_EVENT_NAMES)).min(1, "must name at least one event type, or be left out for all").optional(),
     filter: z
       .object({ channel_name_starts_with: z.string().optional(), channel_name_ends_with: z.string().optional() })
