@@ -12,6 +12,8 @@ export interface Config {
   pathPrefix: string;
   /** Seconds a pinged client has to answer before it is closed with 4201. */
   pongTimeout: number;
+  /** Redis to form a cluster with other nodes; undefined runs a single process. */
+  redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -24,6 +26,7 @@ const options = {
   apps: { type: "string" },
   "path-prefix": { type: "string" },
   "pong-timeout": { type: "string" },
+  redis: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -34,6 +37,8 @@ export const USAGE = `Usage: herald [options]
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
+  --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
+                                                e.g. redis://:password@redis:6379/0 (default: none, one process)
   -h, --help                                    show this help`;
 
 /** Returns the settings, or null when help was asked for. */
@@ -51,6 +56,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
+    redisUrl: redisUrl(values.redis ?? env.HERALD_REDIS_URL),
   };
 }
 
@@ -60,6 +66,14 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
+}
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) {
+    throw new ConfigError(`--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL, not "${raw.replace(/:[^:@/]*@/, ":***@")}".`);
+  }
+  return raw;
 }
 
 /** `pusher/` and `/pusher` both become `/pusher`; `/` becomes no prefix. */

@@ -3,6 +3,7 @@
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
 import { LocalBroker } from "./cluster/local-broker.js";
+import { ClusterStartError, joinCluster } from "./cluster/redis-broker.js";
 import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
@@ -44,15 +45,25 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  // A random node part keeps socket_ids unique across restarts of this process.
-  const nodeNumber = Math.floor(Math.random() * 1_000_000_000);
+  let cluster: Awaited<ReturnType<typeof joinCluster>> | undefined;
+  if (config.redisUrl) {
+    try {
+      cluster = await joinCluster({ url: config.redisUrl, appIds: apps.ids, log });
+    } catch (error) {
+      if (error instanceof ClusterStartError) fail(error.message);
+      throw error;
+    }
+  }
+  // In a cluster Redis hands out node numbers; alone, a random one keeps socket_ids
+  // unique across restarts of this process.
+  const nodeNumber = cluster?.nodeNumber ?? Math.floor(Math.random() * 1_000_000_000);
   let server;
   try {
     server = await startServer({
       config,
       apps,
       log,
-      createBroker: (deliver) => new LocalBroker(deliver),
+      createBroker: cluster ? cluster.start : async (local) => new LocalBroker(local),
       nextSocketId: socketIdGenerator(nodeNumber),
     });
   } catch (error) {
@@ -60,14 +71,13 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info(
-    { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined },
-    `Herald listening on ${config.host}:${server.port} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}`,
+    { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
+    `Herald listening on ${config.host}:${server.port} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
 
   const stop = (signal: string) => {
     log.info({ signal }, "shutting down");
-    server.close();
-    process.exit(0);
+    void server.close().finally(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -20,6 +20,10 @@ export class AppRegistry {
     return this.byKeyMap.get(key);
   }
 
+  get ids(): string[] {
+    return [...this.byIdMap.keys()];
+  }
+
   get size(): number {
     return this.byIdMap.size;
   }

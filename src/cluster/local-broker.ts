@@ -1,10 +1,16 @@
-import type { Broker, ChannelMessage, DeliverLocally } from "./broker.js";
+import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
 
-/** The broker of a single process: every message is for this node, delivered at once. */
+/** The broker of a single process: everything is for this node, delivered at once. */
 export class LocalBroker implements Broker {
-  constructor(private readonly deliver: DeliverLocally) {}
+  constructor(private readonly local: LocalNode) {}
 
   publish(message: ChannelMessage): void {
-    this.deliver(message);
+    this.local.deliver(message);
   }
+
+  terminateUser(appId: string, userId: string): void {
+    this.local.terminateUser(appId, userId);
+  }
+
+  async close(): Promise<void> {}
 }

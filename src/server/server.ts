@@ -5,7 +5,7 @@
 import type { AppRegistry } from "../apps/app-registry.js";
 import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
-import type { Broker, DeliverLocally } from "../cluster/broker.js";
+import type { Broker, LocalNode } from "../cluster/broker.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
@@ -44,15 +44,15 @@ export interface ServerOptions {
   config: Config;
   apps: AppRegistry;
   log: Logger;
-  /** Builds the broker, given how this node delivers a message to its own sockets. */
-  createBroker: (deliver: DeliverLocally) => Broker;
+  /** Builds the broker, given what this node does with what reaches it. */
+  createBroker: (local: LocalNode) => Promise<Broker>;
   nextSocketId: () => string;
 }
 
 export interface RunningServer {
   readonly port: number;
   /** Stops listening and closes every socket with 4200, so pusher-js reconnects at once. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export class PortInUseError extends Error {
@@ -64,7 +64,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const uwsApp = uWS.App();
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
-  const broker = options.createBroker(localFanout(uwsApp, sockets));
+  const users = new UserSockets();
+  const broker = await options.createBroker({
+    deliver: localFanout(uwsApp, sockets),
+    terminateUser: (appId, userId) => users.terminate(appId, userId),
+  });
   const webhooks = new Webhooks(postJson, log);
   const ctx: NodeContext = {
     config,
@@ -72,7 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     apps: options.apps,
     channels,
     sockets,
-    users: new UserSockets(),
+    users,
     broker,
     rateLimits: new AppRateLimits(),
     subscriptionCounts: new SubscriptionCounts(channels, broker, webhooks),
@@ -110,13 +114,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   return {
     port: listening.port,
-    close() {
+    async close() {
       keepalive.stop();
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
       webhooks.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
+      await broker.close();
     },
   };
 }

@@ -1,3 +1,5 @@
+import { ErrorCode } from "../protocol/error-codes.js";
+import * as frames from "../protocol/server-frames.js";
 import type { Connection } from "./connection.js";
 import type { WebSocket } from "./uws.js";
 
@@ -35,8 +37,12 @@ export class UserSockets {
     return this.byApp.get(appId)?.has(userId) ?? false;
   }
 
-  /** A copy, so the caller may close sockets (which removes them) while walking it. */
-  socketsOf(appId: string, userId: string): WebSocket<Connection>[] {
-    return [...(this.byApp.get(appId)?.get(userId) ?? [])];
+  /** Closes the user's sockets on this node with 4009, after which pusher-js does not reconnect. */
+  terminate(appId: string, userId: string): void {
+    // A copy: closing a socket removes it from the set.
+    for (const ws of [...(this.byApp.get(appId)?.get(userId) ?? [])]) {
+      ws.send(frames.pusherError(ErrorCode.Unauthorized, "The app terminated this user's connections."));
+      ws.end(ErrorCode.Unauthorized, "Connection terminated by the app");
+    }
   }
 }

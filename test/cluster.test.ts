@@ -1,0 +1,166 @@
+/**
+ * Several Herald nodes on one Redis behave as one server: a throwaway
+ * redis-server and two nodes as child processes, clients spread over both.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed, type Pusher } from "./helpers/clients.js";
+import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
+
+let redis: RedisServer;
+let nodeA: Herald;
+let nodeB: Herald;
+
+beforeAll(async () => {
+  if (SKIP_REDIS_TESTS) return;
+  redis = await startRedis();
+  [nodeA, nodeB] = await Promise.all([
+    startHerald({ args: ["--redis", redis.url] }),
+    startHerald({ args: ["--redis", redis.url] }),
+  ]);
+});
+afterAll(async () => {
+  if (SKIP_REDIS_TESTS) return;
+  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+  await redis?.kill();
+});
+
+/** Records every event a pusher-js client gets on a channel. */
+function record(client: Pusher, channel: string): Array<{ event: string; data: unknown }> {
+  const seen: Array<{ event: string; data: unknown }> = [];
+  client.channel(channel).bind_global((event: string, data: unknown) => {
+    if (!event.startsWith("pusher")) seen.push({ event, data });
+  });
+  return seen;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
+  it("delivers an event published through either node to the subscribers of both, exactly once", async () => {
+    const onA = pusherClient(nodeA.port, DEMO_APP);
+    const onB = pusherClient(nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-news"), subscribed(onB, "cl-news")]);
+    const seenA = record(onA, "cl-news");
+    const seenB = record(onB, "cl-news");
+    await serverSdk(nodeA.port, DEMO_APP).trigger("cl-news", "from-a", { n: 1 });
+    await serverSdk(nodeB.port, DEMO_APP).trigger("cl-news", "from-b", { n: 2 });
+    await until(() => seenA.length >= 2 && seenB.length >= 2, "both events on both nodes");
+    await sleep(200);
+    for (const seen of [seenA, seenB]) {
+      expect(seen.map((e) => e.event).sort()).toEqual(["from-a", "from-b"]);
+    }
+    onA.disconnect();
+    onB.disconnect();
+  });
+
+  it("excludes the socket_id given to the API whichever node holds that socket", async () => {
+    const onA = pusherClient(nodeA.port, DEMO_APP);
+    const onB = pusherClient(nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-others"), subscribed(onB, "cl-others")]);
+    const seenA = record(onA, "cl-others");
+    const seenB = record(onB, "cl-others");
+    await serverSdk(nodeA.port, DEMO_APP).trigger("cl-others", "to-others", {}, { socket_id: onB.connection.socket_id });
+    await until(() => seenA.length === 1, "the event on node A");
+    await sleep(200);
+    expect(seenB).toEqual([]);
+    onA.disconnect();
+    onB.disconnect();
+  });
+
+  it("relays client events to subscribers on the other node, not back to the sender", async () => {
+    const sender = pusherClient(nodeA.port, DEMO_APP);
+    const receiver = pusherClient(nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(sender, "private-cl-chat"), subscribed(receiver, "private-cl-chat")]);
+    const got = nextCall<unknown>();
+    receiver.channel("private-cl-chat").bind("client-typing", got.callback);
+    const echoed = record(sender, "private-cl-chat");
+    sender.channel("private-cl-chat").trigger("client-typing", { who: "a" });
+    expect(await got.promise).toEqual({ who: "a" });
+    await sleep(100);
+    expect(echoed).toEqual([]);
+    sender.disconnect();
+    receiver.disconnect();
+  });
+
+  it("carries sendToUser and terminate_connections to the node that holds the user", async () => {
+    const user = pusherClient(nodeB.port, DEMO_APP, { signinAs: { id: "cl-user" } });
+    await signedIn(user);
+    const bystander = pusherClient(nodeB.port, DEMO_APP);
+    await connected(bystander);
+    const got = nextCall<unknown>();
+    user.user.bind("notice", got.callback);
+    const sdkOnA = serverSdk(nodeA.port, DEMO_APP);
+    await sdkOnA.sendToUser("cl-user", "notice", { text: "hi" });
+    expect(await got.promise).toEqual({ text: "hi" });
+
+    const closed = nextCall<number>();
+    user.connection.bind("error", (error: { data?: { code: number } }) => closed.callback(error.data?.code ?? 0));
+    await sdkOnA.terminateUserConnections("cl-user");
+    expect(await closed.promise).toBe(4009);
+    await sleep(100);
+    expect(bystander.connection.state).toBe("connected");
+    user.disconnect();
+    bystander.disconnect();
+  });
+
+  it("sends watchlist events across nodes", async () => {
+    const watcher = pusherClient(nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched"] } });
+    const events: Array<{ name: string; user_ids: string[] }> = [];
+    watcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => events.push(event));
+    watcher.user.watchlist.bind("offline", (event: { name: string; user_ids: string[] }) => events.push(event));
+    await signedIn(watcher);
+    const watched = pusherClient(nodeB.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
+    await signedIn(watched);
+    await until(() => events.length === 1, "online");
+    watched.disconnect();
+    await until(() => events.length === 2, "offline");
+    expect(events).toEqual([
+      { name: "online", user_ids: ["cl-watched"] },
+      { name: "offline", user_ids: ["cl-watched"] },
+    ]);
+    watcher.disconnect();
+  });
+
+  it("gives each node its own socket_id prefix", async () => {
+    const sockets = await Promise.all([nodeA, nodeB, nodeA, nodeB].map(async (node) => {
+      const client = await RawClient.connect(node.port);
+      const socketId = await client.socketId();
+      client.close();
+      return socketId;
+    }));
+    const prefixes = sockets.map((id) => id.split(".")[0]);
+    expect(prefixes[0]).toBe(prefixes[2]);
+    expect(prefixes[1]).toBe(prefixes[3]);
+    expect(prefixes[0]).not.toBe(prefixes[1]);
+    expect(new Set(sockets).size).toBe(4);
+  });
+
+  it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {
+    const onA = pusherClient(nodeA.port, DEMO_APP);
+    const onB = pusherClient(nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-outage"), subscribed(onB, "cl-outage")]);
+    const seenA = record(onA, "cl-outage");
+    const seenB = record(onB, "cl-outage");
+
+    await redis.kill();
+    await until(() => nodeA.logs.some((line) => line.msg.includes("is unreachable")), "node A to report the outage");
+    await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "during", {});
+    await until(() => seenA.length === 1, "local delivery on node A");
+    const lateSubscriber = pusherClient(nodeB.port, DEMO_APP);
+    await subscribed(lateSubscriber, "cl-outage-local");
+
+    await redis.start();
+    await until(() => [nodeA, nodeB].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
+    await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "after", {});
+    await until(() => seenB.some((e) => e.event === "after"), "cross-node delivery after the outage");
+    expect(seenB.map((e) => e.event)).toEqual(["after"]);
+    for (const client of [onA, onB, lateSubscriber]) client.disconnect();
+  });
+});
