@@ -28,14 +28,14 @@ export interface ServerUnderTest {
 
 const root = resolve(import.meta.dirname, "../../..");
 
-/** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling. */
-export async function startServer(kind: ServerKind, nodeFlags: string[] = []): Promise<ServerUnderTest> {
+/** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling; `heraldArgs` to Herald, e.g. --redis. */
+export async function startServer(kind: ServerKind, nodeFlags: string[] = [], heraldArgs: string[] = []): Promise<ServerUnderTest> {
   let child: ChildProcess;
   if (kind === "herald") {
     const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
     const apps = join(dir, "apps.json");
     writeFileSync(apps, JSON.stringify({ apps: [BENCH_APP] }));
-    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", apps], {
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", apps, ...heraldArgs], {
       stdio: ["ignore", "pipe", "pipe"],
     });
   } else {

@@ -1,0 +1,97 @@
+/**
+ * The two-node cluster benchmark: Redis and two Herald nodes, events published
+ * through node A's HTTP API at rising rates, subscribers on node B (so every
+ * delivery crosses Redis) and, for comparison, on node A. Prints delivery
+ * latency p50/p99 and deliveries per second at each rate.
+ *
+ *   npm run bench:cluster
+ *   npm run bench:cluster -- --subscribers 200 --rates 500,1000 --seconds 3
+ */
+import { parseArgs } from "node:util";
+import { ClientPool } from "./lib/client-pool.js";
+import { clockMs } from "./lib/histogram.js";
+import { publishMany } from "./lib/publisher.js";
+import { startRedis } from "./lib/redis-server.js";
+import { BENCH_APP, startServer, type ServerUnderTest } from "./lib/servers.js";
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: "string", default: "100" },
+    rates: { type: "string", default: "250,500,1000,2000,4000" },
+    seconds: { type: "string", default: "4" },
+  },
+});
+const subscribers = Number(values.subscribers);
+const rates = values.rates.split(",").map(Number);
+const stepSeconds = Number(values.seconds);
+const CHANNEL = "cluster-bench";
+
+interface Step {
+  where: string;
+  rate: number;
+  sentPerSecond: number;
+  deliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  complete: number;
+}
+
+async function measure(publishTo: ServerUnderTest, subscribeTo: ServerUnderTest, where: string, pool: ClientPool): Promise<Step[]> {
+  const { connected } = await pool.connect(subscribeTo.port, BENCH_APP.key, subscribers);
+  if (connected !== subscribers) throw new Error(`${connected} of ${subscribers} sockets connected`);
+  await pool.subscribe(() => [CHANNEL], BENCH_APP.key, BENCH_APP.secret);
+  const steps: Step[] = [];
+  let seq = 0;
+  const body = () => JSON.stringify({ name: "bench", channel: CHANNEL, data: JSON.stringify({ seq: seq++, t: clockMs() }) });
+  for (const rate of rates) {
+    await pool.track(0);
+    const events = Math.round(rate * stepSeconds);
+    const started = clockMs();
+    await publishMany(publishTo.port, `/apps/${BENCH_APP.id}/events`, events, body, 64, rate);
+    const sentPerSecond = (events / (clockMs() - started)) * 1000;
+    await pool.waitForDeliveries(events * subscribers, 5000);
+    const elapsedMs = clockMs() - started;
+    const report = await pool.report();
+    const step = {
+      where,
+      rate,
+      sentPerSecond,
+      deliveriesPerSecond: (report.received / elapsedMs) * 1000,
+      p50: report.latency.percentile(0.5),
+      p99: report.latency.percentile(0.99),
+      complete: (100 * report.received) / (events * subscribers),
+    };
+    steps.push(step);
+    console.log(`  ${where} ${rate}/s: sent ${sentPerSecond.toFixed(0)}/s, p50 ${step.p50.toFixed(2)} ms, p99 ${step.p99.toFixed(2)} ms, ${step.complete.toFixed(1)}% delivered`);
+    if (step.complete < 99 || step.p99 > 1000) break;
+  }
+  await pool.closeSockets();
+  return steps;
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const args = ["--redis", redis.url];
+  const [nodeA, nodeB] = await Promise.all([startServer("herald", [], args), startServer("herald", [], args)]);
+  const pool = ClientPool.start(2);
+  const started = Date.now();
+  try {
+    console.log(`${subscribers} subscribers of one channel; events published through node A, ${stepSeconds} s per rate`);
+    const steps = [...(await measure(nodeA, nodeB, "A → B (through Redis)", pool)), ...(await measure(nodeA, nodeA, "A → A (same node)", pool))];
+    console.log("\n| subscribers on | events/s asked | sent | deliveries/s | p50 ms | p99 ms | delivered |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    for (const step of steps) {
+      console.log(`| ${step.where} | ${step.rate} | ${step.sentPerSecond.toFixed(0)} | ${step.deliveriesPerSecond.toFixed(0)} | ${step.p50.toFixed(2)} | ${step.p99.toFixed(2)} | ${step.complete.toFixed(1)}% |`);
+    }
+    console.log(`\n(${Math.round((Date.now() - started) / 1000)} s)`);
+  } finally {
+    pool.stop();
+    await Promise.all([nodeA.stop(), nodeB.stop()]);
+    await redis.kill();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+/** A throwaway redis-server from PATH on a free port, for the cluster tests and benchmark. */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+export interface RedisServer {
+  readonly url: string;
+  /** Stops Redis (SIGKILL, like a crash); `start()` brings it back on the same port, empty. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  if (spawnSync("redis-server", ["--version"]).error) {
+    throw new Error(
+      "This needs redis-server on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis). The tests skip the cluster tests with HERALD_SKIP_REDIS_TESTS=1.",
+    );
+  }
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+      const started = child;
+      await new Promise<void>((resolve, reject) => {
+        let output = "";
+        started.stdout!.on("data", (chunk: Buffer) => {
+          output += chunk;
+          if (output.includes("Ready to accept connections")) resolve();
+        });
+        started.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
+      });
+    },
+    async kill() {
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        running.once("exit", () => resolve());
+        running.kill("SIGKILL");
+      });
+    },
+  };
+  await server.start();
+  return server;
+}
