@@ -3,7 +3,8 @@
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
 import { LocalBroker } from "./cluster/local-broker.js";
-import { ClusterStartError, joinCluster } from "./cluster/redis-broker.js";
+import { LocalOccupancy } from "./cluster/local-occupancy.js";
+import { ClusterStartError, joinCluster, type ClusterMembership } from "./cluster/redis-broker.js";
 import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let cluster: Awaited<ReturnType<typeof joinCluster>> | undefined;
+  let cluster: ClusterMembership | undefined;
   if (config.redisUrl) {
     try {
       cluster = await joinCluster({ url: config.redisUrl, appIds: apps.ids, log });
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
       config,
       apps,
       log,
-      createBroker: cluster ? cluster.start : async (local) => new LocalBroker(local),
+      createBroker: cluster ? cluster.startBroker : async (local) => new LocalBroker(local),
+      createOccupancy: cluster ? cluster.occupancy : (channels, events) => new LocalOccupancy(channels, events),
       nextSocketId: socketIdGenerator(nodeNumber),
     });
   } catch (error) {

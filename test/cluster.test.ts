@@ -4,26 +4,50 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed, type Pusher } from "./helpers/clients.js";
-import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 let redis: RedisServer;
 let nodeA: Herald;
 let nodeB: Herald;
+let receiver: WebhookReceiver;
+let hooked: AppConfig;
 
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   redis = await startRedis();
+  receiver = await startWebhookReceiver();
+  hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated"] }] };
+  const apps = [DEMO_APP, hooked];
   [nodeA, nodeB] = await Promise.all([
-    startHerald({ args: ["--redis", redis.url] }),
-    startHerald({ args: ["--redis", redis.url] }),
+    startHerald({ apps, args: ["--redis", redis.url] }),
+    startHerald({ apps, args: ["--redis", redis.url] }),
   ]);
 });
 afterAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   await Promise.all([nodeA?.stop(), nodeB?.stop()]);
   await redis?.kill();
+  await receiver?.close();
 });
+
+/** The channel webhooks received so far for `channel`, checked with the pusher SDK. */
+function occupancyEvents(channel: string): string[] {
+  return receiver.received
+    .flatMap((request) => {
+      const webhook = serverSdk(nodeA.port, hooked).webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody });
+      expect(webhook.isValid()).toBe(true);
+      return webhook.getEvents() as unknown as Array<{ name: string; channel: string }>;
+    })
+    .filter((event) => event.channel === channel)
+    .map((event) => event.name);
+}
+
+async function subscriptionCountOn(node: Herald, channel: string): Promise<number> {
+  const response = await serverSdk(node.port, DEMO_APP).get({ path: `/channels/${channel}`, params: { info: "subscription_count" } });
+  return ((await response.json()) as { subscription_count: number }).subscription_count;
+}
 
 /** Records every event a pusher-js client gets on a channel. */
 function record(client: Pusher, channel: string): Array<{ event: string; data: unknown }> {
@@ -142,6 +166,45 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     expect(new Set(sockets).size).toBe(4);
   });
 
+  it("answers channel lists and subscription counts from cluster state, the same on every node", async () => {
+    const clients = [pusherClient(nodeA.port, DEMO_APP), pusherClient(nodeA.port, DEMO_APP), pusherClient(nodeB.port, DEMO_APP)];
+    await Promise.all(clients.map((client) => subscribed(client, "cl-counted")));
+    for (const node of [nodeA, nodeB]) {
+      await expect.poll(() => subscriptionCountOn(node, "cl-counted")).toBe(3);
+      const list = await serverSdk(node.port, DEMO_APP).get({ path: "/channels", params: { filter_by_prefix: "cl-count" } });
+      expect(await list.json()).toEqual({ channels: { "cl-counted": {} } });
+      const triggered = await serverSdk(node.port, DEMO_APP).trigger("cl-counted", "ping", {}, { info: "subscription_count" });
+      expect(await triggered.json()).toEqual({ channels: { "cl-counted": { subscription_count: 3 } } });
+    }
+    clients[2]!.disconnect();
+    await expect.poll(() => subscriptionCountOn(nodeA, "cl-counted")).toBe(2);
+    for (const client of clients) client.disconnect();
+    await expect.poll(() => subscriptionCountOn(nodeB, "cl-counted")).toBe(0);
+    const list = await serverSdk(nodeB.port, DEMO_APP).get({ path: "/channels", params: { filter_by_prefix: "cl-count" } });
+    expect(await list.json()).toEqual({ channels: {} });
+  });
+
+  it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {
+    const onA = pusherClient(nodeA.port, hooked);
+    const onB = pusherClient(nodeB.port, hooked);
+    await subscribed(onA, "cl-room");
+    await subscribed(onB, "cl-room");
+    await until(() => occupancyEvents("cl-room").length === 1, "channel_occupied");
+    onA.disconnect();
+    await sleep(500);
+    // A page reload: the last subscriber leaves node B and comes back through node A.
+    onB.disconnect();
+    await sleep(300);
+    const reloaded = pusherClient(nodeA.port, hooked);
+    await subscribed(reloaded, "cl-room");
+    await sleep(3500);
+    expect(occupancyEvents("cl-room")).toEqual(["channel_occupied"]);
+    reloaded.disconnect();
+    await until(() => occupancyEvents("cl-room").length === 2, "channel_vacated", 6000);
+    await sleep(300);
+    expect(occupancyEvents("cl-room")).toEqual(["channel_occupied", "channel_vacated"]);
+  });
+
   it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {
     const onA = pusherClient(nodeA.port, DEMO_APP);
     const onB = pusherClient(nodeB.port, DEMO_APP);
@@ -161,6 +224,9 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "after", {});
     await until(() => seenB.some((e) => e.event === "after"), "cross-node delivery after the outage");
     expect(seenB.map((e) => e.event)).toEqual(["after"]);
+    // Redis came back empty; each node wrote its share again.
+    await expect.poll(() => subscriptionCountOn(nodeB, "cl-outage")).toBe(2);
+    await expect.poll(() => subscriptionCountOn(nodeA, "cl-outage-local")).toBe(1);
     for (const client of [onA, onB, lateSubscriber]) client.disconnect();
   });
 });

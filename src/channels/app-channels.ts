@@ -13,23 +13,17 @@ interface ChannelState {
 }
 
 export type PresenceJoin =
-  | { ok: true; occupied: boolean; firstSocketOfUser: boolean; members: PresenceSnapshot }
+  | { ok: true; firstSocketOfUser: boolean; members: PresenceSnapshot }
   | { ok: false; reason: string };
-
-/** What a socket leaving a channel changed: the channel emptied, a presence user left. */
-export interface Departure {
-  vacated: boolean;
-  lastSocketOfUser: boolean;
-}
 
 export class AppChannels {
   private readonly channels = new Map<string, ChannelState>();
   /** Last events of cache channels, kept whether or not anyone is subscribed. */
   readonly cache = new ChannelCache();
 
-  /** Adds a socket to a public, private or encrypted channel; true when it is the channel's first. */
-  subscribe(channel: string): boolean {
-    return ++this.state(channel).subscriptions === 1;
+  /** Adds a socket to a public, private or encrypted channel. */
+  subscribe(channel: string): void {
+    this.state(channel).subscriptions += 1;
   }
 
   /**
@@ -43,20 +37,22 @@ export class AppChannels {
     }
     const state = this.state(channel);
     state.presence ??= new PresenceMembers();
-    const occupied = ++state.subscriptions === 1;
+    state.subscriptions += 1;
     const firstSocketOfUser = state.presence.join(userId, userInfo);
-    return { ok: true, occupied, firstSocketOfUser, members: state.presence.snapshot() };
+    return { ok: true, firstSocketOfUser, members: state.presence.snapshot() };
   }
 
-  /** Removes a socket from a channel (with its presence user id, if any). */
-  leave(channel: string, userId: string | undefined): Departure {
+  /**
+   * Removes a socket from a channel (with its presence user id, if any).
+   * Returns true when that was the user's last socket in a presence channel.
+   */
+  leave(channel: string, userId: string | undefined): boolean {
     const state = this.channels.get(channel);
-    if (!state) return { vacated: false, lastSocketOfUser: false };
+    if (!state) return false;
     state.subscriptions -= 1;
     const lastSocketOfUser = userId !== undefined && state.presence !== undefined && state.presence.leave(userId);
-    const vacated = state.subscriptions <= 0;
-    if (vacated) this.channels.delete(channel);
-    return { vacated, lastSocketOfUser };
+    if (state.subscriptions <= 0) this.channels.delete(channel);
+    return lastSocketOfUser;
   }
 
   subscriptionCount(channel: string): number {

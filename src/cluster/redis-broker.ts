@@ -8,7 +8,10 @@
  */
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
+import type { OccupancyEvents } from "./occupancy.js";
+import { RedisOccupancy } from "./redis-occupancy.js";
 import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "./wire.js";
 
 const KEY_PREFIX = "herald:";
@@ -29,8 +32,16 @@ export interface RedisBrokerOptions {
   readonly log: Logger;
 }
 
-/** Connects to Redis and draws this node's number, which makes its socket_ids unique in the cluster. */
-export async function joinCluster(options: RedisBrokerOptions): Promise<{ nodeNumber: number; start: (local: LocalNode) => Promise<RedisBroker> }> {
+/** This node's way into the cluster, once Redis answered. */
+export interface ClusterMembership {
+  /** Drawn from Redis, so socket_ids (`<node>.<n>`) are unique in the cluster. */
+  readonly nodeNumber: number;
+  startBroker(local: LocalNode): Promise<RedisBroker>;
+  occupancy(channels: ChannelDirectory, events: OccupancyEvents): RedisOccupancy;
+}
+
+/** Connects to Redis and draws this node's number. */
+export async function joinCluster(options: RedisBrokerOptions): Promise<ClusterMembership> {
   const publisher = client(options.url);
   const subscriber = client(options.url);
   const where = redactedUrl(options.url);
@@ -44,11 +55,12 @@ export async function joinCluster(options: RedisBrokerOptions): Promise<{ nodeNu
   const nodeNumber = await publisher.incr(`${KEY_PREFIX}node-number`);
   return {
     nodeNumber,
-    start: async (local) => {
+    startBroker: async (local) => {
       const broker = new RedisBroker(publisher, subscriber, String(nodeNumber), local, options.log, where);
       await subscriber.subscribe(...options.appIds.map(appChannel));
       return broker;
     },
+    occupancy: (channels, events) => new RedisOccupancy(publisher, String(nodeNumber), channels, events, options.log),
   };
 }
 

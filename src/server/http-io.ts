@@ -14,6 +14,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: "413 Payload Too Large",
   429: "429 Too Many Requests",
   500: "500 Internal Server Error",
+  503: "503 Service Unavailable",
 };
 
 /** Tracks whether the client went away, which uWS reports once through onAborted. */

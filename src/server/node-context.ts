@@ -2,6 +2,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
+import type { Occupancy } from "../cluster/occupancy.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
@@ -21,5 +22,7 @@ export interface NodeContext {
   readonly rateLimits: AppRateLimits;
   readonly subscriptionCounts: SubscriptionCounts;
   readonly webhooks: Webhooks;
+  /** Channel occupancy and subscriber counts across the cluster (just this node when alone). */
+  readonly occupancy: Occupancy;
   readonly nextSocketId: () => string;
 }

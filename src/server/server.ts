@@ -6,6 +6,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, LocalNode } from "../cluster/broker.js";
+import type { Occupancy, OccupancyEvents } from "../cluster/occupancy.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
@@ -46,6 +47,8 @@ export interface ServerOptions {
   log: Logger;
   /** Builds the broker, given what this node does with what reaches it. */
   createBroker: (local: LocalNode) => Promise<Broker>;
+  /** Builds the occupancy, given this node's channels and who hears the transitions. */
+  createOccupancy: (channels: ChannelDirectory, events: OccupancyEvents) => Occupancy;
   nextSocketId: () => string;
 }
 
@@ -81,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rateLimits: new AppRateLimits(),
     subscriptionCounts: new SubscriptionCounts(channels, broker, webhooks),
     webhooks,
+    occupancy: options.createOccupancy(channels, webhooks),
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
@@ -119,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
       webhooks.stop();
+      ctx.occupancy.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
       await broker.close();

@@ -57,10 +57,10 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   }
 
   if (kind !== "presence") {
-    const occupied = channels.subscribe(channel);
+    channels.subscribe(channel);
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
-    if (occupied) ctx.webhooks.channelOccupied(app, channel);
+    ctx.occupancy.changed(app, channel, true);
     replayCache(ctx, ws, app, channels, channel);
     ctx.subscriptionCounts.changed(app, channel);
     return;
@@ -77,7 +77,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   if (!joined.ok) return fail("LimitReached", joined.reason, 403);
   track(ws, connection, app, channel, userId);
   ws.send(frames.subscriptionSucceeded(channel, { presence: joined.members }));
-  if (joined.occupied) ctx.webhooks.channelOccupied(app, channel);
+  ctx.occupancy.changed(app, channel, true);
   replayCache(ctx, ws, app, channels, channel);
   if (joined.firstSocketOfUser) {
     ctx.broker.publish({
@@ -129,11 +129,11 @@ function track(ws: WebSocket<Connection>, connection: Connection, app: App, chan
 }
 
 function release(ctx: NodeContext, app: App, channel: string, userId: string | undefined): void {
-  const { vacated, lastSocketOfUser } = ctx.channels.forApp(app.id).leave(channel, userId);
+  const lastSocketOfUser = ctx.channels.forApp(app.id).leave(channel, userId);
+  ctx.occupancy.changed(app, channel, false);
   ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
     ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
     ctx.webhooks.memberRemoved(app, channel, userId);
   }
-  if (vacated) ctx.webhooks.channelVacated(app, channel);
 }

@@ -1,22 +1,24 @@
 /**
  * What this node reports to apps' webhooks. Callers say what happened; this
  * decides which webhooks want it (event types, channel-name filters), holds
- * departures for 3 s, and queues the rest. Every method returns at once: sending
+ * departed members for 3 s, and queues the rest. Every method returns at once: sending
  * happens later, off the socket path.
  */
 import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
-import { DepartureHold } from "./departure-hold.js";
+import { DepartureHold } from "../channels/departure-hold.js";
+import type { OccupancyEvents } from "../cluster/occupancy.js";
 import type { Post } from "./http-post.js";
 import { WebhookQueue } from "./webhook-queue.js";
 
-/** How long a vacated channel or departed member has to come back before anyone is told. */
-export const DEPARTURE_HOLD_MS = 3000;
+/** How long a departed member has to come back before anyone is told. */
+const MEMBER_HOLD_MS = 3000;
 
-export class Webhooks {
+/** Occupancy (cluster/) holds vacated channels for 3 s itself and reports only what stands. */
+export class Webhooks implements OccupancyEvents {
   private readonly queues = new Map<string, WebhookQueue>();
-  private readonly departures = new DepartureHold(DEPARTURE_HOLD_MS);
+  private readonly departures = new DepartureHold(MEMBER_HOLD_MS);
 
   constructor(
     private readonly post: Post,
@@ -29,13 +31,11 @@ export class Webhooks {
   }
 
   channelOccupied(app: App, channel: string): void {
-    if (!reports(app, channel) || this.departures.cancel(vacatedKey(app, channel))) return;
-    this.emit(app, { name: "channel_occupied", channel });
+    if (reports(app, channel)) this.emit(app, { name: "channel_occupied", channel });
   }
 
   channelVacated(app: App, channel: string): void {
-    if (!reports(app, channel)) return;
-    this.departures.hold(vacatedKey(app, channel), () => this.emit(app, { name: "channel_vacated", channel }));
+    if (reports(app, channel)) this.emit(app, { name: "channel_vacated", channel });
   }
 
   memberAdded(app: App, channel: string, userId: string): void {
@@ -99,10 +99,6 @@ function accepts(webhook: Webhook, event: WebhookEvent): boolean {
   if (webhook.eventTypes !== undefined && !webhook.eventTypes.has(event.name)) return false;
   if (webhook.channelNameStartsWith !== undefined && !event.channel.startsWith(webhook.channelNameStartsWith)) return false;
   return webhook.channelNameEndsWith === undefined || event.channel.endsWith(webhook.channelNameEndsWith);
-}
-
-function vacatedKey(app: App, channel: string): string {
-  return `${app.id}\n${channel}`;
 }
 
 function removedKey(app: App, channel: string, userId: string): string {

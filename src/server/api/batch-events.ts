@@ -24,5 +24,5 @@ export const triggerBatch: Endpoint = ({ app, body, nowSecond }, ctx) => {
   for (const event of events) publishEvent(ctx, app, event);
   if (events.every((event) => event.info.size === 0)) return ok();
   // One entry per event, in order; a batch event names one channel.
-  return ok({ batch: events.map((event) => channelCounts(ctx, app, event.channels[0]!, event.info)) });
+  return Promise.all(events.map((event) => channelCounts(ctx, app, event.channels[0]!, event.info))).then((batchCounts) => ok({ batch: batchCounts }));
 };

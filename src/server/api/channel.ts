@@ -3,7 +3,7 @@ import { channelKind, channelNameProblem, isCacheChannel } from "../../protocol/
 import { infoAttributes } from "./info.js";
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 
-export const channelInfo: Endpoint = ({ app, query, params }, ctx) => {
+export const channelInfo: Endpoint = async ({ app, query, params }, ctx) => {
   const name = params[0]!;
   const problem = channelNameProblem(name, app.maxChannelNameLength);
   if (problem) return badRequest(problem);
@@ -13,7 +13,7 @@ export const channelInfo: Endpoint = ({ app, query, params }, ctx) => {
   if (info.has("cache") && !isCacheChannel(name)) return badRequest("info=cache is only available for cache channels (cache-, private-cache-, presence-cache-, private-encrypted-cache-).");
 
   const channels = ctx.channels.forApp(app.id);
-  const subscriptionCount = channels.subscriptionCount(name);
+  const subscriptionCount = await ctx.occupancy.subscriptionCount(app.id, name);
   const body: {
     occupied: boolean;
     user_count?: number;

@@ -2,7 +2,7 @@
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 import { infoAttributes } from "./info.js";
 
-export const listChannels: Endpoint = ({ app, query }, ctx) => {
+export const listChannels: Endpoint = async ({ app, query }, ctx) => {
   const prefix = query.get("filter_by_prefix") ?? "";
   const info = infoAttributes(query);
   const withUserCount = info.has("user_count");
@@ -11,7 +11,7 @@ export const listChannels: Endpoint = ({ app, query }, ctx) => {
   }
   const channels = ctx.channels.forApp(app.id);
   const result: Record<string, { user_count?: number }> = {};
-  for (const name of channels.occupiedChannels(prefix)) {
+  for (const name of await ctx.occupancy.occupiedChannels(app.id, prefix)) {
     result[name] = withUserCount ? { user_count: channels.userCount(name) } : {};
   }
   return ok({ channels: result });

@@ -6,7 +6,9 @@ import { readEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
 import { backendEventsAllowed } from "./backend-events-limit.js";
 import { channelCounts } from "./channel-counts.js";
-import { ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
+import type { App } from "../../apps/app.js";
+import type { NodeContext } from "../node-context.js";
+import { ok, parseJsonBody, type ApiResponse, type Endpoint } from "./signed-endpoint.js";
 
 export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
   const json = parseJsonBody(body);
@@ -18,5 +20,10 @@ export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
   publishEvent(ctx, app, checked.event);
   const { info, channels } = checked.event;
   if (info.size === 0) return ok();
-  return ok({ channels: Object.fromEntries(channels.map((channel) => [channel, channelCounts(ctx, app, channel, info)])) });
+  return countsOf(ctx, app, channels, info);
 };
+
+async function countsOf(ctx: NodeContext, app: App, channels: readonly string[], info: ReadonlySet<string>): Promise<ApiResponse> {
+  const counts = await Promise.all(channels.map((channel) => channelCounts(ctx, app, channel, info)));
+  return ok({ channels: Object.fromEntries(channels.map((channel, index) => [channel, counts[index]])) });
+}

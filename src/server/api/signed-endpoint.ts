@@ -4,6 +4,7 @@
  * to the endpoint and write its answer. Endpoints never see unsigned requests.
  */
 import type { App } from "../../apps/app.js";
+import { ClusterStateUnavailable } from "../../cluster/occupancy.js";
 import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
 import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort } from "../http-io.js";
 import type { NodeContext } from "../node-context.js";
@@ -20,13 +21,14 @@ export interface ApiRequest {
 }
 
 export interface ApiResponse {
-  readonly status: 200 | 400 | 404 | 413 | 429;
+  readonly status: 200 | 400 | 404 | 413 | 429 | 503;
   readonly body: object;
   /** Sent as Retry-After with a 429. */
   readonly retryAfterSeconds?: number;
 }
 
-export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse;
+/** Endpoints that read cluster state answer later; the others at once. */
+export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse | Promise<ApiResponse>;
 
 export const ok = (body: object = EMPTY_JSON_BODY): ApiResponse => ({ status: 200, body });
 export const badRequest = (error: string): ApiResponse => ({ status: 400, body: { error } });
@@ -84,12 +86,18 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
         const limited = tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`);
         return sendJson(res, state, limited.status, limited.body, false, limited.retryAfterSeconds);
       }
-      try {
-        const response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
-        sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
-      } catch (error) {
+      const send = (response: ApiResponse) => sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
+      const fail = (error: unknown) => {
+        if (error instanceof ClusterStateUnavailable) return sendError(res, state, 503, error.message);
         ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
         sendError(res, state, 500, "The server failed to process the request.");
+      };
+      try {
+        const response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
+        if (response instanceof Promise) response.then(send, fail);
+        else send(response);
+      } catch (error) {
+        fail(error);
       }
     };
     if (!hasBody) return handle(NO_BODY);

@@ -1,0 +1,33 @@
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import { DepartureHold } from "../channels/departure-hold.js";
+import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
+
+/** The occupancy of a single process: this node's channels are all there are. */
+export class LocalOccupancy implements Occupancy {
+  private readonly vacating = new DepartureHold(VACATED_HOLD_MS);
+
+  constructor(
+    private readonly channels: ChannelDirectory,
+    private readonly events: OccupancyEvents,
+  ) {}
+
+  changed(app: App, channel: string, joined: boolean): void {
+    const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    const key = `${app.id}\n${channel}`;
+    if (joined && count === 1 && !this.vacating.cancel(key)) this.events.channelOccupied(app, channel);
+    if (!joined && count === 0) this.vacating.hold(key, () => this.events.channelVacated(app, channel));
+  }
+
+  async subscriptionCount(appId: string, channel: string): Promise<number> {
+    return this.channels.forApp(appId).subscriptionCount(channel);
+  }
+
+  async occupiedChannels(appId: string, prefix: string): Promise<string[]> {
+    return this.channels.forApp(appId).occupiedChannels(prefix);
+  }
+
+  stop(): void {
+    this.vacating.stop();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Which channels are occupied, and by how many subscribers, across every node.
+ * Each node reports its own sockets coming and going; reads answer from the
+ * shared facts, never by asking other nodes. A channel that empties is reported
+ * vacated only if it stays empty for 3 s, and one that fills again within that
+ * time is not reported occupied either, so a page reload reports nothing.
+ */
+import type { App } from "../apps/app.js";
+
+/** How long an emptied channel has to be refilled before it is reported vacated. */
+export const VACATED_HOLD_MS = 3000;
+
+/** Who hears the cluster-wide transitions: once per transition, on one node. */
+export interface OccupancyEvents {
+  channelOccupied(app: App, channel: string): void;
+  channelVacated(app: App, channel: string): void;
+}
+
+export interface Occupancy {
+  /** A socket of this node joined (or left) `channel`; call after this node's own count changed. */
+  changed(app: App, channel: string, joined: boolean): void;
+  /** Subscribers of the channel on all nodes. Rejects when the shared facts cannot be read. */
+  subscriptionCount(appId: string, channel: string): Promise<number>;
+  /** Names of the channels occupied on any node, optionally only those starting with `prefix`. */
+  occupiedChannels(appId: string, prefix: string): Promise<string[]>;
+  stop(): void;
+}
+
+/** Reads of cluster state failed (Redis unreachable); the HTTP API answers 503. */
+export class ClusterStateUnavailable extends Error {
+  override name = "ClusterStateUnavailable";
+}

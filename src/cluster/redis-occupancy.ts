@@ -1,0 +1,138 @@
+/**
+ * Occupancy shared through Redis. Per app (the `{app id}` hash tag keeps an app's
+ * keys in one Redis Cluster slot, so the scripts may touch them together):
+ *
+ *   herald:{app}:subs:{channel}      hash  node id → that node's subscriber count
+ *   herald:{app}:occupied            set   channels with a subscriber on some node
+ *   herald:{app}:vacating:{channel}  node that saw the channel empty, for the 3 s hold
+ *
+ * A script moves a node's count and tells whether the cluster's occupancy changed,
+ * so exactly one node sees each transition and reports it.
+ */
+import type { Redis } from "ioredis";
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Logger } from "../logger.js";
+import { ClusterStateUnavailable, VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
+
+/** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel. Returns 1 occupied, -1 vacated, 0 neither. */
+const SET_COUNT = `
+local before = redis.call('HLEN', KEYS[1])
+if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+local after = redis.call('HLEN', KEYS[1])
+if before == 0 and after > 0 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  if redis.call('DEL', KEYS[3]) == 1 then return 0 end
+  return 1
+end
+if before > 0 and after == 0 then
+  redis.call('SREM', KEYS[2], ARGV[3])
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', 60000)
+  return -1
+end
+return 0`;
+
+/** KEYS: vacating marker. ARGV: node. 1 when the channel stayed empty since this node emptied it. */
+const CONFIRM_VACATED = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+
+interface OccupancyCommands {
+  heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string): Promise<number>;
+  heraldConfirmVacated(vacating: string, node: string): Promise<number>;
+}
+
+export class RedisOccupancy implements Occupancy {
+  private readonly commands: OccupancyCommands;
+  /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
+  private readonly reported = new Map<string, { app: App; channel: string }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+    private readonly channels: ChannelDirectory,
+    private readonly events: OccupancyEvents,
+    private readonly log: Logger,
+  ) {
+    redis.defineCommand("heraldSetCount", { numberOfKeys: 3, lua: SET_COUNT });
+    redis.defineCommand("heraldConfirmVacated", { numberOfKeys: 1, lua: CONFIRM_VACATED });
+    this.commands = redis as unknown as OccupancyCommands;
+    // After an outage (or a Redis that came back empty) this node's share is written again.
+    redis.on("ready", () => this.resync());
+  }
+
+  changed(app: App, channel: string): void {
+    this.report(app, channel);
+  }
+
+  async subscriptionCount(appId: string, channel: string): Promise<number> {
+    const counts = await this.read(() => this.redis.hvals(subsKey(appId, channel)));
+    return counts.reduce((sum, count) => sum + Number(count), 0);
+  }
+
+  async occupiedChannels(appId: string, prefix: string): Promise<string[]> {
+    const names = await this.read(() => this.redis.smembers(occupiedKey(appId)));
+    return prefix ? names.filter((name) => name.startsWith(prefix)) : names;
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private report(app: App, channel: string): void {
+    const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    const key = `${app.id}\n${channel}`;
+    this.reported.set(key, { app, channel });
+    if (this.redis.status !== "ready") return; // the resync on reconnect writes it
+    this.commands
+      .heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel)
+      .then((transition) => {
+        if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) this.reported.delete(key);
+        if (transition === 1) this.events.channelOccupied(app, channel);
+        else if (transition === -1) this.confirmVacatedLater(app, channel);
+      })
+      .catch((error: unknown) => this.log.warn({ err: String(error), appId: app.id, channel }, "could not update the channel's count in Redis"));
+  }
+
+  private confirmVacatedLater(app: App, channel: string): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.commands
+        .heraldConfirmVacated(vacatingKey(app.id, channel), this.nodeId)
+        .then((stillEmpty) => {
+          if (stillEmpty === 1) this.events.channelVacated(app, channel);
+        })
+        .catch(() => undefined);
+    }, VACATED_HOLD_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private resync(): void {
+    const channels = [...this.reported.values()];
+    this.log.info({ channels: channels.length }, "writing this node's channel counts to Redis again");
+    for (const { app, channel } of channels) this.report(app, channel);
+  }
+
+  private async read<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); cluster-wide channel facts are unavailable until it is back.`);
+    }
+  }
+}
+
+function subsKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:subs:${channel}`;
+}
+
+function occupiedKey(appId: string): string {
+  return `herald:{${appId}}:occupied`;
+}
+
+function vacatingKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:vacating:${channel}`;
+}
