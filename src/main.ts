@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   let cluster: ClusterMembership | undefined;
   if (config.redisUrl) {
     try {
-      cluster = await joinCluster({ url: config.redisUrl, appIds: apps.ids, log });
+      cluster = await joinCluster({ url: config.redisUrl, apps, log });
     } catch (error) {
       if (error instanceof ClusterStartError) fail(error.message);
       throw error;

@@ -205,6 +205,26 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     expect(occupancyEvents("cl-room")).toEqual(["channel_occupied", "channel_vacated"]);
   });
 
+  it("notices a node killed without warning within 15 s and clears its counts, firing channel_vacated once", { timeout: 30_000 }, async () => {
+    const nodeC = await startHerald({ apps: [DEMO_APP, hooked], args: ["--redis", redis.url] });
+    const onA = pusherClient(nodeA.port, DEMO_APP);
+    const onC = [pusherClient(nodeC.port, DEMO_APP), pusherClient(nodeC.port, DEMO_APP)];
+    const hookedOnC = pusherClient(nodeC.port, hooked);
+    await Promise.all([subscribed(onA, "cl-shared"), ...onC.map((client) => subscribed(client, "cl-shared")), subscribed(hookedOnC, "cl-doomed")]);
+    await expect.poll(() => subscriptionCountOn(nodeA, "cl-shared")).toBe(3);
+    await until(() => occupancyEvents("cl-doomed").length === 1, "channel_occupied");
+
+    const killedAt = Date.now();
+    nodeC.process.kill("SIGKILL");
+    await expect.poll(() => subscriptionCountOn(nodeB, "cl-shared"), { timeout: 15_000, interval: 200 }).toBe(1);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    await until(() => occupancyEvents("cl-doomed").length === 2, "channel_vacated for the dead node's channel", 8000);
+    await sleep(500);
+    expect(occupancyEvents("cl-doomed")).toEqual(["channel_occupied", "channel_vacated"]);
+    expect([...nodeA.logs, ...nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
+    for (const client of [onA, ...onC, hookedOnC]) client.disconnect();
+  });
+
   it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {
     const onA = pusherClient(nodeA.port, DEMO_APP);
     const onB = pusherClient(nodeB.port, DEMO_APP);
@@ -224,7 +244,11 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "after", {});
     await until(() => seenB.some((e) => e.event === "after"), "cross-node delivery after the outage");
     expect(seenB.map((e) => e.event)).toEqual(["after"]);
-    // Redis came back empty; each node wrote its share again.
+    // Redis came back empty; each node wrote its share again, and a new node gets a number no live node has.
+    const numbers = new Set([nodeA, nodeB].map((node) => node.logs.find((line) => typeof line.node === "number")!.node));
+    const joined = await startHerald({ args: ["--redis", redis.url] });
+    expect(numbers.has(joined.logs.find((line) => typeof line.node === "number")!.node)).toBe(false);
+    await joined.stop();
     await expect.poll(() => subscriptionCountOn(nodeB, "cl-outage")).toBe(2);
     await expect.poll(() => subscriptionCountOn(nodeA, "cl-outage-local")).toBe(1);
     for (const client of [onA, onB, lateSubscriber]) client.disconnect();

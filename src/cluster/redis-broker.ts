@@ -8,6 +8,7 @@
  */
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
 import type { OccupancyEvents } from "./occupancy.js";
@@ -16,6 +17,8 @@ import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "./
 
 const KEY_PREFIX = "herald:";
 const APP_CHANNEL_PREFIX = `${KEY_PREFIX}app:`;
+const NODE_NUMBER_KEY = `${KEY_PREFIX}node-number`;
+const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
 /** How long start-up waits for Redis before giving up with a message. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** While Redis is away, reconnect attempts back off to this interval. */
@@ -28,7 +31,7 @@ export class ClusterStartError extends Error {
 
 export interface RedisBrokerOptions {
   readonly url: string;
-  readonly appIds: readonly string[];
+  readonly apps: AppRegistry;
   readonly log: Logger;
 }
 
@@ -52,15 +55,20 @@ export async function joinCluster(options: RedisBrokerOptions): Promise<ClusterM
     subscriber.disconnect();
     throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL.`);
   }
-  const nodeNumber = await publisher.incr(`${KEY_PREFIX}node-number`);
+  const nodeNumber = await publisher.incr(NODE_NUMBER_KEY);
+  // A Redis that restarted empty would hand out numbers again: each node puts the
+  // counter back above its own number when it reconnects.
+  publisher.on("ready", () => {
+    publisher.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, nodeNumber).catch(() => undefined);
+  });
   return {
     nodeNumber,
     startBroker: async (local) => {
       const broker = new RedisBroker(publisher, subscriber, String(nodeNumber), local, options.log, where);
-      await subscriber.subscribe(...options.appIds.map(appChannel));
+      await subscriber.subscribe(...options.apps.ids.map(appChannel));
       return broker;
     },
-    occupancy: (channels, events) => new RedisOccupancy(publisher, String(nodeNumber), channels, events, options.log),
+    occupancy: (channels, events) => new RedisOccupancy(publisher, String(nodeNumber), options.apps, channels, events, options.log),
   };
 }
 

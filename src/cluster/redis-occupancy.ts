@@ -5,14 +5,18 @@
  *   herald:{app}:subs:{channel}      hash  node id → that node's subscriber count
  *   herald:{app}:occupied            set   channels with a subscriber on some node
  *   herald:{app}:vacating:{channel}  node that saw the channel empty, for the 3 s hold
+ *   herald:node:{node}:channels      set   "app\nchannel" this node has counted, so the
+ *                                          survivors can clear a dead node's counts
  *
  * A script moves a node's count and tells whether the cluster's occupancy changed,
  * so exactly one node sees each transition and reports it.
  */
 import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
+import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
+import { NodeLiveness } from "./node-liveness.js";
 import { ClusterStateUnavailable, VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
 /** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel. Returns 1 occupied, -1 vacated, 0 neither. */
@@ -47,10 +51,13 @@ export class RedisOccupancy implements Occupancy {
   /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
   private readonly reported = new Map<string, { app: App; channel: string }>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  // Occupancy is for now the only cluster state a dead node leaves behind, so it owns the liveness.
+  private readonly liveness: NodeLiveness;
 
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
+    private readonly apps: AppRegistry,
     private readonly channels: ChannelDirectory,
     private readonly events: OccupancyEvents,
     private readonly log: Logger,
@@ -60,6 +67,8 @@ export class RedisOccupancy implements Occupancy {
     this.commands = redis as unknown as OccupancyCommands;
     // After an outage (or a Redis that came back empty) this node's share is written again.
     redis.on("ready", () => this.resync());
+    this.liveness = new NodeLiveness(redis, nodeId, (deadNodeId) => this.forgetNode(deadNodeId), log);
+    this.liveness.start();
   }
 
   changed(app: App, channel: string): void {
@@ -79,6 +88,21 @@ export class RedisOccupancy implements Occupancy {
   stop(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    void this.liveness.stop();
+  }
+
+  /** Clears the counts of a node that died, firing what its departure changed. */
+  private async forgetNode(deadNodeId: string): Promise<void> {
+    const entries = await this.redis.smembers(nodeChannelsKey(deadNodeId));
+    for (const entry of entries) {
+      const separator = entry.lastIndexOf("\n");
+      const app = this.apps.byId(entry.slice(0, separator));
+      const channel = entry.slice(separator + 1);
+      if (!app) continue;
+      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), deadNodeId, 0, channel);
+      if (transition === -1) this.confirmVacatedLater(app, channel, deadNodeId);
+    }
+    await this.redis.del(nodeChannelsKey(deadNodeId));
   }
 
   private report(app: App, channel: string): void {
@@ -86,21 +110,26 @@ export class RedisOccupancy implements Occupancy {
     const key = `${app.id}\n${channel}`;
     this.reported.set(key, { app, channel });
     if (this.redis.status !== "ready") return; // the resync on reconnect writes it
+    if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
     this.commands
       .heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel)
       .then((transition) => {
-        if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) this.reported.delete(key);
+        if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) {
+          this.reported.delete(key);
+          this.redis.srem(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
+        }
         if (transition === 1) this.events.channelOccupied(app, channel);
-        else if (transition === -1) this.confirmVacatedLater(app, channel);
+        else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
       })
       .catch((error: unknown) => this.log.warn({ err: String(error), appId: app.id, channel }, "could not update the channel's count in Redis"));
   }
 
-  private confirmVacatedLater(app: App, channel: string): void {
+  /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
+  private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.commands
-        .heraldConfirmVacated(vacatingKey(app.id, channel), this.nodeId)
+        .heraldConfirmVacated(vacatingKey(app.id, channel), vacatedBy)
         .then((stillEmpty) => {
           if (stillEmpty === 1) this.events.channelVacated(app, channel);
         })
@@ -131,6 +160,10 @@ function subsKey(appId: string, channel: string): string {
 
 function occupiedKey(appId: string): string {
   return `herald:{${appId}}:occupied`;
+}
+
+function nodeChannelsKey(nodeId: string): string {
+  return `herald:node:${nodeId}:channels`;
 }
 
 function vacatingKey(appId: string, channel: string): string {

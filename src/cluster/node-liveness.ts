@@ -1,0 +1,65 @@
+/**
+ * Each node of a cluster beats every 3 s into one Redis sorted set (node id →
+ * Redis's own clock, so the nodes' clocks do not matter). A node silent for 10 s
+ * is dead: the first node to remove it from the set cleans up after it, so a
+ * node killed without warning is noticed within about 13 s.
+ */
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+
+const NODES_KEY = "herald:nodes";
+const HEARTBEAT_MS = 3000;
+const DEAD_AFTER_MS = 10_000;
+
+/** KEYS: nodes zset. ARGV: this node, dead-after ms. Records the beat, returns the nodes silent for too long. */
+const HEARTBEAT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))`;
+
+interface LivenessCommands {
+  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<string[]>;
+}
+
+export class NodeLiveness {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly commands: LivenessCommands;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+    /** Cleans up after a dead node; called on exactly one surviving node. */
+    private readonly onDeadNode: (deadNodeId: string) => Promise<void>,
+    private readonly log: Logger,
+  ) {
+    redis.defineCommand("heraldHeartbeat", { numberOfKeys: 1, lua: HEARTBEAT });
+    this.commands = redis as unknown as LivenessCommands;
+  }
+
+  start(): void {
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  /** A node that stops cleanly leaves the set itself. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.zrem(NODES_KEY, this.nodeId).catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    if (this.redis.status !== "ready") return;
+    try {
+      const silent = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
+      for (const deadNodeId of silent) {
+        if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId)) !== 1) continue;
+        this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
+        await this.onDeadNode(deadNodeId);
+      }
+    } catch (error) {
+      this.log.warn({ err: String(error) }, "cluster heartbeat failed");
+    }
+  }
+}
