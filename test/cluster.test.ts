@@ -13,13 +13,14 @@ let nodeA: Herald;
 let nodeB: Herald;
 let receiver: WebhookReceiver;
 let hooked: AppConfig;
+const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
 
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   redis = await startRedis();
   receiver = await startWebhookReceiver();
   hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated"] }] };
-  const apps = [DEMO_APP, hooked];
+  const apps = [DEMO_APP, hooked, counted];
   [nodeA, nodeB] = await Promise.all([
     startHerald({ apps, args: ["--redis", redis.url] }),
     startHerald({ apps, args: ["--redis", redis.url] }),
@@ -182,6 +183,20 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await expect.poll(() => subscriptionCountOn(nodeB, "cl-counted")).toBe(0);
     const list = await serverSdk(nodeB.port, DEMO_APP).get({ path: "/channels", params: { filter_by_prefix: "cl-count" } });
     expect(await list.json()).toEqual({ channels: {} });
+  });
+
+  it("sends subscription counts for the whole cluster to subscribers on every node", async () => {
+    const onA = pusherClient(nodeA.port, counted);
+    const counts: number[] = [];
+    onA.subscribe("cl-tally").bind("pusher:subscription_count", (data: { subscription_count: number }) => counts.push(data.subscription_count));
+    await until(() => counts.length === 1, "the first count");
+    const onB = pusherClient(nodeB.port, counted);
+    await subscribed(onB, "cl-tally");
+    await until(() => counts.at(-1) === 2, "the count of 2 on node A");
+    onB.disconnect();
+    await until(() => counts.at(-1) === 1, "the count back to 1 on node A");
+    expect(counts).toEqual([1, 2, 1]);
+    onA.disconnect();
   });
 
   it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {

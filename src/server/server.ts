@@ -73,6 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     terminateUser: (appId, userId) => users.terminate(appId, userId),
   });
   const webhooks = new Webhooks(postJson, log);
+  const occupancy = options.createOccupancy(channels, webhooks);
   const ctx: NodeContext = {
     config,
     log,
@@ -82,9 +83,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     users,
     broker,
     rateLimits: new AppRateLimits(),
-    subscriptionCounts: new SubscriptionCounts(channels, broker, webhooks),
+    subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     webhooks,
-    occupancy: options.createOccupancy(channels, webhooks),
+    occupancy,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
@@ -123,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
       webhooks.stop();
-      ctx.occupancy.stop();
+      occupancy.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
       await broker.close();

@@ -8,6 +8,8 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
+import type { Occupancy } from "../cluster/occupancy.js";
+import type { Logger } from "../logger.js";
 import { channelKind } from "../protocol/channel-names.js";
 import * as frames from "../protocol/server-frames.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
@@ -27,8 +29,10 @@ export class SubscriptionCounts {
 
   constructor(
     private readonly channels: ChannelDirectory,
+    private readonly occupancy: Occupancy,
     private readonly broker: Broker,
     private readonly webhooks: Webhooks,
+    private readonly log: Logger,
   ) {}
 
   /** Call after a socket joined or left `channel`. */
@@ -40,16 +44,16 @@ export class SubscriptionCounts {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     const throttle = this.throttles.get(key);
     if (count === 0) {
-      // Nobody is left to tell.
+      // Nobody here is left to tell; subscribers on other nodes may be.
       clearTimeout(throttle?.timer);
       this.throttles.delete(key);
-      return;
+      return this.send(app, channel);
     }
     if (throttle?.timer) return; // the pending send will carry the latest count
     const now = Date.now();
-    if (count <= THROTTLE_ABOVE && !throttle) return this.send(app, channel, count);
+    if (count <= THROTTLE_ABOVE && !throttle) return this.send(app, channel);
     if (!throttle || now - throttle.lastSentMs >= THROTTLE_MS) {
-      this.send(app, channel, count);
+      this.send(app, channel);
       this.throttles.set(key, { lastSentMs: now, timer: undefined });
       return;
     }
@@ -64,15 +68,27 @@ export class SubscriptionCounts {
 
   private flush(app: App, channel: string, key: string): void {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    this.send(app, channel);
     if (count === 0) return void this.throttles.delete(key);
-    this.send(app, channel, count);
     // Back under the threshold, the channel goes back to being told at once.
     if (count <= THROTTLE_ABOVE) this.throttles.delete(key);
     else this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
   }
 
-  private send(app: App, channel: string, count: number): void {
-    if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
-    this.webhooks.subscriptionCount(app, channel, count);
+  /**
+   * Tells every node's subscribers the cluster-wide count. Each change happens on
+   * one node, which reads the count after writing its own, so each is told once.
+   */
+  private send(app: App, channel: string): void {
+    const localCount = this.channels.forApp(app.id).subscriptionCount(channel);
+    this.occupancy
+      .subscriptionCount(app.id, channel)
+      .catch(() => localCount) // Redis away: this node's own count is the best there is
+      .then((count) => {
+        if (count === 0) return;
+        if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
+        this.webhooks.subscriptionCount(app, channel, count);
+      })
+      .catch((error: unknown) => this.log.error({ err: error }, "sending a subscription count failed"));
   }
 }
