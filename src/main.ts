@@ -4,7 +4,8 @@ import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
 import { LocalBroker } from "./cluster/local-broker.js";
 import { LocalOccupancy } from "./cluster/local-occupancy.js";
-import { ClusterStartError, joinCluster, type ClusterMembership } from "./cluster/redis-broker.js";
+import { ClusterStartError } from "./cluster/errors.js";
+import type { ClusterMembership } from "./cluster/redis-broker.js";
 import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   let cluster: ClusterMembership | undefined;
   if (config.redisUrl) {
     try {
+      // Loaded only for a cluster: a single process never pulls in the Redis client.
+      const { joinCluster } = await import("./cluster/redis-broker.js");
       cluster = await joinCluster({ url: config.redisUrl, apps, log });
     } catch (error) {
       if (error instanceof ClusterStartError) fail(error.message);

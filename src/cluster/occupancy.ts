@@ -25,8 +25,3 @@ export interface Occupancy {
   occupiedChannels(appId: string, prefix: string): Promise<string[]>;
   stop(): void;
 }
-
-/** Reads of cluster state failed (Redis unreachable); the HTTP API answers 503. */
-export class ClusterStateUnavailable extends Error {
-  override name = "ClusterStateUnavailable";
-}

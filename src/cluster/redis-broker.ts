@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
+import { ClusterStartError } from "./errors.js";
 import type { OccupancyEvents } from "./occupancy.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
 import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "./wire.js";
@@ -24,10 +25,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** While Redis is away, reconnect attempts back off to this interval. */
 const LONGEST_RECONNECT_DELAY_MS = 2000;
 const MISSED_LOG_INTERVAL_MS = 10_000;
-
-export class ClusterStartError extends Error {
-  override name = "ClusterStartError";
-}
 
 export interface RedisBrokerOptions {
   readonly url: string;

@@ -17,7 +17,8 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
 import { NodeLiveness } from "./node-liveness.js";
-import { ClusterStateUnavailable, VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
+import { ClusterStateUnavailable } from "./errors.js";
+import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
 /** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel. Returns 1 occupied, -1 vacated, 0 neither. */
 const SET_COUNT = `

@@ -4,7 +4,7 @@
  * to the endpoint and write its answer. Endpoints never see unsigned requests.
  */
 import type { App } from "../../apps/app.js";
-import { ClusterStateUnavailable } from "../../cluster/occupancy.js";
+import { ClusterStateUnavailable } from "../../cluster/errors.js";
 import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
 import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort } from "../http-io.js";
 import type { NodeContext } from "../node-context.js";
