@@ -2,10 +2,9 @@
 /** Composition root: read the settings, load the apps, start the server, stop on a signal. */
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
-import { LocalBroker } from "./cluster/local-broker.js";
-import { LocalOccupancy } from "./cluster/local-occupancy.js";
+import { startSingleNode } from "./cluster/cluster.js";
 import { ClusterStartError } from "./cluster/errors.js";
-import type { ClusterMembership } from "./cluster/redis-broker.js";
+import type { ClusterMembership } from "./cluster/redis-cluster.js";
 import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
   if (config.redisUrl) {
     try {
       // Loaded only for a cluster: a single process never pulls in the Redis client.
-      const { joinCluster } = await import("./cluster/redis-broker.js");
+      const { joinCluster } = await import("./cluster/redis-cluster.js");
       cluster = await joinCluster({ url: config.redisUrl, apps, log });
     } catch (error) {
       if (error instanceof ClusterStartError) fail(error.message);
@@ -67,8 +66,7 @@ async function main(): Promise<void> {
       config,
       apps,
       log,
-      createBroker: cluster ? cluster.startBroker : async (local) => new LocalBroker(local),
-      createOccupancy: cluster ? cluster.occupancy : (channels, events) => new LocalOccupancy(channels, events),
+      startCluster: cluster?.start ?? startSingleNode,
       nextSocketId: socketIdGenerator(nodeNumber),
     });
   } catch (error) {

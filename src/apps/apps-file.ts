@@ -44,7 +44,7 @@ const webhookSchema = z
   .strict();
 
 const appSchema = z.object({
-  id: z.string().min(1, "must be a non-empty string"),
+  id: z.string().min(1, "must be a non-empty string").regex(/^[^\x00-\x1f]+$/, "must not contain control characters"),
   key: z.string().min(1, "must be a non-empty string"),
   secret: z.string().min(1, "must be a non-empty string"),
   name: z.string().optional(),

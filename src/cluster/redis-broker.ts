@@ -6,68 +6,13 @@
  * that every node receives all of an app's messages; publishing one to a uWS
  * topic nobody on the node holds costs a lookup.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
-import type { AppRegistry } from "../apps/app-registry.js";
-import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
-import { ClusterStartError } from "./errors.js";
-import type { OccupancyEvents } from "./occupancy.js";
-import { RedisOccupancy } from "./redis-occupancy.js";
 import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "./wire.js";
 
-const KEY_PREFIX = "herald:";
-const APP_CHANNEL_PREFIX = `${KEY_PREFIX}app:`;
-const NODE_NUMBER_KEY = `${KEY_PREFIX}node-number`;
-const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
-/** How long start-up waits for Redis before giving up with a message. */
-const CONNECT_TIMEOUT_MS = 10_000;
-/** While Redis is away, reconnect attempts back off to this interval. */
-const LONGEST_RECONNECT_DELAY_MS = 2000;
+const APP_CHANNEL_PREFIX = "herald:app:";
 const MISSED_LOG_INTERVAL_MS = 10_000;
-
-export interface RedisBrokerOptions {
-  readonly url: string;
-  readonly apps: AppRegistry;
-  readonly log: Logger;
-}
-
-/** This node's way into the cluster, once Redis answered. */
-export interface ClusterMembership {
-  /** Drawn from Redis, so socket_ids (`<node>.<n>`) are unique in the cluster. */
-  readonly nodeNumber: number;
-  startBroker(local: LocalNode): Promise<RedisBroker>;
-  occupancy(channels: ChannelDirectory, events: OccupancyEvents): RedisOccupancy;
-}
-
-/** Connects to Redis and draws this node's number. */
-export async function joinCluster(options: RedisBrokerOptions): Promise<ClusterMembership> {
-  const publisher = client(options.url);
-  const subscriber = client(options.url);
-  const where = redactedUrl(options.url);
-  try {
-    await Promise.all([connect(publisher), connect(subscriber)]);
-  } catch (error) {
-    publisher.disconnect();
-    subscriber.disconnect();
-    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL.`);
-  }
-  const nodeNumber = await publisher.incr(NODE_NUMBER_KEY);
-  // A Redis that restarted empty would hand out numbers again: each node puts the
-  // counter back above its own number when it reconnects.
-  publisher.on("ready", () => {
-    publisher.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, nodeNumber).catch(() => undefined);
-  });
-  return {
-    nodeNumber,
-    startBroker: async (local) => {
-      const broker = new RedisBroker(publisher, subscriber, String(nodeNumber), local, options.log, where);
-      await subscriber.subscribe(...options.apps.ids.map(appChannel));
-      return broker;
-    },
-    occupancy: (channels, events) => new RedisOccupancy(publisher, String(nodeNumber), options.apps, channels, events, options.log),
-  };
-}
 
 export class RedisBroker implements Broker {
   /** Messages other nodes did not get because Redis was away, for the log. */
@@ -150,44 +95,6 @@ export class RedisBroker implements Broker {
   }
 }
 
-function appChannel(appId: string): string {
+export function appChannel(appId: string): string {
   return APP_CHANNEL_PREFIX + appId;
-}
-
-function client(url: string): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
-  });
-  // Until the broker takes over the reporting, start-up reports failures itself; without
-  // a listener ioredis would print each one.
-  redis.on("error", () => undefined);
-  return redis;
-}
-
-async function connect(redis: Redis): Promise<void> {
-  // ioredis retries for ever; start-up only waits so long.
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([redis.connect(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The URL without its password, for messages. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
 }

@@ -16,7 +16,6 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
-import { NodeLiveness } from "./node-liveness.js";
 import { ClusterStateUnavailable } from "./errors.js";
 import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
@@ -52,8 +51,6 @@ export class RedisOccupancy implements Occupancy {
   /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
   private readonly reported = new Map<string, { app: App; channel: string }>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  // Occupancy is for now the only cluster state a dead node leaves behind, so it owns the liveness.
-  private readonly liveness: NodeLiveness;
 
   constructor(
     private readonly redis: Redis,
@@ -68,8 +65,6 @@ export class RedisOccupancy implements Occupancy {
     this.commands = redis as unknown as OccupancyCommands;
     // After an outage (or a Redis that came back empty) this node's share is written again.
     redis.on("ready", () => this.resync());
-    this.liveness = new NodeLiveness(redis, nodeId, (deadNodeId) => this.forgetNode(deadNodeId), log);
-    this.liveness.start();
   }
 
   changed(app: App, channel: string): void {
@@ -89,11 +84,10 @@ export class RedisOccupancy implements Occupancy {
   stop(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    void this.liveness.stop();
   }
 
   /** Clears the counts of a node that died, firing what its departure changed. */
-  private async forgetNode(deadNodeId: string): Promise<void> {
+  async forgetNode(deadNodeId: string): Promise<void> {
     const entries = await this.redis.smembers(nodeChannelsKey(deadNodeId));
     for (const entry of entries) {
       const separator = entry.lastIndexOf("\n");

@@ -3,6 +3,7 @@ import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Occupancy } from "../cluster/occupancy.js";
+import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
@@ -24,5 +25,7 @@ export interface NodeContext {
   readonly webhooks: Webhooks;
   /** Channel occupancy and subscriber counts across the cluster (just this node when alone). */
   readonly occupancy: Occupancy;
+  /** Presence members across the cluster (just this node when alone). */
+  readonly presence: Presence;
   readonly nextSocketId: () => string;
 }

@@ -5,8 +5,7 @@
 import type { AppRegistry } from "../apps/app-registry.js";
 import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
-import type { Broker, LocalNode } from "../cluster/broker.js";
-import type { Occupancy, OccupancyEvents } from "../cluster/occupancy.js";
+import type { StartCluster } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
@@ -27,6 +26,7 @@ import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
+import { announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
 const API_ROUTES: readonly Route[] = [
@@ -45,10 +45,8 @@ export interface ServerOptions {
   config: Config;
   apps: AppRegistry;
   log: Logger;
-  /** Builds the broker, given what this node does with what reaches it. */
-  createBroker: (local: LocalNode) => Promise<Broker>;
-  /** Builds the occupancy, given this node's channels and who hears the transitions. */
-  createOccupancy: (channels: ChannelDirectory, events: OccupancyEvents) => Occupancy;
+  /** The broker, occupancy and presence: this process alone, or a node of a Redis cluster. */
+  startCluster: StartCluster;
   nextSocketId: () => string;
 }
 
@@ -68,12 +66,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
   const users = new UserSockets();
-  const broker = await options.createBroker({
-    deliver: localFanout(uwsApp, sockets),
-    terminateUser: (appId, userId) => users.terminate(appId, userId),
-  });
   const webhooks = new Webhooks(postJson, log);
-  const occupancy = options.createOccupancy(channels, webhooks);
+  const cluster = await options.startCluster({
+    local: {
+      deliver: localFanout(uwsApp, sockets),
+      terminateUser: (appId, userId) => users.terminate(appId, userId),
+    },
+    channels,
+    events: {
+      channelOccupied: (app, channel) => webhooks.channelOccupied(app, channel),
+      channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
+      memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
+    },
+  });
+  const { broker, occupancy, presence } = cluster;
   const ctx: NodeContext = {
     config,
     log,
@@ -86,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     webhooks,
     occupancy,
+    presence,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
@@ -124,10 +131,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
       webhooks.stop();
-      occupancy.stop();
       uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
-      await broker.close();
+      await cluster.close();
     },
   };
 }

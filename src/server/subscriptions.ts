@@ -76,18 +76,31 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
   if (!joined.ok) return fail("LimitReached", joined.reason, 403);
   track(ws, connection, app, channel, userId);
-  ws.send(frames.subscriptionSucceeded(channel, { presence: joined.members }));
   ctx.occupancy.changed(app, channel, true);
-  replayCache(ctx, ws, app, channels, channel);
-  if (joined.firstSocketOfUser) {
-    ctx.broker.publish({
-      appId: app.id,
-      channel,
-      frame: frames.memberAdded(channel, userId, userInfo),
-      exceptSocketId: connection.socketId,
-    });
-    ctx.webhooks.memberAdded(app, channel, userId);
-  }
+  settle(ctx, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser), (cluster) => {
+    if (!cluster.ok) {
+      // Full on other nodes: this node's part of the join is undone without a word to anyone.
+      if (connection.open && connection.channels?.delete(channel)) {
+        ws.unsubscribe(topicOf(app.id, channel));
+        channels.leave(channel, userId);
+        ctx.occupancy.changed(app, channel, false);
+      }
+      if (connection.open) fail("LimitReached", cluster.reason, 403);
+      return;
+    }
+    if (cluster.added) {
+      ctx.broker.publish({
+        appId: app.id,
+        channel,
+        frame: frames.memberAdded(channel, userId, userInfo),
+        exceptSocketId: connection.socketId,
+      });
+      ctx.webhooks.memberAdded(app, channel, userId);
+    }
+    if (!connection.open || !connection.channels?.has(channel)) return;
+    ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
+    replayCache(ctx, ws, app, channels, channel);
+  });
 }
 
 export function unsubscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channel: string): void {
@@ -133,7 +146,20 @@ function release(ctx: NodeContext, app: App, channel: string, userId: string | u
   ctx.occupancy.changed(app, channel, false);
   ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
-    ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
-    ctx.webhooks.memberRemoved(app, channel, userId);
+    settle(ctx, ctx.presence.leave(app, channel, userId), (leftEverywhere) => {
+      if (leftEverywhere) announceMemberRemoved(ctx, app, channel, userId);
+    });
   }
+}
+
+/** Tells the channel's subscribers on every node, and the webhooks, that a user left it. */
+export function announceMemberRemoved(ctx: NodeContext, app: App, channel: string, userId: string): void {
+  ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
+  ctx.webhooks.memberRemoved(app, channel, userId);
+}
+
+/** Runs `then` at once on a value, or when a promise of it resolves (a single node answers at once). */
+function settle<T>(ctx: NodeContext, value: T | Promise<T>, then: (value: T) => void): void {
+  if (!(value instanceof Promise)) return then(value);
+  value.then(then).catch((error: unknown) => ctx.log.error({ err: error }, "finishing a presence change failed"));
 }

@@ -10,7 +10,7 @@ export interface ChannelCounts {
 /** The counts an `info` list asks for; user_count exists for presence channels only. */
 export async function channelCounts(ctx: NodeContext, app: App, channel: string, info: ReadonlySet<string>): Promise<ChannelCounts> {
   const counts: ChannelCounts = {};
-  if (info.has("user_count") && channelKind(channel) === "presence") counts.user_count = ctx.channels.forApp(app.id).userCount(channel);
+  if (info.has("user_count") && channelKind(channel) === "presence") counts.user_count = await ctx.presence.userCount(app.id, channel);
   if (info.has("subscription_count")) counts.subscription_count = await ctx.occupancy.subscriptionCount(app.id, channel);
   return counts;
 }

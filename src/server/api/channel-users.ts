@@ -2,11 +2,11 @@
 import { channelKind, channelNameProblem } from "../../protocol/channel-names.js";
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 
-export const channelUsers: Endpoint = ({ app, params }, ctx) => {
+export const channelUsers: Endpoint = async ({ app, params }, ctx) => {
   const name = params[0]!;
   const problem = channelNameProblem(name, app.maxChannelNameLength);
   if (problem) return badRequest(problem);
   if (channelKind(name) !== "presence") return badRequest(`${name} is not a presence channel; only presence channels have users.`);
-  const users = ctx.channels.forApp(app.id).presenceUserIds(name).map((id) => ({ id }));
+  const users = (await ctx.presence.userIds(app.id, name)).map((id) => ({ id }));
   return ok({ users });
 };

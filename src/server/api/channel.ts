@@ -20,7 +20,7 @@ export const channelInfo: Endpoint = async ({ app, query, params }, ctx) => {
     subscription_count?: number;
     cache?: { event: string; data: string; ttl: number };
   } = { occupied: subscriptionCount > 0 };
-  if (info.has("user_count")) body.user_count = channels.userCount(name);
+  if (info.has("user_count")) body.user_count = await ctx.presence.userCount(app.id, name);
   if (info.has("subscription_count")) body.subscription_count = subscriptionCount;
   if (info.has("cache")) {
     const now = Date.now();

@@ -9,10 +9,9 @@ export const listChannels: Endpoint = async ({ app, query }, ctx) => {
   if (withUserCount && !prefix.startsWith("presence-")) {
     return badRequest("info=user_count is only available with filter_by_prefix=presence- (user counts exist for presence channels only).");
   }
-  const channels = ctx.channels.forApp(app.id);
+  const names = await ctx.occupancy.occupiedChannels(app.id, prefix);
+  const userCounts = withUserCount ? await Promise.all(names.map((name) => ctx.presence.userCount(app.id, name))) : [];
   const result: Record<string, { user_count?: number }> = {};
-  for (const name of await ctx.occupancy.occupiedChannels(app.id, prefix)) {
-    result[name] = withUserCount ? { user_count: channels.userCount(name) } : {};
-  }
+  names.forEach((name, index) => (result[name] = withUserCount ? { user_count: userCounts[index]! } : {}));
   return ok({ channels: result });
 };

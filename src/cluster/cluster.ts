@@ -1,0 +1,46 @@
+/**
+ * Everything of a node that depends on whether there are other nodes: the
+ * broker, channel occupancy and presence. The server asks for them once, from
+ * the local implementations or the Redis ones, and never asks which it got.
+ */
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Broker, LocalNode } from "./broker.js";
+import { LocalBroker } from "./local-broker.js";
+import { LocalOccupancy } from "./local-occupancy.js";
+import { LocalPresence } from "./local-presence.js";
+import type { Occupancy, OccupancyEvents } from "./occupancy.js";
+import type { Presence } from "./presence.js";
+
+export interface ClusterEvents extends OccupancyEvents {
+  /** A user left a presence channel everywhere because the node that held it died. */
+  memberGone(app: App, channel: string, userId: string): void;
+}
+
+/** What the server hands the cluster layer. */
+export interface ClusterParts {
+  readonly local: LocalNode;
+  readonly channels: ChannelDirectory;
+  readonly events: ClusterEvents;
+}
+
+export interface ClusterServices {
+  readonly broker: Broker;
+  readonly occupancy: Occupancy;
+  readonly presence: Presence;
+  /** Leaves the cluster cleanly and lets go of its connections. */
+  close(): Promise<void>;
+}
+
+export type StartCluster = (parts: ClusterParts) => Promise<ClusterServices>;
+
+/** A single process: no Redis, everything answered from this node's own state. */
+export const startSingleNode: StartCluster = async ({ local, channels, events }) => {
+  const occupancy = new LocalOccupancy(channels, events);
+  return {
+    broker: new LocalBroker(local),
+    occupancy,
+    presence: new LocalPresence(channels),
+    close: async () => occupancy.stop(),
+  };
+};

@@ -1,0 +1,24 @@
+/**
+ * Who is in each presence channel across every node. Each node keeps its own
+ * sockets (channels/) and reports a user's first socket in and last socket out;
+ * this says whether that made the user join or leave the cluster's channel, and
+ * answers member lists and counts from the shared facts. A single process
+ * answers at once (no promise), so its subscriptions complete synchronously.
+ */
+import type { App } from "../apps/app.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+
+export type ClusterJoin = { ok: true; added: boolean; members: PresenceSnapshot } | { ok: false; reason: string };
+
+export interface Presence {
+  /**
+   * A socket of this node joined as `userId`; `firstOnNode` says whether it is the
+   * user's first socket in the channel here. Resolves with the cluster's members,
+   * whether the user is new to the channel, or why the channel is full.
+   */
+  join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean): ClusterJoin | Promise<ClusterJoin>;
+  /** The user's last socket on this node left; true (or resolves true) when the user left the channel everywhere. */
+  leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
+  userCount(appId: string, channel: string): Promise<number>;
+  userIds(appId: string, channel: string): Promise<string[]>;
+}

@@ -1,0 +1,127 @@
+/**
+ * Joining a cluster of nodes on one Redis: two connections (commands, and
+ * pub/sub, which Redis keeps apart), this node's number, and the Redis-backed
+ * broker, occupancy, presence and liveness.
+ */
+import { Redis } from "ioredis";
+import type { AppRegistry } from "../apps/app-registry.js";
+import type { Logger } from "../logger.js";
+import type { StartCluster } from "./cluster.js";
+import { ClusterStartError } from "./errors.js";
+import { NodeLiveness } from "./node-liveness.js";
+import { RedisBroker, appChannel } from "./redis-broker.js";
+import { RedisOccupancy } from "./redis-occupancy.js";
+import { RedisPresence } from "./redis-presence.js";
+
+const NODE_NUMBER_KEY = "herald:node-number";
+const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
+/** How long start-up waits for Redis before giving up with a message. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** While Redis is away, reconnect attempts back off to this interval. */
+const LONGEST_RECONNECT_DELAY_MS = 2000;
+
+export interface ClusterOptions {
+  readonly url: string;
+  readonly apps: AppRegistry;
+  readonly log: Logger;
+}
+
+/** This node's way into the cluster, once Redis answered. */
+export interface ClusterMembership {
+  /** Drawn from Redis, so socket_ids (`<node>.<n>`) are unique in the cluster. */
+  readonly nodeNumber: number;
+  readonly start: StartCluster;
+}
+
+/** Connects to Redis and draws this node's number. */
+export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<ClusterMembership> {
+  const commands = client(url);
+  const subscriber = client(url);
+  const where = redactedUrl(url);
+  try {
+    await Promise.all([connect(commands), connect(subscriber)]);
+  } catch (error) {
+    commands.disconnect();
+    subscriber.disconnect();
+    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL.`);
+  }
+  const nodeNumber = await commands.incr(NODE_NUMBER_KEY);
+  const nodeId = String(nodeNumber);
+  // A Redis that restarted empty would hand out numbers again: each node puts the
+  // counter back above its own number when it reconnects.
+  commands.on("ready", () => {
+    commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, nodeNumber).catch(() => undefined);
+  });
+
+  return {
+    nodeNumber,
+    async start({ local, channels, events }) {
+      const broker = new RedisBroker(commands, subscriber, nodeId, local, log, where);
+      await subscriber.subscribe(...apps.ids.map(appChannel));
+      const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
+      const presence = new RedisPresence(commands, nodeId, channels, log);
+      commands.on("ready", () => void presence.resync(appsOf(apps)).catch(() => undefined));
+      const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
+        await occupancy.forgetNode(deadNodeId);
+        await presence.forgetNode(deadNodeId, (appId, channel, userId) => {
+          const app = apps.byId(appId);
+          if (app) events.memberGone(app, channel, userId);
+        });
+      }, log);
+      liveness.start();
+      return {
+        broker,
+        occupancy,
+        presence,
+        async close() {
+          occupancy.stop();
+          await liveness.stop();
+          await broker.close();
+        },
+      };
+    },
+  };
+}
+
+function appsOf(apps: AppRegistry) {
+  return apps.ids.map((id) => apps.byId(id)!);
+}
+
+function client(url: string): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // Commands fail at once while Redis is away, so nothing piles up in memory.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
+  });
+  // Until the broker takes over the reporting, start-up reports failures itself; without
+  // a listener ioredis would print each one.
+  redis.on("error", () => undefined);
+  return redis;
+}
+
+async function connect(redis: Redis): Promise<void> {
+  // ioredis retries for ever; start-up only waits so long.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([redis.connect(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Presence shared through Redis. Per app (hash tag `{app}`):
+ *
+ *   herald:{app}:members:{channel}             hash  user id → user_info (JSON)
+ *   herald:{app}:member-nodes:{channel}:{user} set   nodes with a socket of that user there
+ *   herald:node:{node}:members                 set   "app\nchannel\nuser" this node holds,
+ *                                                    so survivors can remove a dead node's users
+ *
+ * Adding a node to a user's set is idempotent, so a node can write its share again
+ * after an outage without counting anyone twice.
+ */
+import type { Redis } from "ioredis";
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import type { Logger } from "../logger.js";
+import { ClusterStateUnavailable } from "./errors.js";
+import type { ClusterJoin, Presence } from "./presence.js";
+
+/**
+ * KEYS: members hash, the user's node set. ARGV: user, user_info JSON, max members, node.
+ * Returns {-1} when the channel is full, else {1 if the user is new to the channel else 0, members...}.
+ */
+const JOIN = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {-1} end
+local added = 0
+if redis.call('SADD', KEYS[2], ARGV[4]) == 1 and redis.call('SCARD', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  added = 1
+end
+return {added, redis.call('HGETALL', KEYS[1])}`;
+
+/** KEYS: members hash, the user's node set. ARGV: user, node. 1 when the user left the channel on every node. */
+const LEAVE = `
+redis.call('SREM', KEYS[2], ARGV[2])
+if redis.call('SCARD', KEYS[2]) == 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;
+
+interface PresenceCommands {
+  heraldJoin(members: string, nodes: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
+  heraldLeave(members: string, nodes: string, user: string, node: string): Promise<number>;
+}
+
+export class RedisPresence implements Presence {
+  private readonly commands: PresenceCommands;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+    private readonly channels: ChannelDirectory,
+    private readonly log: Logger,
+  ) {
+    redis.defineCommand("heraldJoin", { numberOfKeys: 2, lua: JOIN });
+    redis.defineCommand("heraldLeave", { numberOfKeys: 2, lua: LEAVE });
+    this.commands = redis as unknown as PresenceCommands;
+  }
+
+  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean): Promise<ClusterJoin> {
+    const entry = memberEntry(app.id, channel, userId);
+    try {
+      if (firstOnNode) await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
+      const [added, flat] = await this.commands.heraldJoin(
+        membersKey(app.id, channel),
+        memberNodesKey(app.id, channel, userId),
+        userId,
+        JSON.stringify(userInfo ?? null),
+        app.maxPresenceMembersPerChannel,
+        this.nodeId,
+      );
+      if (added === -1) {
+        if (firstOnNode) await this.redis.srem(nodeMembersKey(this.nodeId), entry);
+        return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
+      }
+      return { ok: true, added: added === 1, members: snapshotOf(flat ?? []) };
+    } catch (error) {
+      // Redis away: this node's members are the best answer there is; the resync adds them later.
+      this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
+      return { ok: true, added: firstOnNode, members: this.channels.forApp(app.id).presenceSnapshot(channel) };
+    }
+  }
+
+  async leave(app: App, channel: string, userId: string): Promise<boolean> {
+    return (await this.leaveFor(this.nodeId, app.id, channel, userId).catch(() => 1)) === 1;
+  }
+
+  async userCount(appId: string, channel: string): Promise<number> {
+    return this.read(() => this.redis.hlen(membersKey(appId, channel)));
+  }
+
+  async userIds(appId: string, channel: string): Promise<string[]> {
+    return this.read(() => this.redis.hkeys(membersKey(appId, channel)));
+  }
+
+  /** Removes a dead node's users; calls `removed` for each user that left a channel everywhere. */
+  async forgetNode(deadNodeId: string, removed: (appId: string, channel: string, userId: string) => void): Promise<void> {
+    for (const entry of await this.redis.smembers(nodeMembersKey(deadNodeId))) {
+      // App ids and channel names hold no newline (apps.json and the channel rules see to it); user ids may.
+      const first = entry.indexOf("\n");
+      const second = entry.indexOf("\n", first + 1);
+      const [appId, channel, userId] = [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
+      if ((await this.leaveFor(deadNodeId, appId, channel, userId)) === 1) removed(appId, channel, userId);
+    }
+    await this.redis.del(nodeMembersKey(deadNodeId));
+  }
+
+  /** Writes this node's members again (after an outage, or into a Redis that lost its data). */
+  async resync(apps: Iterable<App>): Promise<void> {
+    for (const app of apps) {
+      const channels = this.channels.forApp(app.id);
+      for (const channel of channels.occupiedChannels("presence-")) {
+        for (const userId of channels.presenceUserIds(channel)) {
+          const info = channels.presenceSnapshot(channel).hash[userId];
+          await this.join(app, channel, userId, info, true);
+        }
+      }
+    }
+  }
+
+  private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
+    await this.redis.srem(nodeMembersKey(nodeId), memberEntry(appId, channel, userId));
+    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), userId, nodeId);
+  }
+
+  private async read<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); cluster-wide presence is unavailable until it is back.`);
+    }
+  }
+}
+
+function snapshotOf(flat: string[]): PresenceSnapshot {
+  const hash: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = JSON.parse(flat[i + 1]!);
+  const ids = Object.keys(hash);
+  return { ids, hash, count: ids.length };
+}
+
+function memberEntry(appId: string, channel: string, userId: string): string {
+  return `${appId}\n${channel}\n${userId}`;
+}
+
+function membersKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:members:${channel}`;
+}
+
+function memberNodesKey(appId: string, channel: string, userId: string): string {
+  return `herald:{${appId}}:member-nodes:${channel}:${userId}`;
+}
+
+function nodeMembersKey(nodeId: string): string {
+  return `herald:node:${nodeId}:members`;
+}
