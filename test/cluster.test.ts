@@ -14,13 +14,14 @@ let nodeB: Herald;
 let receiver: WebhookReceiver;
 let hooked: AppConfig;
 const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
+const small: AppConfig = { id: "cl-small", key: "cl-small-key", secret: "cl-small-secret", maxPresenceMembersPerChannel: 2 };
 
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   redis = await startRedis();
   receiver = await startWebhookReceiver();
-  hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated"] }] };
-  const apps = [DEMO_APP, hooked, counted];
+  hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_removed"] }] };
+  const apps = [DEMO_APP, hooked, counted, small];
   [nodeA, nodeB] = await Promise.all([
     startHerald({ apps, args: ["--redis", redis.url] }),
     startHerald({ apps, args: ["--redis", redis.url] }),
@@ -199,6 +200,55 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     onA.disconnect();
   });
 
+  it("shares presence: members on every node, member_added/removed once per user across nodes and tabs, the same users everywhere", async () => {
+    const ada = pusherClient(nodeA.port, DEMO_APP, { user: { user_id: "ada", user_info: { name: "Ada" } } });
+    await subscribed(ada, "presence-cl-room");
+    const added: string[] = [];
+    const removed: string[] = [];
+    ada.channel("presence-cl-room").bind("pusher:member_added", (member: { id: string }) => added.push(member.id));
+    ada.channel("presence-cl-room").bind("pusher:member_removed", (member: { id: string }) => removed.push(member.id));
+
+    const bob = pusherClient(nodeB.port, DEMO_APP, { user: { user_id: "bob", user_info: { name: "Bob" } } });
+    const bobView = (await subscribed(bob, "presence-cl-room")) as { count: number; members: Record<string, unknown> };
+    expect(bobView.count).toBe(2);
+    expect(bobView.members).toEqual({ ada: { name: "Ada" }, bob: { name: "Bob" } });
+    await until(() => added.length === 1, "member_added for bob on node A");
+
+    // Ada opens a second tab, through node B: nobody hears of it.
+    const adaTab = pusherClient(nodeB.port, DEMO_APP, { user: { user_id: "ada", user_info: { name: "Ada" } } });
+    await subscribed(adaTab, "presence-cl-room");
+    for (const node of [nodeA, nodeB]) {
+      const sdk = serverSdk(node.port, DEMO_APP);
+      expect(await (await sdk.get({ path: "/channels/presence-cl-room/users" })).json()).toEqual({ users: expect.arrayContaining([{ id: "ada" }, { id: "bob" }]) });
+      expect(await (await sdk.get({ path: "/channels/presence-cl-room", params: { info: "user_count" } })).json()).toEqual({ occupied: true, user_count: 2 });
+    }
+    bob.disconnect();
+    await until(() => removed.length === 1, "member_removed for bob on node A");
+    ada.disconnect();
+    await sleep(300);
+    const bobsEye = pusherClient(nodeB.port, DEMO_APP, { user: { user_id: "carl" } });
+    const view = (await subscribed(bobsEye, "presence-cl-room")) as { members: Record<string, unknown> };
+    expect(Object.keys(view.members).sort()).toEqual(["ada", "carl"]);
+    expect(added).toEqual(["bob"]);
+    expect(removed).toEqual(["bob"]);
+    adaTab.disconnect();
+    bobsEye.disconnect();
+  });
+
+  it("counts maxPresenceMembersPerChannel over the whole cluster", async () => {
+    const first = pusherClient(nodeA.port, small, { user: { user_id: "1" } });
+    const second = pusherClient(nodeB.port, small, { user: { user_id: "2" } });
+    await subscribed(first, "presence-cl-full");
+    await subscribed(second, "presence-cl-full");
+    const third = pusherClient(nodeA.port, small, { user: { user_id: "3" } });
+    const refused = nextCall<{ type: string; status: number }>();
+    third.subscribe("presence-cl-full").bind("pusher:subscription_error", refused.callback);
+    expect(await refused.promise).toMatchObject({ type: "LimitReached", status: 403 });
+    const users = await (await serverSdk(nodeB.port, small).get({ path: "/channels/presence-cl-full/users" })).json();
+    expect(users).toEqual({ users: expect.arrayContaining([{ id: "1" }, { id: "2" }]) });
+    for (const client of [first, second, third]) client.disconnect();
+  });
+
   it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {
     const onA = pusherClient(nodeA.port, hooked);
     const onB = pusherClient(nodeB.port, hooked);
@@ -225,7 +275,17 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     const onA = pusherClient(nodeA.port, DEMO_APP);
     const onC = [pusherClient(nodeC.port, DEMO_APP), pusherClient(nodeC.port, DEMO_APP)];
     const hookedOnC = pusherClient(nodeC.port, hooked);
-    await Promise.all([subscribed(onA, "cl-shared"), ...onC.map((client) => subscribed(client, "cl-shared")), subscribed(hookedOnC, "cl-doomed")]);
+    const memberOnC = pusherClient(nodeC.port, hooked, { user: { user_id: "doomed" } });
+    const memberOnA = pusherClient(nodeA.port, hooked, { user: { user_id: "survivor" } });
+    await Promise.all([
+      subscribed(onA, "cl-shared"),
+      ...onC.map((client) => subscribed(client, "cl-shared")),
+      subscribed(hookedOnC, "cl-doomed"),
+      subscribed(memberOnC, "presence-cl-doomed"),
+    ]);
+    await subscribed(memberOnA, "presence-cl-doomed");
+    const gone = nextCall<{ id: string }>(20_000);
+    memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
     await expect.poll(() => subscriptionCountOn(nodeA, "cl-shared")).toBe(3);
     await until(() => occupancyEvents("cl-doomed").length === 1, "channel_occupied");
 
@@ -237,7 +297,12 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await sleep(500);
     expect(occupancyEvents("cl-doomed")).toEqual(["channel_occupied", "channel_vacated"]);
     expect([...nodeA.logs, ...nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
-    for (const client of [onA, ...onC, hookedOnC]) client.disconnect();
+    expect(await gone.promise).toMatchObject({ id: "doomed" });
+    const users = await (await serverSdk(nodeB.port, hooked).get({ path: "/channels/presence-cl-doomed/users" })).json();
+    expect(users).toEqual({ users: [{ id: "survivor" }] });
+    await until(() => occupancyEvents("presence-cl-doomed").includes("member_removed"), "the member_removed webhook", 6000);
+    expect(occupancyEvents("presence-cl-doomed").filter((name) => name === "member_removed")).toEqual(["member_removed"]);
+    for (const client of [onA, ...onC, hookedOnC, memberOnC, memberOnA]) client.disconnect();
   });
 
   it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {
