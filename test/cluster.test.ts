@@ -145,7 +145,20 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     const watched = pusherClient(nodeB.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
     await signedIn(watched);
     await until(() => events.length === 1, "online");
+    // A second connection of the same user, on the other node: still one user, online once.
+    const secondTab = pusherClient(nodeA.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
+    await signedIn(secondTab);
     watched.disconnect();
+    await sleep(300);
+    expect(events).toHaveLength(1);
+    const lateWatcher = pusherClient(nodeB.port, DEMO_APP, { signinAs: { id: "cl-late", watchlist: ["cl-watched"] } });
+    const lateEvents: Array<{ name: string; user_ids: string[] }> = [];
+    lateWatcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => lateEvents.push(event));
+    await signedIn(lateWatcher);
+    await until(() => lateEvents.length === 1, "the late watcher to hear who is online");
+    expect(lateEvents).toEqual([{ name: "online", user_ids: ["cl-watched"] }]);
+    lateWatcher.disconnect();
+    secondTab.disconnect();
     await until(() => events.length === 2, "offline");
     expect(events).toEqual([
       { name: "online", user_ids: ["cl-watched"] },
@@ -284,6 +297,14 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
       subscribed(memberOnC, "presence-cl-doomed"),
     ]);
     await subscribed(memberOnA, "presence-cl-doomed");
+    const watcherOnA = pusherClient(nodeA.port, hooked, { signinAs: { id: "watching", watchlist: ["doomed-user"] } });
+    const watchEvents: string[] = [];
+    watcherOnA.user.watchlist.bind("offline", (event: { user_ids: string[] }) => watchEvents.push(`offline:${event.user_ids.join()}`));
+    watcherOnA.user.watchlist.bind("online", (event: { user_ids: string[] }) => watchEvents.push(`online:${event.user_ids.join()}`));
+    await signedIn(watcherOnA);
+    const signedInOnC = pusherClient(nodeC.port, hooked, { signinAs: { id: "doomed-user" } });
+    await signedIn(signedInOnC);
+    await until(() => watchEvents.length === 1, "online for the user on node C");
     const gone = nextCall<{ id: string }>(20_000);
     memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
     await expect.poll(() => subscriptionCountOn(nodeA, "cl-shared")).toBe(3);
@@ -298,11 +319,13 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     expect(occupancyEvents("cl-doomed")).toEqual(["channel_occupied", "channel_vacated"]);
     expect([...nodeA.logs, ...nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
     expect(await gone.promise).toMatchObject({ id: "doomed" });
+    await until(() => watchEvents.length === 2, "offline for the user of the dead node");
+    expect(watchEvents).toEqual(["online:doomed-user", "offline:doomed-user"]);
     const users = await (await serverSdk(nodeB.port, hooked).get({ path: "/channels/presence-cl-doomed/users" })).json();
     expect(users).toEqual({ users: [{ id: "survivor" }] });
     await until(() => occupancyEvents("presence-cl-doomed").includes("member_removed"), "the member_removed webhook", 6000);
     expect(occupancyEvents("presence-cl-doomed").filter((name) => name === "member_removed")).toEqual(["member_removed"]);
-    for (const client of [onA, ...onC, hookedOnC, memberOnC, memberOnA]) client.disconnect();
+    for (const client of [onA, ...onC, hookedOnC, memberOnC, memberOnA, watcherOnA, signedInOnC]) client.disconnect();
   });
 
   it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {

@@ -38,4 +38,8 @@ export interface LocalNode {
   deliver(message: ChannelMessage): void;
   /** Closes this node's connections signed in as `userId`. */
   terminateUser(appId: string, userId: string): void;
+  /** The users signed in on this node, as [app id, user id], for writing them to Redis again. */
+  signedInUsers(): Iterable<readonly [string, string]>;
+  /** Whether `userId` has a signed-in socket on this node. */
+  hasUser(appId: string, userId: string): boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * Everything of a node that depends on whether there are other nodes: the
- * broker, channel occupancy and presence. The server asks for them once, from
+ * broker, channel occupancy, presence and online users. The server asks for them once, from
  * the local implementations or the Redis ones, and never asks which it got.
  */
 import type { App } from "../apps/app.js";
@@ -10,11 +10,14 @@ import { LocalBroker } from "./local-broker.js";
 import { LocalOccupancy } from "./local-occupancy.js";
 import { LocalPresence } from "./local-presence.js";
 import type { Occupancy, OccupancyEvents } from "./occupancy.js";
+import { LocalOnlineUsers, type OnlineUsers } from "./online-users.js";
 import type { Presence } from "./presence.js";
 
 export interface ClusterEvents extends OccupancyEvents {
   /** A user left a presence channel everywhere because the node that held it died. */
   memberGone(app: App, channel: string, userId: string): void;
+  /** A signed-in user went offline everywhere because the node that held it died. */
+  userGone(app: App, userId: string): void;
 }
 
 /** What the server hands the cluster layer. */
@@ -28,6 +31,7 @@ export interface ClusterServices {
   readonly broker: Broker;
   readonly occupancy: Occupancy;
   readonly presence: Presence;
+  readonly onlineUsers: OnlineUsers;
   /** Leaves the cluster cleanly and lets go of its connections. */
   close(): Promise<void>;
 }
@@ -41,6 +45,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     broker: new LocalBroker(local),
     occupancy,
     presence: new LocalPresence(channels),
+    onlineUsers: new LocalOnlineUsers(local),
     close: async () => occupancy.stop(),
   };
 };

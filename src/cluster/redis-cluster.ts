@@ -1,7 +1,7 @@
 /**
  * Joining a cluster of nodes on one Redis: two connections (commands, and
  * pub/sub, which Redis keeps apart), this node's number, and the Redis-backed
- * broker, occupancy, presence and liveness.
+ * broker, occupancy, presence, online users and liveness.
  */
 import { Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
@@ -11,6 +11,7 @@ import { ClusterStartError } from "./errors.js";
 import { NodeLiveness } from "./node-liveness.js";
 import { RedisBroker, appChannel } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
+import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
 
 const NODE_NUMBER_KEY = "herald:node-number";
@@ -60,12 +61,22 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
       await subscriber.subscribe(...apps.ids.map(appChannel));
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
       const presence = new RedisPresence(commands, nodeId, channels, log);
-      commands.on("ready", () => void presence.resync(appsOf(apps)).catch(() => undefined));
+      const onlineUsers = new RedisOnlineUsers(commands, nodeId, local, log);
+      const appById = (appId: string) => apps.byId(appId);
+      commands.on("ready", () => {
+        // After an outage, or into a Redis that lost its data: this node's share, again.
+        void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
+        void onlineUsers.resync(appById).catch(() => undefined);
+      });
       const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
         await occupancy.forgetNode(deadNodeId);
         await presence.forgetNode(deadNodeId, (appId, channel, userId) => {
-          const app = apps.byId(appId);
+          const app = appById(appId);
           if (app) events.memberGone(app, channel, userId);
+        });
+        await onlineUsers.forgetNode(deadNodeId, (appId, userId) => {
+          const app = appById(appId);
+          if (app) events.userGone(app, userId);
         });
       }, log);
       liveness.start();
@@ -73,6 +84,7 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
         broker,
         occupancy,
         presence,
+        onlineUsers,
         async close() {
           occupancy.stop();
           await liveness.stop();
@@ -81,10 +93,6 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
       };
     },
   };
-}
-
-function appsOf(apps: AppRegistry) {
-  return apps.ids.map((id) => apps.byId(id)!);
 }
 
 function client(url: string): Redis {

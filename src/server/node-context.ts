@@ -3,6 +3,7 @@ import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Occupancy } from "../cluster/occupancy.js";
+import type { OnlineUsers } from "../cluster/online-users.js";
 import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -27,5 +28,7 @@ export interface NodeContext {
   readonly occupancy: Occupancy;
   /** Presence members across the cluster (just this node when alone). */
   readonly presence: Presence;
+  /** Signed-in users online anywhere in the cluster, for watchlists. */
+  readonly onlineUsers: OnlineUsers;
   readonly nextSocketId: () => string;
 }

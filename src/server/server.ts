@@ -26,6 +26,7 @@ import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
+import { announcePresence } from "./signin.js";
 import { announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
@@ -71,15 +72,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     local: {
       deliver: localFanout(uwsApp, sockets),
       terminateUser: (appId, userId) => users.terminate(appId, userId),
+      signedInUsers: () => users.signedIn(),
+      hasUser: (appId, userId) => users.has(appId, userId),
     },
     channels,
     events: {
       channelOccupied: (app, channel) => webhooks.channelOccupied(app, channel),
       channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
       memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
+      userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),
     },
   });
-  const { broker, occupancy, presence } = cluster;
+  const { broker, occupancy, presence, onlineUsers } = cluster;
   const ctx: NodeContext = {
     config,
     log,
@@ -93,6 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     webhooks,
     occupancy,
     presence,
+    onlineUsers,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);

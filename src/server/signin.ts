@@ -11,6 +11,7 @@ import { verifyUserAuth } from "../protocol/signatures.js";
 import { MAX_WATCHLIST_LENGTH, parseUserData, type SignedInUser } from "../protocol/user-data.js";
 import type { Connection } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
+import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
 import type { WebSocket } from "./uws.js";
 
@@ -39,16 +40,25 @@ export function signIn(ctx: NodeContext, ws: WebSocket<Connection>, app: App, re
   connection.signinDeadline = 0;
   ws.send(frames.signinSuccess(request.userData));
   if (ctx.users.add(app.id, user.id, ws)) {
-    ctx.broker.publish({ appId: app.id, channel: watchersChannel(user.id), frame: frames.watchlistEvents("online", [user.id]) });
+    settle(ctx, ctx.onlineUsers.cameOnline(app, user.id), (online) => {
+      if (online) announcePresence(ctx, app, user.id, "online");
+    });
   }
   watch(ctx, ws, app, user);
 }
 
-/** Call when a socket closes; its watchers hear "offline" if it was the user's last socket. */
+/** Call when a socket closes; its watchers hear "offline" if it was the user's last socket anywhere. */
 export function signOut(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: SignedInUser): void {
   if (ctx.users.remove(app.id, user.id, ws)) {
-    ctx.broker.publish({ appId: app.id, channel: watchersChannel(user.id), frame: frames.watchlistEvents("offline", [user.id]) });
+    settle(ctx, ctx.onlineUsers.wentOffline(app, user.id), (offline) => {
+      if (offline) announcePresence(ctx, app, user.id, "offline");
+    });
   }
+}
+
+/** Tells the users watching `userId`, on every node, that it came online or went offline. */
+export function announcePresence(ctx: NodeContext, app: App, userId: string, name: "online" | "offline"): void {
+  ctx.broker.publish({ appId: app.id, channel: watchersChannel(userId), frame: frames.watchlistEvents(name, [userId]) });
 }
 
 /** Listens for the watched users coming and going, and says which of them are online now. */
@@ -60,8 +70,10 @@ function watch(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: Sign
     return;
   }
   for (const userId of watchlist) ws.subscribe(topicOf(app.id, watchersChannel(userId)));
-  const online = watchlist.filter((userId) => ctx.users.isOnline(app.id, userId));
-  if (online.length > 0) ws.send(frames.watchlistEvents("online", online));
+  const connection = ws.getUserData();
+  settle(ctx, ctx.onlineUsers.online(app, watchlist), (online) => {
+    if (online.length > 0 && connection.open) ws.send(frames.watchlistEvents("online", online));
+  });
 }
 
 /** A sign-in that fails closes the connection with 4009, as Pusher does; pusher-js does not retry it. */

@@ -11,6 +11,7 @@ import * as frames from "../protocol/server-frames.js";
 import { verifyChannelAuth } from "../protocol/signatures.js";
 import type { Connection } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
+import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
 import type { WebSocket } from "./uws.js";
 
@@ -158,8 +159,3 @@ export function announceMemberRemoved(ctx: NodeContext, app: App, channel: strin
   ctx.webhooks.memberRemoved(app, channel, userId);
 }
 
-/** Runs `then` at once on a value, or when a promise of it resolves (a single node answers at once). */
-function settle<T>(ctx: NodeContext, value: T | Promise<T>, then: (value: T) => void): void {
-  if (!(value instanceof Promise)) return then(value);
-  value.then(then).catch((error: unknown) => ctx.log.error({ err: error }, "finishing a presence change failed"));
-}

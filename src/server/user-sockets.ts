@@ -33,7 +33,12 @@ export class UserSockets {
     return true;
   }
 
-  isOnline(appId: string, userId: string): boolean {
+  /** Every signed-in user of this node, as [app id, user id]. */
+  *signedIn(): IterableIterator<readonly [string, string]> {
+    for (const [appId, users] of this.byApp) for (const userId of users.keys()) yield [appId, userId];
+  }
+
+  has(appId: string, userId: string): boolean {
     return this.byApp.get(appId)?.has(userId) ?? false;
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Online users shared through Redis, per app (hash tag `{app}`):
+ *
+ *   herald:{app}:user-nodes:{user}   set  nodes with a signed-in socket of the user
+ *   herald:node:{node}:users         set  "app\nuser" signed in on that node, so
+ *                                         survivors can take a dead node's users offline
+ */
+import type { Redis } from "ioredis";
+import type { App } from "../apps/app.js";
+import type { Logger } from "../logger.js";
+import type { LocalNode } from "./broker.js";
+import type { OnlineUsers } from "./online-users.js";
+
+/** KEYS: the user's node set. ARGV: node. 1 when this node is the first to hold the user. */
+const CAME_ONLINE = "if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 1 end return 0";
+/** KEYS: the user's node set. ARGV: node. 1 when no node holds the user any more. */
+const WENT_OFFLINE = "if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 0 then return 1 end return 0";
+
+interface OnlineCommands {
+  heraldCameOnline(userNodes: string, node: string): Promise<number>;
+  heraldWentOffline(userNodes: string, node: string): Promise<number>;
+}
+
+export class RedisOnlineUsers implements OnlineUsers {
+  private readonly commands: OnlineCommands;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly nodeId: string,
+    private readonly local: LocalNode,
+    private readonly log: Logger,
+  ) {
+    redis.defineCommand("heraldCameOnline", { numberOfKeys: 1, lua: CAME_ONLINE });
+    redis.defineCommand("heraldWentOffline", { numberOfKeys: 1, lua: WENT_OFFLINE });
+    this.commands = redis as unknown as OnlineCommands;
+  }
+
+  async cameOnline(app: App, userId: string): Promise<boolean> {
+    try {
+      await this.redis.sadd(nodeUsersKey(this.nodeId), entry(app.id, userId));
+      return (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
+    } catch (error) {
+      this.log.warn({ err: String(error), appId: app.id }, "online status answered from this node only: Redis is unreachable");
+      return true;
+    }
+  }
+
+  async wentOffline(app: App, userId: string): Promise<boolean> {
+    return (await this.offlineFor(this.nodeId, app.id, userId).catch(() => 1)) === 1;
+  }
+
+  async online(app: App, userIds: readonly string[]): Promise<string[]> {
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const userId of userIds) pipeline.exists(userNodesKey(app.id, userId));
+      const results = (await pipeline.exec()) ?? [];
+      return userIds.filter((_, index) => results[index]?.[1] === 1);
+    } catch {
+      return userIds.filter((userId) => this.local.hasUser(app.id, userId));
+    }
+  }
+
+  /** Takes a dead node's users offline; calls `gone` for each that is now offline everywhere. */
+  async forgetNode(deadNodeId: string, gone: (appId: string, userId: string) => void): Promise<void> {
+    for (const item of await this.redis.smembers(nodeUsersKey(deadNodeId))) {
+      const separator = item.indexOf("\n");
+      const [appId, userId] = [item.slice(0, separator), item.slice(separator + 1)];
+      if ((await this.offlineFor(deadNodeId, appId, userId)) === 1) gone(appId, userId);
+    }
+    await this.redis.del(nodeUsersKey(deadNodeId));
+  }
+
+  /** Writes this node's signed-in users again; adding a node to a set twice changes nothing. */
+  async resync(apps: (appId: string) => App | undefined): Promise<void> {
+    for (const [appId, userId] of this.local.signedInUsers()) {
+      const app = apps(appId);
+      if (app) await this.cameOnline(app, userId);
+    }
+  }
+
+  private async offlineFor(nodeId: string, appId: string, userId: string): Promise<number> {
+    await this.redis.srem(nodeUsersKey(nodeId), entry(appId, userId));
+    return this.commands.heraldWentOffline(userNodesKey(appId, userId), nodeId);
+  }
+}
+
+function entry(appId: string, userId: string): string {
+  return `${appId}\n${userId}`;
+}
+
+function userNodesKey(appId: string, userId: string): string {
+  return `herald:{${appId}}:user-nodes:${userId}`;
+}
+
+function nodeUsersKey(nodeId: string): string {
+  return `herald:node:${nodeId}:users`;
+}
