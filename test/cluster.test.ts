@@ -15,13 +15,14 @@ let receiver: WebhookReceiver;
 let hooked: AppConfig;
 const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
 const small: AppConfig = { id: "cl-small", key: "cl-small-key", secret: "cl-small-secret", maxPresenceMembersPerChannel: 2 };
+const quota: AppConfig = { id: "cl-quota", key: "cl-quota-key", secret: "cl-quota-secret", maxConnections: 2 };
 
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   redis = await startRedis();
   receiver = await startWebhookReceiver();
   hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_removed"] }] };
-  const apps = [DEMO_APP, hooked, counted, small];
+  const apps = [DEMO_APP, hooked, counted, small, quota];
   [nodeA, nodeB] = await Promise.all([
     startHerald({ apps, args: ["--redis", redis.url] }),
     startHerald({ apps, args: ["--redis", redis.url] }),
@@ -260,6 +261,24 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     const users = await (await serverSdk(nodeB.port, small).get({ path: "/channels/presence-cl-full/users" })).json();
     expect(users).toEqual({ users: expect.arrayContaining([{ id: "1" }, { id: "2" }]) });
     for (const client of [first, second, third]) client.disconnect();
+  });
+
+  it("counts the app's maxConnections over the whole cluster (as seen within 6 s)", { timeout: 15_000 }, async () => {
+    const first = await RawClient.connect(nodeA.port, quota.key);
+    const second = await RawClient.connect(nodeB.port, quota.key);
+    await Promise.all([first.socketId(), second.socketId()]);
+    // Node A learns of node B's connection at the next exchange of counts.
+    const deadline = Date.now() + 8000;
+    let refusedWith: number | undefined;
+    while (refusedWith === undefined && Date.now() < deadline) {
+      const third = await RawClient.connect(nodeA.port, quota.key);
+      await sleep(300);
+      if (third.frames.some((frame) => frame.event === "pusher:error")) refusedWith = await third.closed();
+      else third.close();
+    }
+    expect(refusedWith).toBe(4004);
+    first.close();
+    second.close();
   });
 
   it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {

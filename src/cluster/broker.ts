@@ -42,4 +42,6 @@ export interface LocalNode {
   signedInUsers(): Iterable<readonly [string, string]>;
   /** Whether `userId` has a signed-in socket on this node. */
   hasUser(appId: string, userId: string): boolean;
+  /** Open connections of the app on this node. */
+  connections(appId: string): number;
 }

@@ -6,6 +6,7 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, LocalNode } from "./broker.js";
+import { NO_OTHER_NODES, type ConnectionCounts } from "./connection-counts.js";
 import { LocalBroker } from "./local-broker.js";
 import { LocalOccupancy } from "./local-occupancy.js";
 import { LocalPresence } from "./local-presence.js";
@@ -32,6 +33,7 @@ export interface ClusterServices {
   readonly occupancy: Occupancy;
   readonly presence: Presence;
   readonly onlineUsers: OnlineUsers;
+  readonly connectionCounts: ConnectionCounts;
   /** Leaves the cluster cleanly and lets go of its connections. */
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     occupancy,
     presence: new LocalPresence(channels),
     onlineUsers: new LocalOnlineUsers(local),
+    connectionCounts: NO_OTHER_NODES,
     close: async () => occupancy.stop(),
   };
 };

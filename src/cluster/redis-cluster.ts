@@ -11,6 +11,7 @@ import { ClusterStartError } from "./errors.js";
 import { NodeLiveness } from "./node-liveness.js";
 import { RedisBroker, appChannel } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
+import { RedisConnectionCounts } from "./redis-connection-counts.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
 
@@ -68,7 +69,10 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
         void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
         void onlineUsers.resync(appById).catch(() => undefined);
       });
+      const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
+      connectionCounts.start();
       const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
+        await connectionCounts.forgetNode(deadNodeId);
         await occupancy.forgetNode(deadNodeId);
         await presence.forgetNode(deadNodeId, (appId, channel, userId) => {
           const app = appById(appId);
@@ -85,8 +89,10 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
         occupancy,
         presence,
         onlineUsers,
+        connectionCounts,
         async close() {
           occupancy.stop();
+          await connectionCounts.stop();
           await liveness.stop();
           await broker.close();
         },

@@ -3,6 +3,7 @@ import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Occupancy } from "../cluster/occupancy.js";
+import type { ConnectionCounts } from "../cluster/connection-counts.js";
 import type { OnlineUsers } from "../cluster/online-users.js";
 import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
@@ -30,5 +31,7 @@ export interface NodeContext {
   readonly presence: Presence;
   /** Signed-in users online anywhere in the cluster, for watchlists. */
   readonly onlineUsers: OnlineUsers;
+  /** Connections of each app on the other nodes, for maxConnections. */
+  readonly connectionCounts: ConnectionCounts;
   readonly nextSocketId: () => string;
 }

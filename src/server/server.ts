@@ -74,6 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       terminateUser: (appId, userId) => users.terminate(appId, userId),
       signedInUsers: () => users.signedIn(),
       hasUser: (appId, userId) => users.has(appId, userId),
+      connections: (appId) => sockets.connectionsOf(appId),
     },
     channels,
     events: {
@@ -83,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),
     },
   });
-  const { broker, occupancy, presence, onlineUsers } = cluster;
+  const { broker, occupancy, presence, onlineUsers, connectionCounts } = cluster;
   const ctx: NodeContext = {
     config,
     log,
@@ -98,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     occupancy,
     presence,
     onlineUsers,
+    connectionCounts,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);

@@ -63,7 +63,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       const connection = ws.getUserData();
       const { app } = connection;
       if (!app) return refuse(ws, connection.rejection!);
-      if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) >= app.maxConnections) {
+      if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
         return refuse(ws, {
           code: ErrorCode.AppOverQuota,
           message: `The app ${app.id} has reached its maxConnections of ${app.maxConnections}.`,
