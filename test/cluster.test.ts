@@ -281,6 +281,21 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     second.close();
   });
 
+  it("shares cache channels: an event published through one node is replayed to subscribers of another", async () => {
+    await serverSdk(nodeA.port, DEMO_APP).trigger("cache-cl-price", "tick", { price: 7 });
+    const onB = pusherClient(nodeB.port, DEMO_APP);
+    const replayed = nextCall<unknown>();
+    onB.subscribe("cache-cl-price").bind("tick", replayed.callback);
+    expect(await replayed.promise).toEqual({ price: 7 });
+    const missed = nextCall<unknown>();
+    onB.subscribe("cache-cl-empty").bind("pusher:cache_miss", missed.callback);
+    await missed.promise;
+    const info = await (await serverSdk(nodeB.port, DEMO_APP).get({ path: "/channels/cache-cl-price", params: { info: "cache" } })).json();
+    expect(info).toMatchObject({ cache: { event: "tick", data: '{"price":7}' } });
+    expect((info as { cache: { ttl: number } }).cache.ttl).toBeGreaterThan(1700);
+    onB.disconnect();
+  });
+
   it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {
     const onA = pusherClient(nodeA.port, hooked);
     const onB = pusherClient(nodeB.port, hooked);

@@ -1,12 +1,14 @@
 /**
  * Everything of a node that depends on whether there are other nodes: the
- * broker, channel occupancy, presence and online users. The server asks for them once, from
+ * broker, channel occupancy, presence, online users, connection counts and the
+ * cache channels' last events. The server asks for them once, from
  * the local implementations or the Redis ones, and never asks which it got.
  */
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, LocalNode } from "./broker.js";
 import { NO_OTHER_NODES, type ConnectionCounts } from "./connection-counts.js";
+import { LocalEventCache, type EventCache } from "./event-cache.js";
 import { LocalBroker } from "./local-broker.js";
 import { LocalOccupancy } from "./local-occupancy.js";
 import { LocalPresence } from "./local-presence.js";
@@ -34,6 +36,7 @@ export interface ClusterServices {
   readonly presence: Presence;
   readonly onlineUsers: OnlineUsers;
   readonly connectionCounts: ConnectionCounts;
+  readonly eventCache: EventCache;
   /** Leaves the cluster cleanly and lets go of its connections. */
   close(): Promise<void>;
 }
@@ -49,6 +52,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     presence: new LocalPresence(channels),
     onlineUsers: new LocalOnlineUsers(local),
     connectionCounts: NO_OTHER_NODES,
+    eventCache: new LocalEventCache(channels),
     close: async () => occupancy.stop(),
   };
 };

@@ -1,7 +1,8 @@
 /**
  * Joining a cluster of nodes on one Redis: two connections (commands, and
  * pub/sub, which Redis keeps apart), this node's number, and the Redis-backed
- * broker, occupancy, presence, online users and liveness.
+ * broker, occupancy, presence, online users, connection counts, event cache
+ * and liveness.
  */
 import { Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
@@ -12,6 +13,7 @@ import { NodeLiveness } from "./node-liveness.js";
 import { RedisBroker, appChannel } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
 import { RedisConnectionCounts } from "./redis-connection-counts.js";
+import { RedisEventCache } from "./redis-event-cache.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
 
@@ -90,6 +92,7 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
         presence,
         onlineUsers,
         connectionCounts,
+        eventCache: new RedisEventCache(commands, log),
         async close() {
           occupancy.stop();
           await connectionCounts.stop();

@@ -4,6 +4,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker } from "../cluster/broker.js";
 import type { Occupancy } from "../cluster/occupancy.js";
 import type { ConnectionCounts } from "../cluster/connection-counts.js";
+import type { EventCache } from "../cluster/event-cache.js";
 import type { OnlineUsers } from "../cluster/online-users.js";
 import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
@@ -33,5 +34,7 @@ export interface NodeContext {
   readonly onlineUsers: OnlineUsers;
   /** Connections of each app on the other nodes, for maxConnections. */
   readonly connectionCounts: ConnectionCounts;
+  /** The last events of cache channels, shared by every node. */
+  readonly eventCache: EventCache;
   readonly nextSocketId: () => string;
 }

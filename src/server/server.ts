@@ -84,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),
     },
   });
-  const { broker, occupancy, presence, onlineUsers, connectionCounts } = cluster;
+  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache } = cluster;
   const ctx: NodeContext = {
     config,
     log,
@@ -100,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     presence,
     onlineUsers,
     connectionCounts,
+    eventCache,
     nextSocketId: options.nextSocketId,
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);

@@ -3,7 +3,6 @@
  * its channels when it closes.
  */
 import type { App } from "../apps/app.js";
-import type { AppChannels } from "../channels/app-channels.js";
 import { channelKind, channelNameProblem, isCacheChannel, requiresAuth, SERVER_TO_USER_PREFIX } from "../protocol/channel-names.js";
 import { parseChannelData, type ClientFrame, type ParsedChannelData } from "../protocol/client-frames.js";
 import type { SignedInUser } from "../protocol/user-data.js";
@@ -62,7 +61,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
     ctx.occupancy.changed(app, channel, true);
-    replayCache(ctx, ws, app, channels, channel);
+    replayCache(ctx, ws, app, channel);
     ctx.subscriptionCounts.changed(app, channel);
     return;
   }
@@ -100,7 +99,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
     ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
-    replayCache(ctx, ws, app, channels, channel);
+    replayCache(ctx, ws, app, channel);
   });
 }
 
@@ -126,15 +125,18 @@ function signedInMember(user: SignedInUser): ParsedChannelData {
 }
 
 /** A new subscriber of a cache channel gets its last event, or word that there is none. */
-function replayCache(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channels: AppChannels, channel: string): void {
+function replayCache(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channel: string): void {
   if (!isCacheChannel(channel)) return;
-  const cached = channels.cache.get(channel, Date.now());
-  if (cached) {
-    ws.send(cached.frame);
-    return;
-  }
-  ws.send(frames.cacheMiss(channel));
-  ctx.webhooks.cacheMiss(app, channel);
+  const connection = ws.getUserData();
+  settle(ctx, ctx.eventCache.get(app.id, channel), (cached) => {
+    if (!connection.open) return;
+    if (cached) {
+      ws.send(cached.frame);
+      return;
+    }
+    ws.send(frames.cacheMiss(channel));
+    ctx.webhooks.cacheMiss(app, channel);
+  });
 }
 
 function track(ws: WebSocket<Connection>, connection: Connection, app: App, channel: string, userId: string | undefined): void {

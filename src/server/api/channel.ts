@@ -12,7 +12,6 @@ export const channelInfo: Endpoint = async ({ app, query, params }, ctx) => {
   if (info.has("user_count") && !isPresence) return badRequest("info=user_count is only available for presence channels.");
   if (info.has("cache") && !isCacheChannel(name)) return badRequest("info=cache is only available for cache channels (cache-, private-cache-, presence-cache-, private-encrypted-cache-).");
 
-  const channels = ctx.channels.forApp(app.id);
   const subscriptionCount = await ctx.occupancy.subscriptionCount(app.id, name);
   const body: {
     occupied: boolean;
@@ -23,8 +22,8 @@ export const channelInfo: Endpoint = async ({ app, query, params }, ctx) => {
   if (info.has("user_count")) body.user_count = await ctx.presence.userCount(app.id, name);
   if (info.has("subscription_count")) body.subscription_count = subscriptionCount;
   if (info.has("cache")) {
+    const cached = await ctx.eventCache.get(app.id, name);
     const now = Date.now();
-    const cached = channels.cache.get(name, now);
     // Seconds the cached event has left; no "cache" key when nothing is cached.
     if (cached) body.cache = { event: cached.event, data: cached.data, ttl: Math.ceil((cached.expiresAt - now) / 1000) };
   }

@@ -12,7 +12,7 @@ export function publishEvent(ctx: NodeContext, app: App, event: TriggeredEvent):
   const encode = channelEventEncoder(event.name, event.data);
   for (const channel of event.channels) {
     const frame = encode(channel);
-    if (isCacheChannel(channel)) ctx.channels.forApp(app.id).cache.set(channel, event.name, event.data, frame, Date.now());
+    if (isCacheChannel(channel)) ctx.eventCache.set(app.id, channel, event.name, event.data, frame);
     ctx.broker.publish({ appId: app.id, channel, frame, exceptSocketId: event.socketId });
   }
 }
