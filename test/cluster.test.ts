@@ -21,7 +21,7 @@ beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   redis = await startRedis();
   receiver = await startWebhookReceiver();
-  hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_removed"] }] };
+  hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
   const apps = [DEMO_APP, hooked, counted, small, quota];
   [nodeA, nodeB] = await Promise.all([
     startHerald({ apps, args: ["--redis", redis.url] }),
@@ -294,6 +294,23 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     expect(info).toMatchObject({ cache: { event: "tick", data: '{"price":7}' } });
     expect((info as { cache: { ttl: number } }).cache.ttl).toBeGreaterThan(1700);
     onB.disconnect();
+  });
+
+  it("fires member_added/member_removed webhooks once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {
+    const stayer = pusherClient(nodeA.port, hooked, { user: { user_id: "stayer" } });
+    await subscribed(stayer, "presence-cl-hooks");
+    const mover = pusherClient(nodeA.port, hooked, { user: { user_id: "mover" } });
+    await subscribed(mover, "presence-cl-hooks");
+    await until(() => occupancyEvents("presence-cl-hooks").filter((name) => name === "member_added").length === 2, "two member_added");
+    mover.disconnect();
+    await sleep(300);
+    const moved = pusherClient(nodeB.port, hooked, { user: { user_id: "mover" } });
+    await subscribed(moved, "presence-cl-hooks");
+    await sleep(3500);
+    expect(occupancyEvents("presence-cl-hooks")).toEqual(["channel_occupied", "member_added", "member_added"]);
+    moved.disconnect();
+    await until(() => occupancyEvents("presence-cl-hooks").includes("member_removed"), "member_removed after the hold", 6000);
+    stayer.disconnect();
   });
 
   it("fires channel_occupied and channel_vacated once per cluster transition, and neither for a reload onto another node", { timeout: 15_000 }, async () => {

@@ -16,7 +16,14 @@ import type { Occupancy, OccupancyEvents } from "./occupancy.js";
 import { LocalOnlineUsers, type OnlineUsers } from "./online-users.js";
 import type { Presence } from "./presence.js";
 
-export interface ClusterEvents extends OccupancyEvents {
+/** Cluster-wide transitions that stand, each reported once, on one node: what webhooks describe. */
+export interface ClusterTransitions extends OccupancyEvents {
+  memberAdded(app: App, channel: string, userId: string): void;
+  /** Reported 3 s after the user's last socket left, unless it came back meanwhile. */
+  memberRemoved(app: App, channel: string, userId: string): void;
+}
+
+export interface ClusterEvents extends ClusterTransitions {
   /** A user left a presence channel everywhere because the node that held it died. */
   memberGone(app: App, channel: string, userId: string): void;
   /** A signed-in user went offline everywhere because the node that held it died. */
@@ -46,13 +53,17 @@ export type StartCluster = (parts: ClusterParts) => Promise<ClusterServices>;
 /** A single process: no Redis, everything answered from this node's own state. */
 export const startSingleNode: StartCluster = async ({ local, channels, events }) => {
   const occupancy = new LocalOccupancy(channels, events);
+  const presence = new LocalPresence(channels, events);
   return {
     broker: new LocalBroker(local),
     occupancy,
-    presence: new LocalPresence(channels),
+    presence,
     onlineUsers: new LocalOnlineUsers(local),
     connectionCounts: NO_OTHER_NODES,
     eventCache: new LocalEventCache(channels),
-    close: async () => occupancy.stop(),
+    close: async () => {
+      occupancy.stop();
+      presence.stop();
+    },
   };
 };

@@ -1,16 +1,25 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import type { ClusterJoin, Presence } from "./presence.js";
+import { DepartureHold } from "../channels/departure-hold.js";
+import type { ClusterTransitions } from "./cluster.js";
+import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
 
 /** Presence of a single process: this node's members are all there are. */
 export class LocalPresence implements Presence {
-  constructor(private readonly channels: ChannelDirectory) {}
+  private readonly leaving = new DepartureHold(MEMBER_HOLD_MS);
 
-  join(app: App, channel: string, _userId: string, _userInfo: unknown, firstOnNode: boolean): ClusterJoin {
+  constructor(
+    private readonly channels: ChannelDirectory,
+    private readonly events: ClusterTransitions,
+  ) {}
+
+  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean): ClusterJoin {
+    if (firstOnNode && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
     return { ok: true, added: firstOnNode, members: this.channels.forApp(app.id).presenceSnapshot(channel) };
   }
 
-  leave(): boolean {
+  leave(app: App, channel: string, userId: string): boolean {
+    this.leaving.hold(holdKey(app, channel, userId), () => this.events.memberRemoved(app, channel, userId));
     return true;
   }
 
@@ -21,4 +30,12 @@ export class LocalPresence implements Presence {
   async userIds(appId: string, channel: string): Promise<string[]> {
     return this.channels.forApp(appId).presenceUserIds(channel);
   }
+
+  stop(): void {
+    this.leaving.stop();
+  }
+}
+
+function holdKey(app: App, channel: string, userId: string): string {
+  return `${app.id}\n${channel}\n${userId}`;
 }

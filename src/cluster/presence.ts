@@ -2,7 +2,9 @@
  * Who is in each presence channel across every node. Each node keeps its own
  * sockets (channels/) and reports a user's first socket in and last socket out;
  * this says whether that made the user join or leave the cluster's channel, and
- * answers member lists and counts from the shared facts. A single process
+ * answers member lists and counts from the shared facts. It also reports the
+ * member_added / member_removed transitions for webhooks, holding a departure
+ * 3 s so that a user who comes back (through any node) produces neither. A single process
  * answers at once (no promise), so its subscriptions complete synchronously.
  */
 import type { App } from "../apps/app.js";
@@ -21,4 +23,8 @@ export interface Presence {
   leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
   userCount(appId: string, channel: string): Promise<number>;
   userIds(appId: string, channel: string): Promise<string[]>;
+  stop(): void;
 }
+
+/** How long a departed member has to come back before its departure is reported. */
+export const MEMBER_HOLD_MS = 3000;

@@ -63,7 +63,7 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
       const broker = new RedisBroker(commands, subscriber, nodeId, local, log, where);
       await subscriber.subscribe(...apps.ids.map(appChannel));
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
-      const presence = new RedisPresence(commands, nodeId, channels, log);
+      const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
       const onlineUsers = new RedisOnlineUsers(commands, nodeId, local, log);
       const appById = (appId: string) => apps.byId(appId);
       commands.on("ready", () => {
@@ -95,6 +95,7 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
         eventCache: new RedisEventCache(commands, log),
         async close() {
           occupancy.stop();
+          presence.stop();
           await connectionCounts.stop();
           await liveness.stop();
           await broker.close();

@@ -3,6 +3,7 @@
  *
  *   herald:{app}:members:{channel}             hash  user id → user_info (JSON)
  *   herald:{app}:member-nodes:{channel}:{user} set   nodes with a socket of that user there
+ *   herald:{app}:leaving:{channel}:{user}      node that saw the user leave, for the 3 s hold
  *   herald:node:{node}:members                 set   "app\nchannel\nuser" this node holds,
  *                                                    so survivors can remove a dead node's users
  *
@@ -11,15 +12,19 @@
  */
 import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
+import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { Logger } from "../logger.js";
 import { ClusterStateUnavailable } from "./errors.js";
-import type { ClusterJoin, Presence } from "./presence.js";
+import type { ClusterTransitions } from "./cluster.js";
+import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
 
 /**
- * KEYS: members hash, the user's node set. ARGV: user, user_info JSON, max members, node.
- * Returns {-1} when the channel is full, else {1 if the user is new to the channel else 0, members...}.
+ * KEYS: members hash, the user's node set, the user's leaving marker. ARGV: user,
+ * user_info JSON, max members, node. Returns {-1} when the channel is full, else
+ * {added, members...}: added is 1 for a user new to the channel, 2 for one back
+ * within the hold (subscribers hear it, webhooks do not), 0 otherwise.
  */
 const JOIN = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {-1} end
@@ -27,34 +32,46 @@ local added = 0
 if redis.call('SADD', KEYS[2], ARGV[4]) == 1 and redis.call('SCARD', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   added = 1
+  if redis.call('DEL', KEYS[3]) == 1 then added = 2 end
 end
 return {added, redis.call('HGETALL', KEYS[1])}`;
 
-/** KEYS: members hash, the user's node set. ARGV: user, node. 1 when the user left the channel on every node. */
+/** KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node. 1 when the user left the channel on every node. */
 const LEAVE = `
 redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('SCARD', KEYS[2]) == 0 then
   redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', 60000)
   return 1
 end
 return 0`;
 
+/** KEYS: the leaving marker. ARGV: node. 1 when the user stayed away since that node saw it leave. */
+const CONFIRM_LEFT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+
 interface PresenceCommands {
-  heraldJoin(members: string, nodes: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
-  heraldLeave(members: string, nodes: string, user: string, node: string): Promise<number>;
+  heraldJoin(members: string, nodes: string, leaving: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
+  heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string): Promise<number>;
+  heraldConfirmLeft(leaving: string, node: string): Promise<number>;
 }
 
 export class RedisPresence implements Presence {
   private readonly commands: PresenceCommands;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
+    private readonly apps: AppRegistry,
     private readonly channels: ChannelDirectory,
+    private readonly events: ClusterTransitions,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("heraldJoin", { numberOfKeys: 2, lua: JOIN });
-    redis.defineCommand("heraldLeave", { numberOfKeys: 2, lua: LEAVE });
+    redis.defineCommand("heraldJoin", { numberOfKeys: 3, lua: JOIN });
+    redis.defineCommand("heraldLeave", { numberOfKeys: 3, lua: LEAVE });
+    redis.defineCommand("heraldConfirmLeft", { numberOfKeys: 1, lua: CONFIRM_LEFT });
     this.commands = redis as unknown as PresenceCommands;
   }
 
@@ -65,6 +82,7 @@ export class RedisPresence implements Presence {
       const [added, flat] = await this.commands.heraldJoin(
         membersKey(app.id, channel),
         memberNodesKey(app.id, channel, userId),
+        leavingKey(app.id, channel, userId),
         userId,
         JSON.stringify(userInfo ?? null),
         app.maxPresenceMembersPerChannel,
@@ -74,7 +92,8 @@ export class RedisPresence implements Presence {
         if (firstOnNode) await this.redis.srem(nodeMembersKey(this.nodeId), entry);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
-      return { ok: true, added: added === 1, members: snapshotOf(flat ?? []) };
+      if (added === 1) this.events.memberAdded(app, channel, userId);
+      return { ok: true, added: added >= 1, members: snapshotOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
@@ -83,7 +102,14 @@ export class RedisPresence implements Presence {
   }
 
   async leave(app: App, channel: string, userId: string): Promise<boolean> {
-    return (await this.leaveFor(this.nodeId, app.id, channel, userId).catch(() => 1)) === 1;
+    const left = (await this.leaveFor(this.nodeId, app.id, channel, userId).catch(() => -1)) !== 0;
+    if (left) this.confirmLeftLater(app, channel, userId, this.nodeId);
+    return left;
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 
   async userCount(appId: string, channel: string): Promise<number> {
@@ -101,7 +127,10 @@ export class RedisPresence implements Presence {
       const first = entry.indexOf("\n");
       const second = entry.indexOf("\n", first + 1);
       const [appId, channel, userId] = [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
-      if ((await this.leaveFor(deadNodeId, appId, channel, userId)) === 1) removed(appId, channel, userId);
+      if ((await this.leaveFor(deadNodeId, appId, channel, userId)) !== 1) continue;
+      removed(appId, channel, userId);
+      const app = this.apps.byId(appId);
+      if (app) this.confirmLeftLater(app, channel, userId, deadNodeId);
     }
     await this.redis.del(nodeMembersKey(deadNodeId));
   }
@@ -121,7 +150,22 @@ export class RedisPresence implements Presence {
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
     await this.redis.srem(nodeMembersKey(nodeId), memberEntry(appId, channel, userId));
-    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), userId, nodeId);
+    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId);
+  }
+
+  /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
+  private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.commands
+        .heraldConfirmLeft(leavingKey(app.id, channel, userId), leftVia)
+        .then((stayedAway) => {
+          if (stayedAway === 1) this.events.memberRemoved(app, channel, userId);
+        })
+        .catch(() => undefined);
+    }, MEMBER_HOLD_MS);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private async read<T>(command: () => Promise<T>): Promise<T> {
@@ -150,6 +194,10 @@ function membersKey(appId: string, channel: string): string {
 
 function memberNodesKey(appId: string, channel: string, userId: string): string {
   return `herald:{${appId}}:member-nodes:${channel}:${userId}`;
+}
+
+function leavingKey(appId: string, channel: string, userId: string): string {
+  return `herald:{${appId}}:leaving:${channel}:${userId}`;
 }
 
 function nodeMembersKey(nodeId: string): string {

@@ -80,6 +80,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     events: {
       channelOccupied: (app, channel) => webhooks.channelOccupied(app, channel),
       channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
+      memberAdded: (app, channel, userId) => webhooks.memberAdded(app, channel, userId),
+      memberRemoved: (app, channel, userId) => webhooks.memberRemoved(app, channel, userId),
       memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
       userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),
     },

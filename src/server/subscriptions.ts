@@ -95,7 +95,6 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
         frame: frames.memberAdded(channel, userId, userInfo),
         exceptSocketId: connection.socketId,
       });
-      ctx.webhooks.memberAdded(app, channel, userId);
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
     ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
@@ -155,9 +154,8 @@ function release(ctx: NodeContext, app: App, channel: string, userId: string | u
   }
 }
 
-/** Tells the channel's subscribers on every node, and the webhooks, that a user left it. */
+/** Tells the channel's subscribers on every node that a user left it (presence reports it to webhooks). */
 export function announceMemberRemoved(ctx: NodeContext, app: App, channel: string, userId: string): void {
   ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
-  ctx.webhooks.memberRemoved(app, channel, userId);
 }
 

@@ -1,24 +1,22 @@
 /**
  * What this node reports to apps' webhooks. Callers say what happened; this
- * decides which webhooks want it (event types, channel-name filters), holds
- * departed members for 3 s, and queues the rest. Every method returns at once: sending
+ * decides which webhooks want it (event types, channel-name filters) and
+ * queues it. Every method returns at once: sending
  * happens later, off the socket path.
  */
 import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
-import { DepartureHold } from "../channels/departure-hold.js";
-import type { OccupancyEvents } from "../cluster/occupancy.js";
+import type { ClusterTransitions } from "../cluster/cluster.js";
 import type { Post } from "./http-post.js";
 import { WebhookQueue } from "./webhook-queue.js";
 
-/** How long a departed member has to come back before anyone is told. */
-const MEMBER_HOLD_MS = 3000;
-
-/** Occupancy (cluster/) holds vacated channels for 3 s itself and reports only what stands. */
-export class Webhooks implements OccupancyEvents {
+/**
+ * Departures arrive here already held for 3 s by the cluster layer (occupancy and
+ * presence), which reports only what stands.
+ */
+export class Webhooks implements ClusterTransitions {
   private readonly queues = new Map<string, WebhookQueue>();
-  private readonly departures = new DepartureHold(MEMBER_HOLD_MS);
 
   constructor(
     private readonly post: Post,
@@ -39,13 +37,11 @@ export class Webhooks implements OccupancyEvents {
   }
 
   memberAdded(app: App, channel: string, userId: string): void {
-    if (!reports(app, channel) || this.departures.cancel(removedKey(app, channel, userId))) return;
-    this.emit(app, { name: "member_added", channel, user_id: userId });
+    if (reports(app, channel)) this.emit(app, { name: "member_added", channel, user_id: userId });
   }
 
   memberRemoved(app: App, channel: string, userId: string): void {
-    if (!reports(app, channel)) return;
-    this.departures.hold(removedKey(app, channel, userId), () => this.emit(app, { name: "member_removed", channel, user_id: userId }));
+    if (reports(app, channel)) this.emit(app, { name: "member_removed", channel, user_id: userId });
   }
 
   clientEvent(app: App, channel: string, event: string, data: string, socketId: string, userId: string | undefined): void {
@@ -65,7 +61,6 @@ export class Webhooks implements OccupancyEvents {
 
   /** Drops what is held and queued; used when the server stops. */
   stop(): void {
-    this.departures.stop();
     for (const queue of this.queues.values()) queue.stop();
     this.queues.clear();
   }
@@ -101,6 +96,3 @@ function accepts(webhook: Webhook, event: WebhookEvent): boolean {
   return webhook.channelNameEndsWith === undefined || event.channel.endsWith(webhook.channelNameEndsWith);
 }
 
-function removedKey(app: App, channel: string, userId: string): string {
-  return `${app.id}\n${channel}\n${userId}`;
-}
