@@ -407,4 +407,40 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await expect.poll(() => subscriptionCountOn(nodeA, "cl-outage-local")).toBe(1);
     for (const client of [onA, onB, lateSubscriber]) client.disconnect();
   });
+
+  it("leaves no stale member or user behind when a node's users left while Redis was away and Redis kept its data", { timeout: 30_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const [first, second] = await Promise.all([
+      startHerald({ args: ["--redis", durable.url] }),
+      startHerald({ args: ["--redis", durable.url] }),
+    ]);
+    try {
+      const ada = pusherClient(first.port, DEMO_APP, { user: { user_id: "ada" }, signinAs: { id: "ada", watchlist: ["bob"] } });
+      const watch: string[] = [];
+      ada.user.watchlist.bind("offline", (event: { user_ids: string[] }) => watch.push(`offline:${event.user_ids.join()}`));
+      await signedIn(ada);
+      await subscribed(ada, "presence-cl-stale");
+      const removed = nextCall<{ id: string }>(20_000);
+      ada.channel("presence-cl-stale").bind("pusher:member_removed", removed.callback);
+      const bob = pusherClient(second.port, DEMO_APP, { user: { user_id: "bob" }, signinAs: { id: "bob" } });
+      await signedIn(bob);
+      await subscribed(bob, "presence-cl-stale");
+
+      await durable.kill();
+      await until(() => second.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
+      bob.disconnect();
+      await sleep(300);
+      await durable.start();
+      await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
+
+      expect(await removed.promise).toMatchObject({ id: "bob" });
+      await until(() => watch.includes("offline:bob"), "bob's watchers to hear he went offline");
+      const users = await (await serverSdk(first.port, DEMO_APP).get({ path: "/channels/presence-cl-stale/users" })).json();
+      expect(users).toEqual({ users: [{ id: "ada" }] });
+      ada.disconnect();
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      await durable.kill();
+    }
+  });
 });

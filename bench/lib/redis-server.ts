@@ -1,6 +1,9 @@
 /** A throwaway redis-server from PATH on a free port, for the cluster tests and benchmark. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface RedisServer {
   readonly url: string;
@@ -20,18 +23,22 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** With `persist`, Redis writes every change to an append-only file and reloads it on `start()`. */
+export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
   if (spawnSync("redis-server", ["--version"]).error) {
     throw new Error(
       "This needs redis-server on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis). The tests skip the cluster tests with HERALD_SKIP_REDIS_TESTS=1.",
     );
   }
   const port = await freePort();
+  const persistence = options.persist
+    ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", mkdtempSync(join(tmpdir(), "herald-redis-"))]
+    : ["--appendonly", "no"];
   let child: ChildProcess | undefined;
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence], { stdio: ["ignore", "pipe", "pipe"] });
       const started = child;
       await new Promise<void>((resolve, reject) => {
         let output = "";

@@ -23,10 +23,14 @@ export interface ClusterTransitions extends OccupancyEvents {
   memberRemoved(app: App, channel: string, userId: string): void;
 }
 
+/**
+ * Changes the other nodes did not hear of when they happened, because a node died
+ * or Redis was away; the node that finds them tells every node's subscribers.
+ */
 export interface ClusterEvents extends ClusterTransitions {
-  /** A user left a presence channel everywhere because the node that held it died. */
+  memberCame(app: App, channel: string, userId: string, userInfo: unknown): void;
   memberGone(app: App, channel: string, userId: string): void;
-  /** A signed-in user went offline everywhere because the node that held it died. */
+  userCame(app: App, userId: string): void;
   userGone(app: App, userId: string): void;
 }
 

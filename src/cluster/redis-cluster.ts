@@ -21,6 +21,7 @@ const NODE_NUMBER_KEY = "herald:node-number";
 const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
 /** How long start-up waits for Redis before giving up with a message. */
 const CONNECT_TIMEOUT_MS = 10_000;
+const COMMAND_TIMEOUT_MS = 5000;
 /** While Redis is away, reconnect attempts back off to this interval. */
 const LONGEST_RECONNECT_DELAY_MS = 2000;
 
@@ -64,26 +65,24 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
       await subscriber.subscribe(...apps.ids.map(appChannel));
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
       const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
-      const onlineUsers = new RedisOnlineUsers(commands, nodeId, local, log);
-      const appById = (appId: string) => apps.byId(appId);
+      const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log);
       commands.on("ready", () => {
         // After an outage, or into a Redis that lost its data: this node's share, again.
-        void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
-        void onlineUsers.resync(appById).catch(() => undefined);
+        // What the other nodes missed is announced over pub/sub, so it waits until
+        // their own reconnects (at most LONGEST_RECONNECT_DELAY_MS apart) are done.
+        const timer = setTimeout(() => {
+          void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
+          void onlineUsers.resync().catch(() => undefined);
+        }, 2 * LONGEST_RECONNECT_DELAY_MS);
+        timer.unref();
       });
       const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
       connectionCounts.start();
       const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
         await connectionCounts.forgetNode(deadNodeId);
         await occupancy.forgetNode(deadNodeId);
-        await presence.forgetNode(deadNodeId, (appId, channel, userId) => {
-          const app = appById(appId);
-          if (app) events.memberGone(app, channel, userId);
-        });
-        await onlineUsers.forgetNode(deadNodeId, (appId, userId) => {
-          const app = appById(appId);
-          if (app) events.userGone(app, userId);
-        });
+        await presence.forgetNode(deadNodeId);
+        await onlineUsers.forgetNode(deadNodeId);
       }, log);
       liveness.start();
       return {
@@ -111,6 +110,8 @@ function client(url: string): Redis {
     // Commands fail at once while Redis is away, so nothing piles up in memory.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A Redis that hangs instead of closing must not collect unanswered commands for ever.
+    commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
   });

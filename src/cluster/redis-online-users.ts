@@ -7,8 +7,10 @@
  */
 import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
+import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import type { LocalNode } from "./broker.js";
+import type { ClusterEvents } from "./cluster.js";
 import type { OnlineUsers } from "./online-users.js";
 
 /** KEYS: the user's node set. ARGV: node. 1 when this node is the first to hold the user. */
@@ -27,7 +29,9 @@ export class RedisOnlineUsers implements OnlineUsers {
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
+    private readonly apps: AppRegistry,
     private readonly local: LocalNode,
+    private readonly events: ClusterEvents,
     private readonly log: Logger,
   ) {
     redis.defineCommand("heraldCameOnline", { numberOfKeys: 1, lua: CAME_ONLINE });
@@ -60,21 +64,28 @@ export class RedisOnlineUsers implements OnlineUsers {
     }
   }
 
-  /** Takes a dead node's users offline; calls `gone` for each that is now offline everywhere. */
-  async forgetNode(deadNodeId: string, gone: (appId: string, userId: string) => void): Promise<void> {
-    for (const item of await this.redis.smembers(nodeUsersKey(deadNodeId))) {
-      const separator = item.indexOf("\n");
-      const [appId, userId] = [item.slice(0, separator), item.slice(separator + 1)];
-      if ((await this.offlineFor(deadNodeId, appId, userId)) === 1) gone(appId, userId);
-    }
+  /** Takes a dead node's users offline, telling their watchers of each now offline everywhere. */
+  async forgetNode(deadNodeId: string): Promise<void> {
+    await this.removeStale(deadNodeId, () => true);
     await this.redis.del(nodeUsersKey(deadNodeId));
   }
 
-  /** Writes this node's signed-in users again; adding a node to a set twice changes nothing. */
-  async resync(apps: (appId: string) => App | undefined): Promise<void> {
+  /** Writes this node's signed-in users again and takes out those gone meanwhile; watchers hear of both. */
+  async resync(): Promise<void> {
     for (const [appId, userId] of this.local.signedInUsers()) {
-      const app = apps(appId);
-      if (app) await this.cameOnline(app, userId);
+      const app = this.apps.byId(appId);
+      if (app && (await this.cameOnline(app, userId))) this.events.userCame(app, userId);
+    }
+    await this.removeStale(this.nodeId, (appId, userId) => !this.local.hasUser(appId, userId));
+  }
+
+  private async removeStale(nodeId: string, stale: (appId: string, userId: string) => boolean): Promise<void> {
+    for (const item of await this.redis.smembers(nodeUsersKey(nodeId))) {
+      const separator = item.indexOf("\n");
+      const [appId, userId] = [item.slice(0, separator), item.slice(separator + 1)];
+      if (!stale(appId, userId) || (await this.offlineFor(nodeId, appId, userId)) !== 1) continue;
+      const app = this.apps.byId(appId);
+      if (app) this.events.userGone(app, userId);
     }
   }
 

@@ -17,7 +17,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { Logger } from "../logger.js";
 import { ClusterStateUnavailable } from "./errors.js";
-import type { ClusterTransitions } from "./cluster.js";
+import type { ClusterEvents } from "./cluster.js";
 import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
 
 /**
@@ -66,7 +66,7 @@ export class RedisPresence implements Presence {
     private readonly nodeId: string,
     private readonly apps: AppRegistry,
     private readonly channels: ChannelDirectory,
-    private readonly events: ClusterTransitions,
+    private readonly events: ClusterEvents,
     private readonly log: Logger,
   ) {
     redis.defineCommand("heraldJoin", { numberOfKeys: 3, lua: JOIN });
@@ -120,31 +120,42 @@ export class RedisPresence implements Presence {
     return this.read(() => this.redis.hkeys(membersKey(appId, channel)));
   }
 
-  /** Removes a dead node's users; calls `removed` for each user that left a channel everywhere. */
-  async forgetNode(deadNodeId: string, removed: (appId: string, channel: string, userId: string) => void): Promise<void> {
-    for (const entry of await this.redis.smembers(nodeMembersKey(deadNodeId))) {
-      // App ids and channel names hold no newline (apps.json and the channel rules see to it); user ids may.
-      const first = entry.indexOf("\n");
-      const second = entry.indexOf("\n", first + 1);
-      const [appId, channel, userId] = [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
-      if ((await this.leaveFor(deadNodeId, appId, channel, userId)) !== 1) continue;
-      removed(appId, channel, userId);
-      const app = this.apps.byId(appId);
-      if (app) this.confirmLeftLater(app, channel, userId, deadNodeId);
-    }
+  /** Removes a dead node's members, telling everyone of each user that left a channel everywhere. */
+  async forgetNode(deadNodeId: string): Promise<void> {
+    await this.removeStale(deadNodeId, () => true);
     await this.redis.del(nodeMembersKey(deadNodeId));
   }
 
-  /** Writes this node's members again (after an outage, or into a Redis that lost its data). */
+  /**
+   * Writes this node's members again after an outage (or into a Redis that lost its
+   * data) and removes those that left meanwhile; the other nodes hear of both.
+   */
   async resync(apps: Iterable<App>): Promise<void> {
     for (const app of apps) {
       const channels = this.channels.forApp(app.id);
       for (const channel of channels.occupiedChannels("presence-")) {
-        for (const userId of channels.presenceUserIds(channel)) {
-          const info = channels.presenceSnapshot(channel).hash[userId];
-          await this.join(app, channel, userId, info, true);
+        const { hash } = channels.presenceSnapshot(channel);
+        for (const [userId, info] of Object.entries(hash)) {
+          const joined = await this.join(app, channel, userId, info, true);
+          if (joined.ok && joined.added) this.events.memberCame(app, channel, userId, info);
         }
       }
+    }
+    await this.removeStale(this.nodeId, (appId, channel, userId) => !(userId in this.channels.forApp(appId).presenceSnapshot(channel).hash));
+  }
+
+  /** Takes out the members `nodeId` holds in Redis for which `stale` is true. */
+  private async removeStale(nodeId: string, stale: (appId: string, channel: string, userId: string) => boolean): Promise<void> {
+    for (const entry of await this.redis.smembers(nodeMembersKey(nodeId))) {
+      // App ids and channel names hold no newline (apps.json and the channel rules see to it); user ids may.
+      const first = entry.indexOf("\n");
+      const second = entry.indexOf("\n", first + 1);
+      const [appId, channel, userId] = [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
+      if (!stale(appId, channel, userId) || (await this.leaveFor(nodeId, appId, channel, userId)) !== 1) continue;
+      const app = this.apps.byId(appId);
+      if (!app) continue;
+      this.events.memberGone(app, channel, userId);
+      this.confirmLeftLater(app, channel, userId, nodeId);
     }
   }
 

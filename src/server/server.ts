@@ -9,6 +9,7 @@ import type { StartCluster } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
+import { memberAdded } from "../protocol/server-frames.js";
 import { postJson } from "../webhooks/http-post.js";
 import { Webhooks } from "../webhooks/webhooks.js";
 import { triggerBatch } from "./api/batch-events.js";
@@ -82,7 +83,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
       memberAdded: (app, channel, userId) => webhooks.memberAdded(app, channel, userId),
       memberRemoved: (app, channel, userId) => webhooks.memberRemoved(app, channel, userId),
+      memberCame: (app, channel, userId, userInfo) => broker.publish({ appId: app.id, channel, frame: memberAdded(channel, userId, userInfo) }),
       memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
+      userCame: (app, userId) => announcePresence(ctx, app, userId, "online"),
       userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),
     },
   });
