@@ -2,10 +2,12 @@
  * The two-node cluster benchmark: Redis and two Herald nodes, events published
  * through node A's HTTP API at rising rates, subscribers on node B (so every
  * delivery crosses Redis) and, for comparison, on node A. Prints delivery
- * latency p50/p99 and deliveries per second at each rate.
+ * latency p50/p99 and deliveries per second at each rate. Then a presence join
+ * storm: members spread over both nodes join one channel at once, against the
+ * same storm on one node.
  *
  *   npm run bench:cluster
- *   npm run bench:cluster -- --subscribers 200 --rates 500,1000 --seconds 3
+ *   npm run bench:cluster -- --subscribers 200 --rates 500,1000 --seconds 3 --members 500
  */
 import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
@@ -19,11 +21,13 @@ const { values } = parseArgs({
     subscribers: { type: "string", default: "100" },
     rates: { type: "string", default: "250,500,1000,2000,4000" },
     seconds: { type: "string", default: "4" },
+    members: { type: "string", default: "1000" },
   },
 });
 const subscribers = Number(values.subscribers);
 const rates = values.rates.split(",").map(Number);
 const stepSeconds = Number(values.seconds);
+const members = Number(values.members);
 const CHANNEL = "cluster-bench";
 
 interface Step {
@@ -69,6 +73,18 @@ async function measure(publishTo: ServerUnderTest, subscribeTo: ServerUnderTest,
   return steps;
 }
 
+/** `nodes` share the members evenly; resolves with the ms from the first subscribe sent to the last success. */
+async function presenceStorm(nodes: ServerUnderTest[], pool: ClientPool, channel: string): Promise<number> {
+  for (const [index, node] of nodes.entries()) {
+    const share = Math.floor(members / nodes.length) + (index < members % nodes.length ? 1 : 0);
+    await pool.connect(node.port, BENCH_APP.key, share);
+  }
+  const report = await pool.subscribe(() => [channel], BENCH_APP.key, BENCH_APP.secret);
+  if (report.errors > 0 || report.unanswered > 0) throw new Error(`storm: ${report.errors} errors, ${report.unanswered} unanswered`);
+  await pool.closeSockets();
+  return report.finishedAt - report.startedAt;
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis();
   const args = ["--redis", redis.url];
@@ -83,6 +99,10 @@ async function main(): Promise<void> {
     for (const step of steps) {
       console.log(`| ${step.where} | ${step.rate} | ${step.sentPerSecond.toFixed(0)} | ${step.deliveriesPerSecond.toFixed(0)} | ${step.p50.toFixed(2)} | ${step.p99.toFixed(2)} | ${step.complete.toFixed(1)}% |`);
     }
+    const spread = await presenceStorm([nodeA, nodeB], pool, "presence-storm-spread");
+    const single = await presenceStorm([nodeA], pool, "presence-storm-single");
+    console.log(`\n${members}-member presence join storm, ms until every member's subscription_succeeded:`);
+    console.log(`| members on | ms |\n|---|---:|\n| nodes A and B | ${spread.toFixed(0)} |\n| node A only | ${single.toFixed(0)} |`);
     console.log(`\n(${Math.round((Date.now() - started) / 1000)} s)`);
   } finally {
     pool.stop();
