@@ -13,7 +13,14 @@ export interface Config {
   /** Seconds a pinged client has to answer before it is closed with 4201. */
   pongTimeout: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
+}
+
+/** A Redis server by URL, or the master that Redis Sentinels name (password and db still from the URL). */
+export interface RedisTarget {
+  url: string | undefined;
+  sentinels: Array<{ host: string; port: number }> | undefined;
+  sentinelName: string;
 }
 
 export class ConfigError extends Error {
@@ -27,6 +34,8 @@ const options = {
   "path-prefix": { type: "string" },
   "pong-timeout": { type: "string" },
   redis: { type: "string" },
+  "redis-sentinels": { type: "string" },
+  "redis-sentinel-name": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -39,6 +48,9 @@ export const USAGE = `Usage: herald [options]
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
   --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
                                                 e.g. redis://:password@redis:6379/0 (default: none, one process)
+  --redis-sentinels <list> HERALD_REDIS_SENTINELS  host:port,... of Redis Sentinels to find the master with
+                                                (password and db still come from --redis, if given)
+  --redis-sentinel-name <name> HERALD_REDIS_SENTINEL_NAME  the master's name (default mymaster)
   -h, --help                                    show this help`;
 
 /** Returns the settings, or null when help was asked for. */
@@ -56,7 +68,11 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
-    redisUrl: redisUrl(values.redis ?? env.HERALD_REDIS_URL),
+    redis: redisTarget(
+      values.redis ?? env.HERALD_REDIS_URL,
+      values["redis-sentinels"] ?? env.HERALD_REDIS_SENTINELS,
+      values["redis-sentinel-name"] ?? env.HERALD_REDIS_SENTINEL_NAME,
+    ),
   };
 }
 
@@ -68,12 +84,20 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
   return value;
 }
 
-function redisUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
-  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) {
-    throw new ConfigError(`--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL, not "${raw.replace(/:[^:@/]*@/, ":***@")}".`);
+function redisTarget(rawUrl: string | undefined, rawSentinels: string | undefined, sentinelName: string | undefined): RedisTarget | undefined {
+  const url = rawUrl || undefined;
+  if (url !== undefined && !/^rediss?:\/\/[^\s]*$/.test(url)) {
+    throw new ConfigError(`--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL, not "${url.replace(/:[^:@/]*@/, ":***@")}".`);
   }
-  return raw;
+  const sentinels = rawSentinels ? rawSentinels.split(",").map((entry) => sentinelAddress(entry.trim())) : undefined;
+  if (url === undefined && sentinels === undefined) return undefined;
+  return { url, sentinels, sentinelName: sentinelName || "mymaster" };
+}
+
+function sentinelAddress(entry: string): { host: string; port: number } {
+  const match = /^([^\s:]+):(\d{1,5})$/.exec(entry);
+  if (!match) throw new ConfigError(`--redis-sentinels / HERALD_REDIS_SENTINELS must be host:port,host:port,...; "${entry}" is not host:port.`);
+  return { host: match[1]!, port: Number(match[2]) };
 }
 
 /** `pusher/` and `/pusher` both become `/pusher`; `/` becomes no prefix. */

@@ -47,11 +47,11 @@ async function main(): Promise<void> {
   }
 
   let cluster: ClusterMembership | undefined;
-  if (config.redisUrl) {
+  if (config.redis) {
     try {
       // Loaded only for a cluster: a single process never pulls in the Redis client.
       const { joinCluster } = await import("./cluster/redis-cluster.js");
-      cluster = await joinCluster({ url: config.redisUrl, apps, log });
+      cluster = await joinCluster({ target: config.redis, apps, log });
     } catch (error) {
       if (error instanceof ClusterStartError) fail(error.message);
       throw error;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed, type Pusher } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
-import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
+import { SKIP_REDIS_TESTS, startRedis, startSentinel, type RedisServer } from "./helpers/redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 let redis: RedisServer;
@@ -441,6 +441,27 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     } finally {
       await Promise.all([first.stop(), second.stop()]);
       await durable.kill();
+    }
+  });
+
+  it("finds Redis through Redis Sentinel with --redis-sentinels", { timeout: 20_000 }, async () => {
+    const master = await startRedis();
+    const sentinel = await startSentinel(master);
+    const args = ["--redis-sentinels", sentinel.address, "--redis-sentinel-name", "mymaster"];
+    const [first, second] = await Promise.all([startHerald({ args }), startHerald({ args })]);
+    try {
+      expect(first.logs.find((line) => line.msg.startsWith("Herald listening"))).toMatchObject({ cluster: true });
+      const onSecond = pusherClient(second.port, DEMO_APP);
+      await subscribed(onSecond, "cl-sentinel");
+      const got = nextCall<unknown>();
+      onSecond.channel("cl-sentinel").bind("hello", got.callback);
+      await serverSdk(first.port, DEMO_APP).trigger("cl-sentinel", "hello", { via: "sentinel" });
+      expect(await got.promise).toEqual({ via: "sentinel" });
+      onSecond.disconnect();
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      sentinel.stop();
+      await master.kill();
     }
   });
 });

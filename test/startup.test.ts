@@ -104,6 +104,22 @@ describe("start-up", () => {
     expect(bad.output).toContain("--port / HERALD_PORT must be a whole number");
   });
 
+  it.each([
+    [["--redis", "http://localhost:6379"], "--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL"],
+    [["--redis-sentinels", "sentinel-without-port"], '"sentinel-without-port" is not host:port'],
+  ])("rejects Redis settings it cannot use: %j", async (args, message) => {
+    const run = await runHerald(args);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain(message);
+  });
+
+  it("fails with a message naming the address when Redis cannot be reached", { timeout: 20_000 }, async () => {
+    const run = await runHerald(["--port", "0", "--redis", "redis://:secret@127.0.0.1:1/0"], {}, 15_000);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("Cannot reach Redis at redis://:***@127.0.0.1:1/0");
+    expect(run.output).not.toContain("secret");
+  });
+
   it("loads the committed apps.json from the working directory by default", async () => {
     const run = await runHerald(["--port", "0", "--host", "127.0.0.1"], {}, 1500);
     expect(run.output).toContain("with 1 app from apps.json");

@@ -4,8 +4,9 @@
  * broker, occupancy, presence, online users, connection counts, event cache
  * and liveness.
  */
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
+import type { RedisTarget } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { StartCluster } from "./cluster.js";
 import { ClusterStartError } from "./errors.js";
@@ -26,7 +27,7 @@ const COMMAND_TIMEOUT_MS = 5000;
 const LONGEST_RECONNECT_DELAY_MS = 2000;
 
 export interface ClusterOptions {
-  readonly url: string;
+  readonly target: RedisTarget;
   readonly apps: AppRegistry;
   readonly log: Logger;
 }
@@ -39,16 +40,16 @@ export interface ClusterMembership {
 }
 
 /** Connects to Redis and draws this node's number. */
-export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<ClusterMembership> {
-  const commands = client(url);
-  const subscriber = client(url);
-  const where = redactedUrl(url);
+export async function joinCluster({ target, apps, log }: ClusterOptions): Promise<ClusterMembership> {
+  const commands = client(target);
+  const subscriber = client(target);
+  const where = describe(target);
   try {
     await Promise.all([connect(commands), connect(subscriber)]);
   } catch (error) {
     commands.disconnect();
     subscriber.disconnect();
-    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL.`);
+    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL (and --redis-sentinels).`);
   }
   const nodeNumber = await commands.incr(NODE_NUMBER_KEY);
   const nodeId = String(nodeNumber);
@@ -104,8 +105,8 @@ export async function joinCluster({ url, apps, log }: ClusterOptions): Promise<C
   };
 }
 
-function client(url: string): Redis {
-  const redis = new Redis(url, {
+function client(target: RedisTarget): Redis {
+  const options: RedisOptions = {
     lazyConnect: true,
     // Commands fail at once while Redis is away, so nothing piles up in memory.
     enableOfflineQueue: false,
@@ -114,7 +115,22 @@ function client(url: string): Redis {
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
-  });
+  };
+  let redis: Redis;
+  if (target.sentinels) {
+    // The URL, if any, still gives the master's password and database.
+    const url = target.url ? new URL(target.url) : undefined;
+    redis = new Redis({
+      ...options,
+      sentinels: target.sentinels,
+      name: target.sentinelName,
+      password: url?.password ? decodeURIComponent(url.password) : undefined,
+      username: url?.username ? decodeURIComponent(url.username) : undefined,
+      db: url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined,
+    });
+  } else {
+    redis = new Redis(target.url!, options);
+  }
   // Until the broker takes over the reporting, start-up reports failures itself; without
   // a listener ioredis would print each one.
   redis.on("error", () => undefined);
@@ -134,7 +150,12 @@ async function connect(redis: Redis): Promise<void> {
   }
 }
 
-/** The URL without its password, for messages. */
+/** Where Redis is, without passwords, for messages. */
+function describe(target: RedisTarget): string {
+  if (target.sentinels) return `master "${target.sentinelName}" of sentinels ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(",")}`;
+  return redactedUrl(target.url!);
+}
+
 function redactedUrl(url: string): string {
   try {
     const parsed = new URL(url);
