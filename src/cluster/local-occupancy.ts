@@ -14,9 +14,10 @@ export class LocalOccupancy implements Occupancy {
 
   changed(app: App, channel: string, joined: boolean): void {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
+    if (count !== (joined ? 1 : 0)) return; // only the first in and the last out change occupancy
     const key = `${app.id}\n${channel}`;
-    if (joined && count === 1 && !this.vacating.cancel(key)) this.events.channelOccupied(app, channel);
-    if (!joined && count === 0) this.vacating.hold(key, () => this.events.channelVacated(app, channel));
+    if (!joined) this.vacating.hold(key, () => this.events.channelVacated(app, channel));
+    else if (!this.vacating.cancel(key)) this.events.channelOccupied(app, channel);
   }
 
   async subscriptionCount(appId: string, channel: string): Promise<number> {

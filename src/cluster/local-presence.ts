@@ -1,5 +1,6 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { DepartureHold } from "../channels/departure-hold.js";
 import type { ClusterTransitions } from "./cluster.js";
 import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
@@ -13,9 +14,9 @@ export class LocalPresence implements Presence {
     private readonly events: ClusterTransitions,
   ) {}
 
-  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean): ClusterJoin {
+  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin {
     if (firstOnNode && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
-    return { ok: true, added: firstOnNode, members: this.channels.forApp(app.id).presenceSnapshot(channel) };
+    return { ok: true, added: firstOnNode, members: localMembers };
   }
 
   leave(app: App, channel: string, userId: string): boolean {

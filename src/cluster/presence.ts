@@ -15,10 +15,11 @@ export type ClusterJoin = { ok: true; added: boolean; members: PresenceSnapshot 
 export interface Presence {
   /**
    * A socket of this node joined as `userId`; `firstOnNode` says whether it is the
-   * user's first socket in the channel here. Resolves with the cluster's members,
-   * whether the user is new to the channel, or why the channel is full.
+   * user's first socket in the channel here, `localMembers` who is in it on this
+   * node now. Resolves with the cluster's members, whether the user is new to the
+   * channel, or why the channel is full.
    */
-  join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean): ClusterJoin | Promise<ClusterJoin>;
+  join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin | Promise<ClusterJoin>;
   /** The user's last socket on this node left; true (or resolves true) when the user left the channel everywhere. */
   leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
   userCount(appId: string, channel: string): Promise<number>;

@@ -75,7 +75,7 @@ export class RedisPresence implements Presence {
     this.commands = redis as unknown as PresenceCommands;
   }
 
-  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean): Promise<ClusterJoin> {
+  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot): Promise<ClusterJoin> {
     const entry = memberEntry(app.id, channel, userId);
     try {
       if (firstOnNode) await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
@@ -97,7 +97,7 @@ export class RedisPresence implements Presence {
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
-      return { ok: true, added: firstOnNode, members: this.channels.forApp(app.id).presenceSnapshot(channel) };
+      return { ok: true, added: firstOnNode, members: localMembers ?? this.channels.forApp(app.id).presenceSnapshot(channel) };
     }
   }
 

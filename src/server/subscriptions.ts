@@ -77,7 +77,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   if (!joined.ok) return fail("LimitReached", joined.reason, 403);
   track(ws, connection, app, channel, userId);
   ctx.occupancy.changed(app, channel, true);
-  settle(ctx, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser), (cluster) => {
+  settle(ctx, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
     if (!cluster.ok) {
       // Full on other nodes: this node's part of the join is undone without a word to anyone.
       if (connection.open && connection.channels?.delete(channel)) {
