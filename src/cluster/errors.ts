@@ -9,3 +9,12 @@ export class ClusterStartError extends Error {
 export class ClusterStateUnavailable extends Error {
   override name = "ClusterStateUnavailable";
 }
+
+/** Runs a read of cluster state, turning a Redis failure into ClusterStateUnavailable saying what is missing. */
+export async function readClusterState<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); ${what} are unavailable until it is back.`);
+  }
+}

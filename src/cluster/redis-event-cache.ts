@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import type { Logger } from "../logger.js";
 import { channelEventEncoder } from "../protocol/server-frames.js";
-import { ClusterStateUnavailable } from "./errors.js";
+import { readClusterState } from "./errors.js";
 import type { EventCache } from "./event-cache.js";
 
 export class RedisEventCache implements EventCache {
@@ -22,12 +22,7 @@ export class RedisEventCache implements EventCache {
   }
 
   async get(appId: string, channel: string): Promise<CachedEvent | undefined> {
-    let results;
-    try {
-      results = await this.redis.pipeline().get(cacheKey(appId, channel)).pttl(cacheKey(appId, channel)).exec();
-    } catch (error) {
-      throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); cached events are unavailable until it is back.`);
-    }
+    const results = await readClusterState("cached events", () => this.redis.pipeline().get(cacheKey(appId, channel)).pttl(cacheKey(appId, channel)).exec());
     const stored = results?.[0]?.[1] as string | null | undefined;
     const ttlMs = results?.[1]?.[1] as number | undefined;
     if (!stored || ttlMs === undefined || ttlMs <= 0) return undefined;

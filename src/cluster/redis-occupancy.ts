@@ -16,10 +16,11 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
-import { ClusterStateUnavailable } from "./errors.js";
+import { readClusterState } from "./errors.js";
+import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
-/** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel. Returns 1 occupied, -1 vacated, 0 neither. */
+/** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel, marker TTL. Returns 1 occupied, -1 vacated, 0 neither. */
 const SET_COUNT = `
 local before = redis.call('HLEN', KEYS[1])
 if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
@@ -31,26 +32,20 @@ if before == 0 and after > 0 then
 end
 if before > 0 and after == 0 then
   redis.call('SREM', KEYS[2], ARGV[3])
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', 60000)
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
   return -1
 end
 return 0`;
 
-/** KEYS: vacating marker. ARGV: node. 1 when the channel stayed empty since this node emptied it. */
-const CONFIRM_VACATED = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0`;
-
 interface OccupancyCommands {
-  heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string): Promise<number>;
-  heraldConfirmVacated(vacating: string, node: string): Promise<number>;
+  heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
 }
 
 export class RedisOccupancy implements Occupancy {
   private readonly commands: OccupancyCommands;
   /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
   private readonly reported = new Map<string, { app: App; channel: string }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly departures: RedisDepartures;
 
   constructor(
     private readonly redis: Redis,
@@ -61,8 +56,8 @@ export class RedisOccupancy implements Occupancy {
     private readonly log: Logger,
   ) {
     redis.defineCommand("heraldSetCount", { numberOfKeys: 3, lua: SET_COUNT });
-    redis.defineCommand("heraldConfirmVacated", { numberOfKeys: 1, lua: CONFIRM_VACATED });
     this.commands = redis as unknown as OccupancyCommands;
+    this.departures = new RedisDepartures(redis, VACATED_HOLD_MS);
     // After an outage (or a Redis that came back empty) this node's share is written again.
     redis.on("ready", () => this.resync());
   }
@@ -72,18 +67,17 @@ export class RedisOccupancy implements Occupancy {
   }
 
   async subscriptionCount(appId: string, channel: string): Promise<number> {
-    const counts = await this.read(() => this.redis.hvals(subsKey(appId, channel)));
+    const counts = await readClusterState("channel counts", () => this.redis.hvals(subsKey(appId, channel)));
     return counts.reduce((sum, count) => sum + Number(count), 0);
   }
 
   async occupiedChannels(appId: string, prefix: string): Promise<string[]> {
-    const names = await this.read(() => this.redis.smembers(occupiedKey(appId)));
+    const names = await readClusterState("channel lists", () => this.redis.smembers(occupiedKey(appId)));
     return prefix ? names.filter((name) => name.startsWith(prefix)) : names;
   }
 
   stop(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.departures.stop();
   }
 
   /** Clears the counts of a node that died, firing what its departure changed. */
@@ -94,7 +88,7 @@ export class RedisOccupancy implements Occupancy {
       const app = this.apps.byId(entry.slice(0, separator));
       const channel = entry.slice(separator + 1);
       if (!app) continue;
-      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), deadNodeId, 0, channel);
+      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), deadNodeId, 0, channel, MARKER_TTL_MS);
       if (transition === -1) this.confirmVacatedLater(app, channel, deadNodeId);
     }
     await this.redis.del(nodeChannelsKey(deadNodeId));
@@ -107,7 +101,7 @@ export class RedisOccupancy implements Occupancy {
     if (this.redis.status !== "ready") return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
     this.commands
-      .heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel)
+      .heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel, MARKER_TTL_MS)
       .then((transition) => {
         if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) {
           this.reported.delete(key);
@@ -121,17 +115,7 @@ export class RedisOccupancy implements Occupancy {
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
   private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.commands
-        .heraldConfirmVacated(vacatingKey(app.id, channel), vacatedBy)
-        .then((stillEmpty) => {
-          if (stillEmpty === 1) this.events.channelVacated(app, channel);
-        })
-        .catch(() => undefined);
-    }, VACATED_HOLD_MS);
-    timer.unref();
-    this.timers.add(timer);
+    this.departures.confirmLater(vacatingKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
   }
 
   private resync(): void {
@@ -140,13 +124,6 @@ export class RedisOccupancy implements Occupancy {
     for (const { app, channel } of channels) this.report(app, channel);
   }
 
-  private async read<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); cluster-wide channel facts are unavailable until it is back.`);
-    }
-  }
 }
 
 function subsKey(appId: string, channel: string): string {

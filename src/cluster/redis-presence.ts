@@ -16,7 +16,8 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { Logger } from "../logger.js";
-import { ClusterStateUnavailable } from "./errors.js";
+import { readClusterState } from "./errors.js";
+import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { ClusterEvents } from "./cluster.js";
 import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
 
@@ -36,30 +37,24 @@ if redis.call('SADD', KEYS[2], ARGV[4]) == 1 and redis.call('SCARD', KEYS[2]) ==
 end
 return {added, redis.call('HGETALL', KEYS[1])}`;
 
-/** KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node. 1 when the user left the channel on every node. */
+/** KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node, marker TTL. 1 when the user left the channel on every node. */
 const LEAVE = `
 redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('SCARD', KEYS[2]) == 0 then
   redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[3], ARGV[2], 'PX', 60000)
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0`;
 
-/** KEYS: the leaving marker. ARGV: node. 1 when the user stayed away since that node saw it leave. */
-const CONFIRM_LEFT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0`;
-
 interface PresenceCommands {
   heraldJoin(members: string, nodes: string, leaving: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
-  heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string): Promise<number>;
-  heraldConfirmLeft(leaving: string, node: string): Promise<number>;
+  heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string, markerTtlMs: number): Promise<number>;
 }
 
 export class RedisPresence implements Presence {
   private readonly commands: PresenceCommands;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly departures: RedisDepartures;
 
   constructor(
     private readonly redis: Redis,
@@ -71,8 +66,8 @@ export class RedisPresence implements Presence {
   ) {
     redis.defineCommand("heraldJoin", { numberOfKeys: 3, lua: JOIN });
     redis.defineCommand("heraldLeave", { numberOfKeys: 3, lua: LEAVE });
-    redis.defineCommand("heraldConfirmLeft", { numberOfKeys: 1, lua: CONFIRM_LEFT });
     this.commands = redis as unknown as PresenceCommands;
+    this.departures = new RedisDepartures(redis, MEMBER_HOLD_MS);
   }
 
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot): Promise<ClusterJoin> {
@@ -108,16 +103,15 @@ export class RedisPresence implements Presence {
   }
 
   stop(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.departures.stop();
   }
 
   async userCount(appId: string, channel: string): Promise<number> {
-    return this.read(() => this.redis.hlen(membersKey(appId, channel)));
+    return readClusterState("presence members", () => this.redis.hlen(membersKey(appId, channel)));
   }
 
   async userIds(appId: string, channel: string): Promise<string[]> {
-    return this.read(() => this.redis.hkeys(membersKey(appId, channel)));
+    return readClusterState("presence members", () => this.redis.hkeys(membersKey(appId, channel)));
   }
 
   /** Removes a dead node's members, telling everyone of each user that left a channel everywhere. */
@@ -161,30 +155,12 @@ export class RedisPresence implements Presence {
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
     await this.redis.srem(nodeMembersKey(nodeId), memberEntry(appId, channel, userId));
-    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId);
+    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, MARKER_TTL_MS);
   }
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
   private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.commands
-        .heraldConfirmLeft(leavingKey(app.id, channel, userId), leftVia)
-        .then((stayedAway) => {
-          if (stayedAway === 1) this.events.memberRemoved(app, channel, userId);
-        })
-        .catch(() => undefined);
-    }, MEMBER_HOLD_MS);
-    timer.unref();
-    this.timers.add(timer);
-  }
-
-  private async read<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); cluster-wide presence is unavailable until it is back.`);
-    }
+    this.departures.confirmLater(leavingKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
   }
 }
 

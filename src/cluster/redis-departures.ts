@@ -1,0 +1,51 @@
+/**
+ * The 3 s hold of departures (channel_vacated, member_removed) across nodes. The
+ * script that records a departure also sets a marker naming the node that saw it;
+ * an arrival within the hold deletes the marker (and is not reported either).
+ * When the hold is over, the departure is reported only if the marker is still
+ * the one that node set.
+ */
+import type { Redis } from "ioredis";
+
+/** KEYS: the marker. ARGV: node. 1 when nothing came back since that node saw the departure. */
+const CONFIRM = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
+
+/** How long a marker outlives its hold, in case the node that set it dies before confirming. */
+export const MARKER_TTL_MS = 60_000;
+
+interface ConfirmCommand {
+  heraldConfirmDeparture(marker: string, node: string): Promise<number>;
+}
+
+export class RedisDepartures {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly commands: ConfirmCommand;
+
+  constructor(
+    redis: Redis,
+    private readonly holdMs: number,
+  ) {
+    redis.defineCommand("heraldConfirmDeparture", { numberOfKeys: 1, lua: CONFIRM });
+    this.commands = redis as unknown as ConfirmCommand;
+  }
+
+  /** After the hold, calls `report` if the departure `seenBy` recorded under `marker` still stands. */
+  confirmLater(marker: string, seenBy: string, report: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.commands
+        .heraldConfirmDeparture(marker, seenBy)
+        .then((stands) => {
+          if (stands === 1) report();
+        })
+        .catch(() => undefined);
+    }, this.holdMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
