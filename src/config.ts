@@ -16,11 +16,20 @@ export interface Config {
   redis: RedisTarget | undefined;
 }
 
-/** A Redis server by URL, or the master that Redis Sentinels name (password and db still from the URL). */
+/**
+ * A Redis server by URL, the master that Redis Sentinels name, or a Redis Cluster
+ * by some of its nodes (password, and db outside a cluster, still from the URL).
+ */
 export interface RedisTarget {
   url: string | undefined;
-  sentinels: Array<{ host: string; port: number }> | undefined;
+  sentinels: HostPort[] | undefined;
   sentinelName: string;
+  clusterNodes: HostPort[] | undefined;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
 }
 
 export class ConfigError extends Error {
@@ -36,6 +45,7 @@ const options = {
   redis: { type: "string" },
   "redis-sentinels": { type: "string" },
   "redis-sentinel-name": { type: "string" },
+  "redis-cluster": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -51,6 +61,8 @@ export const USAGE = `Usage: herald [options]
   --redis-sentinels <list> HERALD_REDIS_SENTINELS  host:port,... of Redis Sentinels to find the master with
                                                 (password and db still come from --redis, if given)
   --redis-sentinel-name <name> HERALD_REDIS_SENTINEL_NAME  the master's name (default mymaster)
+  --redis-cluster <list>   HERALD_REDIS_CLUSTER_NODES  host:port,... of some nodes of a Redis Cluster
+                                                (password from --redis, if given)
   -h, --help                                    show this help`;
 
 /** Returns the settings, or null when help was asked for. */
@@ -72,6 +84,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
       values.redis ?? env.HERALD_REDIS_URL,
       values["redis-sentinels"] ?? env.HERALD_REDIS_SENTINELS,
       values["redis-sentinel-name"] ?? env.HERALD_REDIS_SENTINEL_NAME,
+      values["redis-cluster"] ?? env.HERALD_REDIS_CLUSTER_NODES,
     ),
   };
 }
@@ -84,20 +97,30 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
   return value;
 }
 
-function redisTarget(rawUrl: string | undefined, rawSentinels: string | undefined, sentinelName: string | undefined): RedisTarget | undefined {
+function redisTarget(
+  rawUrl: string | undefined,
+  rawSentinels: string | undefined,
+  sentinelName: string | undefined,
+  rawClusterNodes: string | undefined,
+): RedisTarget | undefined {
   const url = rawUrl || undefined;
   if (url !== undefined && !/^rediss?:\/\/[^\s]*$/.test(url)) {
     throw new ConfigError(`--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL, not "${url.replace(/:[^:@/]*@/, ":***@")}".`);
   }
-  const sentinels = rawSentinels ? rawSentinels.split(",").map((entry) => sentinelAddress(entry.trim())) : undefined;
-  if (url === undefined && sentinels === undefined) return undefined;
-  return { url, sentinels, sentinelName: sentinelName || "mymaster" };
+  const sentinels = hostPorts("--redis-sentinels / HERALD_REDIS_SENTINELS", rawSentinels);
+  const clusterNodes = hostPorts("--redis-cluster / HERALD_REDIS_CLUSTER_NODES", rawClusterNodes);
+  if (sentinels && clusterNodes) throw new ConfigError("Give --redis-sentinels or --redis-cluster, not both: a Redis Cluster does not use Sentinel.");
+  if (url === undefined && sentinels === undefined && clusterNodes === undefined) return undefined;
+  return { url, sentinels, sentinelName: sentinelName || "mymaster", clusterNodes };
 }
 
-function sentinelAddress(entry: string): { host: string; port: number } {
-  const match = /^([^\s:]+):(\d{1,5})$/.exec(entry);
-  if (!match) throw new ConfigError(`--redis-sentinels / HERALD_REDIS_SENTINELS must be host:port,host:port,...; "${entry}" is not host:port.`);
-  return { host: match[1]!, port: Number(match[2]) };
+function hostPorts(setting: string, raw: string | undefined): HostPort[] | undefined {
+  if (!raw) return undefined;
+  return raw.split(",").map((entry) => {
+    const match = /^([^\s:]+):(\d{1,5})$/.exec(entry.trim());
+    if (!match) throw new ConfigError(`${setting} must be host:port,host:port,...; "${entry}" is not host:port.`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
 }
 
 /** `pusher/` and `/pusher` both become `/pusher`; `/` becomes no prefix. */

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed, type Pusher } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
-import { SKIP_REDIS_TESTS, startRedis, startSentinel, type RedisServer } from "./helpers/redis.js";
+import { SKIP_REDIS_TESTS, startRedis, startRedisCluster, startSentinel, type RedisServer } from "./helpers/redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 let redis: RedisServer;
@@ -462,6 +462,32 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
       await Promise.all([first.stop(), second.stop()]);
       sentinel.stop();
       await master.kill();
+    }
+  });
+
+  it("runs on a Redis Cluster with --redis-cluster", { timeout: 30_000 }, async () => {
+    const redisCluster = await startRedisCluster();
+    const args = ["--redis-cluster", redisCluster.nodes];
+    const [first, second] = await Promise.all([startHerald({ args }), startHerald({ args })]);
+    try {
+      const ada = pusherClient(first.port, DEMO_APP, { user: { user_id: "ada" } });
+      await subscribed(ada, "presence-cl-sharded");
+      const joined = nextCall<{ id: string }>();
+      ada.channel("presence-cl-sharded").bind("pusher:member_added", joined.callback);
+      const bob = pusherClient(second.port, DEMO_APP, { user: { user_id: "bob" } });
+      const view = (await subscribed(bob, "presence-cl-sharded")) as { count: number };
+      expect(view.count).toBe(2);
+      expect(await joined.promise).toMatchObject({ id: "bob" });
+      const got = nextCall<unknown>();
+      bob.channel("presence-cl-sharded").bind("news", got.callback);
+      const response = await serverSdk(first.port, DEMO_APP).trigger("presence-cl-sharded", "news", { n: 1 }, { info: "user_count,subscription_count" });
+      expect(await response.json()).toEqual({ channels: { "presence-cl-sharded": { user_count: 2, subscription_count: 2 } } });
+      expect(await got.promise).toEqual({ n: 1 });
+      ada.disconnect();
+      bob.disconnect();
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      redisCluster.stop();
     }
   });
 });

@@ -28,8 +28,10 @@ export class RedisBroker implements Broker {
     private readonly local: LocalNode,
     private readonly log: Logger,
     where: string,
+    /** On a Redis Cluster, sharded pub/sub: each app's channel lives on one shard instead of every shard. */
+    private readonly sharded: boolean,
   ) {
-    subscriber.on("message", (channel: string, payload: string) => this.receive(channel, payload));
+    subscriber.on(sharded ? "smessage" : "message", (channel: string, payload: string) => this.receive(channel, payload));
     for (const connection of [publisher, subscriber]) {
       connection.on("error", (error: Error) => this.unreachable(where, error));
       connection.on("ready", () => this.backAgain(where));
@@ -46,6 +48,12 @@ export class RedisBroker implements Broker {
     this.send(appId, encodeTerminateUser(this.nodeId, userId));
   }
 
+  /** Subscribes this node to its apps' channels (one at a time when sharded: SSUBSCRIBE takes one slot per call). */
+  async listen(appIds: readonly string[]): Promise<void> {
+    if (!this.sharded) return void (await this.subscriber.subscribe(...appIds.map(appChannel)));
+    for (const appId of appIds) await this.subscriber.ssubscribe(appChannel(appId));
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.missedLogTimer);
     await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
@@ -54,7 +62,8 @@ export class RedisBroker implements Broker {
   private send(appId: string, payload: string): void {
     // Without an offline queue a command fails at once while Redis is away, so nothing piles up in memory.
     if (this.publisher.status !== "ready") return this.countMissed();
-    this.publisher.publish(appChannel(appId), payload).catch(() => this.countMissed());
+    const sent = this.sharded ? this.publisher.spublish(appChannel(appId), payload) : this.publisher.publish(appChannel(appId), payload);
+    sent.catch(() => this.countMissed());
   }
 
   private receive(redisChannel: string, payload: string): void {
@@ -95,6 +104,6 @@ export class RedisBroker implements Broker {
   }
 }
 
-export function appChannel(appId: string): string {
+function appChannel(appId: string): string {
   return APP_CHANNEL_PREFIX + appId;
 }

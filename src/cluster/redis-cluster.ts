@@ -4,14 +4,14 @@
  * broker, occupancy, presence, online users, connection counts, event cache
  * and liveness.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { RedisTarget } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { StartCluster } from "./cluster.js";
 import { ClusterStartError } from "./errors.js";
 import { NodeLiveness } from "./node-liveness.js";
-import { RedisBroker, appChannel } from "./redis-broker.js";
+import { RedisBroker } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
 import { RedisConnectionCounts } from "./redis-connection-counts.js";
 import { RedisEventCache } from "./redis-event-cache.js";
@@ -41,8 +41,8 @@ export interface ClusterMembership {
 
 /** Connects to Redis and draws this node's number. */
 export async function joinCluster({ target, apps, log }: ClusterOptions): Promise<ClusterMembership> {
-  const commands = client(target);
-  const subscriber = client(target);
+  const commands = client(target, false);
+  const subscriber = client(target, true);
   const where = describe(target);
   try {
     await Promise.all([connect(commands), connect(subscriber)]);
@@ -62,8 +62,8 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
   return {
     nodeNumber,
     async start({ local, channels, events }) {
-      const broker = new RedisBroker(commands, subscriber, nodeId, local, log, where);
-      await subscriber.subscribe(...apps.ids.map(appChannel));
+      const broker = new RedisBroker(commands, subscriber, nodeId, local, log, where, target.clusterNodes !== undefined);
+      await broker.listen(apps.ids);
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
       const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
       const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log);
@@ -105,7 +105,8 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
   };
 }
 
-function client(target: RedisTarget): Redis {
+/** `subscriber`: the connection for pub/sub, which on a Redis Cluster subscribes per shard. */
+function client(target: RedisTarget, subscriber: boolean): Redis {
   const options: RedisOptions = {
     lazyConnect: true,
     // Commands fail at once while Redis is away, so nothing piles up in memory.
@@ -116,16 +117,29 @@ function client(target: RedisTarget): Redis {
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
   };
+  // The URL, if any, still gives the password (and, outside a cluster, the database).
+  const url = target.url ? new URL(target.url) : undefined;
+  const credentials = {
+    password: url?.password ? decodeURIComponent(url.password) : undefined,
+    username: url?.username ? decodeURIComponent(url.username) : undefined,
+  };
   let redis: Redis;
-  if (target.sentinels) {
-    // The URL, if any, still gives the master's password and database.
-    const url = target.url ? new URL(target.url) : undefined;
+  if (target.clusterNodes) {
+    const cluster = new Cluster(target.clusterNodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 200, LONGEST_RECONNECT_DELAY_MS),
+      shardedSubscribers: subscriber,
+      redisOptions: { ...options, ...credentials },
+    });
+    // Cluster speaks the same commands as Redis; the code above this uses only those.
+    redis = cluster as unknown as Redis;
+  } else if (target.sentinels) {
     redis = new Redis({
       ...options,
+      ...credentials,
       sentinels: target.sentinels,
       name: target.sentinelName,
-      password: url?.password ? decodeURIComponent(url.password) : undefined,
-      username: url?.username ? decodeURIComponent(url.username) : undefined,
       db: url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined,
     });
   } else {
@@ -152,7 +166,9 @@ async function connect(redis: Redis): Promise<void> {
 
 /** Where Redis is, without passwords, for messages. */
 function describe(target: RedisTarget): string {
-  if (target.sentinels) return `master "${target.sentinelName}" of sentinels ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(",")}`;
+  const list = (nodes: Array<{ host: string; port: number }>) => nodes.map(({ host, port }) => `${host}:${port}`).join(",");
+  if (target.clusterNodes) return `the Redis Cluster of ${list(target.clusterNodes)}`;
+  if (target.sentinels) return `master "${target.sentinelName}" of sentinels ${list(target.sentinels)}`;
   return redactedUrl(target.url!);
 }
 

@@ -44,19 +44,17 @@ export class RedisConnectionCounts implements ConnectionCounts {
     if (this.redis.status !== "ready") return;
     const apps = this.limitedApps();
     if (apps.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const appId of apps) {
-      pipeline.hset(connectionsKey(appId), this.nodeId, this.local.connections(appId));
-      pipeline.hgetall(connectionsKey(appId));
-    }
-    const results = (await pipeline.exec().catch(() => null)) ?? [];
-    apps.forEach((appId, index) => {
-      const counts = results[index * 2 + 1]?.[1] as Record<string, string> | undefined;
-      if (!counts) return;
-      let sum = 0;
-      for (const [node, count] of Object.entries(counts)) if (node !== this.nodeId) sum += Number(count);
-      this.others.set(appId, sum);
-    });
+    // One pipeline per app: on a Redis Cluster, apps live in different slots.
+    await Promise.all(
+      apps.map(async (appId) => {
+        const results = await this.redis.pipeline().hset(connectionsKey(appId), this.nodeId, this.local.connections(appId)).hgetall(connectionsKey(appId)).exec().catch(() => null);
+        const counts = results?.[1]?.[1] as Record<string, string> | undefined;
+        if (!counts) return;
+        let sum = 0;
+        for (const [node, count] of Object.entries(counts)) if (node !== this.nodeId) sum += Number(count);
+        this.others.set(appId, sum);
+      }),
+    );
   }
 
   private limitedApps(): string[] {

@@ -1,5 +1,5 @@
 /** The cluster tests' Redis: the benchmark's throwaway redis-server, or none with HERALD_SKIP_REDIS_TESTS=1. */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,4 +26,35 @@ export async function startSentinel(master: RedisServer): Promise<{ address: str
     child.once("exit", (code) => reject(new Error(`redis-server --sentinel exited with ${code}:\n${output}`)));
   });
   return { address: `127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
+}
+
+/** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
+export async function startRedisCluster(): Promise<{ nodes: string; stop(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), "herald-redis-cluster-"));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children: ChildProcess[] = [];
+  for (const port of ports) {
+    const child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      let output = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes("Ready to accept connections")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`redis-server (cluster) exited with ${code}:\n${output}`)));
+    });
+  }
+  const nodes = ports.map((port) => `127.0.0.1:${port}`);
+  execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+  // The masters agree on the slots a moment after the create command returns.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (execFileSync("redis-cli", ["-p", String(ports[0]), "cluster", "info"]).toString().includes("cluster_state:ok")) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { nodes: nodes.join(","), stop: () => children.forEach((child) => child.kill("SIGKILL")) };
 }
