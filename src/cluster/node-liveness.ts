@@ -2,7 +2,8 @@
  * Each node of a cluster beats every 3 s into one Redis sorted set (node id →
  * Redis's own clock, so the nodes' clocks do not matter). A node silent for 10 s
  * is dead: the first node to remove it from the set cleans up after it, so a
- * node killed without warning is noticed within about 13 s.
+ * node killed without warning is noticed within about 13 s (23 s if it dies
+ * within 10 s of a survivor's start or reconnect).
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
@@ -25,6 +26,12 @@ interface LivenessCommands {
 export class NodeLiveness {
   private timer: NodeJS.Timeout | undefined;
   private readonly commands: LivenessCommands;
+  /**
+   * Others are judged only once this node has been connected for a whole silence
+   * period: after an outage every node's last beat is old, and the others need a
+   * moment to beat again before anyone may call them dead.
+   */
+  private judgeFrom = Date.now() + DEAD_AFTER_MS;
 
   constructor(
     private readonly redis: Redis,
@@ -35,6 +42,7 @@ export class NodeLiveness {
   ) {
     redis.defineCommand("heraldHeartbeat", { numberOfKeys: 1, lua: HEARTBEAT });
     this.commands = redis as unknown as LivenessCommands;
+    redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
   }
 
   start(): void {
@@ -53,6 +61,7 @@ export class NodeLiveness {
     if (this.redis.status !== "ready") return;
     try {
       const silent = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
+      if (Date.now() < this.judgeFrom) return;
       for (const deadNodeId of silent) {
         if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId)) !== 1) continue;
         this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
