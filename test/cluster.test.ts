@@ -368,6 +368,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
     await until(() => occupancyEvents("cl-doomed").length === 2, "channel_vacated for the dead node's channel", 8000);
     await sleep(500);
     expect(occupancyEvents("cl-doomed")).toEqual(["channel_occupied", "channel_vacated"]);
+    const list = await (await serverSdk(nodeA.port, hooked).get({ path: "/channels" })).json();
+    expect(Object.keys((list as { channels: Record<string, unknown> }).channels)).not.toContain("cl-doomed");
     expect([...nodeA.logs, ...nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
     expect(await gone.promise).toMatchObject({ id: "doomed" });
     await until(() => watchEvents.length === 2, "offline for the user of the dead node");
