@@ -12,6 +12,8 @@ export interface Config {
   pathPrefix: string;
   /** Seconds a pinged client has to answer before it is closed with 4201. */
   pongTimeout: number;
+  /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
+  shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
   redis: RedisTarget | undefined;
 }
@@ -42,6 +44,7 @@ const options = {
   apps: { type: "string" },
   "path-prefix": { type: "string" },
   "pong-timeout": { type: "string" },
+  "shutdown-grace": { type: "string" },
   redis: { type: "string" },
   "redis-sentinels": { type: "string" },
   "redis-sentinel-name": { type: "string" },
@@ -56,6 +59,7 @@ export const USAGE = `Usage: herald [options]
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
+  --shutdown-grace <seconds> HERALD_SHUTDOWN_GRACE  how long a stop may take before exiting anyway (default 10)
   --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
                                                 e.g. redis://:password@redis:6379/0 (default: none, one process)
   --redis-sentinels <list> HERALD_REDIS_SENTINELS  host:port,... of Redis Sentinels to find the master with
@@ -80,6 +84,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
+    shutdownGrace: integerSetting("--shutdown-grace / HERALD_SHUTDOWN_GRACE", values["shutdown-grace"] ?? env.HERALD_SHUTDOWN_GRACE ?? "10", 1, 3600),
     redis: redisTarget(
       values.redis ?? env.HERALD_REDIS_URL,
       values["redis-sentinels"] ?? env.HERALD_REDIS_SENTINELS,

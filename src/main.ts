@@ -78,12 +78,29 @@ async function main(): Promise<void> {
     `Herald listening on ${config.host}:${server.port} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
 
+  let stopping = false;
   const stop = (signal: string) => {
-    log.info({ signal }, "shutting down");
-    void server.close().finally(() => process.exit(0));
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, graceSeconds: config.shutdownGrace }, "shutting down: draining connections");
+    const deadline = setTimeout(() => {
+      log.warn(`shutdown took longer than ${config.shutdownGrace} s (--shutdown-grace); exiting anyway`);
+      process.exit(1);
+    }, config.shutdownGrace * 1000);
+    deadline.unref();
+    server
+      .close()
+      .then(() => {
+        log.info("stopped");
+        process.exit(0);
+      })
+      .catch((error: unknown) => fail(`shutdown failed: ${String(error)}`));
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 main().catch((error: unknown) => fail(`Herald failed to start: ${error instanceof Error ? error.stack : String(error)}`));

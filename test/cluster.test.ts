@@ -390,6 +390,9 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
 
     await redis.kill();
     await until(() => nodeA.logs.some((line) => line.msg.includes("is unreachable")), "node A to report the outage");
+    const notReady = await fetch(`http://127.0.0.1:${nodeA.port}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { reason: string }).reason).toContain("is unreachable");
     await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "during", {});
     await until(() => seenA.length === 1, "local delivery on node A");
     const lateSubscriber = pusherClient(nodeB.port, DEMO_APP);
@@ -397,6 +400,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes", () => {
 
     await redis.start();
     await until(() => [nodeA, nodeB].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
+    expect((await fetch(`http://127.0.0.1:${nodeA.port}/ready`)).status).toBe(200);
     await serverSdk(nodeA.port, DEMO_APP).trigger("cl-outage", "after", {});
     await until(() => seenB.some((e) => e.event === "after"), "cross-node delivery after the outage");
     expect(seenB.map((e) => e.event)).toEqual(["after"]);

@@ -27,6 +27,11 @@ export class DepartureHold {
     return true;
   }
 
+  /** Resolves once every held departure has been reported or cancelled. */
+  async settled(): Promise<void> {
+    while (this.held.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   stop(): void {
     for (const timer of this.held.values()) clearTimeout(timer);
     this.held.clear();

@@ -48,6 +48,10 @@ export interface ClusterServices {
   readonly onlineUsers: OnlineUsers;
   readonly connectionCounts: ConnectionCounts;
   readonly eventCache: EventCache;
+  /** Why this node cannot serve as part of the cluster now (Redis unreachable), if it cannot. */
+  problem(): string | undefined;
+  /** Resolves once held departures are decided, so their webhooks can still be sent before a stop. */
+  settled(): Promise<void>;
   /** Leaves the cluster cleanly and lets go of its connections. */
   close(): Promise<void>;
 }
@@ -65,6 +69,10 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     onlineUsers: new LocalOnlineUsers(local),
     connectionCounts: NO_OTHER_NODES,
     eventCache: new LocalEventCache(channels),
+    problem: () => undefined,
+    settled: async () => {
+      await Promise.all([occupancy.settled(), presence.settled()]);
+    },
     close: async () => {
       occupancy.stop();
       presence.stop();

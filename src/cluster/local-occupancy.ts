@@ -13,6 +13,7 @@ export class LocalOccupancy implements Occupancy {
   ) {}
 
   changed(app: App, channel: string, joined: boolean): void {
+    if (app.webhooks.length === 0) return; // transitions are only ever reported to webhooks
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     if (count !== (joined ? 1 : 0)) return; // only the first in and the last out change occupancy
     const key = `${app.id}\n${channel}`;
@@ -26,6 +27,10 @@ export class LocalOccupancy implements Occupancy {
 
   async occupiedChannels(appId: string, prefix: string): Promise<string[]> {
     return this.channels.forApp(appId).occupiedChannels(prefix);
+  }
+
+  settled(): Promise<void> {
+    return this.vacating.settled();
   }
 
   stop(): void {

@@ -23,5 +23,7 @@ export interface Occupancy {
   subscriptionCount(appId: string, channel: string): Promise<number>;
   /** Names of the channels occupied on any node, optionally only those starting with `prefix`. */
   occupiedChannels(appId: string, prefix: string): Promise<string[]>;
+  /** Resolves once the departures held for 3 s have been reported or cancelled. */
+  settled(): Promise<void>;
   stop(): void;
 }

@@ -20,6 +20,7 @@ export class RedisBroker implements Broker {
   private missedLogged = 0;
   private missedLogTimer: NodeJS.Timeout | undefined;
   private reachable = true;
+  private readonly where: string;
 
   constructor(
     private readonly publisher: Redis,
@@ -31,6 +32,7 @@ export class RedisBroker implements Broker {
     /** On a Redis Cluster, sharded pub/sub: each app's channel lives on one shard instead of every shard. */
     private readonly sharded: boolean,
   ) {
+    this.where = where;
     subscriber.on(sharded ? "smessage" : "message", (channel: string, payload: string) => this.receive(channel, payload));
     for (const connection of [publisher, subscriber]) {
       connection.on("error", (error: Error) => this.unreachable(where, error));
@@ -46,6 +48,11 @@ export class RedisBroker implements Broker {
   terminateUser(appId: string, userId: string): void {
     this.local.terminateUser(appId, userId);
     this.send(appId, encodeTerminateUser(this.nodeId, userId));
+  }
+
+  /** Why this node is cut off from the others, if it is. */
+  problem(): string | undefined {
+    return this.reachable ? undefined : `Redis at ${this.where} is unreachable: this node serves only its own clients.`;
   }
 
   /** Subscribes this node to its apps' channels (one at a time when sharded: SSUBSCRIBE takes one slot per call). */

@@ -93,6 +93,10 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
         onlineUsers,
         connectionCounts,
         eventCache: new RedisEventCache(commands, log),
+        problem: () => broker.problem(),
+        settled: async () => {
+          await Promise.all([occupancy.settled(), presence.settled()]);
+        },
         async close() {
           occupancy.stop();
           presence.stop();

@@ -19,6 +19,8 @@ interface ConfirmCommand {
 
 export class RedisDepartures {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Confirmations sent and not yet answered. */
+  private confirming = 0;
   private readonly commands: ConfirmCommand;
 
   constructor(
@@ -33,15 +35,22 @@ export class RedisDepartures {
   confirmLater(marker: string, seenBy: string, report: () => void): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      this.confirming += 1;
       this.commands
         .heraldConfirmDeparture(marker, seenBy)
         .then((stands) => {
           if (stands === 1) report();
         })
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => (this.confirming -= 1));
     }, this.holdMs);
     timer.unref();
     this.timers.add(timer);
+  }
+
+  /** Resolves once every held departure has been confirmed or found cancelled. */
+  async settled(): Promise<void> {
+    while (this.timers.size > 0 || this.confirming > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   stop(): void {

@@ -76,6 +76,10 @@ export class RedisOccupancy implements Occupancy {
     return prefix ? names.filter((name) => name.startsWith(prefix)) : names;
   }
 
+  settled(): Promise<void> {
+    return this.departures.settled();
+  }
+
   stop(): void {
     this.departures.stop();
   }
@@ -115,6 +119,8 @@ export class RedisOccupancy implements Occupancy {
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
   private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
+    // Only webhooks hear of it; without any, there is nothing to wait for.
+    if (app.webhooks.length === 0) return;
     this.departures.confirmLater(vacatingKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
   }
 

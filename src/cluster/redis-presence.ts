@@ -102,6 +102,10 @@ export class RedisPresence implements Presence {
     return left;
   }
 
+  settled(): Promise<void> {
+    return this.departures.settled();
+  }
+
   stop(): void {
     this.departures.stop();
   }
@@ -160,6 +164,8 @@ export class RedisPresence implements Presence {
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
   private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
+    // Only webhooks hear of it; without any, there is nothing to wait for.
+    if (app.webhooks.length === 0) return;
     this.departures.confirmLater(leavingKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
   }
 }

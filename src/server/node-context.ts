@@ -37,4 +37,6 @@ export interface NodeContext {
   /** The last events of cache channels, shared by every node. */
   readonly eventCache: EventCache;
   readonly nextSocketId: () => string;
+  /** Set once a stop has begun: no new sockets, /ready answers 503. */
+  readonly lifecycle: { draining: boolean };
 }

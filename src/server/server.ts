@@ -27,6 +27,7 @@ import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively } from "./uws.js";
+import { health, readiness } from "./ops/health.js";
 import { announcePresence } from "./signin.js";
 import { announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
@@ -54,7 +55,12 @@ export interface ServerOptions {
 
 export interface RunningServer {
   readonly port: number;
-  /** Stops listening and closes every socket with 4200, so pusher-js reconnects at once. */
+  /**
+   * Drains: refuses new sockets, closes every socket with 4200 (pusher-js
+   * reconnects at once, through the load balancer to another node), sends the
+   * webhooks that are due, leaves the cluster and stops listening. The caller
+   * bounds how long this may take.
+   */
   close(): Promise<void>;
 }
 
@@ -107,6 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     connectionCounts,
     eventCache,
     nextSocketId: options.nextSocketId,
+    lifecycle: { draining: false },
   };
   const keepalive = new Keepalive(sockets, config.pongTimeout);
   const prefix = config.pathPrefix;
@@ -121,6 +128,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (route.method === "POST") uwsApp.post(pattern, handler);
       else uwsApp.get(pattern, handler);
     }
+  }
+  for (const mount of new Set([prefix, ""])) {
+    uwsApp.get(`${mount}/health`, health(ctx, Date.now()));
+    uwsApp.get(`${mount}/ready`, readiness(ctx, () => cluster.problem()));
   }
   uwsApp.any("/*", (res, req) => {
     const state = watchAbort(res);
@@ -140,13 +151,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     port: listening.port,
     async close() {
+      // /ready turns 503 and new sockets are refused, but the port stays open until
+      // the end so the load balancer can still read /ready.
+      ctx.lifecycle.draining = true;
       keepalive.stop();
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
-      webhooks.stop();
-      uWS.us_listen_socket_close(listening.socket);
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
+      // Departures are held 3 s (clients reconnecting elsewhere cancel theirs); then
+      // their webhooks, and whatever else is queued, go out before the node leaves.
+      await cluster.settled();
+      await webhooks.flush();
+      webhooks.stop();
       await cluster.close();
+      uWS.us_listen_socket_close(listening.socket);
     },
   };
 }

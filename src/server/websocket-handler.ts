@@ -36,6 +36,11 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
     sendPingsAutomatically: false,
 
     upgrade(res, req, context) {
+      if (ctx.lifecycle.draining) {
+        // pusher-js retries; behind a load balancer the retry lands on a node that is not stopping.
+        res.writeStatus("503 Service Unavailable").end("Herald is shutting down; connect again.");
+        return;
+      }
       const key = safeDecode(req.getParameter(0) ?? "");
       const admission = admit(ctx.apps, key, req.getQuery() ?? "", req.getHeader("origin"));
       const connection: Connection = {

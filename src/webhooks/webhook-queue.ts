@@ -57,6 +57,12 @@ export class WebhookQueue {
     }
   }
 
+  /** Sends what waits at once and resolves when nothing is held any more (the caller bounds the wait). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.heldEvents > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   /** Stops sending; what is still queued is dropped. */
   stop(): void {
     this.stopped = true;

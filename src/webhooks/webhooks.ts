@@ -59,6 +59,11 @@ export class Webhooks implements ClusterTransitions {
     if (reports(app, channel)) this.emit(app, { name: "subscription_count", channel, subscription_count: count });
   }
 
+  /** Sends everything queued and resolves when it is delivered (or given up). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain()));
+  }
+
   /** Drops what is held and queued; used when the server stops. */
   stop(): void {
     for (const queue of this.queues.values()) queue.stop();

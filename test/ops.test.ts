@@ -1,0 +1,103 @@
+/** Operating Herald: /health, /ready and the graceful stop on SIGTERM/SIGINT. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient, sleep } from "./helpers/clients.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
+
+async function getJson(port: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function exited(herald: Herald): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (herald.process.exitCode !== null) return resolve(herald.process.exitCode);
+    herald.process.once("exit", (code) => resolve(code));
+  });
+}
+
+describe("/health and /ready", () => {
+  let herald: Herald;
+  beforeAll(async () => {
+    herald = await startHerald({ args: ["--path-prefix", "/pusher"] });
+  });
+  afterAll(() => herald.stop());
+
+  it("report liveness with uptime, connections and apps", async () => {
+    const clients = [await RawClient.connect(herald.port, DEMO_APP.key, undefined, undefined, "/pusher"), await RawClient.connect(herald.port, DEMO_APP.key, undefined, undefined, "/pusher")];
+    await Promise.all(clients.map((client) => client.socketId()));
+    const { status, body } = await getJson(herald.port, "/health");
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: "ok", connections: 2, apps: 1 });
+    expect(typeof body.uptimeSeconds).toBe("number");
+    for (const client of clients) client.close();
+  });
+
+  it("answer ready while serving, at the root and under the path prefix", async () => {
+    for (const path of ["/ready", "/pusher/ready", "/pusher/health"]) {
+      expect((await getJson(herald.port, path)).status).toBe(200);
+    }
+    expect((await getJson(herald.port, "/ready")).body).toEqual({ ready: true });
+  });
+});
+
+describe("a graceful stop", () => {
+  let receiver: WebhookReceiver;
+  let hooked: AppConfig;
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    hooked = { ...DEMO_APP, webhooks: [{ url: receiver.url, event_types: ["channel_vacated"] }] };
+  });
+  afterAll(() => receiver.close());
+
+  it("turns /ready to 503, refuses new sockets, closes the others with 4200, sends due webhooks, then exits 0", { timeout: 15_000 }, async () => {
+    const herald = await startHerald({ apps: [hooked] });
+    const client = await RawClient.connect(herald.port);
+    await client.socketId();
+    client.send({ event: "pusher:subscribe", data: { channel: "drain-room" } });
+    await client.event("pusher_internal:subscription_succeeded");
+
+    const exit = exited(herald);
+    herald.process.kill("SIGTERM");
+    expect(await client.closed()).toBe(4200);
+    expect(await getJson(herald.port, "/ready")).toEqual({ status: 503, body: { ready: false, reason: "draining: the server is shutting down" } });
+    await expect(RawClient.connect(herald.port)).rejects.toThrow(/503/);
+
+    expect(await exit).toBe(0);
+    // The channel emptied by the stop was reported after its 3 s hold, before the process left.
+    const vacated = receiver.received.filter((request) => request.rawBody.includes('"channel_vacated"') && request.rawBody.includes("drain-room"));
+    expect(vacated).toHaveLength(1);
+    expect(herald.logs.some((line) => line.msg === "stopped")).toBe(true);
+  });
+
+  it("exits at once on a second signal", { timeout: 15_000 }, async () => {
+    const herald = await startHerald({ apps: [hooked] });
+    const client = await RawClient.connect(herald.port);
+    await client.socketId();
+    client.send({ event: "pusher:subscribe", data: { channel: "impatient-room" } });
+    await client.event("pusher_internal:subscription_succeeded");
+    const exit = exited(herald);
+    const started = Date.now();
+    herald.process.kill("SIGTERM");
+    await client.closed();
+    herald.process.kill("SIGINT");
+    expect(await exit).toBe(1);
+    // Without the second signal the stop would have waited out the 3 s hold.
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it("gives up after --shutdown-grace", { timeout: 15_000 }, async () => {
+    const hanging = await startWebhookReceiver(() => 500);
+    const herald = await startHerald({ apps: [{ ...DEMO_APP, webhooks: [{ url: hanging.url }] }], args: ["--shutdown-grace", "1"] });
+    const client = await RawClient.connect(herald.port);
+    await client.socketId();
+    client.send({ event: "pusher:subscribe", data: { channel: "slow-room" } });
+    await client.event("pusher_internal:subscription_succeeded");
+    await sleep(400);
+    const exit = exited(herald);
+    herald.process.kill("SIGTERM");
+    expect(await exit).toBe(1);
+    expect(herald.logs.some((line) => line.msg.includes("shutdown took longer than 1 s"))).toBe(true);
+    await hanging.close();
+  });
+});
