@@ -12,6 +12,10 @@ export interface Config {
   pathPrefix: string;
   /** Seconds a pinged client has to answer before it is closed with 4201. */
   pongTimeout: number;
+  /** pino level: fatal, error, warn, info, debug (adds connections and frames), trace or silent. */
+  logLevel: string;
+  /** Connections this process accepts at once, all apps together; -1 is unlimited. Over it: 4100. */
+  maxConnections: number;
   /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
   shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
@@ -45,6 +49,8 @@ const options = {
   "path-prefix": { type: "string" },
   "pong-timeout": { type: "string" },
   "shutdown-grace": { type: "string" },
+  "log-level": { type: "string" },
+  "max-connections": { type: "string" },
   redis: { type: "string" },
   "redis-sentinels": { type: "string" },
   "redis-sentinel-name": { type: "string" },
@@ -59,6 +65,9 @@ export const USAGE = `Usage: herald [options]
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
+  --log-level <level>      HERALD_LOG_LEVEL     fatal, error, warn, info (default), debug (adds
+                                                connections and frames), trace or silent
+  --max-connections <n>    HERALD_MAX_CONNECTIONS  connections at once, all apps together (default unlimited)
   --shutdown-grace <seconds> HERALD_SHUTDOWN_GRACE  how long a stop may take before exiting anyway (default 10)
   --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
                                                 e.g. redis://:password@redis:6379/0 (default: none, one process)
@@ -84,6 +93,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
+    logLevel: logLevel(values["log-level"] ?? env.HERALD_LOG_LEVEL ?? "info"),
+    maxConnections: maxConnections(values["max-connections"] ?? env.HERALD_MAX_CONNECTIONS),
     shutdownGrace: integerSetting("--shutdown-grace / HERALD_SHUTDOWN_GRACE", values["shutdown-grace"] ?? env.HERALD_SHUTDOWN_GRACE ?? "10", 1, 3600),
     redis: redisTarget(
       values.redis ?? env.HERALD_REDIS_URL,
@@ -100,6 +111,18 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function logLevel(raw: string): string {
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError(`--log-level / HERALD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, not "${raw}".`);
+  return raw;
+}
+
+function maxConnections(raw: string | undefined): number {
+  if (raw === undefined || raw === "" || raw === "-1") return -1;
+  return integerSetting("--max-connections / HERALD_MAX_CONNECTIONS", raw, 1, 100_000_000);
 }
 
 function redisTarget(

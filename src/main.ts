@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Composition root: read the settings, load the apps, start the server, stop on a signal. */
+import { readFileSync } from "node:fs";
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
 import { startSingleNode } from "./cluster/cluster.js";
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  log.level = config.logLevel;
+  reportOpenFileLimit(config.maxConnections);
 
   const engineProblem = nativeEngineProblem();
   if (engineProblem) fail(engineProblem);
@@ -101,6 +104,27 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/**
+ * Every connection holds a file descriptor: a low open-file limit is the first
+ * wall a busy server hits, and it fails with errors that do not name it.
+ */
+function reportOpenFileLimit(maxConnections: number): void {
+  let limit: number | undefined;
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    limit = line?.[1] === "unlimited" ? Infinity : Number(line?.[1]);
+  } catch {
+    return; // not Linux
+  }
+  if (limit === undefined || Number.isNaN(limit)) return;
+  const wanted = maxConnections >= 0 ? maxConnections + 100 : 10_000;
+  if (limit < wanted) {
+    log.warn({ openFileLimit: limit }, `the open-file limit is ${limit}: each connection needs one, so about ${Math.max(limit - 100, 0)} connections fit; raise it (ulimit -n, LimitNOFILE, docker --ulimit nofile=...)`);
+  } else {
+    log.info({ openFileLimit: limit }, `open-file limit ${limit}`);
+  }
 }
 
 main().catch((error: unknown) => fail(`Herald failed to start: ${error instanceof Error ? error.stack : String(error)}`));

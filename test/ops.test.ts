@@ -101,3 +101,45 @@ describe("a graceful stop", () => {
     await hanging.close();
   });
 });
+
+describe("server limits and logs", () => {
+  it("refuses connections past --max-connections with 4100, whatever the app", async () => {
+    const other: AppConfig = { id: "other", key: "other-key", secret: "other-secret" };
+    const herald = await startHerald({ apps: [DEMO_APP, other], args: ["--max-connections", "2"] });
+    const first = await RawClient.connect(herald.port, DEMO_APP.key);
+    const second = await RawClient.connect(herald.port, other.key);
+    await Promise.all([first.socketId(), second.socketId()]);
+    const third = await RawClient.connect(herald.port, DEMO_APP.key);
+    expect(await third.event("pusher:error")).toMatchObject({ data: { code: 4100 } });
+    expect(await third.closed()).toBe(4100);
+    first.close();
+    second.close();
+    await herald.stop();
+  });
+
+  it("logs the open-file limit at start-up", async () => {
+    const herald = await startHerald();
+    expect(herald.logs.find((line) => typeof line.openFileLimit === "number")).toBeDefined();
+    await herald.stop();
+  });
+
+  it("logs connections and frames at debug level, never a signature", async () => {
+    const herald = await startHerald({ args: ["--log-level", "debug"] });
+    const client = await RawClient.connect(herald.port);
+    const socketId = await client.socketId();
+    const { hmacSha256Hex } = await import("../src/protocol/signatures.js");
+    const signature = hmacSha256Hex(DEMO_APP.secret, `${socketId}:private-logged`);
+    client.send({ event: "pusher:subscribe", data: { channel: "private-logged", auth: `${DEMO_APP.key}:${signature}` } });
+    await client.event("pusher_internal:subscription_succeeded");
+    client.close();
+    await sleep(200);
+    await herald.stop();
+    const messages = herald.logs.map((line) => line.msg);
+    expect(messages).toEqual(expect.arrayContaining(["connection opened", "frame received", "connection closed"]));
+    const frameLine = herald.logs.find((line) => line.msg === "frame received" && String(line.frame).includes("private-logged"));
+    expect(frameLine?.frame).toContain('"auth":"[redacted]"');
+    const everything = JSON.stringify(herald.logs);
+    expect(everything).not.toContain(signature);
+    expect(everything).not.toContain(DEMO_APP.secret);
+  });
+});

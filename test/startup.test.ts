@@ -107,7 +107,9 @@ describe("start-up", () => {
   it.each([
     [["--redis", "http://localhost:6379"], "--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL"],
     [["--redis-sentinels", "sentinel-without-port"], '"sentinel-without-port" is not host:port'],
-  ])("rejects Redis settings it cannot use: %j", async (args, message) => {
+    [["--log-level", "loud"], "--log-level / HERALD_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent"],
+    [["--max-connections", "0"], "--max-connections / HERALD_MAX_CONNECTIONS must be a whole number from 1"],
+  ])("rejects settings it cannot use: %j", async (args, message) => {
     const run = await runHerald(args);
     expect(run.code).toBe(2);
     expect(run.output).toContain(message);

@@ -20,6 +20,8 @@ export const ErrorCode = {
    * app's userAuthenticationTimeout, or the app terminating the user's connections.
    */
   Unauthorized: 4009,
+  /** The server is at its --max-connections: pusher-js tries again after a back-off. */
+  OverCapacity: 4100,
   /** Going away for a restart: pusher-js reconnects at once, ideally elsewhere. */
   ServerRestarting: 4200,
   /** The client did not answer a ping within the grace period. */

@@ -68,6 +68,10 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       const connection = ws.getUserData();
       const { app } = connection;
       if (!app) return refuse(ws, connection.rejection!);
+      const serverLimit = ctx.config.maxConnections;
+      if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) {
+        return refuse(ws, { code: ErrorCode.OverCapacity, message: `The server is at its limit of ${serverLimit} connections; try again later.` });
+      }
       if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
         return refuse(ws, {
           code: ErrorCode.AppOverQuota,
@@ -76,6 +80,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       }
       ctx.sockets.add(ws, connection.socketId, app.id);
       ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
+      if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId }, "connection opened");
     },
 
     message(ws, message, isBinary) {
@@ -88,7 +93,9 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         return;
       }
       try {
-        handleFrame(ctx, keepalive, ws, app, Buffer.from(message).toString("utf8"));
+        const text = Buffer.from(message).toString("utf8");
+        if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ socketId: connection.socketId, frame: redactAuth(text.slice(0, 2000)) }, "frame received");
+        handleFrame(ctx, keepalive, ws, app, text);
       } catch (error) {
         // A bug must cost one frame, never the process or the other sockets.
         ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
@@ -100,10 +107,11 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       keepalive.heard(ws.getUserData());
     },
 
-    close(ws) {
+    close(ws, code) {
       const connection = ws.getUserData();
       connection.open = false;
       if (!connection.app) return;
+      if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, code }, "connection closed");
       ctx.sockets.remove(connection);
       releaseAll(ctx, connection.app, connection);
       if (connection.user) signOut(ctx, ws, connection.app, connection.user);
@@ -138,6 +146,11 @@ function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Conne
 function refuse(ws: WebSocket<Connection>, rejection: Rejection): void {
   ws.send(frames.pusherError(rejection.code, rejection.message));
   ws.end(rejection.code, rejection.message.slice(0, 120));
+}
+
+/** Signatures never reach the logs, not even at debug level. */
+function redactAuth(frame: string): string {
+  return frame.replace(/("auth"\s*:\s*")[^"]*"/g, '$1[redacted]"');
 }
 
 function safeDecode(value: string): string {
