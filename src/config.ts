@@ -12,6 +12,8 @@ export interface Config {
   pathPrefix: string;
   /** Seconds a pinged client has to answer before it is closed with 4201. */
   pongTimeout: number;
+  /** Serve wss:// and https:// with this certificate and key (PEM files); undefined serves plain ws/http. */
+  tls: { certFile: string; keyFile: string; passphrase: string | undefined } | undefined;
   /** pino level: fatal, error, warn, info, debug (adds connections and frames), trace or silent. */
   logLevel: string;
   /** Connections this process accepts at once, all apps together; -1 is unlimited. Over it: 4100. */
@@ -50,6 +52,9 @@ const options = {
   "pong-timeout": { type: "string" },
   "shutdown-grace": { type: "string" },
   "log-level": { type: "string" },
+  "ssl-cert": { type: "string" },
+  "ssl-key": { type: "string" },
+  "ssl-passphrase": { type: "string" },
   "max-connections": { type: "string" },
   redis: { type: "string" },
   "redis-sentinels": { type: "string" },
@@ -65,6 +70,9 @@ export const USAGE = `Usage: herald [options]
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
+  --ssl-cert <file>        HERALD_SSL_CERT      serve wss:// and https:// with this PEM certificate (chain)
+  --ssl-key <file>         HERALD_SSL_KEY       ... and this PEM private key
+  --ssl-passphrase <text>  HERALD_SSL_PASSPHRASE  the key's passphrase, if it has one
   --log-level <level>      HERALD_LOG_LEVEL     fatal, error, warn, info (default), debug (adds
                                                 connections and frames), trace or silent
   --max-connections <n>    HERALD_MAX_CONNECTIONS  connections at once, all apps together (default unlimited)
@@ -93,6 +101,11 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
+    tls: tlsSettings(
+      values["ssl-cert"] ?? env.HERALD_SSL_CERT,
+      values["ssl-key"] ?? env.HERALD_SSL_KEY,
+      values["ssl-passphrase"] ?? env.HERALD_SSL_PASSPHRASE,
+    ),
     logLevel: logLevel(values["log-level"] ?? env.HERALD_LOG_LEVEL ?? "info"),
     maxConnections: maxConnections(values["max-connections"] ?? env.HERALD_MAX_CONNECTIONS),
     shutdownGrace: integerSetting("--shutdown-grace / HERALD_SHUTDOWN_GRACE", values["shutdown-grace"] ?? env.HERALD_SHUTDOWN_GRACE ?? "10", 1, 3600),
@@ -111,6 +124,12 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
+}
+
+function tlsSettings(certFile: string | undefined, keyFile: string | undefined, passphrase: string | undefined): Config["tls"] {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError("TLS needs both --ssl-cert / HERALD_SSL_CERT and --ssl-key / HERALD_SSL_KEY.");
+  return { certFile, keyFile, passphrase: passphrase || undefined };
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];

@@ -9,7 +9,7 @@ import type { ClusterMembership } from "./cluster/redis-cluster.js";
 import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
-import { PortInUseError, startServer } from "./server/server.js";
+import { PortInUseError, startServer, TlsSetupError } from "./server/server.js";
 import { nativeEngineProblem } from "./server/uws.js";
 
 const log = createLogger();
@@ -73,12 +73,12 @@ async function main(): Promise<void> {
       nextSocketId: socketIdGenerator(nodeNumber),
     });
   } catch (error) {
-    if (error instanceof PortInUseError) fail(error.message);
+    if (error instanceof PortInUseError || error instanceof TlsSetupError) fail(error.message);
     throw error;
   }
   log.info(
     { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
-    `Herald listening on ${config.host}:${server.port} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
+    `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
 
   let stopping = false;

@@ -2,6 +2,7 @@
  * Builds the uWebSockets.js app: the WebSocket route, the HTTP API routes and a
  * JSON 404 for everything else, all under the configured path prefix.
  */
+import { accessSync, constants } from "node:fs";
 import type { AppRegistry } from "../apps/app-registry.js";
 import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
@@ -26,7 +27,7 @@ import type { NodeContext } from "./node-context.js";
 import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
-import uWS, { listenExclusively } from "./uws.js";
+import uWS, { listenExclusively, type TemplatedApp } from "./uws.js";
 import { health, readiness } from "./ops/health.js";
 import { announcePresence } from "./signin.js";
 import { announceMemberRemoved } from "./subscriptions.js";
@@ -68,9 +69,30 @@ export class PortInUseError extends Error {
   override name = "PortInUseError";
 }
 
+export class TlsSetupError extends Error {
+  override name = "TlsSetupError";
+}
+
+function createApp(config: Config): TemplatedApp {
+  if (!config.tls) return uWS.App();
+  const { certFile, keyFile, passphrase } = config.tls;
+  for (const [what, file] of [["certificate (--ssl-cert)", certFile], ["key (--ssl-key)", keyFile]] as const) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      throw new TlsSetupError(`Cannot read the TLS ${what} at ${file}.`);
+    }
+  }
+  try {
+    return uWS.SSLApp({ cert_file_name: certFile, key_file_name: keyFile, ...(passphrase ? { passphrase } : {}) });
+  } catch {
+    throw new TlsSetupError(`The TLS certificate ${certFile} and key ${keyFile} could not be loaded: check that both are PEM, that they belong together, and the passphrase (--ssl-passphrase) if the key has one.`);
+  }
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, log } = options;
-  const uwsApp = uWS.App();
+  const uwsApp = createApp(config);
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
   const users = new UserSockets();
