@@ -7,7 +7,8 @@ import { parseArgs } from "node:util";
 export interface Config {
   host: string;
   port: number;
-  appsFile: string;
+  /** Where the apps come from: an apps.json, a Soketi config file, or Reverb's REVERB_APP_* variables. */
+  apps: AppsSource;
   /** Mount point for both the WebSocket and HTTP API paths, e.g. `/pusher`; empty for none. */
   pathPrefix: string;
   /** Seconds a pinged client has to answer before it is closed with 4201. */
@@ -40,6 +41,16 @@ export interface HostPort {
   port: number;
 }
 
+export type AppsSource =
+  | { kind: "apps-file"; path: string }
+  | { kind: "soketi-config"; path: string }
+  | { kind: "reverb-env"; id: string; key: string; secret: string };
+
+/** How the source is named in messages and the start-up line. */
+export function describeAppsSource(source: AppsSource): string {
+  return source.kind === "reverb-env" ? "the REVERB_APP_* environment" : source.path;
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -48,6 +59,7 @@ const options = {
   host: { type: "string" },
   port: { type: "string" },
   apps: { type: "string" },
+  "soketi-config": { type: "string" },
   "path-prefix": { type: "string" },
   "pong-timeout": { type: "string" },
   "shutdown-grace": { type: "string" },
@@ -68,6 +80,10 @@ export const USAGE = `Usage: herald [options]
   --host <address>         HERALD_HOST          address to listen on (default 0.0.0.0)
   --port <number>          HERALD_PORT          port for WebSockets and the HTTP API (default 6001)
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
+  --soketi-config <file>   HERALD_SOKETI_CONFIG  take the apps from a Soketi config file instead
+                                                (its appManager.array.apps)
+                           REVERB_APP_ID, REVERB_APP_KEY, REVERB_APP_SECRET: with no apps file
+                                                given, Reverb's single app
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
   --ssl-cert <file>        HERALD_SSL_CERT      serve wss:// and https:// with this PEM certificate (chain)
@@ -98,7 +114,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
   return {
     host: values.host ?? env.HERALD_HOST ?? "0.0.0.0",
     port: integerSetting("--port / HERALD_PORT", values.port ?? env.HERALD_PORT ?? "6001", 0, 65535),
-    appsFile: values.apps ?? env.HERALD_APPS_FILE ?? "apps.json",
+    apps: appsSource(values.apps ?? env.HERALD_APPS_FILE, values["soketi-config"] ?? env.HERALD_SOKETI_CONFIG, env),
     pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
     pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
     tls: tlsSettings(
@@ -124,6 +140,18 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
+}
+
+function appsSource(appsFile: string | undefined, soketiConfig: string | undefined, env: NodeJS.ProcessEnv): AppsSource {
+  if (appsFile && soketiConfig) throw new ConfigError("Give --apps or --soketi-config, not both.");
+  if (soketiConfig) return { kind: "soketi-config", path: soketiConfig };
+  if (appsFile) return { kind: "apps-file", path: appsFile };
+  const { REVERB_APP_ID: id, REVERB_APP_KEY: key, REVERB_APP_SECRET: secret } = env;
+  if (id || key || secret) {
+    if (!id || !key || !secret) throw new ConfigError("Reverb's app needs all of REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET.");
+    return { kind: "reverb-env", id, key, secret };
+  }
+  return { kind: "apps-file", path: "apps.json" };
 }
 
 function tlsSettings(certFile: string | undefined, keyFile: string | undefined, passphrase: string | undefined): Config["tls"] {

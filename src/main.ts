@@ -2,11 +2,11 @@
 /** Composition root: read the settings, load the apps, start the server, stop on a signal. */
 import { readFileSync } from "node:fs";
 import { AppRegistry } from "./apps/app-registry.js";
-import { AppsFileError, loadAppsFile } from "./apps/apps-file.js";
+import { AppsFileError, loadAppsFile, loadSoketiConfig, reverbApp } from "./apps/apps-file.js";
 import { startSingleNode } from "./cluster/cluster.js";
 import { ClusterStartError } from "./cluster/errors.js";
 import type { ClusterMembership } from "./cluster/redis-cluster.js";
-import { ConfigError, readConfig, USAGE, type Config } from "./config.js";
+import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
 import { PortInUseError, startServer, TlsSetupError } from "./server/server.js";
@@ -41,7 +41,11 @@ async function main(): Promise<void> {
 
   let apps: AppRegistry;
   try {
-    const loaded = loadAppsFile(config.appsFile);
+    const source = config.apps;
+    const loaded =
+      source.kind === "apps-file" ? loadAppsFile(source.path)
+      : source.kind === "soketi-config" ? loadSoketiConfig(source.path)
+      : reverbApp(source.id, source.key, source.secret);
     for (const warning of loaded.warnings) log.warn(warning);
     apps = new AppRegistry(loaded.apps);
   } catch (error) {
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
   }
   log.info(
     { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
-    `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${config.appsFile}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
+    `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
 
   let stopping = false;

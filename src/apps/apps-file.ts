@@ -84,20 +84,39 @@ export class AppsFileError extends Error {
 }
 
 export function loadAppsFile(path: string): LoadedApps {
+  return parseApps(readJson(path, "Pass --apps <file> or set HERALD_APPS_FILE."), path);
+}
+
+/**
+ * The apps of a Soketi config file: `appManager.array.apps`, nested or as the
+ * dotted key Soketi also accepts. Soketi's app fields are Herald's.
+ */
+export function loadSoketiConfig(path: string): LoadedApps {
+  const config = readJson(path, "Pass --soketi-config <file> or set HERALD_SOKETI_CONFIG.") as Record<string, unknown> | null;
+  const nested = (config?.appManager as { array?: { apps?: unknown } } | undefined)?.array?.apps;
+  const apps = config?.["appManager.array.apps"] ?? nested;
+  if (!Array.isArray(apps)) throw new AppsFileError(`${path}: no appManager.array.apps list (Herald reads Soketi's array app manager only).`);
+  return parseApps({ apps }, `${path} (appManager.array.apps)`);
+}
+
+/** Reverb's one app from its environment; Reverb lets clients whisper, so client events are on. */
+export function reverbApp(id: string, key: string, secret: string): LoadedApps {
+  return parseApps({ apps: [{ id, key, secret, enableClientMessages: true }] }, "the REVERB_APP_* environment");
+}
+
+function readJson(path: string, hint: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(error);
-    throw new AppsFileError(`${path}: ${reason}. Pass --apps <file> or set HERALD_APPS_FILE.`);
+    throw new AppsFileError(`${path}: ${reason}. ${hint}`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new AppsFileError(`${path}: not valid JSON (${(error as Error).message}).`);
   }
-  return parseApps(json, path);
 }
 
 /** Validates the parsed content of an apps file; `source` names it in messages. */

@@ -52,12 +52,15 @@ function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void
   }
 }
 
-/** Starts Herald with the given apps (default: the demo app) and waits until it listens. */
+/**
+ * Starts Herald with the given apps (default: the demo app) and waits until it
+ * listens. `apps: null` passes no apps file, for the other ways of giving apps.
+ */
 export async function startHerald(
-  options: { apps?: AppConfig[]; args?: string[]; env?: Record<string, string> } = {},
+  options: { apps?: AppConfig[] | null; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<Herald> {
-  const appsFile = writeAppsFile({ apps: options.apps ?? [DEMO_APP] });
-  const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", "--apps", appsFile, ...(options.args ?? [])], {
+  const appsArgs = options.apps === null ? [] : ["--apps", writeAppsFile({ apps: options.apps ?? [DEMO_APP] })];
+  const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", ...appsArgs, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

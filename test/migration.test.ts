@@ -1,0 +1,57 @@
+/** Coming from Soketi or Reverb: their app configuration, read as it is. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { RawClient } from "./helpers/clients.js";
+import { runHerald, startHerald } from "./helpers/herald.js";
+
+function soketiConfig(content: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), "herald-soketi-")), "config.json");
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+const soketiApp = { id: "soketi-id", key: "soketi-key", secret: "soketi-secret", enableClientMessages: true, maxConnections: 100 };
+
+describe("a Soketi config (--soketi-config)", () => {
+  it.each([
+    ["nested", { port: 6001, appManager: { driver: "array", array: { apps: [soketiApp] } } }],
+    ["with the dotted key", { "appManager.array.apps": [soketiApp], debug: true }],
+  ])("gives Herald its apps (%s)", async (_, content) => {
+    const file = soketiConfig(content);
+    const herald = await startHerald({ apps: null, args: ["--soketi-config", file] });
+    expect(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.msg).toContain(`with 1 app from ${file}`);
+    const client = await RawClient.connect(herald.port, "soketi-key");
+    await client.socketId();
+    client.close();
+    await herald.stop();
+  });
+
+  it("names the problem when it has no array app manager", async () => {
+    const file = soketiConfig({ appManager: { driver: "mysql" } });
+    const run = await runHerald(["--port", "0", "--soketi-config", file]);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("no appManager.array.apps list");
+  });
+});
+
+describe("Reverb's environment", () => {
+  it("becomes the one app when no apps file is given", async () => {
+    const herald = await startHerald({
+      apps: null,
+      env: { REVERB_APP_ID: "reverb-id", REVERB_APP_KEY: "reverb-key", REVERB_APP_SECRET: "reverb-secret" },
+    });
+    expect(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.msg).toContain("with 1 app from the REVERB_APP_* environment");
+    const client = await RawClient.connect(herald.port, "reverb-key");
+    await client.socketId();
+    client.close();
+    await herald.stop();
+  });
+
+  it("needs all three variables", async () => {
+    const run = await runHerald(["--port", "0"], { REVERB_APP_KEY: "only-the-key" });
+    expect(run.code).toBe(2);
+    expect(run.output).toContain("needs all of REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET");
+  });
+});
