@@ -9,6 +9,15 @@ async function getJson(port: number, path: string): Promise<{ status: number; bo
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** A raw socket subscribed to a public channel, so a stop has a channel to vacate. */
+async function subscriber(herald: Herald, channel: string): Promise<RawClient> {
+  const client = await RawClient.connect(herald.port);
+  await client.socketId();
+  client.send({ event: "pusher:subscribe", data: { channel } });
+  await client.event("pusher_internal:subscription_succeeded");
+  return client;
+}
+
 function exited(herald: Herald): Promise<number | null> {
   return new Promise((resolve) => {
     if (herald.process.exitCode !== null) return resolve(herald.process.exitCode);
@@ -52,10 +61,7 @@ describe("a graceful stop", () => {
 
   it("turns /ready to 503, refuses new sockets, closes the others with 4200, sends due webhooks, then exits 0", { timeout: 15_000 }, async () => {
     const herald = await startHerald({ apps: [hooked] });
-    const client = await RawClient.connect(herald.port);
-    await client.socketId();
-    client.send({ event: "pusher:subscribe", data: { channel: "drain-room" } });
-    await client.event("pusher_internal:subscription_succeeded");
+    const client = await subscriber(herald, "drain-room");
 
     const exit = exited(herald);
     herald.process.kill("SIGTERM");
@@ -72,10 +78,7 @@ describe("a graceful stop", () => {
 
   it("exits at once on a second signal", { timeout: 15_000 }, async () => {
     const herald = await startHerald({ apps: [hooked] });
-    const client = await RawClient.connect(herald.port);
-    await client.socketId();
-    client.send({ event: "pusher:subscribe", data: { channel: "impatient-room" } });
-    await client.event("pusher_internal:subscription_succeeded");
+    const client = await subscriber(herald, "impatient-room");
     const exit = exited(herald);
     const started = Date.now();
     herald.process.kill("SIGTERM");
@@ -89,10 +92,7 @@ describe("a graceful stop", () => {
   it("gives up after --shutdown-grace", { timeout: 15_000 }, async () => {
     const hanging = await startWebhookReceiver(() => 500);
     const herald = await startHerald({ apps: [{ ...DEMO_APP, webhooks: [{ url: hanging.url }] }], args: ["--shutdown-grace", "1"] });
-    const client = await RawClient.connect(herald.port);
-    await client.socketId();
-    client.send({ event: "pusher:subscribe", data: { channel: "slow-room" } });
-    await client.event("pusher_internal:subscription_succeeded");
+    await subscriber(herald, "slow-room");
     await sleep(400);
     const exit = exited(herald);
     herald.process.kill("SIGTERM");
