@@ -24,6 +24,19 @@ export function freePort(): Promise<number> {
 }
 
 /** With `persist`, Redis writes every change to an append-only file and reloads it on `start()`. */
+/** Runs `redis-server args` and resolves once its output says `ready` (a server's "Ready to accept connections" by default). */
+export function spawnRedisServer(args: string[], ready = "Ready to accept connections"): Promise<ChildProcess> {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes(ready)) resolve(child);
+    });
+    child.once("exit", (code) => reject(new Error(`redis-server ${args.join(" ")} exited with ${code}:\n${output}`)));
+  });
+}
+
 export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
   if (spawnSync("redis-server", ["--version"]).error) {
     throw new Error(
@@ -38,16 +51,7 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence], { stdio: ["ignore", "pipe", "pipe"] });
-      const started = child;
-      await new Promise<void>((resolve, reject) => {
-        let output = "";
-        started.stdout!.on("data", (chunk: Buffer) => {
-          output += chunk;
-          if (output.includes("Ready to accept connections")) resolve();
-        });
-        started.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
-      });
+      child = await spawnRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence]);
     },
     async kill() {
       const running = child;

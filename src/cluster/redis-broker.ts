@@ -20,7 +20,6 @@ export class RedisBroker implements Broker {
   private missedLogged = 0;
   private missedLogTimer: NodeJS.Timeout | undefined;
   private reachable = true;
-  private readonly where: string;
 
   constructor(
     private readonly publisher: Redis,
@@ -28,15 +27,15 @@ export class RedisBroker implements Broker {
     private readonly nodeId: string,
     private readonly local: LocalNode,
     private readonly log: Logger,
-    where: string,
+    /** Where Redis is, without passwords, for messages. */
+    private readonly where: string,
     /** On a Redis Cluster, sharded pub/sub: each app's channel lives on one shard instead of every shard. */
     private readonly sharded: boolean,
   ) {
-    this.where = where;
     subscriber.on(sharded ? "smessage" : "message", (channel: string, payload: string) => this.receive(channel, payload));
     for (const connection of [publisher, subscriber]) {
-      connection.on("error", (error: Error) => this.unreachable(where, error));
-      connection.on("ready", () => this.backAgain(where));
+      connection.on("error", (error: Error) => this.unreachable(error));
+      connection.on("ready", () => this.backAgain());
     }
   }
 
@@ -88,16 +87,16 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private unreachable(where: string, error: Error): void {
+  private unreachable(error: Error): void {
     if (!this.reachable) return;
     this.reachable = false;
-    this.log.error({ err: error.message }, `Redis at ${where} is unreachable: local clients are still served; other nodes miss this node's events until it is back`);
+    this.log.error({ err: error.message }, `Redis at ${this.where} is unreachable: local clients are still served; other nodes miss this node's events until it is back`);
   }
 
-  private backAgain(where: string): void {
+  private backAgain(): void {
     if (this.reachable || this.publisher.status !== "ready" || this.subscriber.status !== "ready") return;
     this.reachable = true;
-    this.log.info(`Redis at ${where} is reachable again`);
+    this.log.info(`Redis at ${this.where} is reachable again`);
   }
 
   private countMissed(): void {

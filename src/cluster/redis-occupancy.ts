@@ -17,6 +17,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
+import { nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
@@ -88,9 +89,8 @@ export class RedisOccupancy implements Occupancy {
   async forgetNode(deadNodeId: string): Promise<void> {
     const entries = await this.redis.smembers(nodeChannelsKey(deadNodeId));
     for (const entry of entries) {
-      const separator = entry.lastIndexOf("\n");
-      const app = this.apps.byId(entry.slice(0, separator));
-      const channel = entry.slice(separator + 1);
+      const [appId, channel] = splitNodeEntry(entry, 2) as [string, string];
+      const app = this.apps.byId(appId);
       if (!app) continue;
       const transition = await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), deadNodeId, 0, channel, MARKER_TTL_MS);
       if (transition === -1) this.confirmVacatedLater(app, channel, deadNodeId);
@@ -100,7 +100,7 @@ export class RedisOccupancy implements Occupancy {
 
   private report(app: App, channel: string): void {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
-    const key = `${app.id}\n${channel}`;
+    const key = nodeEntry(app.id, channel);
     this.reported.set(key, { app, channel });
     if (this.redis.status !== "ready") return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);

@@ -11,6 +11,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import type { LocalNode } from "./broker.js";
 import type { ClusterEvents } from "./cluster.js";
+import { nodeEntry, splitNodeEntry } from "./node-entries.js";
 import type { OnlineUsers } from "./online-users.js";
 
 /** KEYS: the user's node set. ARGV: node. 1 when this node is the first to hold the user. */
@@ -41,7 +42,8 @@ export class RedisOnlineUsers implements OnlineUsers {
 
   async cameOnline(app: App, userId: string): Promise<boolean> {
     try {
-      await this.redis.sadd(nodeUsersKey(this.nodeId), entry(app.id, userId));
+      // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
+      this.redis.sadd(nodeUsersKey(this.nodeId), nodeEntry(app.id, userId)).catch(() => undefined);
       return (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
     } catch (error) {
       this.log.warn({ err: String(error), appId: app.id }, "online status answered from this node only: Redis is unreachable");
@@ -81,8 +83,7 @@ export class RedisOnlineUsers implements OnlineUsers {
 
   private async removeStale(nodeId: string, stale: (appId: string, userId: string) => boolean): Promise<void> {
     for (const item of await this.redis.smembers(nodeUsersKey(nodeId))) {
-      const separator = item.indexOf("\n");
-      const [appId, userId] = [item.slice(0, separator), item.slice(separator + 1)];
+      const [appId, userId] = splitNodeEntry(item, 2) as [string, string];
       if (!stale(appId, userId) || (await this.offlineFor(nodeId, appId, userId)) !== 1) continue;
       const app = this.apps.byId(appId);
       if (app) this.events.userGone(app, userId);
@@ -90,13 +91,9 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   private async offlineFor(nodeId: string, appId: string, userId: string): Promise<number> {
-    await this.redis.srem(nodeUsersKey(nodeId), entry(appId, userId));
+    this.redis.srem(nodeUsersKey(nodeId), nodeEntry(appId, userId)).catch(() => undefined);
     return this.commands.heraldWentOffline(userNodesKey(appId, userId), nodeId);
   }
-}
-
-function entry(appId: string, userId: string): string {
-  return `${appId}\n${userId}`;
 }
 
 function userNodesKey(appId: string, userId: string): string {

@@ -17,6 +17,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
+import { nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { ClusterEvents } from "./cluster.js";
 import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
@@ -71,9 +72,10 @@ export class RedisPresence implements Presence {
   }
 
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot): Promise<ClusterJoin> {
-    const entry = memberEntry(app.id, channel, userId);
+    const entry = nodeEntry(app.id, channel, userId);
     try {
-      if (firstOnNode) await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
+      // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
+      if (firstOnNode) this.redis.sadd(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
       const [added, flat] = await this.commands.heraldJoin(
         membersKey(app.id, channel),
         memberNodesKey(app.id, channel, userId),
@@ -84,7 +86,7 @@ export class RedisPresence implements Presence {
         this.nodeId,
       );
       if (added === -1) {
-        if (firstOnNode) await this.redis.srem(nodeMembersKey(this.nodeId), entry);
+        if (firstOnNode) this.redis.srem(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       if (added === 1) this.events.memberAdded(app, channel, userId);
@@ -145,10 +147,7 @@ export class RedisPresence implements Presence {
   /** Takes out the members `nodeId` holds in Redis for which `stale` is true. */
   private async removeStale(nodeId: string, stale: (appId: string, channel: string, userId: string) => boolean): Promise<void> {
     for (const entry of await this.redis.smembers(nodeMembersKey(nodeId))) {
-      // App ids and channel names hold no newline (apps.json and the channel rules see to it); user ids may.
-      const first = entry.indexOf("\n");
-      const second = entry.indexOf("\n", first + 1);
-      const [appId, channel, userId] = [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
+      const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
       if (!stale(appId, channel, userId) || (await this.leaveFor(nodeId, appId, channel, userId)) !== 1) continue;
       const app = this.apps.byId(appId);
       if (!app) continue;
@@ -158,7 +157,7 @@ export class RedisPresence implements Presence {
   }
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
-    await this.redis.srem(nodeMembersKey(nodeId), memberEntry(appId, channel, userId));
+    this.redis.srem(nodeMembersKey(nodeId), nodeEntry(appId, channel, userId)).catch(() => undefined);
     return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, MARKER_TTL_MS);
   }
 
@@ -175,10 +174,6 @@ function snapshotOf(flat: string[]): PresenceSnapshot {
   for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = JSON.parse(flat[i + 1]!);
   const ids = Object.keys(hash);
   return { ids, hash, count: ids.length };
-}
-
-function memberEntry(appId: string, channel: string, userId: string): string {
-  return `${appId}\n${channel}\n${userId}`;
 }
 
 function membersKey(appId: string, channel: string): string {

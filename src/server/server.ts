@@ -10,7 +10,6 @@ import type { StartCluster } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
-import { memberAdded } from "../protocol/server-frames.js";
 import { postJson } from "../webhooks/http-post.js";
 import { Webhooks } from "../webhooks/webhooks.js";
 import { triggerBatch } from "./api/batch-events.js";
@@ -30,7 +29,7 @@ import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively, type TemplatedApp } from "./uws.js";
 import { health, readiness } from "./ops/health.js";
 import { announcePresence } from "./signin.js";
-import { announceMemberRemoved } from "./subscriptions.js";
+import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
 const API_ROUTES: readonly Route[] = [
@@ -111,7 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
       memberAdded: (app, channel, userId) => webhooks.memberAdded(app, channel, userId),
       memberRemoved: (app, channel, userId) => webhooks.memberRemoved(app, channel, userId),
-      memberCame: (app, channel, userId, userInfo) => broker.publish({ appId: app.id, channel, frame: memberAdded(channel, userId, userInfo) }),
+      memberCame: (app, channel, userId, userInfo) => announceMemberAdded(ctx, app, channel, userId, userInfo),
       memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
       userCame: (app, userId) => announcePresence(ctx, app, userId, "online"),
       userGone: (app, userId) => announcePresence(ctx, app, userId, "offline"),

@@ -80,10 +80,10 @@ export class SubscriptionCounts {
    * one node, which reads the count after writing its own, so each is told once.
    */
   private send(app: App, channel: string): void {
-    const localCount = this.channels.forApp(app.id).subscriptionCount(channel);
     this.occupancy
       .subscriptionCount(app.id, channel)
-      .catch(() => localCount) // Redis away: this node's own count is the best there is
+      // Redis away: this node's own count is the best there is.
+      .catch(() => this.channels.forApp(app.id).subscriptionCount(channel))
       .then((count) => {
         if (count === 0) return;
         if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });

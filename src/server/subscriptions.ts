@@ -89,12 +89,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
       return;
     }
     if (cluster.added) {
-      ctx.broker.publish({
-        appId: app.id,
-        channel,
-        frame: frames.memberAdded(channel, userId, userInfo),
-        exceptSocketId: connection.socketId,
-      });
+      announceMemberAdded(ctx, app, channel, userId, userInfo, connection.socketId);
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
     ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
@@ -152,6 +147,11 @@ function release(ctx: NodeContext, app: App, channel: string, userId: string | u
       if (leftEverywhere) announceMemberRemoved(ctx, app, channel, userId);
     });
   }
+}
+
+/** Tells the channel's subscribers on every node, but `exceptSocketId`, that a user joined it. */
+export function announceMemberAdded(ctx: NodeContext, app: App, channel: string, userId: string, userInfo: unknown, exceptSocketId?: string): void {
+  ctx.broker.publish({ appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId });
 }
 
 /** Tells the channel's subscribers on every node that a user left it (presence reports it to webhooks). */

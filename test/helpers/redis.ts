@@ -1,9 +1,9 @@
 /** The cluster tests' Redis: the benchmark's throwaway redis-server, or none with HERALD_SKIP_REDIS_TESTS=1. */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, type RedisServer } from "../../bench/lib/redis-server.js";
+import { freePort, spawnRedisServer, type RedisServer } from "../../bench/lib/redis-server.js";
 
 export { startRedis, type RedisServer } from "../../bench/lib/redis-server.js";
 
@@ -16,15 +16,7 @@ export async function startSentinel(master: RedisServer): Promise<{ address: str
   const config = join(mkdtempSync(join(tmpdir(), "herald-sentinel-")), "sentinel.conf");
   // Sentinel rewrites its config file, so it gets one of its own.
   writeFileSync(config, `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${masterPort} 1\n`);
-  const child = spawn("redis-server", [config, "--sentinel"], { stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes("+monitor master mymaster")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`redis-server --sentinel exited with ${code}:\n${output}`)));
-  });
+  const child = await spawnRedisServer([config, "--sentinel"], "+monitor master mymaster");
   return { address: `127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
 }
 
@@ -34,20 +26,8 @@ export async function startRedisCluster(): Promise<{ nodes: string; stop(): void
   const ports = [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   for (const port of ports) {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let output = "";
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output += chunk;
-        if (output.includes("Ready to accept connections")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`redis-server (cluster) exited with ${code}:\n${output}`)));
-    });
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
+    children.push(await spawnRedisServer(args));
   }
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
   execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });

@@ -6,7 +6,7 @@
 import type { App } from "../../apps/app.js";
 import { ClusterStateUnavailable } from "../../cluster/errors.js";
 import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
-import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort } from "../http-io.js";
+import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort, type ResponseState } from "../http-io.js";
 import type { NodeContext } from "../node-context.js";
 import type { HttpRequest, HttpResponse } from "../uws.js";
 
@@ -83,22 +83,17 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
       // Reads are counted here, once signed, so unsigned requests cannot use up an app's allowance.
       const readLimit = app.maxReadRequestsPerSecond;
       if (!hasBody && readLimit >= 0 && !ctx.rateLimits.of(app.id).reads.tryTake(1, readLimit, nowSecond)) {
-        const limited = tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`);
-        return sendJson(res, state, limited.status, limited.body, false, limited.retryAfterSeconds);
+        return respond(res, state, tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`));
       }
-      const send = (response: ApiResponse) => sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
-      const fail = (error: unknown) => {
-        if (error instanceof ClusterStateUnavailable) return sendError(res, state, 503, error.message);
-        ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
-        sendError(res, state, 500, "The server failed to process the request.");
-      };
+      let response: ApiResponse | Promise<ApiResponse>;
       try {
-        const response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
-        if (response instanceof Promise) response.then(send, fail);
-        else send(response);
+        response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
       } catch (error) {
-        fail(error);
+        return failed(ctx, res, state, path, error);
       }
+      // Only endpoints that read cluster state answer later; the others are sent at once.
+      if (response instanceof Promise) response.then((later) => respond(res, state, later), (error: unknown) => failed(ctx, res, state, path, error));
+      else respond(res, state, response);
     };
     if (!hasBody) return handle(NO_BODY);
     readBody(
@@ -108,6 +103,16 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
       () => sendError(res, state, 413, `The request body is larger than the ${bodyLimitBytes(app)} bytes this app accepts.`, true),
     );
   };
+}
+
+function respond(res: HttpResponse, state: ResponseState, response: ApiResponse): void {
+  sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
+}
+
+function failed(ctx: NodeContext, res: HttpResponse, state: ResponseState, path: string, error: unknown): void {
+  if (error instanceof ClusterStateUnavailable) return sendError(res, state, 503, error.message);
+  ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
+  sendError(res, state, 500, "The server failed to process the request.");
 }
 
 function decodeParam(raw: string | undefined): string | null {
