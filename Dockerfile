@@ -24,7 +24,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json apps.json ./
 USER node
-EXPOSE 6001
+EXPOSE 6001 9601
 # The image has no curl; Node's own fetch asks /health.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HERALD_PORT || 6001) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

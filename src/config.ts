@@ -19,6 +19,14 @@ export interface Config {
   logLevel: string;
   /** Connections this process accepts at once, all apps together; -1 is unlimited. Over it: 4100. */
   maxConnections: number;
+  /** Port of the ops listener serving GET /metrics (Prometheus); 0 turns it off. */
+  metricsPort: number;
+  /** Largest WebSocket frame, in bytes; a bigger one drops the connection. */
+  maxFrameBytes: number;
+  /** Largest HTTP API request body, in bytes, for every app (an app's own limits may allow less). */
+  maxBodyBytes: number;
+  /** Output a socket may have queued before it is closed as too slow (4100). */
+  maxBackpressureBytes: number;
   /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
   shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
@@ -68,6 +76,10 @@ const options = {
   "ssl-key": { type: "string" },
   "ssl-passphrase": { type: "string" },
   "max-connections": { type: "string" },
+  "metrics-port": { type: "string" },
+  "max-frame-kb": { type: "string" },
+  "max-body-kb": { type: "string" },
+  "max-backpressure-kb": { type: "string" },
   redis: { type: "string" },
   "redis-sentinels": { type: "string" },
   "redis-sentinel-name": { type: "string" },
@@ -75,7 +87,11 @@ const options = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const USAGE = `Usage: herald [options]
+export const USAGE = `Usage: herald [start] [options]     run the server
+       herald trigger ...            publish an event through a running server (herald trigger --help)
+       herald apps check|env|new     look after apps.json (herald apps)
+
+Server options:
 
   --host <address>         HERALD_HOST          address to listen on (default 0.0.0.0)
   --port <number>          HERALD_PORT          port for WebSockets and the HTTP API (default 6001)
@@ -92,6 +108,12 @@ export const USAGE = `Usage: herald [options]
   --log-level <level>      HERALD_LOG_LEVEL     fatal, error, warn, info (default), debug (adds
                                                 connections and frames), trace or silent
   --max-connections <n>    HERALD_MAX_CONNECTIONS  connections at once, all apps together (default unlimited)
+  --max-frame-kb <n>       HERALD_MAX_FRAME_KB  largest WebSocket frame a client may send (default 100)
+  --max-body-kb <n>        HERALD_MAX_BODY_KB   largest HTTP API request body, any app (default 10240;
+                                                each app also gets room for one full batch only)
+  --max-backpressure-kb <n> HERALD_MAX_BACKPRESSURE_KB  output queued for a slow client before it is
+                                                closed with 4100 (default 1024)
+  --metrics-port <port>    HERALD_METRICS_PORT  Prometheus GET /metrics on its own port (default 9601; 0: off)
   --shutdown-grace <seconds> HERALD_SHUTDOWN_GRACE  how long a stop may take before exiting anyway (default 10)
   --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
                                                 e.g. redis://:password@redis:6379/0 (default: none, one process)
@@ -124,6 +146,10 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     ),
     logLevel: logLevel(values["log-level"] ?? env.HERALD_LOG_LEVEL ?? "info"),
     maxConnections: maxConnections(values["max-connections"] ?? env.HERALD_MAX_CONNECTIONS),
+    metricsPort: integerSetting("--metrics-port / HERALD_METRICS_PORT", values["metrics-port"] ?? env.HERALD_METRICS_PORT ?? "9601", 0, 65535),
+    maxFrameBytes: 1024 * integerSetting("--max-frame-kb / HERALD_MAX_FRAME_KB", values["max-frame-kb"] ?? env.HERALD_MAX_FRAME_KB ?? "100", 1, 16 * 1024),
+    maxBodyBytes: 1024 * integerSetting("--max-body-kb / HERALD_MAX_BODY_KB", values["max-body-kb"] ?? env.HERALD_MAX_BODY_KB ?? "10240", 1, 1024 * 1024),
+    maxBackpressureBytes: 1024 * integerSetting("--max-backpressure-kb / HERALD_MAX_BACKPRESSURE_KB", values["max-backpressure-kb"] ?? env.HERALD_MAX_BACKPRESSURE_KB ?? "1024", 16, 1024 * 1024),
     shutdownGrace: integerSetting("--shutdown-grace / HERALD_SHUTDOWN_GRACE", values["shutdown-grace"] ?? env.HERALD_SHUTDOWN_GRACE ?? "10", 1, 3600),
     redis: redisTarget(
       values.redis ?? env.HERALD_REDIS_URL,

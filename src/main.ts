@@ -2,14 +2,15 @@
 /** Composition root: read the settings, load the apps, start the server, stop on a signal. */
 import { readFileSync } from "node:fs";
 import { AppRegistry } from "./apps/app-registry.js";
-import { AppsFileError, loadAppsFile, loadSoketiConfig, reverbApp } from "./apps/apps-file.js";
+import { AppsFileError, loadApps } from "./apps/apps-file.js";
+import { watchFile } from "./apps/file-watch.js";
 import { startSingleNode } from "./cluster/cluster.js";
 import { ClusterStartError } from "./cluster/errors.js";
 import type { ClusterMembership } from "./cluster/redis-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
-import { PortInUseError, startServer, TlsSetupError } from "./server/server.js";
+import { PortInUseError, startServer, TlsSetupError, type RunningServer } from "./server/server.js";
 import { nativeEngineProblem } from "./server/uws.js";
 
 const log = createLogger();
@@ -41,11 +42,7 @@ async function main(): Promise<void> {
 
   let apps: AppRegistry;
   try {
-    const source = config.apps;
-    const loaded =
-      source.kind === "apps-file" ? loadAppsFile(source.path)
-      : source.kind === "soketi-config" ? loadSoketiConfig(source.path)
-      : reverbApp(source.id, source.key, source.secret);
+    const loaded = loadApps(config.apps);
     for (const warning of loaded.warnings) log.warn(warning);
     apps = new AppRegistry(loaded.apps);
   } catch (error) {
@@ -81,9 +78,11 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info(
-    { host: config.host, port: server.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
+    { host: config.host, port: server.port, metricsPort: server.metricsPort, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
     `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
+
+  reloadAppsOnChange(config, server, apps);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -108,6 +107,37 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/**
+ * apps.json (or the Soketi config) is read again on SIGHUP and whenever the file
+ * changes. A file that does not load is logged and ignored: the apps in force stay.
+ */
+function reloadAppsOnChange(config: Config, server: RunningServer, apps: AppRegistry): void {
+  const source = config.apps;
+  let queue = Promise.resolve();
+  const reload = (trigger: string) => {
+    // One reload at a time, in order, so the last file read is the one in force.
+    queue = queue.then(async () => {
+      let loaded;
+      try {
+        loaded = loadApps(source);
+      } catch (error) {
+        if (!(error instanceof AppsFileError)) throw error;
+        log.error({ trigger }, `apps not reloaded, the ${apps.size} running apps stay in force: ${error.message}`);
+        return;
+      }
+      for (const warning of loaded.warnings) log.warn(warning);
+      const changes = await server.reloadApps(loaded.apps);
+      const { added, removed, changed, closedSockets } = changes;
+      if (added.length + removed.length + changed.length === 0) return void log.debug({ trigger }, "apps reloaded: nothing changed");
+      log.info({ trigger, added, removed, changed, closedSockets }, `apps reloaded from ${describeAppsSource(source)}: ${apps.size} apps (${added.length} added, ${removed.length} removed, ${changed.length} changed)`);
+    }).catch((error: unknown) => log.error({ err: error, trigger }, "apps reload failed"));
+  };
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  if (source.kind !== "reverb-env") {
+    watchFile(source.path, () => reload("file changed"), (error) => log.warn({ err: error }, `cannot watch ${source.path} for changes; send SIGHUP to reload it`));
+  }
 }
 
 /**

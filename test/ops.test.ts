@@ -1,6 +1,6 @@
 /** Operating Herald: /health, /ready and the graceful stop on SIGTERM/SIGINT. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, sleep } from "./helpers/clients.js";
+import { RawClient, serverSdk, sleep } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -123,7 +123,7 @@ describe("server limits and logs", () => {
     await herald.stop();
   });
 
-  it("logs connections and frames at debug level, never a signature", async () => {
+  it("logs connections, frames, refused subscriptions and refused API requests at debug level, never a signature", async () => {
     const herald = await startHerald({ args: ["--log-level", "debug"] });
     const client = await RawClient.connect(herald.port);
     const socketId = await client.socketId();
@@ -131,15 +131,41 @@ describe("server limits and logs", () => {
     const signature = hmacSha256Hex(DEMO_APP.secret, `${socketId}:private-logged`);
     client.send({ event: "pusher:subscribe", data: { channel: "private-logged", auth: `${DEMO_APP.key}:${signature}` } });
     await client.event("pusher_internal:subscription_succeeded");
+    client.send({ event: "pusher:subscribe", data: { channel: "private-forged", auth: `${DEMO_APP.key}:${signature}` } });
+    await client.event("pusher:subscription_error");
+    await expect(serverSdk(herald.port, { ...DEMO_APP, secret: "guessed" }).trigger("news", "e", {})).rejects.toMatchObject({ status: 401 });
     client.close();
     await sleep(200);
     await herald.stop();
     const messages = herald.logs.map((line) => line.msg);
     expect(messages).toEqual(expect.arrayContaining(["connection opened", "frame received", "connection closed"]));
+    expect(herald.logs.find((line) => line.msg === "subscription refused")).toMatchObject({ level: 20, channel: "private-forged", status: 401 });
+    expect(herald.logs.find((line) => line.msg === "HTTP API request refused")).toMatchObject({ level: 20, endpoint: "/events", status: 401 });
     const frameLine = herald.logs.find((line) => line.msg === "frame received" && String(line.frame).includes("private-logged"));
     expect(frameLine?.frame).toContain('"auth":"[redacted]"');
     const everything = JSON.stringify(herald.logs);
     expect(everything).not.toContain(signature);
     expect(everything).not.toContain(DEMO_APP.secret);
+  });
+});
+
+describe("server limits as flags", () => {
+  it("--max-frame-kb and --max-body-kb bound what a client may send", { timeout: 10_000 }, async () => {
+    const herald = await startHerald({ args: ["--max-frame-kb", "2", "--max-body-kb", "4"] });
+    try {
+      const small = await RawClient.connect(herald.port);
+      await small.socketId();
+      small.send({ event: "pusher:ping", data: "x".repeat(1500) });
+      await small.event("pusher:pong");
+      small.send({ event: "pusher:ping", data: "x".repeat(2500) });
+      expect(await small.closed()).toBe(1006);
+
+      const sdk = serverSdk(herald.port, DEMO_APP);
+      await sdk.trigger("news", "e", "x".repeat(3000));
+      // Under the app's own 10 KB payload limit, but over the server's 4 KB body limit.
+      await expect(sdk.trigger("news", "e", "x".repeat(6000))).rejects.toMatchObject({ status: 413, body: expect.stringContaining("4096 bytes") });
+    } finally {
+      await herald.stop();
+    }
   });
 });

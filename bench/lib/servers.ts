@@ -35,7 +35,7 @@ export async function startServer(kind: ServerKind, nodeFlags: string[] = [], he
     const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
     const apps = join(dir, "apps.json");
     writeFileSync(apps, JSON.stringify({ apps: [BENCH_APP] }));
-    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", apps, ...heraldArgs], {
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--apps", apps, ...heraldArgs], {
       stdio: ["ignore", "pipe", "pipe"],
     });
   } else {

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { WEBHOOK_EVENT_NAMES } from "../protocol/webhook-events.js";
+import type { AppsSource } from "../config.js";
 import type { App, Webhook } from "./app.js";
 
 const positiveInt = z.number().int().positive();
@@ -81,6 +82,13 @@ export interface LoadedApps {
 
 export class AppsFileError extends Error {
   override name = "AppsFileError";
+}
+
+/** The apps of wherever the settings say they are; throws AppsFileError naming the problem. */
+export function loadApps(source: AppsSource): LoadedApps {
+  if (source.kind === "apps-file") return loadAppsFile(source.path);
+  if (source.kind === "soketi-config") return loadSoketiConfig(source.path);
+  return reverbApp(source.id, source.key, source.secret);
 }
 
 export function loadAppsFile(path: string): LoadedApps {

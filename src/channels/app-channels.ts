@@ -4,6 +4,7 @@
  * means (first member, last socket, limit reached) and leaves moving bytes to
  * the server layer. Nothing here knows about sockets or uWebSockets.js.
  */
+import { channelKind, type ChannelKind } from "../protocol/channel-names.js";
 import { ChannelCache } from "./channel-cache.js";
 import { PresenceMembers, type PresenceSnapshot } from "./presence-channel.js";
 
@@ -77,6 +78,16 @@ export class AppChannels {
     const names: string[] = [];
     for (const name of this.channels.keys()) if (name.startsWith(prefix)) names.push(name);
     return names;
+  }
+
+  /** Subscriptions by channel kind, walked for /metrics: the join and leave paths keep no extra count. */
+  subscriptionsByKind(): Map<ChannelKind, number> {
+    const counts = new Map<ChannelKind, number>();
+    for (const [name, state] of this.channels) {
+      const kind = channelKind(name);
+      counts.set(kind, (counts.get(kind) ?? 0) + state.subscriptions);
+    }
+    return counts;
   }
 
   private state(channel: string): ChannelState {

@@ -1,3 +1,4 @@
+import type { ChannelKind } from "../protocol/channel-names.js";
 import { AppChannels } from "./app-channels.js";
 
 /** Channel state kept apart per app, so one app can never see another's channels. */
@@ -11,6 +12,11 @@ export class ChannelDirectory {
       this.apps.set(appId, channels);
     }
     return channels;
+  }
+
+  /** Subscriptions by channel kind of one app, for /metrics. */
+  subscriptionsByKind(appId: string): Map<ChannelKind, number> {
+    return this.apps.get(appId)?.subscriptionsByKind() ?? new Map();
   }
 
   /** Drops expired cache entries of every app. */

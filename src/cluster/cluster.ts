@@ -6,6 +6,7 @@
  */
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { RedisLinkStats } from "../metrics/prometheus.js";
 import type { Broker, LocalNode } from "./broker.js";
 import { NO_OTHER_NODES, type ConnectionCounts } from "./connection-counts.js";
 import { LocalEventCache, type EventCache } from "./event-cache.js";
@@ -50,6 +51,10 @@ export interface ClusterServices {
   readonly eventCache: EventCache;
   /** Why this node cannot serve as part of the cluster now (Redis unreachable), if it cannot. */
   problem(): string | undefined;
+  /** Starts carrying the messages of apps added by a reload of apps.json. */
+  addApps(appIds: readonly string[]): Promise<void>;
+  /** The state of the Redis link, for /metrics; undefined for a single process. */
+  redisLink(): RedisLinkStats | undefined;
   /** Resolves once held departures are decided, so their webhooks can still be sent before a stop. */
   settled(): Promise<void>;
   /** Leaves the cluster cleanly and lets go of its connections. */
@@ -70,6 +75,8 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     connectionCounts: NO_OTHER_NODES,
     eventCache: new LocalEventCache(channels),
     problem: () => undefined,
+    redisLink: () => undefined,
+    addApps: async () => {},
     settled: async () => {
       await Promise.all([occupancy.settled(), presence.settled()]);
     },

@@ -45,6 +45,9 @@ export class NodeLiveness {
     redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
   }
 
+  /** The round trip of the last heartbeat, for /metrics. */
+  lastRoundTripSeconds: number | undefined;
+
   start(): void {
     void this.beat();
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
@@ -60,7 +63,9 @@ export class NodeLiveness {
   private async beat(): Promise<void> {
     if (this.redis.status !== "ready") return;
     try {
+      const sentAt = performance.now();
       const silent = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
+      this.lastRoundTripSeconds = (performance.now() - sentAt) / 1000;
       if (Date.now() < this.judgeFrom) return;
       for (const deadNodeId of silent) {
         if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId)) !== 1) continue;

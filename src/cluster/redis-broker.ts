@@ -54,8 +54,14 @@ export class RedisBroker implements Broker {
     return this.reachable ? undefined : `Redis at ${this.where} is unreachable: this node serves only its own clients.`;
   }
 
+  /** Messages the other nodes missed while Redis was unreachable, since start. */
+  get messagesNotSent(): number {
+    return this.missed;
+  }
+
   /** Subscribes this node to its apps' channels (one at a time when sharded: SSUBSCRIBE takes one slot per call). */
   async listen(appIds: readonly string[]): Promise<void> {
+    if (appIds.length === 0) return;
     if (!this.sharded) return void (await this.subscriber.subscribe(...appIds.map(appChannel)));
     for (const appId of appIds) await this.subscriber.ssubscribe(appChannel(appId));
   }

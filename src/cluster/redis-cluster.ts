@@ -94,6 +94,12 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
         connectionCounts,
         eventCache: new RedisEventCache(commands, log),
         problem: () => broker.problem(),
+        addApps: (appIds) => broker.listen(appIds),
+        redisLink: () => ({
+          up: broker.problem() === undefined,
+          roundTripSeconds: liveness.lastRoundTripSeconds,
+          messagesNotSent: broker.messagesNotSent,
+        }),
         settled: async () => {
           await Promise.all([occupancy.settled(), presence.settled()]);
         },

@@ -20,7 +20,10 @@ export const ErrorCode = {
    * app's userAuthenticationTimeout, or the app terminating the user's connections.
    */
   Unauthorized: 4009,
-  /** The server is at its --max-connections: pusher-js tries again after a back-off. */
+  /**
+   * The server is at its --max-connections, or the socket could not keep up with its
+   * output (--max-backpressure-kb): pusher-js tries again after a back-off.
+   */
   OverCapacity: 4100,
   /** Going away for a restart: pusher-js reconnects at once, ideally elsewhere. */
   ServerRestarting: 4200,

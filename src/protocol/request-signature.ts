@@ -74,6 +74,27 @@ function decodeQueryComponent(text: string): string {
   }
 }
 
+/**
+ * The query string that signs a request as the Pusher server SDKs do, for Herald's
+ * own CLI. `path` is `/apps/{id}/...`.
+ */
+export function signedQueryString(
+  app: { key: string; secret: string },
+  method: SignedRequest["method"],
+  path: string,
+  body: string,
+  nowSeconds: number,
+): string {
+  const params = new Map([
+    ["auth_key", app.key],
+    ["auth_timestamp", String(Math.floor(nowSeconds))],
+    ["auth_version", "1.0"],
+  ]);
+  if (body !== "") params.set("body_md5", md5Hex(body));
+  const signature = hmacSha256Hex(app.secret, stringToSign(method, path, canonicalQuery(params)));
+  return new URLSearchParams([...params, ["auth_signature", signature]]).toString();
+}
+
 export function stringToSign(method: SignedRequest["method"], path: string, signedQuery: string): string {
   return `${method}\n${path}\n${signedQuery}`;
 }

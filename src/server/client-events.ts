@@ -31,6 +31,7 @@ export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, ap
   // Only events that would be relayed count against the allowance.
   const limit = app.maxClientEventsPerSecond;
   if (limit >= 0 && !(connection.clientEvents ??= new RateWindow()).tryTake(1, limit, nowSecond)) {
+    ctx.counters.of(app.id).rateLimited.client_events += 1;
     ws.send(frames.pusherError(ErrorCode.ClientEventRateLimited, `Client event rejected: this app allows ${limit} client events per second per connection.`));
     return;
   }

@@ -14,8 +14,8 @@ export interface Rejection {
  * may be hundreds of thousands of these.
  */
 export interface Connection {
-  /** Undefined when the socket is being refused (see `rejection`). */
-  readonly app: App | undefined;
+  /** Undefined when the socket is being refused (see `rejection`); replaced when apps.json is reloaded. */
+  app: App | undefined;
   readonly rejection: Rejection | undefined;
   readonly socketId: string;
   /** Subscribed channels, each with its presence user id (undefined for other kinds). */

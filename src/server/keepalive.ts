@@ -3,10 +3,12 @@
  * activityTimeout is pinged; one that then stays silent for the pong timeout is
  * closed with 4201. Receiving alone never counts against a client: it is only
  * asked to answer. The same once-a-second walk closes sockets that missed their
- * app's sign-in deadline, so there is one timer for all sockets, not one each.
+ * app's sign-in deadline or hold too much unsent output, so there is one timer
+ * for all sockets, not one each.
  */
 import { ErrorCode } from "../protocol/error-codes.js";
 import { PING, pusherError } from "../protocol/server-frames.js";
+import type { NodeCounters } from "../metrics/counters.js";
 import type { Connection } from "./connection.js";
 import type { SocketRegistry } from "./socket-registry.js";
 
@@ -24,6 +26,9 @@ export class Keepalive {
   constructor(
     private readonly sockets: SocketRegistry,
     private readonly pongTimeoutSeconds: number,
+    /** Queued output past which a socket is closed as too slow (half of uWS's hard limit). */
+    private readonly slowConsumerBytes: number,
+    private readonly counters: NodeCounters,
   ) {}
 
   start(): void {
@@ -45,6 +50,13 @@ export class Keepalive {
     const now = (this.now = monotonicSeconds());
     for (const ws of this.sockets.sockets()) {
       const connection = ws.getUserData();
+      if (ws.getBufferedAmount() > this.slowConsumerBytes) {
+        // Closed here, before uWS's hard limit, so the client is told why (4100) and
+        // it is counted; pusher-js reconnects after a back-off.
+        this.counters.of(connection.app!.id).backpressureCloses += 1;
+        ws.end(ErrorCode.OverCapacity, "Too slow: too much output queued");
+        continue;
+      }
       // ">" because the coarse clock may have read up to a second early at connect time.
       if (connection.signinDeadline !== 0 && now > connection.signinDeadline) {
         const seconds = connection.app!.userAuthenticationTimeout;

@@ -9,6 +9,7 @@ import type { OnlineUsers } from "../cluster/online-users.js";
 import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { NodeCounters } from "../metrics/counters.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
@@ -36,6 +37,8 @@ export interface NodeContext {
   readonly connectionCounts: ConnectionCounts;
   /** The last events of cache channels, shared by every node. */
   readonly eventCache: EventCache;
+  /** Plain counters for /metrics, bumped on the socket and HTTP paths. */
+  readonly counters: NodeCounters;
   readonly nextSocketId: () => string;
   /** Set once a stop has begun: no new sockets, /ready answers 503. */
   readonly lifecycle: { draining: boolean };

@@ -3,13 +3,16 @@
  * JSON 404 for everything else, all under the configured path prefix.
  */
 import { accessSync, constants } from "node:fs";
+import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import { AppRateLimits } from "../apps/rate-window.js";
 import { ChannelDirectory } from "../channels/channel-directory.js";
-import type { StartCluster } from "../cluster/cluster.js";
+import type { ClusterServices, StartCluster } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
+import { NodeCounters } from "../metrics/counters.js";
+import { prometheusExporter, type MetricSources } from "../metrics/prometheus.js";
 import { postJson } from "../webhooks/http-post.js";
 import { Webhooks } from "../webhooks/webhooks.js";
 import { triggerBatch } from "./api/batch-events.js";
@@ -19,6 +22,7 @@ import { listChannels } from "./api/channels.js";
 import { triggerEvent } from "./api/events.js";
 import { signedEndpoint, type Route } from "./api/signed-endpoint.js";
 import { terminateUserConnections } from "./api/terminate-user-connections.js";
+import { applyApps, type AppChanges } from "./apps-reload.js";
 import { localFanout } from "./fanout.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { Keepalive } from "./keepalive.js";
@@ -26,15 +30,16 @@ import type { NodeContext } from "./node-context.js";
 import { SocketRegistry } from "./socket-registry.js";
 import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
-import uWS, { listenExclusively, type TemplatedApp } from "./uws.js";
+import uWS, { listenExclusively, type TemplatedApp, type us_listen_socket } from "./uws.js";
 import { health, readiness } from "./ops/health.js";
+import { listenForMetrics } from "./ops/metrics-listener.js";
 import { announcePresence } from "./signin.js";
 import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
 
 const API_ROUTES: readonly Route[] = [
-  { method: "POST", path: "/events", params: 0, endpoint: triggerEvent },
-  { method: "POST", path: "/batch_events", params: 0, endpoint: triggerBatch },
+  { method: "POST", path: "/events", params: 0, endpoint: triggerEvent, publishes: true },
+  { method: "POST", path: "/batch_events", params: 0, endpoint: triggerBatch, publishes: true },
   { method: "GET", path: "/channels", params: 0, endpoint: listChannels },
   { method: "GET", path: "/channels/:channel", params: 1, endpoint: channelInfo },
   { method: "GET", path: "/channels/:channel/users", params: 1, endpoint: channelUsers },
@@ -55,6 +60,10 @@ export interface ServerOptions {
 
 export interface RunningServer {
   readonly port: number;
+  /** The ops listener's port, or undefined when metrics are off. */
+  readonly metricsPort: number | undefined;
+  /** Puts a reloaded apps file into effect (see apps-reload.ts). */
+  reloadApps(apps: readonly App[]): Promise<AppChanges>;
   /**
    * Drains: refuses new sockets, closes every socket with 4200 (pusher-js
    * reconnects at once, through the load balancer to another node), sends the
@@ -89,6 +98,17 @@ function createApp(config: Config): TemplatedApp {
   }
 }
 
+function metricSources(ctx: NodeContext, cluster: ClusterServices): MetricSources {
+  return {
+    counters: ctx.counters,
+    appIds: () => ctx.apps.ids,
+    connections: (appId) => ctx.sockets.connectionsOf(appId),
+    subscriptions: (appId) => ctx.channels.subscriptionsByKind(appId),
+    webhooks: (appId) => ctx.webhooks.stats(appId),
+    redisLink: () => cluster.redisLink(),
+  };
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, log } = options;
   const uwsApp = createApp(config);
@@ -96,9 +116,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const channels = new ChannelDirectory();
   const users = new UserSockets();
   const webhooks = new Webhooks(postJson, log);
+  const counters = new NodeCounters();
   const cluster = await options.startCluster({
     local: {
-      deliver: localFanout(uwsApp, sockets),
+      deliver: localFanout(uwsApp, sockets, counters),
       terminateUser: (appId, userId) => users.terminate(appId, userId),
       signedInUsers: () => users.signedIn(),
       hasUser: (appId, userId) => users.has(appId, userId),
@@ -133,10 +154,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onlineUsers,
     connectionCounts,
     eventCache,
+    counters,
     nextSocketId: options.nextSocketId,
     lifecycle: { draining: false },
   };
-  const keepalive = new Keepalive(sockets, config.pongTimeout);
+  const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
   const prefix = config.pathPrefix;
 
   uwsApp.ws(`${prefix}/app/:key`, websocketBehavior(ctx, keepalive));
@@ -165,12 +187,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!listening) {
     throw new PortInUseError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   }
+  let metricsSocket: us_listen_socket | null = null;
+  if (config.metricsPort !== 0) {
+    metricsSocket = await listenForMetrics(config.host, config.metricsPort, prometheusExporter(metricSources(ctx, cluster)));
+    if (!metricsSocket) {
+      uWS.us_listen_socket_close(listening.socket);
+      throw new PortInUseError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
+    }
+  }
   keepalive.start();
   const cacheSweep = setInterval(() => ctx.channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
   cacheSweep.unref();
 
   return {
     port: listening.port,
+    metricsPort: metricsSocket ? uWS.us_socket_local_port(metricsSocket) : undefined,
+    reloadApps: (apps) => applyApps(ctx, cluster, apps),
     async close() {
       // /ready turns 503 and new sockets are refused, but the port stays open until
       // the end so the load balancer can still read /ready.
@@ -186,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webhooks.stop();
       await cluster.close();
       uWS.us_listen_socket_close(listening.socket);
+      if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
     },
   };
 }

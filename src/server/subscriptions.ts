@@ -20,6 +20,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   const connection = ws.getUserData();
   const { channel } = request;
   const fail = (type: string, error: string, status: number) => {
+    if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel: channel.slice(0, 200), type, status, error }, "subscription refused");
     ws.send(frames.subscriptionError(channel, type, error, status));
   };
 

@@ -15,20 +15,16 @@ import { signIn, signOut } from "./signin.js";
 import { releaseAll, subscribe, unsubscribe } from "./subscriptions.js";
 import uWS, { type WebSocket, type WebSocketBehavior } from "./uws.js";
 
-/**
- * Largest WebSocket frame accepted; uWS drops the connection above it (1006).
- * Frames under it but over an app's payload limit get a pusher:error instead.
- */
-export const MAX_FRAME_BYTES = 100 * 1024;
-
-/** A client that cannot take frames as fast as they come is closed past this much queued output. */
-const MAX_BACKPRESSURE_BYTES = 1024 * 1024;
-
 export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSocketBehavior<Connection> {
   return {
     compression: uWS.DISABLED,
-    maxPayloadLength: MAX_FRAME_BYTES,
-    maxBackpressure: MAX_BACKPRESSURE_BYTES,
+    // uWS drops the connection (1006) above it; frames under it but over an app's
+    // payload limit get a pusher:error instead.
+    maxPayloadLength: ctx.config.maxFrameBytes,
+    // The keepalive sweep closes a slow socket with 4100 (and counts it) once it holds
+    // half of this; a burst that fills all of it within the second is closed by uWS
+    // at once (1006), so memory per socket stays bounded either way.
+    maxBackpressure: ctx.config.maxBackpressureBytes,
     // Typed as a number in uWS's declarations; the engine reads it as a flag.
     closeOnBackpressureLimit: 1,
     // Liveness is Herald's (see keepalive.ts): per-app timeouts and Pusher close codes.
@@ -79,6 +75,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         });
       }
       ctx.sockets.add(ws, connection.socketId, app.id);
+      ctx.counters.of(app.id).connectionsOpened += 1;
       ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
       if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId }, "connection opened");
     },
@@ -88,6 +85,9 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       keepalive.heard(connection);
       const { app } = connection;
       if (!app) return;
+      const counters = ctx.counters.of(app.id);
+      counters.messagesReceived += 1;
+      counters.bytesReceived += message.byteLength;
       if (isBinary) {
         ws.send(frames.pusherError(ErrorCode.FrameRejected, "Binary frames are not part of the Pusher protocol; send JSON text."));
         return;
@@ -112,6 +112,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       connection.open = false;
       if (!connection.app) return;
       if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, code }, "connection closed");
+      ctx.counters.of(connection.app.id).closed(code);
       ctx.sockets.remove(connection);
       releaseAll(ctx, connection.app, connection);
       if (connection.user) signOut(ctx, ws, connection.app, connection.user);

@@ -8,6 +8,7 @@
 import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import { webhookBody, webhookHeaders } from "../protocol/webhook-events.js";
+import type { WebhookStats } from "../metrics/prometheus.js";
 import type { Post } from "./http-post.js";
 
 const BATCH_SIZE = 20;
@@ -39,7 +40,18 @@ export class WebhookQueue {
     private readonly webhook: Webhook,
     private readonly post: Post,
     private readonly log: Logger,
+    /** The app's webhook numbers, shared by its queues and kept when they are replaced. */
+    private readonly stats: WebhookStats,
   ) {}
+
+  get appId(): string {
+    return this.app.id;
+  }
+
+  /** Events held now: waiting, in flight or awaiting a retry. */
+  get held(): number {
+    return this.heldEvents;
+  }
 
   /** Queues one JSON-encoded event. Never waits and never throws. */
   push(encodedEvent: string): void {
@@ -87,12 +99,21 @@ export class WebhookQueue {
     const firstAttemptMs = Date.now();
     for (let attempt = 0; !this.stopped; attempt++) {
       const result = await this.post(this.webhook.url, headers, body);
-      if (result.ok) break;
+      if (result.ok) {
+        this.stats.delivered += 1;
+        break;
+      }
+      this.stats.failed += 1;
       const delayMs = Math.min(FIRST_RETRY_MS * 2 ** attempt, LONGEST_RETRY_MS);
       if (Date.now() + delayMs - firstAttemptMs > RETRY_FOR_MS) {
         this.drop(batch.length, `delivery failed for 5 minutes (last: ${result.reason})`);
         break;
       }
+      // At most MAX_REQUESTS_AT_ONCE lines per backoff step, so a dead receiver cannot flood the log.
+      this.log.warn(
+        { appId: this.app.id, url: this.webhook.url, events: batch.length, attempt: attempt + 1, retryInMs: delayMs, reason: result.reason },
+        `webhook delivery for app ${this.app.id} to ${this.webhook.url} failed (${result.reason}); retrying in ${delayMs / 1000} s`,
+      );
       await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
     }
     this.requests -= 1;
@@ -104,6 +125,7 @@ export class WebhookQueue {
   /** Counts lost events and logs them at most once per 10 s, with a last report after the drops stop. */
   private drop(count: number, reason: string): void {
     this.dropped += count;
+    this.stats.dropped += count;
     const now = Date.now();
     if (now - this.lastDropLogMs >= DROP_LOG_INTERVAL_MS) return this.logDrops(reason);
     this.dropLogTimer ??= setTimeout(() => this.logDrops(reason), DROP_LOG_INTERVAL_MS - (now - this.lastDropLogMs));

@@ -8,6 +8,7 @@ import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
 import type { ClusterTransitions } from "../cluster/cluster.js";
+import type { WebhookStats } from "../metrics/prometheus.js";
 import type { Post } from "./http-post.js";
 import { WebhookQueue } from "./webhook-queue.js";
 
@@ -17,6 +18,9 @@ import { WebhookQueue } from "./webhook-queue.js";
  */
 export class Webhooks implements ClusterTransitions {
   private readonly queues = new Map<string, WebhookQueue>();
+  /** Queues of apps changed by a reload: they deliver what they hold, with the settings it was queued under. */
+  private readonly retiring = new Set<WebhookQueue>();
+  private readonly statsByApp = new Map<string, WebhookStats>();
 
   constructor(
     private readonly post: Post,
@@ -59,15 +63,41 @@ export class Webhooks implements ClusterTransitions {
     if (reports(app, channel)) this.emit(app, { name: "subscription_count", channel, subscription_count: count });
   }
 
+  /** The app's delivery numbers, or undefined when it has never had a webhook event. */
+  stats(appId: string): WebhookStats | undefined {
+    const stats = this.statsByApp.get(appId);
+    if (!stats) return undefined;
+    let queued = 0;
+    for (const queue of [...this.queues.values(), ...this.retiring]) if (queue.appId === appId) queued += queue.held;
+    return { ...stats, queued };
+  }
+
+  /**
+   * After a reload changed these apps: their next events go to new queues with the
+   * new URLs, filters and secret, while the old queues finish what they hold.
+   */
+  retireQueuesOf(appIds: ReadonlySet<string>): void {
+    for (const [key, queue] of this.queues) {
+      if (!appIds.has(queue.appId)) continue;
+      this.queues.delete(key);
+      this.retiring.add(queue);
+      void queue.drain().then(() => {
+        queue.stop();
+        this.retiring.delete(queue);
+      });
+    }
+  }
+
   /** Sends everything queued and resolves when it is delivered (or given up). */
   async flush(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.drain()));
+    await Promise.all([...this.queues.values(), ...this.retiring].map((queue) => queue.drain()));
   }
 
   /** Drops what is held and queued; used when the server stops. */
   stop(): void {
-    for (const queue of this.queues.values()) queue.stop();
+    for (const queue of [...this.queues.values(), ...this.retiring]) queue.stop();
     this.queues.clear();
+    this.retiring.clear();
   }
 
   private emit(app: App, event: WebhookEvent): void {
@@ -83,7 +113,9 @@ export class Webhooks implements ClusterTransitions {
     const key = `${app.id}\n${index}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = new WebhookQueue(app, webhook, this.post, this.log);
+      let stats = this.statsByApp.get(app.id);
+      if (!stats) this.statsByApp.set(app.id, (stats = { delivered: 0, failed: 0, dropped: 0, queued: 0 }));
+      queue = new WebhookQueue(app, webhook, this.post, this.log, stats);
       this.queues.set(key, queue);
     }
     return queue;

@@ -52,6 +52,9 @@ function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void
   }
 }
 
+/** Tests run many servers at once: the metrics port is off unless a test asks for it. */
+const QUIET_OPS = { HERALD_METRICS_PORT: "0" };
+
 /**
  * Starts Herald with the given apps (default: the demo app) and waits until it
  * listens. `apps: null` passes no apps file, for the other ways of giving apps.
@@ -61,7 +64,7 @@ export async function startHerald(
 ): Promise<Herald> {
   const appsArgs = options.apps === null ? [] : ["--apps", writeAppsFile({ apps: options.apps ?? [DEMO_APP] })];
   const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", ...appsArgs, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...QUIET_OPS, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: LogLine[] = [];
@@ -96,7 +99,7 @@ export async function startHerald(
 /** Runs Herald to completion (for start-up failures) and returns its exit code and output. */
 export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));

@@ -9,5 +9,6 @@ import { tooManyRequests, type ApiResponse } from "./signed-endpoint.js";
 export function backendEventsAllowed(ctx: NodeContext, app: App, events: number, nowSecond: number): ApiResponse | undefined {
   const limit = app.maxBackendEventsPerSecond;
   if (limit < 0 || ctx.rateLimits.of(app.id).backendEvents.tryTake(events, limit, nowSecond)) return undefined;
+  ctx.counters.of(app.id).rateLimited.backend_events += events;
   return tooManyRequests(`This app allows ${app.maxBackendEventsPerSecond} events per second through the HTTP API.`);
 }

@@ -37,10 +37,11 @@ export const tooManyRequests = (error: string): ApiResponse => ({ status: 429, b
 
 /**
  * Bodies are capped per app: room for a full batch of events at the app's payload
- * limit (doubled, since JSON escaping can double a string) plus their envelopes.
+ * limit (doubled, since JSON escaping can double a string) plus their envelopes,
+ * and never more than the server's --max-body-kb.
  */
-function bodyLimitBytes(app: App): number {
-  return 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024;
+function bodyLimitBytes(app: App, serverLimit: number): number {
+  return Math.min(serverLimit, 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024);
 }
 
 /** An HTTP API route: `path` follows `/apps/:appId`; `params` counts its own `:name` parts. */
@@ -49,15 +50,19 @@ export interface Route {
   readonly path: string;
   readonly params: number;
   readonly endpoint: Endpoint;
+  /** Publishes events: its time to fan-out is the publish latency. */
+  readonly publishes?: boolean;
 }
 
 const NO_PARAMS: readonly string[] = [];
 const NO_BODY = Buffer.alloc(0);
 
 /** `mount` is the path the API is served under ("" or the path prefix); signatures cover the path after it. */
-export function signedEndpoint(ctx: NodeContext, mount: string, { method, params: paramCount, endpoint }: Route) {
+export function signedEndpoint(ctx: NodeContext, mount: string, route: Route) {
+  const { method, params: paramCount, endpoint } = route;
   const hasBody = method === "POST";
   return (res: HttpResponse, req: HttpRequest): void => {
+    const arrivedAt = performance.now();
     // uWS request objects live only until this function returns: read everything now.
     const state = watchAbort(res);
     const path = req.getUrl().slice(mount.length);
@@ -71,47 +76,62 @@ export function signedEndpoint(ctx: NodeContext, mount: string, { method, params
     }
 
     const app = appId === null ? undefined : ctx.apps.byId(appId);
-    if (!app) return sendError(res, state, 404, `No app has the id "${(appId ?? "").slice(0, 100)}".`, hasBody);
-    if (!app.enabled) return sendError(res, state, 403, `The app ${app.id} is disabled.`, hasBody);
+    if (!app) return refuse(ctx, route, res, state, 404, `No app has the id "${(appId ?? "").slice(0, 100)}".`, hasBody);
+    if (!app.enabled) return refuse(ctx, route, res, state, 403, `The app ${app.id} is disabled.`, hasBody);
 
     // Runs inside uWS's data callback: `body` is only valid until it returns.
     const handle = (body: Buffer): void => {
       const now = Date.now() / 1000;
       const signature = verifyRequestSignature({ method, path, query, body }, app, now);
-      if (!signature.ok) return sendError(res, state, 401, signature.message);
+      if (!signature.ok) return refuse(ctx, route, res, state, 401, signature.message);
       const nowSecond = Math.floor(now);
       // Reads are counted here, once signed, so unsigned requests cannot use up an app's allowance.
       const readLimit = app.maxReadRequestsPerSecond;
       if (!hasBody && readLimit >= 0 && !ctx.rateLimits.of(app.id).reads.tryTake(1, readLimit, nowSecond)) {
-        return respond(res, state, tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`));
+        ctx.counters.of(app.id).rateLimited.api_reads += 1;
+        return respond(ctx, route, res, state, tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`));
       }
       let response: ApiResponse | Promise<ApiResponse>;
       try {
         response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
       } catch (error) {
-        return failed(ctx, res, state, path, error);
+        return failed(ctx, route, res, state, path, error);
+      }
+      // Publishing happens before an endpoint returns; only counts for `info` come later.
+      if (route.publishes && (response instanceof Promise || response.status === 200)) {
+        ctx.counters.publishLatency.observe((performance.now() - arrivedAt) / 1000);
       }
       // Only endpoints that read cluster state answer later; the others are sent at once.
-      if (response instanceof Promise) response.then((later) => respond(res, state, later), (error: unknown) => failed(ctx, res, state, path, error));
-      else respond(res, state, response);
+      if (response instanceof Promise) response.then((later) => respond(ctx, route, res, state, later), (error: unknown) => failed(ctx, route, res, state, path, error));
+      else respond(ctx, route, res, state, response);
     };
     if (!hasBody) return handle(NO_BODY);
-    readBody(
-      res,
-      bodyLimitBytes(app),
-      handle,
-      () => sendError(res, state, 413, `The request body is larger than the ${bodyLimitBytes(app)} bytes this app accepts.`, true),
-    );
+    const limit = bodyLimitBytes(app, ctx.config.maxBodyBytes);
+    readBody(res, limit, handle, () => refuse(ctx, route, res, state, 413, `The request body is larger than the ${limit} bytes this app accepts.`, true));
   };
 }
 
-function respond(res: HttpResponse, state: ResponseState, response: ApiResponse): void {
+function respond(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, response: ApiResponse): void {
+  ctx.counters.httpAnswered(route.path, response.status);
+  if (response.status >= 400) logRefusal(ctx, route, response.status, response.body);
   sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
 }
 
-function failed(ctx: NodeContext, res: HttpResponse, state: ResponseState, path: string, error: unknown): void {
-  if (error instanceof ClusterStateUnavailable) return sendError(res, state, 503, error.message);
+function refuse(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, status: number, error: string, closeConnection = false): void {
+  ctx.counters.httpAnswered(route.path, status);
+  logRefusal(ctx, route, status, { error });
+  sendError(res, state, status, error, closeConnection);
+}
+
+/** At debug: a client's mistake is the client's to see (in the answer), and at info it could flood the log. */
+function logRefusal(ctx: NodeContext, route: Route, status: number, body: object): void {
+  if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ endpoint: route.path, status, ...body }, "HTTP API request refused");
+}
+
+function failed(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, path: string, error: unknown): void {
+  if (error instanceof ClusterStateUnavailable) return refuse(ctx, route, res, state, 503, error.message);
   ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
+  ctx.counters.httpAnswered(route.path, 500);
   sendError(res, state, 500, "The server failed to process the request.");
 }
 

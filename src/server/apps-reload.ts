@@ -1,0 +1,54 @@
+/**
+ * Applies a reloaded apps.json to a running node: lookups see the new apps at
+ * once, open sockets of removed or disabled apps are closed as a new connection
+ * would be refused, the others carry on under their app's new settings, and the
+ * webhooks and cluster channels of changed or added apps are set up afresh.
+ */
+import type { App } from "../apps/app.js";
+import type { ClusterServices } from "../cluster/cluster.js";
+import { ErrorCode } from "../protocol/error-codes.js";
+import * as frames from "../protocol/server-frames.js";
+import type { NodeContext } from "./node-context.js";
+
+export interface AppChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  /** Sockets closed because their app was removed, disabled or given a new key. */
+  readonly closedSockets: number;
+}
+
+export async function applyApps(ctx: NodeContext, cluster: ClusterServices, next: readonly App[]): Promise<AppChanges> {
+  const before = new Map([...ctx.apps.all()].map((app) => [app.id, app]));
+  ctx.apps.replace(next);
+  const added = next.filter((app) => !before.has(app.id)).map((app) => app.id);
+  const removed = [...before.keys()].filter((id) => ctx.apps.byId(id) === undefined);
+  const changed = next.filter((app) => before.has(app.id) && fingerprint(before.get(app.id)!) !== fingerprint(app)).map((app) => app.id);
+
+  let closedSockets = 0;
+  // Closing a socket removes it from the registry: walk a copy.
+  for (const ws of [...ctx.sockets.sockets()]) {
+    const connection = ws.getUserData();
+    const current = connection.app && ctx.apps.byId(connection.app.id);
+    const refusal =
+      !current ? { code: ErrorCode.AppNotFound, message: `The app ${connection.app!.id} was removed from the server's apps.` }
+      : !current.enabled ? { code: ErrorCode.AppDisabled, message: `The app ${current.id} has been disabled.` }
+      : current.key !== connection.app!.key ? { code: ErrorCode.AppNotFound, message: `The app ${current.id} has a new key; connect with it.` }
+      : undefined;
+    if (!refusal) {
+      connection.app = current;
+      continue;
+    }
+    closedSockets += 1;
+    ws.send(frames.pusherError(refusal.code, refusal.message));
+    ws.end(refusal.code, refusal.message.slice(0, 120));
+  }
+  ctx.webhooks.retireQueuesOf(new Set([...changed, ...removed]));
+  await cluster.addApps(added);
+  return { added, removed, changed, closedSockets };
+}
+
+/** Two App values are the same settings when this is equal (webhook event sets compared as sorted lists). */
+function fingerprint(app: App): string {
+  return JSON.stringify(app, (_key, value: unknown) => (value instanceof Set ? [...(value as Set<string>)].sort() : value));
+}
