@@ -55,6 +55,9 @@ describe("herald apps", () => {
     expect(await herald(["apps"])).toMatchObject({ code: 2, stderr: expect.stringContaining("herald apps check") });
     expect(await herald(["apps", "frobnicate"])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "apps frobnicate"') });
     expect(await herald(["apps", "new", "--bogus"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--bogus") });
+    expect(await herald(["apps", "--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("herald apps env ID") });
+    expect(await herald(["trigger", "--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("--encryption-master-key") });
+    expect(await herald(["--help"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/herald trigger[\s\S]*--metrics-port/) });
   });
 });
 

@@ -22,6 +22,7 @@ export const APPS_USAGE = `Usage:
 
 export function appsCommand(argv: string[], env: NodeJS.ProcessEnv): void {
   const [subcommand, ...rest] = argv;
+  if (subcommand === "--help" || subcommand === "-h" || subcommand === "help") return void process.stdout.write(`${APPS_USAGE}\n`);
   if (subcommand === "check") return check(rest, env);
   if (subcommand === "env") return printEnv(rest, env);
   if (subcommand === "new") return addApp(rest, env);

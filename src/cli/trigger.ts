@@ -22,6 +22,7 @@ export const TRIGGER_USAGE = `Usage: herald trigger --app <id> --channel <name> 
                                 encryption master key (PUSHER_ENCRYPTION_MASTER_KEY_BASE64)`;
 
 export async function trigger(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(`${TRIGGER_USAGE}\n`);
   const { values } = parseArgs({
     args: argv,
     options: {
