@@ -8,7 +8,7 @@
 const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1009, 4001, 4003, 4004, 4007, 4009, 4100, 4200, 4201]);
 
 /** Keeps the `code` label bounded: clients may close with any code from 1000 to 4999. */
-export function closeCodeLabel(code: number): string {
+function closeCodeLabel(code: number): string {
   return KNOWN_CLOSE_CODES.has(code) ? String(code) : "other";
 }
 

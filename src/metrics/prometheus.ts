@@ -8,15 +8,19 @@ import client from "prom-client";
 import type { ChannelKind } from "../protocol/channel-names.js";
 import { LATENCY_BUCKETS, type AppCounters, type LatencyHistogram, type NodeCounters, type RateLimitKind } from "./counters.js";
 
-export interface WebhookStats {
+/** What an app's webhook queues count as they go (and keep across a reload). */
+export interface WebhookDeliveries {
   /** Requests the receiver answered with a 2xx. */
   delivered: number;
   /** Attempts that failed (and were retried, or gave up). */
   failed: number;
   /** Events lost: the queue was full or delivery failed for 5 minutes. */
   dropped: number;
+}
+
+export interface WebhookStats extends Readonly<WebhookDeliveries> {
   /** Events waiting, in flight or awaiting a retry now. */
-  queued: number;
+  readonly queued: number;
 }
 
 export interface RedisLinkStats {

@@ -8,7 +8,7 @@
 import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import { webhookBody, webhookHeaders } from "../protocol/webhook-events.js";
-import type { WebhookStats } from "../metrics/prometheus.js";
+import type { WebhookDeliveries } from "../metrics/prometheus.js";
 import type { Post } from "./http-post.js";
 
 const BATCH_SIZE = 20;
@@ -41,7 +41,7 @@ export class WebhookQueue {
     private readonly post: Post,
     private readonly log: Logger,
     /** The app's webhook numbers, shared by its queues and kept when they are replaced. */
-    private readonly stats: WebhookStats,
+    private readonly stats: WebhookDeliveries,
   ) {}
 
   get appId(): string {

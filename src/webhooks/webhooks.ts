@@ -8,7 +8,7 @@ import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
 import type { ClusterTransitions } from "../cluster/cluster.js";
-import type { WebhookStats } from "../metrics/prometheus.js";
+import type { WebhookDeliveries, WebhookStats } from "../metrics/prometheus.js";
 import type { Post } from "./http-post.js";
 import { WebhookQueue } from "./webhook-queue.js";
 
@@ -20,7 +20,7 @@ export class Webhooks implements ClusterTransitions {
   private readonly queues = new Map<string, WebhookQueue>();
   /** Queues of apps changed by a reload: they deliver what they hold, with the settings it was queued under. */
   private readonly retiring = new Set<WebhookQueue>();
-  private readonly statsByApp = new Map<string, WebhookStats>();
+  private readonly deliveriesByApp = new Map<string, WebhookDeliveries>();
 
   constructor(
     private readonly post: Post,
@@ -65,11 +65,11 @@ export class Webhooks implements ClusterTransitions {
 
   /** The app's delivery numbers, or undefined when it has never had a webhook event. */
   stats(appId: string): WebhookStats | undefined {
-    const stats = this.statsByApp.get(appId);
-    if (!stats) return undefined;
+    const deliveries = this.deliveriesByApp.get(appId);
+    if (!deliveries) return undefined;
     let queued = 0;
     for (const queue of [...this.queues.values(), ...this.retiring]) if (queue.appId === appId) queued += queue.held;
-    return { ...stats, queued };
+    return { ...deliveries, queued };
   }
 
   /**
@@ -113,9 +113,9 @@ export class Webhooks implements ClusterTransitions {
     const key = `${app.id}\n${index}`;
     let queue = this.queues.get(key);
     if (!queue) {
-      let stats = this.statsByApp.get(app.id);
-      if (!stats) this.statsByApp.set(app.id, (stats = { delivered: 0, failed: 0, dropped: 0, queued: 0 }));
-      queue = new WebhookQueue(app, webhook, this.post, this.log, stats);
+      let deliveries = this.deliveriesByApp.get(app.id);
+      if (!deliveries) this.deliveriesByApp.set(app.id, (deliveries = { delivered: 0, failed: 0, dropped: 0 }));
+      queue = new WebhookQueue(app, webhook, this.post, this.log, deliveries);
       this.queues.set(key, queue);
     }
     return queue;
