@@ -77,12 +77,12 @@ async function main(): Promise<void> {
     if (error instanceof PortInUseError || error instanceof TlsSetupError) fail(error.message);
     throw error;
   }
+  // Watching starts before the line that says Herald is up, so no change made after it is missed.
+  reloadAppsOnChange(config, server, apps);
   log.info(
     { host: config.host, port: server.port, metricsPort: server.metricsPort, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
     `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
-
-  reloadAppsOnChange(config, server, apps);
 
   let stopping = false;
   const stop = (signal: string) => {
