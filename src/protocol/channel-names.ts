@@ -43,8 +43,24 @@ export function channelNameProblem(name: string, maxLength: number): string | nu
   if (name.length > maxLength) {
     return `The channel name is ${name.length} characters long; this app allows at most ${maxLength}.`;
   }
+  if (name.startsWith(SERVER_TO_USER_PREFIX)) return serverToUserNameProblem(name);
   if (!CHANNEL_NAME.test(name)) {
     return `The channel name "${name}" has characters outside a-z, A-Z, 0-9 and -_=@,.; .`;
   }
+  return null;
+}
+
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+
+/**
+ * pusher-js names this channel after the signed-in user's id, which the Pusher
+ * SDKs let be any non-empty string (an e-mail address with "+", a name with spaces
+ * or accents), so the suffix is held to what a user id may be, not to the
+ * channel-name characters. Control characters stay out: names travel between
+ * nodes in newline-separated envelopes.
+ */
+function serverToUserNameProblem(name: string): string | null {
+  if (name.length === SERVER_TO_USER_PREFIX.length) return `The channel name "${name}" has no user id after ${SERVER_TO_USER_PREFIX}.`;
+  if (CONTROL_CHARACTER.test(name)) return "The channel name has control characters; user ids in #server-to-user- names cannot hold them.";
   return null;
 }

@@ -82,7 +82,8 @@ function parseSubscribe(rawData: unknown): ParsedFrame {
   if (typeof data.channel !== "string") return reject("pusher:subscribe needs a \"channel\" string.");
   const auth = data.auth ?? "";
   if (typeof auth !== "string") return reject("The \"auth\" of pusher:subscribe must be a string.");
-  const channelData = data.channel_data;
+  // pusher-js passes on whatever the auth endpoint returned; it treats a null channel_data as none, and so does Herald.
+  const channelData = data.channel_data ?? undefined;
   if (channelData !== undefined && typeof channelData !== "string") {
     return reject("The \"channel_data\" of pusher:subscribe must be a JSON-encoded string.");
   }

@@ -136,16 +136,33 @@ export function verifyRequestSignature(
   if (!signature) return fail("The request has no auth_signature parameter.");
   // The SDKs send the parameters already in signing order, so the raw order is
   // tried first; only a request that fails it pays for sorting and decoding.
-  // Either form needs the secret to sign, so accepting both weakens nothing.
+  // The SDKs sign the path as written (`/users/{user id}/...`) while their HTTP
+  // clients percent-encode it on the wire (a space, an accent), so an encoded path
+  // is also tried decoded. Every form needs the secret to sign, so accepting them
+  // all weakens nothing.
   const { method, path } = request;
   const asSent = request.query.rawPairs.join("&");
-  const expected = hmacSha256Hex(app.secret, stringToSign(method, path, asSent));
-  if (signatureMatches(signature, expected)) return { ok: true };
+  if (signedAs(signature, app.secret, method, path, asSent)) return { ok: true };
   const canonical = canonicalQuery(query);
-  if (canonical !== asSent && signatureMatches(signature, hmacSha256Hex(app.secret, stringToSign(method, path, canonical)))) {
-    return { ok: true };
+  if (canonical !== asSent && signedAs(signature, app.secret, method, path, canonical)) return { ok: true };
+  const decoded = path.includes("%") ? decodePath(path) : path;
+  if (decoded !== path) {
+    if (signedAs(signature, app.secret, method, decoded, asSent)) return { ok: true };
+    if (canonical !== asSent && signedAs(signature, app.secret, method, decoded, canonical)) return { ok: true };
   }
   return fail("auth_signature does not match; check the app secret and that the path is signed without any proxy prefix.");
+}
+
+function signedAs(signature: string, secret: string, method: SignedRequest["method"], path: string, signedQuery: string): boolean {
+  return signatureMatches(signature, hmacSha256Hex(secret, stringToSign(method, path, signedQuery)));
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Hex signatures compare case-insensitively; the SDKs send lower case, so that is tried first. */

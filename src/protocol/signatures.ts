@@ -42,7 +42,7 @@ export function timingSafeEqualStrings(a: string, b: string): boolean {
 
 /**
  * The string a Laravel/Pusher auth endpoint signs for a channel subscription:
- * `socket_id:channel` for private channels, plus `:channel_data` for presence.
+ * `socket_id:channel`, plus `:channel_data` when it returns channel_data.
  */
 export function channelAuthString(socketId: string, channel: string, channelData?: string): string {
   return channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
@@ -55,7 +55,9 @@ export function userAuthString(socketId: string, userData: string): string {
 
 /**
  * Checks a subscription's `auth` field (`key:signature`) against the app's key and
- * secret. Returns false for any malformed value rather than throwing.
+ * secret, over exactly `socket_id:channel[:channel_data]`: the rule for presence
+ * channels, whose channel_data names the member. Returns false for any malformed
+ * value rather than throwing.
  */
 export function verifyChannelAuth(
   auth: string,
@@ -65,6 +67,26 @@ export function verifyChannelAuth(
   channelData?: string,
 ): boolean {
   return verifyAuth(auth, app, channelAuthString(socketId, channel, channelData));
+}
+
+/**
+ * The rule for private and encrypted channels. Auth endpoints that sign every
+ * channel the presence way (the `pusher` SDKs' `authorizeChannel(socket, channel,
+ * data)`) send channel_data with them and sign it; Pusher's service and Reverb
+ * accept that. A signature over `socket_id:channel` alone is accepted too when
+ * channel_data comes along: both need the secret, both bind the socket to the
+ * channel, and channel_data means nothing on these channels, so neither form lets
+ * a client do more than the other.
+ */
+export function verifyPrivateChannelAuth(
+  auth: string,
+  app: { key: string; secret: string },
+  socketId: string,
+  channel: string,
+  channelData: string | undefined,
+): boolean {
+  if (channelData !== undefined && verifyChannelAuth(auth, app, socketId, channel, channelData)) return true;
+  return verifyChannelAuth(auth, app, socketId, channel);
 }
 
 /** Checks the `auth` of `pusher:signin` (`key:signature` over `socket_id::user::user_data`). */

@@ -34,8 +34,19 @@ export function parseUserData(userData: string): ParsedUserData {
   if (typeof id !== "string" || id.length === 0) return invalid("user_data has no \"id\" (a non-empty string).");
   if (id.length > MAX_USER_ID_LENGTH) return invalid(`The user id is longer than ${MAX_USER_ID_LENGTH} characters.`);
   if (watchlist === undefined) return { ok: true, user: { id, info, watchlist: [] } };
-  if (!Array.isArray(watchlist) || !watchlist.every((entry) => typeof entry === "string" && entry.length > 0)) {
-    return invalid("The \"watchlist\" of user_data must be an array of user ids (non-empty strings).");
+  const ids = Array.isArray(watchlist) ? watchlist.map(watchedUserId) : [null];
+  if (ids.includes(null)) {
+    return invalid("The \"watchlist\" of user_data must be an array of user ids (non-empty strings or numbers).");
   }
-  return { ok: true, user: { id, info, watchlist: [...new Set(watchlist as string[])] } };
+  return { ok: true, user: { id, info, watchlist: [...new Set(ids as string[])] } };
+}
+
+/**
+ * Backends build watchlists from their keys (Laravel's `pluck('id')` gives
+ * integers) and the SDKs sign them unchecked, so a number stands for the user id
+ * it spells, as a presence `user_id` does.
+ */
+function watchedUserId(entry: unknown): string | null {
+  if (typeof entry === "number" && Number.isFinite(entry)) return String(entry);
+  return typeof entry === "string" && entry.length > 0 ? entry : null;
 }

@@ -7,7 +7,7 @@ import { channelKind, channelNameProblem, isCacheChannel, requiresAuth, SERVER_T
 import { parseChannelData, type ClientFrame, type ParsedChannelData } from "../protocol/client-frames.js";
 import type { SignedInUser } from "../protocol/user-data.js";
 import * as frames from "../protocol/server-frames.js";
-import { verifyChannelAuth } from "../protocol/signatures.js";
+import { verifyChannelAuth, verifyPrivateChannelAuth } from "../protocol/signatures.js";
 import type { Connection } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
 import { settle } from "./settle.js";
@@ -41,10 +41,13 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     if (kind === "presence" && channelData === undefined && !connection.user) {
       return fail("AuthError", "A presence subscription needs channel_data, the JSON string your auth endpoint returned, or a signed-in connection.", 401);
     }
-    if (!verifyChannelAuth(request.auth, app, connection.socketId, channel, channelData)) {
+    const signed = kind === "presence"
+      ? verifyChannelAuth(request.auth, app, connection.socketId, channel, channelData)
+      : verifyPrivateChannelAuth(request.auth, app, connection.socketId, channel, request.channelData);
+    if (!signed) {
       return fail(
         "AuthError",
-        `Invalid signature for ${channel}: the auth must be "<app key>:<HMAC-SHA256 of the socket_id and channel>" signed with this app's secret.`,
+        `Invalid signature for ${channel}: the auth must be "<app key>:<HMAC-SHA256 of socket_id:channel, or socket_id:channel:channel_data when channel_data is sent>" signed with this app's secret.`,
         401,
       );
     }

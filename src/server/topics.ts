@@ -1,7 +1,9 @@
 /**
- * uWebSockets.js topic of an app's channel. Channel names cannot contain ":",
- * so the last ":" always separates the app id from the channel.
+ * uWebSockets.js topic of an app's channel. App ids cannot hold control
+ * characters (apps.json is validated), so the first unit separator always ends
+ * the app id, and no two apps' channels share a topic, whatever a channel name
+ * holds (`#watchers:{user}`, `#server-to-user-{user}`).
  */
 export function topicOf(appId: string, channel: string): string {
-  return `${appId}:${channel}`;
+  return `${appId}\x1f${channel}`;
 }

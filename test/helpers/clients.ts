@@ -25,16 +25,37 @@ export interface UserData {
   watchlist?: string[];
 }
 
+/** A presence identity, as an auth endpoint passes it to `authorizeChannel`. */
+export interface PresenceUser {
+  user_id: string | number;
+  user_info?: unknown;
+}
+
+export interface ChannelAuthOptions {
+  /** The presence identity. */
+  user?: PresenceUser;
+  /** The backend that signs; by default one built from the app. */
+  authorizer?: PusherServer;
+  /**
+   * Sign every channel the presence way, with `user` as channel_data, as
+   * pusher-js's own integration auth server and some backends do.
+   */
+  channelDataOnEveryChannel?: boolean;
+}
+
+/** What an auth endpoint answers for a channel, signed by the server SDK. */
+function channelAuthorization(sdk: PusherServer, options: ChannelAuthOptions, socketId: string, channelName: string) {
+  const withData = options.channelDataOnEveryChannel || channelName.startsWith("presence-");
+  const data = withData ? (options.user as PusherServer.PresenceChannelData | undefined) : undefined;
+  return sdk.authorizeChannel(socketId, channelName, data) as Parameters<ChannelAuthorizationCallback>[1];
+}
+
 /**
  * A pusher-js client whose channel authorization is done by the server SDK, as a
  * Laravel backend's /broadcasting/auth would. `user` is the presence identity;
  * `signinAs` is what the user-auth endpoint answers `signin()` with.
  */
-export function pusherClient(
-  port: number,
-  app: AppConfig,
-  options: { user?: { user_id: string | number; user_info?: unknown }; signinAs?: UserData; authorizer?: PusherServer } = {},
-): Pusher {
+export function pusherClient(port: number, app: AppConfig, options: ChannelAuthOptions & { signinAs?: UserData } = {}): Pusher {
   const sdk = options.authorizer ?? serverSdk(port, app);
   return new Pusher(app.key, {
     cluster: "mt1",
@@ -48,8 +69,7 @@ export function pusherClient(
       transport: "ajax",
       customHandler: ({ socketId, channelName }, callback) => {
         try {
-          const presence = channelName.startsWith("presence-") ? options.user : undefined;
-          callback(null, sdk.authorizeChannel(socketId, channelName, presence as PusherServer.PresenceChannelData | undefined) as Parameters<ChannelAuthorizationCallback>[1]);
+          callback(null, channelAuthorization(sdk, options, socketId, channelName));
         } catch (error) {
           callback(error as Error, null);
         }
@@ -176,11 +196,7 @@ export function nextCall<T = unknown>(timeoutMs = 3000): { callback: (value: T) 
  * Laravel Echo configured as a Vue app would configure it for Herald, with
  * channel authorization answered by the server SDK in place of /broadcasting/auth.
  */
-export function echoClient(
-  port: number,
-  app: AppConfig,
-  options: { user?: { user_id: string | number; user_info?: unknown }; authorizer?: PusherServer; broadcaster?: "pusher" | "reverb" } = {},
-): Echo<"pusher"> {
+export function echoClient(port: number, app: AppConfig, options: ChannelAuthOptions & { broadcaster?: "pusher" | "reverb" } = {}): Echo<"pusher"> {
   const sdk = options.authorizer ?? serverSdk(port, app);
   return new Echo({
     broadcaster: (options.broadcaster ?? "pusher") as "pusher",
@@ -197,8 +213,7 @@ export function echoClient(
       endpoint: "/broadcasting/auth",
       transport: "ajax",
       customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: ChannelAuthorizationCallback) => {
-        const presence = channelName.startsWith("presence-") ? options.user : undefined;
-        callback(null, sdk.authorizeChannel(socketId, channelName, presence as PusherServer.PresenceChannelData | undefined) as Parameters<ChannelAuthorizationCallback>[1]);
+        callback(null, channelAuthorization(sdk, options, socketId, channelName));
       },
     },
   });

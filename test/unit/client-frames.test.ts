@@ -32,6 +32,13 @@ describe("parseClientFrame", () => {
     });
   });
 
+  it("reads a null channel_data as none, as pusher-js does with an auth answer that holds one", () => {
+    expect(parseClientFrame('{"event":"pusher:subscribe","data":{"channel":"private-a","auth":"k:s","channel_data":null}}')).toEqual({
+      ok: true,
+      frame: { kind: "subscribe", channel: "private-a", auth: "k:s", channelData: undefined },
+    });
+  });
+
   it("defaults auth to empty for public channels", () => {
     expect(parseClientFrame('{"event":"pusher:subscribe","data":{"channel":"news"}}')).toMatchObject({ ok: true, frame: { auth: "" } });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hmacSha256Hex, md5Hex, timingSafeEqualStrings, verifyChannelAuth, verifyUserAuth } from "../../src/protocol/signatures.js";
+import { hmacSha256Hex, md5Hex, timingSafeEqualStrings, verifyChannelAuth, verifyPrivateChannelAuth, verifyUserAuth } from "../../src/protocol/signatures.js";
+import { channelNameProblem } from "../../src/protocol/channel-names.js";
 import { canonicalQuery, parseQuery, stringToSign, verifyRequestSignature } from "../../src/protocol/request-signature.js";
 
 // The vectors of PROTOCOL.md, which pusher-js and the Pusher server SDKs agree with.
@@ -37,6 +38,40 @@ describe("channel signatures", () => {
     const signature = hmacSha256Hex(app.secret, `1.2:presence-room:${channelData}`);
     expect(verifyChannelAuth(`${app.key}:${signature}`, app, "1.2", "presence-room", channelData)).toBe(true);
     expect(verifyChannelAuth(`${app.key}:${signature}`, app, "1.2", "presence-room", channelData.replace("Ada", "Eve"))).toBe(false);
+  });
+
+  // The `pusher` SDK's own vectors (key "aaaa", secret "tofu"): authorizeChannel with and without data.
+  const sdkApp = { key: "aaaa", secret: "tofu" };
+  const withoutData = "aaaa:efa6cf7644a0b35cba36aa0f776f3cbf7bb60e95ea2696bde1dbe8403b61bd7c";
+  const withData = "aaaa:f41faf9ead2ea76772cc6b1168363057459f02499ae4d92e88229dc7f4efa2d4";
+
+  it("accepts a private signature over socket_id:channel:channel_data when that channel_data is sent", () => {
+    expect(verifyPrivateChannelAuth(withData, sdkApp, "123.456", "test", '{"foo":"bar"}')).toBe(true);
+    expect(verifyPrivateChannelAuth(withoutData, sdkApp, "123.456", "test", undefined)).toBe(true);
+    const utf8 = "aaaa:2a229263e89d9c50524fd80c2e88be2843379f6931e28995e2cc214282c9db0c";
+    expect(verifyPrivateChannelAuth(utf8, sdkApp, "1.1", "test", '"ą§¶™€łü€ß£"')).toBe(true);
+  });
+
+  it("accepts a private signature over socket_id:channel when channel_data comes along", () => {
+    expect(verifyPrivateChannelAuth(withoutData, sdkApp, "123.456", "test", '{"foo":"bar"}')).toBe(true);
+  });
+
+  it("refuses a private signature over channel_data other than the one sent, or not sent", () => {
+    expect(verifyPrivateChannelAuth(withData, sdkApp, "123.456", "test", '{"foo":"baz"}')).toBe(false);
+    expect(verifyPrivateChannelAuth(withData, sdkApp, "123.456", "test", undefined)).toBe(false);
+    expect(verifyPrivateChannelAuth(withData, sdkApp, "123.457", "test", '{"foo":"bar"}')).toBe(false);
+    expect(verifyPrivateChannelAuth(withData, { ...sdkApp, secret: "tofv" }, "123.456", "test", '{"foo":"bar"}')).toBe(false);
+    expect(verifyPrivateChannelAuth(withData.replace("aaaa", "aaab"), sdkApp, "123.456", "test", '{"foo":"bar"}')).toBe(false);
+  });
+
+  it("holds presence to the exact channel_data: no fallback to socket_id:channel", () => {
+    expect(verifyChannelAuth(withoutData, sdkApp, "123.456", "test", '{"foo":"bar"}')).toBe(false);
+    expect(verifyChannelAuth(withData, sdkApp, "123.456", "test", '{"foo":"bar"}')).toBe(true);
+  });
+
+  it("verifies the SDK's sign-in vector with UTF-8 in user_data", () => {
+    const auth = "aaaa:620494cee53d6c568b49598313194088afda37218f0d059af03c0c898ed61ff4";
+    expect(verifyUserAuth(auth, sdkApp, "1.1", '{"id":"ą§¶™€łü€ß£"}')).toBe(true);
   });
 
   it("compares strings of different lengths as unequal", () => {
@@ -102,11 +137,36 @@ describe("HTTP request signatures", () => {
     expect(canonicalQuery(parseQuery(raw).params)).toBe(signed);
   });
 
+  it("accepts a path signed as written and sent percent-encoded, as the SDKs do with user ids", () => {
+    const path = "/apps/3/users/Ada Lovelace/terminate_connections";
+    const signedQuery = "auth_key=278d425bdf160c739803&auth_timestamp=1353088179&auth_version=1.0";
+    const signature = hmacSha256Hex(app.secret, stringToSign("POST", path, signedQuery));
+    const sent = { method: "POST" as const, path: encodeURI(path), query: parseQuery(`${signedQuery}&auth_signature=${signature}`), body: Buffer.alloc(0) };
+    expect(sent.path).toContain("%20");
+    expect(verifyRequestSignature(sent, app, 1353088179)).toEqual({ ok: true });
+    expect(verifyRequestSignature({ ...sent, path: encodeURI("/apps/3/users/Ada Lovelacf/terminate_connections") }, app, 1353088179).ok).toBe(false);
+  });
+
   it("accepts a signature over the canonical form when the parameters arrive in another order", () => {
     const shuffled = parseQuery(
       "body_md5=ec365a775a4cd0599faeb73354201b6f&auth_version=1.0&auth_timestamp=1353088179&auth_key=278d425bdf160c739803" +
         "&auth_signature=da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c",
     );
     expect(verifyRequestSignature({ ...request, query: shuffled }, app, 1353088179)).toEqual({ ok: true });
+  });
+});
+
+describe("channel names", () => {
+  it.each(["#server-to-user-ada+tag@example.com", "#server-to-user-Ada Lovelace", "#server-to-user-ą§¶™€łü€ß£", "#server-to-user-team:42"])(
+    "accepts %j: a #server-to-user- name holds any user id the SDKs allow",
+    (name) => expect(channelNameProblem(name, 200)).toBeNull(),
+  );
+
+  it.each(["#server-to-user-", "#server-to-user-a\nb", "#server-to-user-a\u0000", "private-a b", "#watchers:1", "private-a:b"])("refuses %j", (name) => {
+    expect(channelNameProblem(name, 200)).toEqual(expect.any(String));
+  });
+
+  it("holds #server-to-user- names to the app's length limit", () => {
+    expect(channelNameProblem(`#server-to-user-${"x".repeat(20)}`, 30)).toContain("at most 30");
   });
 });

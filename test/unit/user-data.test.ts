@@ -17,11 +17,16 @@ describe("sign-in user_data", () => {
     ["an empty id", '{"id":""}', "no \"id\""],
     ["an id of 129 characters", JSON.stringify({ id: "x".repeat(129) }), "longer than 128"],
     ["a watchlist that is not an array", '{"id":"7","watchlist":"1"}', "array of user ids"],
-    ["a watchlist with a number", '{"id":"7","watchlist":["1",2]}', "array of user ids"],
+    ["a watchlist with an empty id", '{"id":"7","watchlist":["1",""]}', "array of user ids"],
+    ["a watchlist with an object", '{"id":"7","watchlist":["1",{}]}', "array of user ids"],
   ])("refuses %s", (_, text, message) => {
     const parsed = parseUserData(text);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.message).toContain(message);
+  });
+
+  it("reads numbers in a watchlist as the user ids they spell, as Laravel's pluck('id') sends them", () => {
+    expect(parseUserData('{"id":"7","watchlist":[1,"2",2]}')).toEqual({ ok: true, user: { id: "7", info: undefined, watchlist: ["1", "2"] } });
   });
 
   it("keeps a watchlist over 100 for the server to refuse with 4302", () => {
