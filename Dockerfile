@@ -5,6 +5,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 # uWebSockets.js ships binaries for every platform (over 100 MB); keep only the one
 # this image's Node loads. Herald refuses to start if that one cannot load.

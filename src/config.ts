@@ -19,8 +19,12 @@ export interface Config {
   logLevel: string;
   /** Connections this process accepts at once, all apps together; -1 is unlimited. Over it: 4100. */
   maxConnections: number;
-  /** Port of the ops listener serving GET /metrics (Prometheus); 0 turns it off. */
+  /** Port of the ops listener serving GET /metrics (Prometheus) and the console; 0 turns it off. */
   metricsPort: number;
+  /** Whether the ops listener serves the console. */
+  console: boolean;
+  /** The token every console call must bear; without one the console answers loopback only. */
+  consoleToken: string | undefined;
   /** Largest WebSocket frame, in bytes; a bigger one drops the connection. */
   maxFrameBytes: number;
   /** Largest HTTP API request body, in bytes, for every app (an app's own limits may allow less). */
@@ -77,6 +81,8 @@ const options = {
   "ssl-passphrase": { type: "string" },
   "max-connections": { type: "string" },
   "metrics-port": { type: "string" },
+  console: { type: "string" },
+  "console-token": { type: "string" },
   "max-frame-kb": { type: "string" },
   "max-body-kb": { type: "string" },
   "max-backpressure-kb": { type: "string" },
@@ -113,7 +119,11 @@ Server options:
                                                 each app also gets room for one full batch only)
   --max-backpressure-kb <n> HERALD_MAX_BACKPRESSURE_KB  output queued for a slow client before it is
                                                 closed with 4100 (default 1024)
-  --metrics-port <port>    HERALD_METRICS_PORT  Prometheus GET /metrics on its own port (default 9601; 0: off)
+  --metrics-port <port>    HERALD_METRICS_PORT  Prometheus GET /metrics and the console on their own
+                                                port (default 9601; 0: off)
+  --console <true|false>   HERALD_CONSOLE       serve the console at / on that port (default true)
+  --console-token <text>   HERALD_CONSOLE_TOKEN  the token the console asks for; without one it
+                                                answers only requests from this machine
   --shutdown-grace <seconds> HERALD_SHUTDOWN_GRACE  how long a stop may take before exiting anyway (default 10)
   --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
                                                 e.g. redis://:password@redis:6379/0 (default: none, one process)
@@ -147,6 +157,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     logLevel: logLevel(values["log-level"] ?? env.HERALD_LOG_LEVEL ?? "info"),
     maxConnections: maxConnections(values["max-connections"] ?? env.HERALD_MAX_CONNECTIONS),
     metricsPort: integerSetting("--metrics-port / HERALD_METRICS_PORT", values["metrics-port"] ?? env.HERALD_METRICS_PORT ?? "9601", 0, 65535),
+    console: booleanSetting("--console / HERALD_CONSOLE", values.console ?? env.HERALD_CONSOLE ?? "true"),
+    consoleToken: (values["console-token"] ?? env.HERALD_CONSOLE_TOKEN) || undefined,
     maxFrameBytes: 1024 * integerSetting("--max-frame-kb / HERALD_MAX_FRAME_KB", values["max-frame-kb"] ?? env.HERALD_MAX_FRAME_KB ?? "100", 1, 16 * 1024),
     maxBodyBytes: 1024 * integerSetting("--max-body-kb / HERALD_MAX_BODY_KB", values["max-body-kb"] ?? env.HERALD_MAX_BODY_KB ?? "10240", 1, 1024 * 1024),
     maxBackpressureBytes: 1024 * integerSetting("--max-backpressure-kb / HERALD_MAX_BACKPRESSURE_KB", values["max-backpressure-kb"] ?? env.HERALD_MAX_BACKPRESSURE_KB ?? "1024", 16, 1024 * 1024),
@@ -166,6 +178,12 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
   }
   return value;
+}
+
+function booleanSetting(name: string, raw: string): boolean {
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new ConfigError(`${name} must be true or false, not "${raw}".`);
 }
 
 function appsSource(appsFile: string | undefined, soketiConfig: string | undefined, env: NodeJS.ProcessEnv): AppsSource {

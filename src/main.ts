@@ -72,6 +72,7 @@ async function main(): Promise<void> {
       log,
       startCluster: cluster?.start ?? startSingleNode,
       nextSocketId: socketIdGenerator(nodeNumber),
+      node: String(nodeNumber),
     });
   } catch (error) {
     if (error instanceof PortInUseError || error instanceof TlsSetupError) fail(error.message);

@@ -6,6 +6,7 @@
  */
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
+import { NO_RELAY, type ConsoleRelay } from "../console/tap.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import type { Broker, LocalNode } from "./broker.js";
 import { NO_OTHER_NODES, type ConnectionCounts } from "./connection-counts.js";
@@ -35,11 +36,18 @@ export interface ClusterEvents extends ClusterTransitions {
   userGone(app: App, userId: string): void;
 }
 
+/** Where console entries and watches from other nodes go (the console's tap). */
+export interface ConsoleInbox {
+  received(appId: string, entryJson: string): void;
+  watchedElsewhere(appIds: readonly string[]): void;
+}
+
 /** What the server hands the cluster layer. */
 export interface ClusterParts {
   readonly local: LocalNode;
   readonly channels: ChannelDirectory;
   readonly events: ClusterEvents;
+  readonly consoles: ConsoleInbox;
 }
 
 export interface ClusterServices {
@@ -49,6 +57,12 @@ export interface ClusterServices {
   readonly onlineUsers: OnlineUsers;
   readonly connectionCounts: ConnectionCounts;
   readonly eventCache: EventCache;
+  /**
+   * Carries console entries to the nodes whose consoles watch the app, and this
+   * node's watches to the others. At most once, best effort: a console is a view,
+   * and an entry lost while Redis is away is not sent later.
+   */
+  readonly consoleRelay: ConsoleRelay;
   /** Why this node cannot serve as part of the cluster now (Redis unreachable), if it cannot. */
   problem(): string | undefined;
   /** Starts carrying the messages of apps added by a reload of apps.json. */
@@ -74,6 +88,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     onlineUsers: new LocalOnlineUsers(local),
     connectionCounts: NO_OTHER_NODES,
     eventCache: new LocalEventCache(channels),
+    consoleRelay: NO_RELAY,
     problem: () => undefined,
     redisLink: () => undefined,
     addApps: async () => {},

@@ -13,7 +13,7 @@ export class LocalOccupancy implements Occupancy {
   ) {}
 
   changed(app: App, channel: string, joined: boolean): void {
-    if (app.webhooks.length === 0) return; // transitions are only ever reported to webhooks
+    if (!this.events.heard(app)) return;
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     if (count !== (joined ? 1 : 0)) return; // only the first in and the last out change occupancy
     const key = `${app.id}\n${channel}`;

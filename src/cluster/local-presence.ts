@@ -15,13 +15,13 @@ export class LocalPresence implements Presence {
   ) {}
 
   join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin {
-    // Transitions are only ever reported to webhooks; without any, nothing is held.
-    if (firstOnNode && app.webhooks.length > 0 && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
+    // When nobody hears of the app's transitions, nothing is held.
+    if (firstOnNode && this.events.heard(app) && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
     return { ok: true, added: firstOnNode, members: localMembers };
   }
 
   leave(app: App, channel: string, userId: string): boolean {
-    if (app.webhooks.length > 0) this.leaving.hold(holdKey(app, channel, userId), () => this.events.memberRemoved(app, channel, userId));
+    if (this.events.heard(app)) this.leaving.hold(holdKey(app, channel, userId), () => this.events.memberRemoved(app, channel, userId));
     return true;
   }
 
@@ -31,6 +31,10 @@ export class LocalPresence implements Presence {
 
   async userIds(appId: string, channel: string): Promise<string[]> {
     return this.channels.forApp(appId).presenceUserIds(channel);
+  }
+
+  async members(appId: string, channel: string): Promise<PresenceSnapshot> {
+    return this.channels.forApp(appId).presenceSnapshot(channel);
   }
 
   settled(): Promise<void> {

@@ -12,6 +12,11 @@ export const VACATED_HOLD_MS = 3000;
 
 /** Who hears the cluster-wide transitions: once per transition, on one node. */
 export interface OccupancyEvents {
+  /**
+   * Whether anyone hears this app's transitions (its webhooks, a console watching
+   * it): when nobody does, none are worked out or held.
+   */
+  heard(app: App): boolean;
   channelOccupied(app: App, channel: string): void;
   channelVacated(app: App, channel: string): void;
 }

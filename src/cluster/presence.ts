@@ -24,6 +24,8 @@ export interface Presence {
   leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
   userCount(appId: string, channel: string): Promise<number>;
   userIds(appId: string, channel: string): Promise<string[]>;
+  /** The channel's members with their user_info, on every node (for the console). */
+  members(appId: string, channel: string): Promise<PresenceSnapshot>;
   /** Resolves once the departures held for 3 s have been reported or cancelled. */
   settled(): Promise<void>;
   stop(): void;

@@ -9,11 +9,13 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
-import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "./wire.js";
+import type { ConsoleInbox } from "./cluster.js";
+import { decodeWireMessage, encodeChannelMessage, encodeConsoleEntry, encodeConsoleWatch, encodeTerminateUser } from "./wire.js";
 
 const APP_CHANNEL_PREFIX = "herald:app:";
 const MISSED_LOG_INTERVAL_MS = 10_000;
 
+/** Console entries and watches travel on the app's channel too, so they need no subscriptions of their own. */
 export class RedisBroker implements Broker {
   /** Messages other nodes did not get because Redis was away, for the log. */
   private missed = 0;
@@ -26,6 +28,7 @@ export class RedisBroker implements Broker {
     private readonly subscriber: Redis,
     private readonly nodeId: string,
     private readonly local: LocalNode,
+    private readonly consoles: ConsoleInbox,
     private readonly log: Logger,
     /** Where Redis is, without passwords, for messages. */
     private readonly where: string,
@@ -47,6 +50,14 @@ export class RedisBroker implements Broker {
   terminateUser(appId: string, userId: string): void {
     this.local.terminateUser(appId, userId);
     this.send(appId, encodeTerminateUser(this.nodeId, userId));
+  }
+
+  publishConsoleEntry(appId: string, entryJson: string): void {
+    this.send(appId, encodeConsoleEntry(this.nodeId, entryJson));
+  }
+
+  announceConsoles(appIds: readonly string[]): void {
+    for (const appId of appIds) this.send(appId, encodeConsoleWatch(this.nodeId));
   }
 
   /** Why this node is cut off from the others, if it is. */
@@ -85,8 +96,12 @@ export class RedisBroker implements Broker {
     try {
       if (message.kind === "channel") {
         this.local.deliver({ appId, channel: message.channel, frame: message.frame, exceptSocketId: message.exceptSocketId });
-      } else {
+      } else if (message.kind === "terminate-user") {
         this.local.terminateUser(appId, message.userId);
+      } else if (message.kind === "console-entry") {
+        this.consoles.received(appId, message.entryJson);
+      } else {
+        this.consoles.watchedElsewhere([appId]);
       }
     } catch (error) {
       this.log.error({ err: error, appId }, "delivering a message from another node failed");

@@ -61,8 +61,8 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
 
   return {
     nodeNumber,
-    async start({ local, channels, events }) {
-      const broker = new RedisBroker(commands, subscriber, nodeId, local, log, where, target.clusterNodes !== undefined);
+    async start({ local, channels, events, consoles }) {
+      const broker = new RedisBroker(commands, subscriber, nodeId, local, consoles, log, where, target.clusterNodes !== undefined);
       await broker.listen(apps.ids);
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
       const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
@@ -93,6 +93,10 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
         onlineUsers,
         connectionCounts,
         eventCache: new RedisEventCache(commands, log),
+        consoleRelay: {
+          publish: (appId, entryJson) => broker.publishConsoleEntry(appId, entryJson),
+          announce: (appIds) => broker.announceConsoles(appIds),
+        },
         problem: () => broker.problem(),
         addApps: (appIds) => broker.listen(appIds),
         redisLink: () => ({

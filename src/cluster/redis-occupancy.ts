@@ -119,8 +119,8 @@ export class RedisOccupancy implements Occupancy {
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
   private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
-    // Only webhooks hear of it; without any, there is nothing to wait for.
-    if (app.webhooks.length === 0) return;
+    // When nobody hears of it, there is nothing to wait for.
+    if (!this.events.heard(app)) return;
     this.departures.confirmLater(vacatingKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
   }
 

@@ -120,6 +120,11 @@ export class RedisPresence implements Presence {
     return readClusterState("presence members", () => this.redis.hkeys(membersKey(appId, channel)));
   }
 
+  async members(appId: string, channel: string): Promise<PresenceSnapshot> {
+    const flat = await readClusterState("presence members", () => this.redis.call("HGETALL", membersKey(appId, channel)) as Promise<string[]>);
+    return snapshotOf(flat);
+  }
+
   /** Removes a dead node's members, telling everyone of each user that left a channel everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
     await this.removeStale(deadNodeId, () => true);
@@ -163,8 +168,8 @@ export class RedisPresence implements Presence {
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
   private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
-    // Only webhooks hear of it; without any, there is nothing to wait for.
-    if (app.webhooks.length === 0) return;
+    // When nobody hears of it, there is nothing to wait for.
+    if (!this.events.heard(app)) return;
     this.departures.confirmLater(leavingKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
   }
 }

@@ -27,6 +27,8 @@ export class AppCounters {
   messagesSent = 0;
   bytesSent = 0;
   readonly rateLimited: Record<RateLimitKind, number> = { api_reads: 0, backend_events: 0, client_events: 0 };
+  /** Signed HTTP API requests, for the console's stats. */
+  apiRequests = 0;
 
   closed(code: number): void {
     const label = closeCodeLabel(code);

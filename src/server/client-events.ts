@@ -10,6 +10,7 @@ import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
 import type { Connection } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
+import { payloadFields } from "../console/entries.js";
 import type { WebSocket } from "./uws.js";
 
 type ClientEvent = Extract<ClientFrame, { kind: "client-event" }>;
@@ -32,6 +33,7 @@ export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, ap
   const limit = app.maxClientEventsPerSecond;
   if (limit >= 0 && !(connection.clientEvents ??= new RateWindow()).tryTake(1, limit, nowSecond)) {
     ctx.counters.of(app.id).rateLimited.client_events += 1;
+    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "rate_limited", socketId: connection.socketId, channel: request.channel, detail: `client events over ${limit} per second` });
     ws.send(frames.pusherError(ErrorCode.ClientEventRateLimited, `Client event rejected: this app allows ${limit} client events per second per connection.`));
     return;
   }
@@ -43,6 +45,9 @@ export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, ap
     exceptSocketId: connection.socketId,
   });
   ctx.webhooks.clientEvent(app, request.channel, request.event, data, connection.socketId, userId);
+  if (ctx.tap.watching(app.id)) {
+    ctx.tap.emit(app.id, { type: "client_event", socketId: connection.socketId, channel: request.channel, event: request.event, userId, ...payloadFields(data) });
+  }
 }
 
 function clientEventProblem(app: App, connection: Connection, { event, channel }: ClientEvent): string | null {

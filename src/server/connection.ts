@@ -32,4 +32,6 @@ export interface Connection {
   user: SignedInUser | undefined;
   /** Clock second by which an app requiring sign-in closes the socket, or 0 when there is none. */
   signinDeadline: number;
+  /** The page's Origin, kept only when a console watched the app as the socket arrived. */
+  origin: string | undefined;
 }

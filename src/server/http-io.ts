@@ -5,7 +5,8 @@
  */
 import type { HttpResponse } from "./uws.js";
 
-const STATUS_TEXT: Record<number, string> = {
+/** Status lines uWS needs written out in full. */
+export const STATUS_TEXT: Record<number, string> = {
   200: "200 OK",
   400: "400 Bad Request",
   401: "401 Unauthorized",

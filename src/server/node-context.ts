@@ -8,6 +8,7 @@ import type { EventCache } from "../cluster/event-cache.js";
 import type { OnlineUsers } from "../cluster/online-users.js";
 import type { Presence } from "../cluster/presence.js";
 import type { Config } from "../config.js";
+import type { ConsoleTap } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { NodeCounters } from "../metrics/counters.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
@@ -37,6 +38,8 @@ export interface NodeContext {
   readonly connectionCounts: ConnectionCounts;
   /** The last events of cache channels, shared by every node. */
   readonly eventCache: EventCache;
+  /** The console's tap: check `tap.watching(appId)` before building an entry. */
+  readonly tap: ConsoleTap;
   /** Plain counters for /metrics, bumped on the socket and HTTP paths. */
   readonly counters: NodeCounters;
   readonly nextSocketId: () => string;

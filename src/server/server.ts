@@ -13,7 +13,9 @@ import type { Logger } from "../logger.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import { NodeCounters } from "../metrics/counters.js";
 import { prometheusExporter, type MetricSources } from "../metrics/prometheus.js";
-import { postJson } from "../webhooks/http-post.js";
+import { ConsoleTap } from "../console/tap.js";
+import { StatsHistory } from "../console/stats.js";
+import { postJson, type WebhookAttempts } from "../webhooks/http-post.js";
 import { Webhooks } from "../webhooks/webhooks.js";
 import { triggerBatch } from "./api/batch-events.js";
 import { channelUsers } from "./api/channel-users.js";
@@ -32,7 +34,8 @@ import { SubscriptionCounts } from "./subscription-counts.js";
 import { UserSockets } from "./user-sockets.js";
 import uWS, { listenExclusively, type TemplatedApp, type us_listen_socket } from "./uws.js";
 import { health, readiness } from "./ops/health.js";
-import { listenForMetrics } from "./ops/metrics-listener.js";
+import { mountConsole } from "./ops/console-routes.js";
+import { listenForOps } from "./ops/ops-listener.js";
 import { announcePresence } from "./signin.js";
 import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import { websocketBehavior } from "./websocket-handler.js";
@@ -56,6 +59,8 @@ export interface ServerOptions {
   /** The broker, occupancy and presence: this process alone, or a node of a Redis cluster. */
   startCluster: StartCluster;
   nextSocketId: () => string;
+  /** This node's name in the console. */
+  node: string;
 }
 
 export interface RunningServer {
@@ -115,7 +120,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
   const users = new UserSockets();
-  const webhooks = new Webhooks(postJson, log);
+  const tap = new ConsoleTap(options.node);
+  const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
   const counters = new NodeCounters();
   const cluster = await options.startCluster({
     local: {
@@ -126,11 +132,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       connections: (appId) => sockets.connectionsOf(appId),
     },
     channels,
+    consoles: tap,
     events: {
-      channelOccupied: (app, channel) => webhooks.channelOccupied(app, channel),
-      channelVacated: (app, channel) => webhooks.channelVacated(app, channel),
-      memberAdded: (app, channel, userId) => webhooks.memberAdded(app, channel, userId),
-      memberRemoved: (app, channel, userId) => webhooks.memberRemoved(app, channel, userId),
+      heard: (app) => webhooks.heard(app) || tap.watching(app.id),
+      channelOccupied: (app, channel) => {
+        webhooks.channelOccupied(app, channel);
+        if (tap.watching(app.id)) tap.emit(app.id, { type: "channel_occupied", channel });
+      },
+      channelVacated: (app, channel) => {
+        webhooks.channelVacated(app, channel);
+        if (tap.watching(app.id)) tap.emit(app.id, { type: "channel_vacated", channel });
+      },
+      memberAdded: (app, channel, userId) => {
+        webhooks.memberAdded(app, channel, userId);
+        if (tap.watching(app.id)) tap.emit(app.id, { type: "member_added", channel, userId });
+      },
+      memberRemoved: (app, channel, userId) => {
+        webhooks.memberRemoved(app, channel, userId);
+        if (tap.watching(app.id)) tap.emit(app.id, { type: "member_removed", channel, userId });
+      },
       memberCame: (app, channel, userId, userInfo) => announceMemberAdded(ctx, app, channel, userId, userInfo),
       memberGone: (app, channel, userId) => announceMemberRemoved(ctx, app, channel, userId),
       userCame: (app, userId) => announcePresence(ctx, app, userId, "online"),
@@ -154,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onlineUsers,
     connectionCounts,
     eventCache,
+    tap,
     counters,
     nextSocketId: options.nextSocketId,
     lifecycle: { draining: false },
@@ -187,15 +208,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!listening) {
     throw new PortInUseError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   }
+  const stats = new StatsHistory(() => ctx.apps.ids, (appId) => appTotals(ctx, appId));
+  let closeConsole = () => {};
   let metricsSocket: us_listen_socket | null = null;
   if (config.metricsPort !== 0) {
-    metricsSocket = await listenForMetrics(config.host, config.metricsPort, prometheusExporter(metricSources(ctx, cluster)));
+    const mount = (opsApp: TemplatedApp) => {
+      if (config.console) closeConsole = mountConsole(opsApp, ctx, { token: config.consoleToken, stats });
+    };
+    metricsSocket = await listenForOps(config.host, config.metricsPort, prometheusExporter(metricSources(ctx, cluster)), mount);
     if (!metricsSocket) {
       uWS.us_listen_socket_close(listening.socket);
       throw new PortInUseError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
     }
   }
   keepalive.start();
+  tap.start(cluster.consoleRelay);
+  if (config.console && metricsSocket) stats.start();
   const cacheSweep = setInterval(() => ctx.channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
   cacheSweep.unref();
 
@@ -208,6 +236,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // the end so the load balancer can still read /ready.
       ctx.lifecycle.draining = true;
       keepalive.stop();
+      tap.stop();
+      stats.stop();
+      closeConsole();
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
       for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
@@ -220,5 +251,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       uWS.us_listen_socket_close(listening.socket);
       if (metricsSocket) uWS.us_listen_socket_close(metricsSocket);
     },
+  };
+}
+
+function appTotals(ctx: NodeContext, appId: string) {
+  const counters = ctx.counters.of(appId);
+  return {
+    connections: ctx.sockets.connectionsOf(appId) + ctx.connectionCounts.elsewhere(appId),
+    messagesReceived: counters.messagesReceived,
+    messagesSent: counters.messagesSent,
+    apiRequests: counters.apiRequests,
+    webhookQueue: ctx.webhooks.stats(appId)?.queued ?? 0,
+  };
+}
+
+/** Every webhook request, for the consoles watching its app. */
+function tapWebhookAttempts(tap: ConsoleTap): WebhookAttempts {
+  return (appId, url, attempt, events, result) => {
+    if (!tap.watching(appId)) return;
+    const detail = `${url} (${events} event${events === 1 ? "" : "s"})`;
+    if (result.ok) tap.emit(appId, { type: "webhook_sent", detail, status: result.status, attempt });
+    else tap.emit(appId, { type: "webhook_failed", detail: `${detail}: ${result.reason}`, status: result.status, attempt });
   };
 }

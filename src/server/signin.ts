@@ -39,6 +39,7 @@ export function signIn(ctx: NodeContext, ws: WebSocket<Connection>, app: App, re
   connection.user = user;
   connection.signinDeadline = 0;
   ws.send(frames.signinSuccess(request.userData));
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "signin", socketId: connection.socketId, userId: user.id });
   if (ctx.users.add(app.id, user.id, ws)) {
     settle(ctx, ctx.onlineUsers.cameOnline(app, user.id), (online) => {
       if (online) announcePresence(ctx, app, user.id, "online");

@@ -21,6 +21,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
   const { channel } = request;
   const fail = (type: string, error: string, status: number) => {
     if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel: channel.slice(0, 200), type, status, error }, "subscription refused");
+    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscription_refused", socketId: connection.socketId, channel: channel.slice(0, 200), status, detail: `${type}: ${error}` });
     ws.send(frames.subscriptionError(channel, type, error, status));
   };
 
@@ -64,6 +65,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     channels.subscribe(channel);
     track(ws, connection, app, channel, undefined);
     ws.send(frames.subscriptionSucceeded(channel));
+    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
     ctx.occupancy.changed(app, channel, true);
     replayCache(ctx, ws, app, channel);
     ctx.subscriptionCounts.changed(app, channel);
@@ -97,6 +99,7 @@ export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App,
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
     ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
+    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
     replayCache(ctx, ws, app, channel);
   });
 }
@@ -107,6 +110,7 @@ export function unsubscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: Ap
   const userId = connection.channels.get(channel);
   connection.channels.delete(channel);
   ws.unsubscribe(topicOf(app.id, channel));
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "unsubscribed", socketId: connection.socketId, channel });
   release(ctx, app, channel, userId);
 }
 
@@ -134,6 +138,7 @@ function replayCache(ctx: NodeContext, ws: WebSocket<Connection>, app: App, chan
     }
     ws.send(frames.cacheMiss(channel));
     ctx.webhooks.cacheMiss(app, channel);
+    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
   });
 }
 

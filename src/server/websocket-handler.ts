@@ -6,6 +6,7 @@ import type { App } from "../apps/app.js";
 import { parseClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
+import { closeMeaning } from "../console/entries.js";
 import { admit } from "./admission.js";
 import { relayClientEvent } from "./client-events.js";
 import type { Connection, Rejection } from "./connection.js";
@@ -38,7 +39,8 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         return;
       }
       const key = safeDecode(req.getParameter(0) ?? "");
-      const admission = admit(ctx.apps, key, req.getQuery() ?? "", req.getHeader("origin"));
+      const origin = req.getHeader("origin");
+      const admission = admit(ctx.apps, key, req.getQuery() ?? "", origin);
       const connection: Connection = {
         app: admission.app,
         rejection: admission.rejection,
@@ -50,6 +52,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
         clientEvents: undefined,
         user: undefined,
         signinDeadline: admission.app?.requireUserAuthentication ? keepalive.now + admission.app.userAuthenticationTimeout : 0,
+        origin: admission.app && ctx.tap.watching(admission.app.id) ? origin : undefined,
       };
       res.upgrade(
         connection,
@@ -78,6 +81,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       ctx.counters.of(app.id).connectionsOpened += 1;
       ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
       if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId }, "connection opened");
+      if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "connection_opened", socketId: connection.socketId, origin: connection.origin, transport: "ws" });
     },
 
     message(ws, message, isBinary) {
@@ -113,6 +117,9 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       if (!connection.app) return;
       if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, code }, "connection closed");
       ctx.counters.of(connection.app.id).closed(code);
+      if (ctx.tap.watching(connection.app.id)) {
+        ctx.tap.emit(connection.app.id, { type: "connection_closed", socketId: connection.socketId, code, detail: closeMeaning(code) });
+      }
       ctx.sockets.remove(connection);
       releaseAll(ctx, connection.app, connection);
       if (connection.user) signOut(ctx, ws, connection.app, connection.user);

@@ -9,7 +9,7 @@ import type { App, Webhook } from "../apps/app.js";
 import type { Logger } from "../logger.js";
 import { webhookBody, webhookHeaders } from "../protocol/webhook-events.js";
 import type { WebhookDeliveries } from "../metrics/prometheus.js";
-import type { Post } from "./http-post.js";
+import type { Post, WebhookAttempts } from "./http-post.js";
 
 const BATCH_SIZE = 20;
 const BATCH_WAIT_MS = 250;
@@ -39,6 +39,7 @@ export class WebhookQueue {
     private readonly app: App,
     private readonly webhook: Webhook,
     private readonly post: Post,
+    private readonly attempts: WebhookAttempts,
     private readonly log: Logger,
     /** The app's webhook numbers, shared by its queues and kept when they are replaced. */
     private readonly stats: WebhookDeliveries,
@@ -99,6 +100,7 @@ export class WebhookQueue {
     const firstAttemptMs = Date.now();
     for (let attempt = 0; !this.stopped; attempt++) {
       const result = await this.post(this.webhook.url, headers, body);
+      this.attempts(this.app.id, this.webhook.url, attempt + 1, batch.length, result);
       if (result.ok) {
         this.stats.delivered += 1;
         break;

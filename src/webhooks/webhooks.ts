@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import type { WebhookEvent, WebhookEventName } from "../protocol/webhook-events.js";
 import type { ClusterTransitions } from "../cluster/cluster.js";
 import type { WebhookDeliveries, WebhookStats } from "../metrics/prometheus.js";
-import type { Post } from "./http-post.js";
+import type { Post, WebhookAttempts } from "./http-post.js";
 import { WebhookQueue } from "./webhook-queue.js";
 
 /**
@@ -25,11 +25,16 @@ export class Webhooks implements ClusterTransitions {
   constructor(
     private readonly post: Post,
     private readonly log: Logger,
+    private readonly attempts: WebhookAttempts = () => {},
   ) {}
 
   /** Whether any webhook of the app asks for `name`, for callers that would do work just to report it. */
   wants(app: App, name: WebhookEventName): boolean {
     return app.webhooks.some((webhook) => webhook.eventTypes === undefined || webhook.eventTypes.has(name));
+  }
+
+  heard(app: App): boolean {
+    return app.webhooks.length > 0;
   }
 
   channelOccupied(app: App, channel: string): void {
@@ -115,7 +120,7 @@ export class Webhooks implements ClusterTransitions {
     if (!queue) {
       let deliveries = this.deliveriesByApp.get(app.id);
       if (!deliveries) this.deliveriesByApp.set(app.id, (deliveries = { delivered: 0, failed: 0, dropped: 0 }));
-      queue = new WebhookQueue(app, webhook, this.post, this.log, deliveries);
+      queue = new WebhookQueue(app, webhook, this.post, this.attempts, this.log, deliveries);
       this.queues.set(key, queue);
     }
     return queue;

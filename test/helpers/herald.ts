@@ -27,6 +27,8 @@ export interface LogLine {
 
 export interface Herald {
   readonly port: number;
+  /** The ops listener's port (metrics, console), when a test turned it on. */
+  readonly opsPort: number | undefined;
   readonly process: ChildProcess;
   readonly logs: LogLine[];
   stop(): Promise<void>;
@@ -83,8 +85,10 @@ export async function startHerald(
       reject(new Error(`Herald exited with ${code} before listening:\n${raw.join("\n")}`));
     });
   });
+  const listening = logs.find((line) => line.msg.startsWith("Herald listening"))!;
   return {
     port,
+    opsPort: typeof listening.metricsPort === "number" ? listening.metricsPort : undefined,
     process: child,
     logs,
     stop: () =>

@@ -10,5 +10,7 @@ export function backendEventsAllowed(ctx: NodeContext, app: App, events: number,
   const limit = app.maxBackendEventsPerSecond;
   if (limit < 0 || ctx.rateLimits.of(app.id).backendEvents.tryTake(events, limit, nowSecond)) return undefined;
   ctx.counters.of(app.id).rateLimited.backend_events += events;
-  return tooManyRequests(`This app allows ${app.maxBackendEventsPerSecond} events per second through the HTTP API.`);
+  const message = `This app allows ${app.maxBackendEventsPerSecond} events per second through the HTTP API.`;
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "rate_limited", status: 429, detail: message });
+  return tooManyRequests(message);
 }

@@ -3,12 +3,16 @@ import { isCacheChannel } from "../../protocol/channel-names.js";
 import type { TriggeredEvent } from "../../protocol/http-events.js";
 import { channelEventEncoder } from "../../protocol/server-frames.js";
 import type { NodeContext } from "../node-context.js";
+import { payloadFields } from "../../console/entries.js";
 
 /**
  * Publishes a validated event to each of its channels, one encoded frame per
  * channel, and keeps it as the last event of the cache channels among them.
  */
 export function publishEvent(ctx: NodeContext, app: App, event: TriggeredEvent): void {
+  if (ctx.tap.watching(app.id)) {
+    ctx.tap.emit(app.id, { type: "api_event", event: event.name, channels: event.channels, exceptSocketId: event.socketId, ...payloadFields(event.data) });
+  }
   const encode = channelEventEncoder(event.name, event.data);
   for (const channel of event.channels) {
     const frame = encode(channel);

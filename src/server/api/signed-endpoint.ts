@@ -40,7 +40,7 @@ export const tooManyRequests = (error: string): ApiResponse => ({ status: 429, b
  * limit (doubled, since JSON escaping can double a string) plus their envelopes,
  * and never more than the server's --max-body-kb.
  */
-function bodyLimitBytes(app: App, serverLimit: number): number {
+export function bodyLimitBytes(app: App, serverLimit: number): number {
   return Math.min(serverLimit, 64 * 1024 + 2 * app.maxEventBatchSize * app.maxEventPayloadInKb * 1024);
 }
 
@@ -85,11 +85,14 @@ export function signedEndpoint(ctx: NodeContext, mount: string, route: Route) {
       const signature = verifyRequestSignature({ method, path, query, body }, app, now);
       if (!signature.ok) return refuse(ctx, route, res, state, 401, signature.message);
       const nowSecond = Math.floor(now);
+      ctx.counters.of(app.id).apiRequests += 1;
       // Reads are counted here, once signed, so unsigned requests cannot use up an app's allowance.
       const readLimit = app.maxReadRequestsPerSecond;
       if (!hasBody && readLimit >= 0 && !ctx.rateLimits.of(app.id).reads.tryTake(1, readLimit, nowSecond)) {
         ctx.counters.of(app.id).rateLimited.api_reads += 1;
-        return respond(ctx, route, res, state, tooManyRequests(`This app allows ${app.maxReadRequestsPerSecond} read requests per second.`));
+        const message = `This app allows ${app.maxReadRequestsPerSecond} read requests per second.`;
+        if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "rate_limited", status: 429, detail: message });
+        return respond(ctx, route, res, state, tooManyRequests(message));
       }
       let response: ApiResponse | Promise<ApiResponse>;
       try {
