@@ -220,6 +220,16 @@ describe("the console, without a token, on this machine", () => {
     await page.getByText("paused: new entries are dropped by the server").waitFor({ state: "detached" });
     await sdk.trigger("after-flood", "marker", {});
     await waitForLine(page, "API event", "marker");
+
+    // Unpaused, the page keeps the newest 2,000 and says how many older ones it let go. Sent in
+    // rounds the page keeps up with: a burst past its 256 KB would be dropped by the server.
+    for (let round = 0; round < 11; round++) {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => sdk.trigger("steady", `steady-${round * 200 + i}`, {})));
+      await page.getByText(`event steady-${round * 200 + 199} `).waitFor();
+    }
+    await page.getByText(/^2000 of 2000 entries shown.* \d+ older entries dropped \(the page keeps 2000\)/).waitFor({ timeout: 10_000 });
+    await page.getByText("Showing the newest 500; filter to find older ones.").waitFor();
+    expect(await page.locator(".entries > li").count()).toBe(500);
     await page.close();
   });
 

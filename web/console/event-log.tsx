@@ -2,6 +2,9 @@
 import { useState } from "preact/hooks";
 import type { Entry } from "./api.js";
 
+/** Rows drawn at once: enough to read, few enough to draw at the pace of a busy app. */
+const MAX_ROWS = 500;
+
 const TYPES = [
   "connection_opened",
   "connection_closed",
@@ -141,8 +144,13 @@ export function EventLog(props: {
         {props.serverDropped > 0 ? ` · ${props.serverDropped} entries dropped` : ""}
         {props.olderDropped > 0 ? ` · ${props.olderDropped} older entries dropped (the page keeps 2000)` : ""}
       </p>
+      {shown.length > MAX_ROWS && (
+        <p class="muted">
+          Showing the newest {MAX_ROWS}; filter to find older ones.
+        </p>
+      )}
       <ol class="entries">
-        {shown.map((entry) => (
+        {shown.slice(0, MAX_ROWS).map((entry) => (
           <Row entry={entry} key={entry.seq} />
         ))}
       </ol>

@@ -75,16 +75,24 @@ function Console() {
 
   useEffect(() => {
     let received = 0;
+    // Entries are taken in batches, a few times a second, so a busy app does not re-render the page per entry.
+    let arrived: Entry[] = [];
+    const flush = setInterval(() => {
+      if (arrived.length === 0) return;
+      const batch = arrived.reverse();
+      arrived = [];
+      setEntries((current) => {
+        const next = [...batch, ...current];
+        if (next.length <= MAX_ENTRIES) return next;
+        setOlderDropped((count) => count + next.length - MAX_ENTRIES);
+        return next.slice(0, MAX_ENTRIES);
+      });
+    }, 200);
     const socket = openFeed(
       (message) => {
         if ("kind" in message) return control(message);
         message.seq = ++received;
-        setEntries((current) => {
-          const next = [message, ...current];
-          if (next.length <= MAX_ENTRIES) return next;
-          setOlderDropped((count) => count + next.length - MAX_ENTRIES);
-          return next.slice(0, MAX_ENTRIES);
-        });
+        arrived.push(message);
       },
       (reason) => setFeedState(`disconnected: ${reason}`),
     );
@@ -97,7 +105,10 @@ function Console() {
       else if (message.kind === "error") setProblem(message.message);
     };
     feed.current = socket;
-    return () => socket.close();
+    return () => {
+      clearInterval(flush);
+      socket.close();
+    };
   }, [attempt]);
 
   useEffect(() => {
