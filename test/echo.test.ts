@@ -100,7 +100,10 @@ describe("Laravel Echo against Herald", () => {
     expect(left).toEqual([]);
     second.disconnect();
     await expect.poll(() => left).toEqual([{ name: "Bob" }]);
-    expect(room).toBeDefined();
+    // What pusher-js under Echo holds now: Ada alone, as herself.
+    const members = (room as unknown as { subscription: { members: { count: number; me: unknown } } }).subscription.members;
+    expect(members.count).toBe(1);
+    expect(members.me).toEqual({ id: 1, info: { name: "Ada" } });
 
     const users = await serverSdk(herald.port, DEMO_APP).get({ path: "/channels/presence-room.1/users" });
     expect(await users.json()).toEqual({ users: [{ id: "1" }] });
