@@ -17,19 +17,22 @@ RUN keep="uws_$(node -p 'process.platform + "_" + process.arch + "_" + process.v
 
 # Run stage: production dependencies and the compiled server, as an unprivileged user.
 FROM node:20-bookworm-slim
+# No apps file is shipped (the demo app's secret is public): mount /app/apps.json, or
+# give one app with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET. With neither,
+# Herald stops at once and says so.
 ENV NODE_ENV=production \
     HERALD_HOST=0.0.0.0 \
-    HERALD_PORT=6001 \
-    HERALD_APPS_FILE=/app/apps.json
+    HERALD_PORT=6001
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY package.json apps.json ./
+COPY package.json ./
 USER node
 EXPOSE 6001 9601
-# The image has no curl; Node's own fetch asks /health.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HERALD_PORT || 6001) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# `herald health` reads the server's own command line and environment (PID 1), so it
+# asks /health on the port actually in use, over https when TLS is on.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+  CMD ["node", "dist/cli.js", "health"]
 # SIGTERM starts the graceful stop; give `docker stop -t` more than --shutdown-grace.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

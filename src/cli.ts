@@ -4,6 +4,7 @@
  * the operator's tools beside it. Exit codes: 0 done, 1 failed, 2 used wrongly.
  */
 import { appsCommand } from "./cli/apps-commands.js";
+import { health } from "./cli/health.js";
 import { trigger } from "./cli/trigger.js";
 import { UsageError } from "./cli/usage-error.js";
 
@@ -21,6 +22,7 @@ async function run(command: () => void | Promise<void>): Promise<void> {
 const [command, ...rest] = process.argv.slice(2);
 if (command === "trigger") await run(() => trigger(rest, process.env));
 else if (command === "apps") await run(() => appsCommand(rest, process.env));
+else if (command === "health") await run(() => health(rest, process.env));
 else {
   // The server reads its flags from process.argv: drop the optional "start".
   if (command === "start") process.argv.splice(2, 1);

@@ -56,11 +56,14 @@ export interface HostPort {
 export type AppsSource =
   | { kind: "apps-file"; path: string }
   | { kind: "soketi-config"; path: string }
-  | { kind: "reverb-env"; id: string; key: string; secret: string };
+  | { kind: "env-app"; prefix: EnvAppPrefix; id: string; key: string; secret: string };
+
+/** The variables that can give the one app: Herald's own, or Reverb's. */
+export type EnvAppPrefix = "HERALD_APP_" | "REVERB_APP_";
 
 /** How the source is named in messages and the start-up line. */
 export function describeAppsSource(source: AppsSource): string {
-  return source.kind === "reverb-env" ? "the REVERB_APP_* environment" : source.path;
+  return source.kind === "env-app" ? `the ${source.prefix}* environment` : source.path;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +99,8 @@ const options = {
 export const USAGE = `Usage: herald [start] [options]     run the server
        herald trigger ...            publish an event through a running server (herald trigger --help)
        herald apps check|env|new     look after apps.json (herald apps)
+       herald health [--pid N]       ask a running server's /health, on the port and scheme it was
+                                     started with (read from process N, default 1: a container's)
 
 Server options:
 
@@ -104,8 +109,8 @@ Server options:
   --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
   --soketi-config <file>   HERALD_SOKETI_CONFIG  take the apps from a Soketi config file instead
                                                 (its appManager.array.apps)
-                           REVERB_APP_ID, REVERB_APP_KEY, REVERB_APP_SECRET: with no apps file
-                                                given, Reverb's single app
+                           HERALD_APP_ID, HERALD_APP_KEY, HERALD_APP_SECRET (or Reverb's
+                                                REVERB_APP_*): with no apps file given, the one app
   --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
   --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
   --ssl-cert <file>        HERALD_SSL_CERT      serve wss:// and https:// with this PEM certificate (chain)
@@ -190,10 +195,11 @@ function appsSource(appsFile: string | undefined, soketiConfig: string | undefin
   if (appsFile && soketiConfig) throw new ConfigError("Give --apps or --soketi-config, not both.");
   if (soketiConfig) return { kind: "soketi-config", path: soketiConfig };
   if (appsFile) return { kind: "apps-file", path: appsFile };
-  const { REVERB_APP_ID: id, REVERB_APP_KEY: key, REVERB_APP_SECRET: secret } = env;
-  if (id || key || secret) {
-    if (!id || !key || !secret) throw new ConfigError("Reverb's app needs all of REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET.");
-    return { kind: "reverb-env", id, key, secret };
+  for (const prefix of ["HERALD_APP_", "REVERB_APP_"] as const) {
+    const [id, key, secret] = [env[`${prefix}ID`], env[`${prefix}KEY`], env[`${prefix}SECRET`]];
+    if (!id && !key && !secret) continue;
+    if (!id || !key || !secret) throw new ConfigError(`The app from the environment needs all of ${prefix}ID, ${prefix}KEY and ${prefix}SECRET.`);
+    return { kind: "env-app", prefix, id, key, secret };
   }
   return { kind: "apps-file", path: "apps.json" };
 }

@@ -136,7 +136,7 @@ function reloadAppsOnChange(config: Config, server: RunningServer, apps: AppRegi
     }).catch((error: unknown) => log.error({ err: error, trigger }, "apps reload failed"));
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
-  if (source.kind !== "reverb-env") {
+  if (source.kind !== "env-app") {
     watchFile(source.path, () => reload("file changed"), (error) => log.warn({ err: error }, `cannot watch ${source.path} for changes; send SIGHUP to reload it`));
   }
 }

@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextCall, pusherClient, RawClient, serverSdk, subscribed, type Pusher } from "./helpers/clients.js";
-import { DEMO_APP, startHerald, writeAppsFile, type Herald } from "./helpers/herald.js";
+import { freePort } from "../bench/lib/redis-server.js";
+import { DEMO_APP, runCli, startHerald, writeAppsFile, type Herald } from "./helpers/herald.js";
 
 const CLI = resolve(import.meta.dirname, "../dist/cli.js");
 
@@ -106,6 +107,19 @@ describe("herald trigger against a running server", () => {
     expect(await herald(["trigger", "--app", "app-id", "--channel", "news", "--event", "e", "--data", "{oops", "--url", url, "--apps", file])).toMatchObject({ code: 2, stderr: expect.stringContaining("--data must be JSON") });
     expect(await herald(["trigger", "--channel", "news"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--app, --channel and --event are required") });
     expect(await herald(["trigger", "--app", "app-id", "--channel", "news", "--event", "e", "--url", "http://127.0.0.1:9", "--apps", file])).toMatchObject({ code: 1, stderr: expect.stringContaining("Cannot reach Herald") });
+  });
+});
+
+describe("herald health", () => {
+  it("answers 0 while the server is up on the port its environment gave it, and 1 once it is gone", async () => {
+    const port = await freePort();
+    const server = await startHerald({ env: { HERALD_PORT: String(port) }, args: ["--port", String(port)] });
+    expect(await runCli(["health", "--pid", String(server.process.pid)])).toMatchObject({ code: 0 });
+    await server.stop();
+    expect(await runCli(["health", "--pid", String(server.process.pid)])).toMatchObject({ code: 1 });
+    const notHerald = await runCli(["health", "--pid", String(process.pid)]);
+    expect(notHerald.code).toBe(2);
+    expect(notHerald.output).toContain("is not Herald");
   });
 });
 

@@ -36,7 +36,7 @@ describe("a Soketi config (--soketi-config)", () => {
   });
 });
 
-describe("Reverb's environment", () => {
+describe("the one app of the environment (Reverb's variables, or Herald's own)", () => {
   it("becomes the one app when no apps file is given", async () => {
     const herald = await startHerald({
       apps: null,
@@ -53,5 +53,24 @@ describe("Reverb's environment", () => {
     const run = await runHerald(["--port", "0"], { REVERB_APP_KEY: "only-the-key" });
     expect(run.code).toBe(2);
     expect(run.output).toContain("needs all of REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET");
+  });
+
+  it("takes Herald's own HERALD_APP_* before Reverb's, and says how to give apps when there are none", async () => {
+    const herald = await startHerald({
+      apps: null,
+      env: { HERALD_APP_ID: "own-id", HERALD_APP_KEY: "own-key", HERALD_APP_SECRET: "own-secret", REVERB_APP_ID: "r", REVERB_APP_KEY: "r", REVERB_APP_SECRET: "r" },
+    });
+    try {
+      expect(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.msg).toContain("with 1 app from the HERALD_APP_* environment");
+      const client = await RawClient.connect(herald.port, "own-key");
+      await client.socketId();
+      client.close();
+    } finally {
+      await herald.stop();
+    }
+    const run = await runHerald(["--port", "0"], { HERALD_APPS_FILE: "", HERALD_APP_ID: "" }, 10_000, mkdtempSync(join(tmpdir(), "herald-empty-")));
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("apps.json: does not exist");
+    expect(run.output).toContain("HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET");
   });
 });

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pusher, nextCall, serverSdk, subscribed } from "./helpers/clients.js";
-import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
+import { freePort } from "../bench/lib/redis-server.js";
+import { DEMO_APP, runCli, runHerald, startHerald, type Herald } from "./helpers/herald.js";
 
 // The certificate is self-signed: this test process (one per test file) trusts anything.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
@@ -56,5 +57,22 @@ describe("TLS", () => {
     const run = await runHerald(["--ssl-cert", cert]);
     expect(run.code).toBe(2);
     expect(run.output).toContain("TLS needs both --ssl-cert");
+  });
+});
+
+describe("herald health, as the image's HEALTHCHECK runs it", () => {
+  it("asks /health over https on the port the server was given, by flag or by variable", async () => {
+    const port = await freePort();
+    const tlsByVariables = await startHerald({ args: ["--port", String(port)], env: { HERALD_SSL_CERT: cert, HERALD_SSL_KEY: key } });
+    try {
+      const check = await runCli(["health", "--pid", String(tlsByVariables.process.pid)]);
+      expect(check).toMatchObject({ code: 0 });
+    } finally {
+      await tlsByVariables.stop();
+    }
+    const after = await runCli(["health", "--pid", String(herald.process.pid)]);
+    // The suite's server listens on a port it picked: there is nothing fixed to ask, and it says so.
+    expect(after.code).toBe(2);
+    expect(after.output).toContain("--port 0");
   });
 });

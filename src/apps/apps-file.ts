@@ -88,11 +88,14 @@ export class AppsFileError extends Error {
 export function loadApps(source: AppsSource): LoadedApps {
   if (source.kind === "apps-file") return loadAppsFile(source.path);
   if (source.kind === "soketi-config") return loadSoketiConfig(source.path);
-  return reverbApp(source.id, source.key, source.secret);
+  return environmentApp(source.id, source.key, source.secret, `the ${source.prefix}* environment`);
 }
 
 export function loadAppsFile(path: string): LoadedApps {
-  return parseApps(readJson(path, "Pass --apps <file> or set HERALD_APPS_FILE."), path);
+  return parseApps(
+    readJson(path, "Pass --apps <file> or set HERALD_APPS_FILE (in Docker, mount it: -v \"$PWD/apps.json:/app/apps.json:ro\"), or give one app with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET."),
+    path,
+  );
 }
 
 /**
@@ -107,9 +110,9 @@ export function loadSoketiConfig(path: string): LoadedApps {
   return parseApps({ apps }, `${path} (appManager.array.apps)`);
 }
 
-/** Reverb's one app from its environment; Reverb lets clients whisper, so client events are on. */
-export function reverbApp(id: string, key: string, secret: string): LoadedApps {
-  return parseApps({ apps: [{ id, key, secret, enableClientMessages: true }] }, "the REVERB_APP_* environment");
+/** The one app of HERALD_APP_* or REVERB_APP_*; as on Reverb, clients may whisper, so client events are on. */
+export function environmentApp(id: string, key: string, secret: string, source: string): LoadedApps {
+  return parseApps({ apps: [{ id, key, secret, enableClientMessages: true }] }, source);
 }
 
 function readJson(path: string, hint: string): unknown {

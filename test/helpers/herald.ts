@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 export const MAIN = resolve(import.meta.dirname, "../../dist/main.js");
+const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
 
 export interface AppConfig {
   id: string;
@@ -101,9 +102,9 @@ export async function startHerald(
 }
 
 /** Runs Herald to completion (for start-up failures) and returns its exit code and output. */
-export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
+export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000, cwd?: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -112,5 +113,16 @@ export function runHerald(args: string[], env: Record<string, string> = {}, time
       clearTimeout(timer);
       resolveRun({ code, output });
     });
+  });
+}
+
+/** Runs `herald <args>` (dist/cli.js) to completion: its exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.once("exit", (code) => resolveRun({ code, output }));
   });
 }
