@@ -6,8 +6,8 @@
  */
 import type { App } from "../apps/app.js";
 import type { ClusterServices } from "../cluster/cluster.js";
-import { ErrorCode } from "../protocol/error-codes.js";
-import * as frames from "../protocol/server-frames.js";
+import { Closes } from "../protocol/closes.js";
+import { closeConnection } from "./close-connection.js";
 import type { NodeContext } from "./node-context.js";
 
 export interface AppChanges {
@@ -31,17 +31,16 @@ export async function applyApps(ctx: NodeContext, cluster: ClusterServices, next
     const connection = ws.getUserData();
     const current = connection.app && ctx.apps.byId(connection.app.id);
     const refusal =
-      !current ? { code: ErrorCode.AppNotFound, message: `The app ${connection.app!.id} was removed from the server's apps.` }
-      : !current.enabled ? { code: ErrorCode.AppDisabled, message: `The app ${current.id} has been disabled.` }
-      : current.key !== connection.app!.key ? { code: ErrorCode.AppNotFound, message: `The app ${current.id} has a new key; connect with it.` }
+      !current ? Closes.appRemoved(connection.app!.id)
+      : !current.enabled ? Closes.appDisabledOnReload(current.id)
+      : current.key !== connection.app!.key ? Closes.appKeyChanged(current.id)
       : undefined;
     if (!refusal) {
       connection.app = current;
       continue;
     }
     closedSockets += 1;
-    ws.send(frames.pusherError(refusal.code, refusal.message));
-    ws.end(refusal.code, refusal.message.slice(0, 120));
+    closeConnection(ws, refusal);
   }
   ctx.webhooks.retireQueuesOf(new Set([...changed, ...removed]));
   await cluster.addApps(added);

@@ -1,13 +1,7 @@
 import type { App } from "../apps/app.js";
 import type { RateWindow } from "../apps/rate-window.js";
-import type { ErrorCodeValue } from "../protocol/error-codes.js";
+import type { Closing } from "../protocol/closes.js";
 import type { SignedInUser } from "../protocol/user-data.js";
-
-/** Why a socket is refused after the handshake: sent as `pusher:error`, then the close code. */
-export interface Rejection {
-  readonly code: ErrorCodeValue;
-  readonly message: string;
-}
 
 /**
  * What Herald keeps per WebSocket (uWebSockets.js user data). Kept small: there
@@ -16,7 +10,8 @@ export interface Rejection {
 export interface Connection {
   /** Undefined when the socket is being refused (see `rejection`); replaced when apps.json is reloaded. */
   app: App | undefined;
-  readonly rejection: Rejection | undefined;
+  /** Why the socket is refused, once open. */
+  readonly rejection: Closing | undefined;
   readonly socketId: string;
   /** Subscribed channels, each with its presence user id (undefined for other kinds). */
   channels: Map<string, string | undefined> | undefined;

@@ -6,8 +6,9 @@
  * app's sign-in deadline or hold too much unsent output, so there is one timer
  * for all sockets, not one each.
  */
-import { ErrorCode } from "../protocol/error-codes.js";
-import { PING, pusherError } from "../protocol/server-frames.js";
+import { Closes } from "../protocol/closes.js";
+import { PING } from "../protocol/server-frames.js";
+import { closeConnection } from "./close-connection.js";
 import type { NodeCounters } from "../metrics/counters.js";
 import type { Connection } from "./connection.js";
 import type { SocketRegistry } from "./socket-registry.js";
@@ -54,17 +55,15 @@ export class Keepalive {
         // Closed here, before uWS's hard limit, so the client is told why (4100) and
         // it is counted; pusher-js reconnects after a back-off.
         this.counters.of(connection.app!.id).backpressureCloses += 1;
-        ws.end(ErrorCode.OverCapacity, "Too slow: too much output queued");
+        closeConnection(ws, Closes.tooSlow());
         continue;
       }
       // ">" because the coarse clock may have read up to a second early at connect time.
       if (connection.signinDeadline !== 0 && now > connection.signinDeadline) {
-        const seconds = connection.app!.userAuthenticationTimeout;
-        ws.send(pusherError(ErrorCode.Unauthorized, `This app requires sign-in (pusher:signin) within ${seconds} s of connecting.`));
-        ws.end(ErrorCode.Unauthorized, "Connection not authorized within timeout");
+        closeConnection(ws, Closes.signinTimeout(connection.app!.userAuthenticationTimeout));
       } else if (connection.pingedAt !== 0) {
         if (now - connection.pingedAt >= this.pongTimeoutSeconds) {
-          ws.end(ErrorCode.PongTimeout, "Pong reply not received");
+          closeConnection(ws, Closes.pongTimeout());
         }
       } else if (now - connection.lastSeen >= connection.app!.activityTimeout) {
         connection.pingedAt = now;

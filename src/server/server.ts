@@ -10,7 +10,8 @@ import { ChannelDirectory } from "../channels/channel-directory.js";
 import type { ClusterServices, StartCluster } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { ErrorCode } from "../protocol/error-codes.js";
+import { Closes } from "../protocol/closes.js";
+import { closeConnection } from "./close-connection.js";
 import { NodeCounters } from "../metrics/counters.js";
 import { prometheusExporter, type MetricSources } from "../metrics/prometheus.js";
 import { ConsoleTap } from "../console/tap.js";
@@ -241,7 +242,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closeConsole();
       clearInterval(cacheSweep);
       ctx.subscriptionCounts.stop();
-      for (const ws of [...sockets.sockets()]) ws.end(ErrorCode.ServerRestarting, "Server shutting down");
+      for (const ws of [...sockets.sockets()]) closeConnection(ws, Closes.shuttingDown());
       // Departures are held 3 s (clients reconnecting elsewhere cancel theirs); then
       // their webhooks, and whatever else is queued, go out before the node leaves.
       await cluster.settled();

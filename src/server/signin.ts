@@ -9,6 +9,8 @@ import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
 import { verifyUserAuth } from "../protocol/signatures.js";
 import { MAX_WATCHLIST_LENGTH, parseUserData, type SignedInUser } from "../protocol/user-data.js";
+import { Closes } from "../protocol/closes.js";
+import { closeConnection } from "./close-connection.js";
 import type { Connection } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
 import { settle } from "./settle.js";
@@ -79,6 +81,5 @@ function watch(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: Sign
 
 /** A sign-in that fails closes the connection with 4009, as Pusher does; pusher-js does not retry it. */
 function refuse(ws: WebSocket<Connection>, message: string): void {
-  ws.send(frames.pusherError(ErrorCode.Unauthorized, message));
-  ws.end(ErrorCode.Unauthorized, "Sign-in failed");
+  closeConnection(ws, Closes.signinFailed(message));
 }

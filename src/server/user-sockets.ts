@@ -1,5 +1,5 @@
-import { ErrorCode } from "../protocol/error-codes.js";
-import * as frames from "../protocol/server-frames.js";
+import { Closes } from "../protocol/closes.js";
+import { closeConnection } from "./close-connection.js";
 import type { Connection } from "./connection.js";
 import type { WebSocket } from "./uws.js";
 
@@ -46,8 +46,7 @@ export class UserSockets {
   terminate(appId: string, userId: string): void {
     // A copy: closing a socket removes it from the set.
     for (const ws of [...(this.byApp.get(appId)?.get(userId) ?? [])]) {
-      ws.send(frames.pusherError(ErrorCode.Unauthorized, "The app terminated this user's connections."));
-      ws.end(ErrorCode.Unauthorized, "Connection terminated by the app");
+      closeConnection(ws, Closes.terminatedByApp());
     }
   }
 }

@@ -9,7 +9,9 @@ import * as frames from "../protocol/server-frames.js";
 import { closeMeaning } from "../console/entries.js";
 import { admit } from "./admission.js";
 import { relayClientEvent } from "./client-events.js";
-import type { Connection, Rejection } from "./connection.js";
+import { Closes } from "../protocol/closes.js";
+import { closeConnection } from "./close-connection.js";
+import type { Connection } from "./connection.js";
 import type { Keepalive } from "./keepalive.js";
 import type { NodeContext } from "./node-context.js";
 import { signIn, signOut } from "./signin.js";
@@ -66,16 +68,11 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
     open(ws) {
       const connection = ws.getUserData();
       const { app } = connection;
-      if (!app) return refuse(ws, connection.rejection!);
+      if (!app) return closeConnection(ws, connection.rejection!);
       const serverLimit = ctx.config.maxConnections;
-      if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) {
-        return refuse(ws, { code: ErrorCode.OverCapacity, message: `The server is at its limit of ${serverLimit} connections; try again later.` });
-      }
+      if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) return closeConnection(ws, Closes.serverFull(serverLimit));
       if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
-        return refuse(ws, {
-          code: ErrorCode.AppOverQuota,
-          message: `The app ${app.id} has reached its maxConnections of ${app.maxConnections}.`,
-        });
+        return closeConnection(ws, Closes.appOverQuota(app.id, app.maxConnections));
       }
       ctx.sockets.add(ws, connection.socketId, app.id);
       ctx.counters.of(app.id).connectionsOpened += 1;
@@ -149,11 +146,6 @@ function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Conne
     case "client-event":
       return relayClientEvent(ctx, ws, app, frame, keepalive.now);
   }
-}
-
-function refuse(ws: WebSocket<Connection>, rejection: Rejection): void {
-  ws.send(frames.pusherError(rejection.code, rejection.message));
-  ws.end(rejection.code, rejection.message.slice(0, 120));
 }
 
 /** Signatures never reach the logs, not even at debug level. */
