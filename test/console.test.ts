@@ -296,9 +296,8 @@ describe("the console's entries", () => {
     await waitForLine(page, "unsubscribed", "cache-prices");
 
     expect(await waitForLine(page, "webhook failed", receiver.url)).toContain("status 500");
-    const sent = await waitForLine(page, "webhook sent", receiver.url);
-    expect(sent).toContain("status 200");
-    expect(sent).toContain("attempt 2");
+    // The failed request is sent again (other batches may go through at their first attempt meanwhile).
+    expect(await waitForLine(page, "webhook sent", receiver.url, "attempt 2")).toContain("status 200");
     for (const client of [alice, bob]) client.disconnect();
     await page.close();
   });
