@@ -3,6 +3,7 @@
  * defaults. A flag wins over its variable.
  */
 import { parseArgs } from "node:util";
+import { SETTINGS, settingName, settingsHelp, type Setting, type SettingFlag } from "./settings.js";
 
 export interface Config {
   host: string;
@@ -71,30 +72,9 @@ export class ConfigError extends Error {
 }
 
 const options = {
-  host: { type: "string" },
-  port: { type: "string" },
-  apps: { type: "string" },
-  "soketi-config": { type: "string" },
-  "path-prefix": { type: "string" },
-  "pong-timeout": { type: "string" },
-  "shutdown-grace": { type: "string" },
-  "log-level": { type: "string" },
-  "ssl-cert": { type: "string" },
-  "ssl-key": { type: "string" },
-  "ssl-passphrase": { type: "string" },
-  "max-connections": { type: "string" },
-  "metrics-port": { type: "string" },
-  console: { type: "string" },
-  "console-token": { type: "string" },
-  "max-frame-kb": { type: "string" },
-  "max-body-kb": { type: "string" },
-  "max-backpressure-kb": { type: "string" },
-  redis: { type: "string" },
-  "redis-sentinels": { type: "string" },
-  "redis-sentinel-name": { type: "string" },
-  "redis-cluster": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+  ...Object.fromEntries(SETTINGS.map((setting) => [setting.flag, { type: "string" as const }])),
+  help: { type: "boolean" as const, short: "h" },
+};
 
 export const USAGE = `Usage: herald [start] [options]     run the server
        herald trigger ...            publish an event through a running server (herald trigger --help)
@@ -102,79 +82,56 @@ export const USAGE = `Usage: herald [start] [options]     run the server
        herald health [--pid N]       ask a running server's /health, on the port and scheme it was
                                      started with (read from process N, default 1: a container's)
 
-Server options:
+Server options (a flag wins over its environment variable):
 
-  --host <address>         HERALD_HOST          address to listen on (default 0.0.0.0)
-  --port <number>          HERALD_PORT          port for WebSockets and the HTTP API (default 6001)
-  --apps <file>            HERALD_APPS_FILE     apps file (default ./apps.json)
-  --soketi-config <file>   HERALD_SOKETI_CONFIG  take the apps from a Soketi config file instead
-                                                (its appManager.array.apps)
-                           HERALD_APP_ID, HERALD_APP_KEY, HERALD_APP_SECRET (or Reverb's
-                                                REVERB_APP_*): with no apps file given, the one app
-  --path-prefix <path>     HERALD_PATH_PREFIX   serve under a path, e.g. /pusher (default none)
-  --pong-timeout <seconds> HERALD_PONG_TIMEOUT  grace for a pinged client to answer (default 30)
-  --ssl-cert <file>        HERALD_SSL_CERT      serve wss:// and https:// with this PEM certificate (chain)
-  --ssl-key <file>         HERALD_SSL_KEY       ... and this PEM private key
-  --ssl-passphrase <text>  HERALD_SSL_PASSPHRASE  the key's passphrase, if it has one
-  --log-level <level>      HERALD_LOG_LEVEL     fatal, error, warn, info (default), debug (adds
-                                                connections and frames), trace or silent
-  --max-connections <n>    HERALD_MAX_CONNECTIONS  connections at once, all apps together (default unlimited)
-  --max-frame-kb <n>       HERALD_MAX_FRAME_KB  largest WebSocket frame a client may send (default 100)
-  --max-body-kb <n>        HERALD_MAX_BODY_KB   largest HTTP API request body, any app (default 10240;
-                                                each app also gets room for one full batch only)
-  --max-backpressure-kb <n> HERALD_MAX_BACKPRESSURE_KB  output queued for a slow client before it is
-                                                closed with 4100 (default 1024)
-  --metrics-port <port>    HERALD_METRICS_PORT  Prometheus GET /metrics and the console on their own
-                                                port (default 9601; 0: off)
-  --console <true|false>   HERALD_CONSOLE       serve the console at / on that port (default true)
-  --console-token <text>   HERALD_CONSOLE_TOKEN  the token the console asks for; without one it
-                                                answers only requests from this machine
-  --shutdown-grace <seconds> HERALD_SHUTDOWN_GRACE  how long a stop may take before exiting anyway (default 10)
-  --redis <url>            HERALD_REDIS_URL     form a cluster with the nodes on this Redis,
-                                                e.g. redis://:password@redis:6379/0 (default: none, one process)
-  --redis-sentinels <list> HERALD_REDIS_SENTINELS  host:port,... of Redis Sentinels to find the master with
-                                                (password and db still come from --redis, if given)
-  --redis-sentinel-name <name> HERALD_REDIS_SENTINEL_NAME  the master's name (default mymaster)
-  --redis-cluster <list>   HERALD_REDIS_CLUSTER_NODES  host:port,... of some nodes of a Redis Cluster
-                                                (password from --redis, if given)
-  -h, --help                                    show this help`;
+${settingsHelp()}
+  -h, --help                           show this help
+
+With no apps file given, HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET (or Reverb's
+REVERB_APP_*) give the one app.`;
 
 /** Returns the settings, or null when help was asked for. */
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
-  let values;
+  let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }));
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
   }
   if (values.help) return null;
-  return {
-    host: values.host ?? env.HERALD_HOST ?? "0.0.0.0",
-    port: integerSetting("--port / HERALD_PORT", values.port ?? env.HERALD_PORT ?? "6001", 0, 65535),
-    apps: appsSource(values.apps ?? env.HERALD_APPS_FILE, values["soketi-config"] ?? env.HERALD_SOKETI_CONFIG, env),
-    pathPrefix: normalisePrefix(values["path-prefix"] ?? env.HERALD_PATH_PREFIX ?? ""),
-    pongTimeout: integerSetting("--pong-timeout / HERALD_PONG_TIMEOUT", values["pong-timeout"] ?? env.HERALD_PONG_TIMEOUT ?? "30", 1, 3600),
-    tls: tlsSettings(
-      values["ssl-cert"] ?? env.HERALD_SSL_CERT,
-      values["ssl-key"] ?? env.HERALD_SSL_KEY,
-      values["ssl-passphrase"] ?? env.HERALD_SSL_PASSPHRASE,
-    ),
-    logLevel: logLevel(values["log-level"] ?? env.HERALD_LOG_LEVEL ?? "info"),
-    maxConnections: maxConnections(values["max-connections"] ?? env.HERALD_MAX_CONNECTIONS),
-    metricsPort: integerSetting("--metrics-port / HERALD_METRICS_PORT", values["metrics-port"] ?? env.HERALD_METRICS_PORT ?? "9601", 0, 65535),
-    console: booleanSetting("--console / HERALD_CONSOLE", values.console ?? env.HERALD_CONSOLE ?? "true"),
-    consoleToken: (values["console-token"] ?? env.HERALD_CONSOLE_TOKEN) || undefined,
-    maxFrameBytes: 1024 * integerSetting("--max-frame-kb / HERALD_MAX_FRAME_KB", values["max-frame-kb"] ?? env.HERALD_MAX_FRAME_KB ?? "100", 1, 16 * 1024),
-    maxBodyBytes: 1024 * integerSetting("--max-body-kb / HERALD_MAX_BODY_KB", values["max-body-kb"] ?? env.HERALD_MAX_BODY_KB ?? "10240", 1, 1024 * 1024),
-    maxBackpressureBytes: 1024 * integerSetting("--max-backpressure-kb / HERALD_MAX_BACKPRESSURE_KB", values["max-backpressure-kb"] ?? env.HERALD_MAX_BACKPRESSURE_KB ?? "1024", 16, 1024 * 1024),
-    shutdownGrace: integerSetting("--shutdown-grace / HERALD_SHUTDOWN_GRACE", values["shutdown-grace"] ?? env.HERALD_SHUTDOWN_GRACE ?? "10", 1, 3600),
-    redis: redisTarget(
-      values.redis ?? env.HERALD_REDIS_URL,
-      values["redis-sentinels"] ?? env.HERALD_REDIS_SENTINELS,
-      values["redis-sentinel-name"] ?? env.HERALD_REDIS_SENTINEL_NAME,
-      values["redis-cluster"] ?? env.HERALD_REDIS_CLUSTER_NODES,
-    ),
+  /** The flag, else the variable, else the default; "" counts as unset. */
+  const raw = (flag: SettingFlag): string | undefined => {
+    const setting = settingOf(flag);
+    return (values[flag] as string | undefined) || env[setting.env] || setting.default;
   };
+  const integer = (flag: SettingFlag): number => {
+    const setting = settingOf(flag);
+    const [min, max] = setting.range!;
+    return integerSetting(settingName(setting), raw(flag)!, min, max);
+  };
+  return {
+    host: raw("host")!,
+    port: integer("port"),
+    // apps.json is the default only when the environment gives no app of its own.
+    apps: appsSource((values.apps as string | undefined) || env.HERALD_APPS_FILE, raw("soketi-config"), env),
+    pathPrefix: normalisePrefix(raw("path-prefix") ?? ""),
+    pongTimeout: integer("pong-timeout"),
+    tls: tlsSettings(raw("ssl-cert"), raw("ssl-key"), raw("ssl-passphrase")),
+    logLevel: logLevel(raw("log-level")!),
+    maxConnections: maxConnections(raw("max-connections")),
+    metricsPort: integer("metrics-port"),
+    console: booleanSetting(settingName(settingOf("console")), raw("console")!),
+    consoleToken: raw("console-token"),
+    maxFrameBytes: 1024 * integer("max-frame-kb"),
+    maxBodyBytes: 1024 * integer("max-body-kb"),
+    maxBackpressureBytes: 1024 * integer("max-backpressure-kb"),
+    shutdownGrace: integer("shutdown-grace"),
+    redis: redisTarget(raw("redis"), raw("redis-sentinels"), raw("redis-sentinel-name"), raw("redis-cluster")),
+  };
+}
+
+function settingOf(flag: SettingFlag): Setting {
+  return SETTINGS.find((setting) => setting.flag === flag)!;
 }
 
 function integerSetting(name: string, raw: string, min: number, max: number): number {
@@ -201,7 +158,7 @@ function appsSource(appsFile: string | undefined, soketiConfig: string | undefin
     if (!id || !key || !secret) throw new ConfigError(`The app from the environment needs all of ${prefix}ID, ${prefix}KEY and ${prefix}SECRET.`);
     return { kind: "env-app", prefix, id, key, secret };
   }
-  return { kind: "apps-file", path: "apps.json" };
+  return { kind: "apps-file", path: settingOf("apps").default! };
 }
 
 function tlsSettings(certFile: string | undefined, keyFile: string | undefined, passphrase: string | undefined): Config["tls"] {
@@ -218,8 +175,9 @@ function logLevel(raw: string): string {
 }
 
 function maxConnections(raw: string | undefined): number {
-  if (raw === undefined || raw === "" || raw === "-1") return -1;
-  return integerSetting("--max-connections / HERALD_MAX_CONNECTIONS", raw, 1, 100_000_000);
+  if (raw === undefined || raw === "-1") return -1;
+  const setting = settingOf("max-connections");
+  return integerSetting(settingName(setting), raw, setting.range![0], setting.range![1]);
 }
 
 function redisTarget(
@@ -232,11 +190,11 @@ function redisTarget(
   if (url !== undefined && !/^rediss?:\/\/[^\s]*$/.test(url)) {
     throw new ConfigError(`--redis / HERALD_REDIS_URL must be a redis:// or rediss:// URL, not "${url.replace(/:[^:@/]*@/, ":***@")}".`);
   }
-  const sentinels = hostPorts("--redis-sentinels / HERALD_REDIS_SENTINELS", rawSentinels);
-  const clusterNodes = hostPorts("--redis-cluster / HERALD_REDIS_CLUSTER_NODES", rawClusterNodes);
+  const sentinels = hostPorts(settingName(settingOf("redis-sentinels")), rawSentinels);
+  const clusterNodes = hostPorts(settingName(settingOf("redis-cluster")), rawClusterNodes);
   if (sentinels && clusterNodes) throw new ConfigError("Give --redis-sentinels or --redis-cluster, not both: a Redis Cluster does not use Sentinel.");
   if (url === undefined && sentinels === undefined && clusterNodes === undefined) return undefined;
-  return { url, sentinels, sentinelName: sentinelName || "mymaster", clusterNodes };
+  return { url, sentinels, sentinelName: sentinelName!, clusterNodes };
 }
 
 function hostPorts(setting: string, raw: string | undefined): HostPort[] | undefined {

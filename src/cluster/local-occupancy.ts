@@ -1,11 +1,11 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import { DepartureHold } from "../channels/departure-hold.js";
-import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
+import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
+import { type Occupancy, type OccupancyEvents } from "./occupancy.js";
 
 /** The occupancy of a single process: this node's channels are all there are. */
 export class LocalOccupancy implements Occupancy {
-  private readonly vacating = new DepartureHold(VACATED_HOLD_MS);
+  private readonly vacating = new DepartureHold(DEPARTURE_HOLD_MS);
 
   constructor(
     private readonly channels: ChannelDirectory,

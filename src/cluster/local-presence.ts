@@ -1,13 +1,13 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import { DepartureHold } from "../channels/departure-hold.js";
+import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { ClusterTransitions } from "./cluster.js";
-import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
+import { type ClusterJoin, type Presence } from "./presence.js";
 
 /** Presence of a single process: this node's members are all there are. */
 export class LocalPresence implements Presence {
-  private readonly leaving = new DepartureHold(MEMBER_HOLD_MS);
+  private readonly leaving = new DepartureHold(DEPARTURE_HOLD_MS);
 
   constructor(
     private readonly channels: ChannelDirectory,

@@ -1,3 +1,5 @@
+import type { Redis } from "ioredis";
+
 /**
  * What a node holds, recorded in its `herald:node:{node}:…` sets so that the
  * survivors can undo it when the node dies: app id, channel, user id, joined by
@@ -19,4 +21,18 @@ export function splitNodeEntry(entry: string, count: number): string[] {
   }
   parts.push(entry.slice(start));
   return parts;
+}
+
+/**
+ * Visits the entries of a node set (split into `count` parts), one at a time, as
+ * the survivors of a dead node and a node resyncing after an outage both do.
+ */
+export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<void>): Promise<void> {
+  for (const entry of await redis.smembers(key)) await visit(splitNodeEntry(entry, count));
+}
+
+/** Undoes every entry of a dead node's set, then drops the set. */
+export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<void>): Promise<void> {
+  await eachNodeEntry(redis, key, count, undo);
+  await redis.del(key);
 }

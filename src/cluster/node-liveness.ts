@@ -7,17 +7,11 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import { NODES_KEY } from "./redis-keys.js";
+import { defineScripts } from "./redis-scripts.js";
 
-const NODES_KEY = "herald:nodes";
 const HEARTBEAT_MS = 3000;
 const DEAD_AFTER_MS = 10_000;
-
-/** KEYS: nodes zset. ARGV: this node, dead-after ms. Records the beat, returns the nodes silent for too long. */
-const HEARTBEAT = `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))`;
 
 interface LivenessCommands {
   heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<string[]>;
@@ -40,8 +34,7 @@ export class NodeLiveness {
     private readonly onDeadNode: (deadNodeId: string) => Promise<void>,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("heraldHeartbeat", { numberOfKeys: 1, lua: HEARTBEAT });
-    this.commands = redis as unknown as LivenessCommands;
+    this.commands = defineScripts<LivenessCommands>(redis, { heraldHeartbeat: { file: "heartbeat.lua", keys: 1 } });
     redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
   }
 

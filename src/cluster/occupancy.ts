@@ -7,8 +7,6 @@
  */
 import type { App } from "../apps/app.js";
 
-/** How long an emptied channel has to be refilled before it is reported vacated. */
-export const VACATED_HOLD_MS = 3000;
 
 /** Who hears the cluster-wide transitions: once per transition, on one node. */
 export interface OccupancyEvents {

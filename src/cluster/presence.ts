@@ -31,5 +31,3 @@ export interface Presence {
   stop(): void;
 }
 
-/** How long a departed member has to come back before its departure is reported. */
-export const MEMBER_HOLD_MS = 3000;

@@ -11,8 +11,8 @@ import type { Logger } from "../logger.js";
 import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
 import type { ConsoleInbox } from "./cluster.js";
 import { decodeWireMessage, encodeChannelMessage, encodeConsoleEntry, encodeConsoleWatch, encodeTerminateUser } from "./wire.js";
+import { APP_CHANNEL_PREFIX, appChannel } from "./redis-keys.js";
 
-const APP_CHANNEL_PREFIX = "herald:app:";
 const MISSED_LOG_INTERVAL_MS = 10_000;
 
 /** Console entries and watches travel on the app's channel too, so they need no subscriptions of their own. */
@@ -129,8 +129,4 @@ export class RedisBroker implements Broker {
     }, MISSED_LOG_INTERVAL_MS);
     this.missedLogTimer.unref();
   }
-}
-
-function appChannel(appId: string): string {
-  return APP_CHANNEL_PREFIX + appId;
 }

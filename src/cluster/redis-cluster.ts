@@ -17,8 +17,8 @@ import { RedisConnectionCounts } from "./redis-connection-counts.js";
 import { RedisEventCache } from "./redis-event-cache.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
+import { NODE_NUMBER_KEY } from "./redis-keys.js";
 
-const NODE_NUMBER_KEY = "herald:node-number";
 const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
 /** How long start-up waits for Redis before giving up with a message. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -67,10 +67,14 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
       const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
       const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log);
+      // The one reconnect path: after an outage, or into a Redis that lost its data,
+      // this node writes its share again. Channel counts first and at once, so reads
+      // answer right again; then members and signed-in users, whose changes the
+      // other nodes hear over pub/sub, so only once their own reconnects (at most
+      // LONGEST_RECONNECT_DELAY_MS apart) are done. Connection counts are rewritten
+      // by their own 3 s refresh, and the node number by joinCluster's handler.
       commands.on("ready", () => {
-        // After an outage, or into a Redis that lost its data: this node's share, again.
-        // What the other nodes missed is announced over pub/sub, so it waits until
-        // their own reconnects (at most LONGEST_RECONNECT_DELAY_MS apart) are done.
+        occupancy.resync();
         const timer = setTimeout(() => {
           void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
           void onlineUsers.resync().catch(() => undefined);

@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { LocalNode } from "./broker.js";
 import type { ConnectionCounts } from "./connection-counts.js";
+import { connectionsKey } from "./redis-keys.js";
 
 const REFRESH_MS = 3000;
 
@@ -60,8 +61,4 @@ export class RedisConnectionCounts implements ConnectionCounts {
   private limitedApps(): string[] {
     return this.apps.ids.filter((id) => (this.apps.byId(id)?.maxConnections ?? -1) >= 0);
   }
-}
-
-function connectionsKey(appId: string): string {
-  return `herald:{${appId}}:connections`;
 }

@@ -6,9 +6,7 @@
  * the one that node set.
  */
 import type { Redis } from "ioredis";
-
-/** KEYS: the marker. ARGV: node. 1 when nothing came back since that node saw the departure. */
-const CONFIRM = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end return 0";
+import { defineScripts } from "./redis-scripts.js";
 
 /** How long a marker outlives its hold, in case the node that set it dies before confirming. */
 export const MARKER_TTL_MS = 60_000;
@@ -27,8 +25,7 @@ export class RedisDepartures {
     redis: Redis,
     private readonly holdMs: number,
   ) {
-    redis.defineCommand("heraldConfirmDeparture", { numberOfKeys: 1, lua: CONFIRM });
-    this.commands = redis as unknown as ConfirmCommand;
+    this.commands = defineScripts<ConfirmCommand>(redis, { heraldConfirmDeparture: { file: "confirm-departure.lua", keys: 1 } });
   }
 
   /** After the hold, calls `report` if the departure `seenBy` recorded under `marker` still stands. */

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import { channelEventEncoder } from "../protocol/server-frames.js";
 import { readClusterState } from "./errors.js";
 import type { EventCache } from "./event-cache.js";
+import { cacheKey } from "./redis-keys.js";
 
 export class RedisEventCache implements EventCache {
   constructor(
@@ -29,8 +30,4 @@ export class RedisEventCache implements EventCache {
     const { event, data } = JSON.parse(stored) as { event: string; data: string };
     return { event, data, frame: channelEventEncoder(event, data)(channel), expiresAt: Date.now() + ttlMs };
   }
-}
-
-function cacheKey(appId: string, channel: string): string {
-  return `herald:{${appId}}:cache:${channel}`;
 }

@@ -17,26 +17,12 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
-import { nodeEntry, splitNodeEntry } from "./node-entries.js";
+import { forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
-import { VACATED_HOLD_MS, type Occupancy, type OccupancyEvents } from "./occupancy.js";
-
-/** KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel, marker TTL. Returns 1 occupied, -1 vacated, 0 neither. */
-const SET_COUNT = `
-local before = redis.call('HLEN', KEYS[1])
-if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
-local after = redis.call('HLEN', KEYS[1])
-if before == 0 and after > 0 then
-  redis.call('SADD', KEYS[2], ARGV[3])
-  if redis.call('DEL', KEYS[3]) == 1 then return 0 end
-  return 1
-end
-if before > 0 and after == 0 then
-  redis.call('SREM', KEYS[2], ARGV[3])
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
-  return -1
-end
-return 0`;
+import { type Occupancy, type OccupancyEvents } from "./occupancy.js";
+import { nodeChannelsKey, occupiedKey, subsKey, vacatingKey } from "./redis-keys.js";
+import { defineScripts } from "./redis-scripts.js";
+import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface OccupancyCommands {
   heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
@@ -56,11 +42,8 @@ export class RedisOccupancy implements Occupancy {
     private readonly events: OccupancyEvents,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("heraldSetCount", { numberOfKeys: 3, lua: SET_COUNT });
-    this.commands = redis as unknown as OccupancyCommands;
-    this.departures = new RedisDepartures(redis, VACATED_HOLD_MS);
-    // After an outage (or a Redis that came back empty) this node's share is written again.
-    redis.on("ready", () => this.resync());
+    this.commands = defineScripts<OccupancyCommands>(redis, { heraldSetCount: { file: "set-count.lua", keys: 3 } });
+    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
   }
 
   changed(app: App, channel: string): void {
@@ -87,15 +70,12 @@ export class RedisOccupancy implements Occupancy {
 
   /** Clears the counts of a node that died, firing what its departure changed. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    const entries = await this.redis.smembers(nodeChannelsKey(deadNodeId));
-    for (const entry of entries) {
-      const [appId, channel] = splitNodeEntry(entry, 2) as [string, string];
-      const app = this.apps.byId(appId);
-      if (!app) continue;
-      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), deadNodeId, 0, channel, MARKER_TTL_MS);
-      if (transition === -1) this.confirmVacatedLater(app, channel, deadNodeId);
-    }
-    await this.redis.del(nodeChannelsKey(deadNodeId));
+    await forgetNodeSet(this.redis, nodeChannelsKey(deadNodeId), 2, async ([appId, channel]) => {
+      const app = this.apps.byId(appId!);
+      if (!app) return;
+      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel!), occupiedKey(app.id), vacatingKey(app.id, channel!), deadNodeId, 0, channel!, MARKER_TTL_MS);
+      if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
+    });
   }
 
   private report(app: App, channel: string): void {
@@ -124,26 +104,10 @@ export class RedisOccupancy implements Occupancy {
     this.departures.confirmLater(vacatingKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
   }
 
-  private resync(): void {
+  /** Writes this node's channel counts again (after an outage, or into a Redis that came back empty). */
+  resync(): void {
     const channels = [...this.reported.values()];
     this.log.info({ channels: channels.length }, "writing this node's channel counts to Redis again");
     for (const { app, channel } of channels) this.report(app, channel);
   }
-
-}
-
-function subsKey(appId: string, channel: string): string {
-  return `herald:{${appId}}:subs:${channel}`;
-}
-
-function occupiedKey(appId: string): string {
-  return `herald:{${appId}}:occupied`;
-}
-
-function nodeChannelsKey(nodeId: string): string {
-  return `herald:node:${nodeId}:channels`;
-}
-
-function vacatingKey(appId: string, channel: string): string {
-  return `herald:{${appId}}:vacating:${channel}`;
 }

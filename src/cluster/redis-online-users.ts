@@ -11,13 +11,10 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import type { LocalNode } from "./broker.js";
 import type { ClusterEvents } from "./cluster.js";
-import { nodeEntry, splitNodeEntry } from "./node-entries.js";
+import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import type { OnlineUsers } from "./online-users.js";
-
-/** KEYS: the user's node set. ARGV: node. 1 when this node is the first to hold the user. */
-const CAME_ONLINE = "if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 1 end return 0";
-/** KEYS: the user's node set. ARGV: node. 1 when no node holds the user any more. */
-const WENT_OFFLINE = "if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('SCARD', KEYS[1]) == 0 then return 1 end return 0";
+import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
+import { defineScripts } from "./redis-scripts.js";
 
 interface OnlineCommands {
   heraldCameOnline(userNodes: string, node: string): Promise<number>;
@@ -35,9 +32,10 @@ export class RedisOnlineUsers implements OnlineUsers {
     private readonly events: ClusterEvents,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("heraldCameOnline", { numberOfKeys: 1, lua: CAME_ONLINE });
-    redis.defineCommand("heraldWentOffline", { numberOfKeys: 1, lua: WENT_OFFLINE });
-    this.commands = redis as unknown as OnlineCommands;
+    this.commands = defineScripts<OnlineCommands>(redis, {
+      heraldCameOnline: { file: "came-online.lua", keys: 1 },
+      heraldWentOffline: { file: "went-offline.lua", keys: 1 },
+    });
   }
 
   async cameOnline(app: App, userId: string): Promise<boolean> {
@@ -68,8 +66,7 @@ export class RedisOnlineUsers implements OnlineUsers {
 
   /** Takes a dead node's users offline, telling their watchers of each now offline everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    await this.removeStale(deadNodeId, () => true);
-    await this.redis.del(nodeUsersKey(deadNodeId));
+    await forgetNodeSet(this.redis, nodeUsersKey(deadNodeId), 2, ([appId, userId]) => this.takeOffline(deadNodeId, appId!, userId!));
   }
 
   /** Writes this node's signed-in users again and takes out those gone meanwhile; watchers hear of both. */
@@ -78,28 +75,20 @@ export class RedisOnlineUsers implements OnlineUsers {
       const app = this.apps.byId(appId);
       if (app && (await this.cameOnline(app, userId))) this.events.userCame(app, userId);
     }
-    await this.removeStale(this.nodeId, (appId, userId) => !this.local.hasUser(appId, userId));
+    await eachNodeEntry(this.redis, nodeUsersKey(this.nodeId), 2, async ([appId, userId]) => {
+      if (!this.local.hasUser(appId!, userId!)) await this.takeOffline(this.nodeId, appId!, userId!);
+    });
   }
 
-  private async removeStale(nodeId: string, stale: (appId: string, userId: string) => boolean): Promise<void> {
-    for (const item of await this.redis.smembers(nodeUsersKey(nodeId))) {
-      const [appId, userId] = splitNodeEntry(item, 2) as [string, string];
-      if (!stale(appId, userId) || (await this.offlineFor(nodeId, appId, userId)) !== 1) continue;
-      const app = this.apps.byId(appId);
-      if (app) this.events.userGone(app, userId);
-    }
+  /** Takes the user `nodeId` held offline; its watchers everywhere hear it if no node holds the user any more. */
+  private async takeOffline(nodeId: string, appId: string, userId: string): Promise<void> {
+    if ((await this.offlineFor(nodeId, appId, userId)) !== 1) return;
+    const app = this.apps.byId(appId);
+    if (app) this.events.userGone(app, userId);
   }
 
   private async offlineFor(nodeId: string, appId: string, userId: string): Promise<number> {
     this.redis.srem(nodeUsersKey(nodeId), nodeEntry(appId, userId)).catch(() => undefined);
     return this.commands.heraldWentOffline(userNodesKey(appId, userId), nodeId);
   }
-}
-
-function userNodesKey(appId: string, userId: string): string {
-  return `herald:{${appId}}:user-nodes:${userId}`;
-}
-
-function nodeUsersKey(nodeId: string): string {
-  return `herald:node:${nodeId}:users`;
 }

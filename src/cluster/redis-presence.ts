@@ -17,36 +17,13 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
-import { nodeEntry, splitNodeEntry } from "./node-entries.js";
+import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { ClusterEvents } from "./cluster.js";
-import { MEMBER_HOLD_MS, type ClusterJoin, type Presence } from "./presence.js";
-
-/**
- * KEYS: members hash, the user's node set, the user's leaving marker. ARGV: user,
- * user_info JSON, max members, node. Returns {-1} when the channel is full, else
- * {added, members...}: added is 1 for a user new to the channel, 2 for one back
- * within the hold (subscribers hear it, webhooks do not), 0 otherwise.
- */
-const JOIN = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {-1} end
-local added = 0
-if redis.call('SADD', KEYS[2], ARGV[4]) == 1 and redis.call('SCARD', KEYS[2]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  added = 1
-  if redis.call('DEL', KEYS[3]) == 1 then added = 2 end
-end
-return {added, redis.call('HGETALL', KEYS[1])}`;
-
-/** KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node, marker TTL. 1 when the user left the channel on every node. */
-const LEAVE = `
-redis.call('SREM', KEYS[2], ARGV[2])
-if redis.call('SCARD', KEYS[2]) == 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0`;
+import { type ClusterJoin, type Presence } from "./presence.js";
+import { leavingKey, memberNodesKey, membersKey, nodeMembersKey } from "./redis-keys.js";
+import { defineScripts } from "./redis-scripts.js";
+import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface PresenceCommands {
   heraldJoin(members: string, nodes: string, leaving: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
@@ -65,10 +42,11 @@ export class RedisPresence implements Presence {
     private readonly events: ClusterEvents,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("heraldJoin", { numberOfKeys: 3, lua: JOIN });
-    redis.defineCommand("heraldLeave", { numberOfKeys: 3, lua: LEAVE });
-    this.commands = redis as unknown as PresenceCommands;
-    this.departures = new RedisDepartures(redis, MEMBER_HOLD_MS);
+    this.commands = defineScripts<PresenceCommands>(redis, {
+      heraldJoin: { file: "presence-join.lua", keys: 3 },
+      heraldLeave: { file: "presence-leave.lua", keys: 3 },
+    });
+    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
   }
 
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot): Promise<ClusterJoin> {
@@ -127,8 +105,7 @@ export class RedisPresence implements Presence {
 
   /** Removes a dead node's members, telling everyone of each user that left a channel everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    await this.removeStale(deadNodeId, () => true);
-    await this.redis.del(nodeMembersKey(deadNodeId));
+    await forgetNodeSet(this.redis, nodeMembersKey(deadNodeId), 3, ([appId, channel, userId]) => this.removeMember(deadNodeId, appId!, channel!, userId!));
   }
 
   /**
@@ -146,19 +123,19 @@ export class RedisPresence implements Presence {
         }
       }
     }
-    await this.removeStale(this.nodeId, (appId, channel, userId) => !(userId in this.channels.forApp(appId).presenceSnapshot(channel).hash));
+    await eachNodeEntry(this.redis, nodeMembersKey(this.nodeId), 3, async ([appId, channel, userId]) => {
+      if (!(userId! in this.channels.forApp(appId!).presenceSnapshot(channel!).hash)) await this.removeMember(this.nodeId, appId!, channel!, userId!);
+    });
   }
 
   /** Takes out the members `nodeId` holds in Redis for which `stale` is true. */
-  private async removeStale(nodeId: string, stale: (appId: string, channel: string, userId: string) => boolean): Promise<void> {
-    for (const entry of await this.redis.smembers(nodeMembersKey(nodeId))) {
-      const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
-      if (!stale(appId, channel, userId) || (await this.leaveFor(nodeId, appId, channel, userId)) !== 1) continue;
-      const app = this.apps.byId(appId);
-      if (!app) continue;
-      this.events.memberGone(app, channel, userId);
-      this.confirmLeftLater(app, channel, userId, nodeId);
-    }
+  /** Takes the member `nodeId` held out; the channel's subscribers everywhere hear it if the user left it entirely. */
+  private async removeMember(nodeId: string, appId: string, channel: string, userId: string): Promise<void> {
+    if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return;
+    const app = this.apps.byId(appId);
+    if (!app) return;
+    this.events.memberGone(app, channel, userId);
+    this.confirmLeftLater(app, channel, userId, nodeId);
   }
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
@@ -179,20 +156,4 @@ function snapshotOf(flat: string[]): PresenceSnapshot {
   for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = JSON.parse(flat[i + 1]!);
   const ids = Object.keys(hash);
   return { ids, hash, count: ids.length };
-}
-
-function membersKey(appId: string, channel: string): string {
-  return `herald:{${appId}}:members:${channel}`;
-}
-
-function memberNodesKey(appId: string, channel: string, userId: string): string {
-  return `herald:{${appId}}:member-nodes:${channel}:${userId}`;
-}
-
-function leavingKey(appId: string, channel: string, userId: string): string {
-  return `herald:{${appId}}:leaving:${channel}:${userId}`;
-}
-
-function nodeMembersKey(nodeId: string): string {
-  return `herald:node:${nodeId}:members`;
 }

@@ -1,7 +1,10 @@
-// Bundles the console page (web/console) into dist/web/console: one script, one
-// stylesheet and the HTML, with nothing fetched from elsewhere at run time.
+// What tsc does not build: the console page (web/console), bundled into
+// dist/web/console (one script, one stylesheet and the HTML, nothing fetched from
+// elsewhere at run time), and the cluster's Lua scripts, copied beside the code.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync } from "node:fs";
+
+cpSync(new URL("../src/cluster/scripts/", import.meta.url), new URL("../dist/cluster/scripts/", import.meta.url), { recursive: true });
 
 const out = new URL("../dist/web/console/", import.meta.url);
 mkdirSync(out, { recursive: true });

@@ -1,0 +1,77 @@
+/**
+ * Every Redis key and channel Herald uses, built here and nowhere else. An app's
+ * keys share its `{app}` hash tag, so each script touches one slot of a Redis
+ * Cluster; a node's own sets (`herald:node:{node}:…`) record what it holds, so the
+ * survivors can undo it when the node dies. The README's key table lists these.
+ */
+
+/** Node numbers handed out so far: socket ids are `<node>.<n>`. */
+export const NODE_NUMBER_KEY = "herald:node-number";
+/** Sorted set of live nodes, scored with the Redis TIME of their last heartbeat. */
+export const NODES_KEY = "herald:nodes";
+/** Pub/sub: one channel per app carries its messages (and console entries) between nodes. */
+export const APP_CHANNEL_PREFIX = "herald:app:";
+
+export function appChannel(appId: string): string {
+  return APP_CHANNEL_PREFIX + appId;
+}
+
+/** Hash: node → that node's open connections of the app. */
+export function connectionsKey(appId: string): string {
+  return `herald:{${appId}}:connections`;
+}
+
+/** Hash: node → that node's subscribers of the channel. */
+export function subsKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:subs:${channel}`;
+}
+
+/** Set: the app's channels with a subscriber on some node. */
+export function occupiedKey(appId: string): string {
+  return `herald:{${appId}}:occupied`;
+}
+
+/** The node that saw the channel empty, held 3 s before channel_vacated. */
+export function vacatingKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:vacating:${channel}`;
+}
+
+/** Hash: user id → user_info (JSON) of a presence channel's members. */
+export function membersKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:members:${channel}`;
+}
+
+/** Set: the nodes with a socket of the user in the presence channel. */
+export function memberNodesKey(appId: string, channel: string, userId: string): string {
+  return `herald:{${appId}}:member-nodes:${channel}:${userId}`;
+}
+
+/** The node that saw the user leave the presence channel, held 3 s before member_removed. */
+export function leavingKey(appId: string, channel: string, userId: string): string {
+  return `herald:{${appId}}:leaving:${channel}:${userId}`;
+}
+
+/** Set: the nodes with a signed-in socket of the user (watchlists). */
+export function userNodesKey(appId: string, userId: string): string {
+  return `herald:{${appId}}:user-nodes:${userId}`;
+}
+
+/** The last event of a cache channel, with its TTL. */
+export function cacheKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:cache:${channel}`;
+}
+
+/** Set: "app\nchannel" entries this node has counted. */
+export function nodeChannelsKey(nodeId: string): string {
+  return `herald:node:${nodeId}:channels`;
+}
+
+/** Set: "app\nchannel\nuser" presence members this node holds. */
+export function nodeMembersKey(nodeId: string): string {
+  return `herald:node:${nodeId}:members`;
+}
+
+/** Set: "app\nuser" users signed in on this node. */
+export function nodeUsersKey(nodeId: string): string {
+  return `herald:node:${nodeId}:users`;
+}

@@ -1,0 +1,15 @@
+-- KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel, marker TTL. Returns 1 occupied, -1 vacated, 0 neither. */
+local before = redis.call('HLEN', KEYS[1])
+if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+local after = redis.call('HLEN', KEYS[1])
+if before == 0 and after > 0 then
+  redis.call('SADD', KEYS[2], ARGV[3])
+  if redis.call('DEL', KEYS[3]) == 1 then return 0 end
+  return 1
+end
+if before > 0 and after == 0 then
+  redis.call('SREM', KEYS[2], ARGV[3])
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
+  return -1
+end
+return 0
