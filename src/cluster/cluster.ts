@@ -1,33 +1,151 @@
 /**
- * Everything of a node that depends on whether there are other nodes: the
- * broker, channel occupancy, presence, online users, connection counts and the
- * cache channels' last events. The server asks for them once, from
- * the local implementations or the Redis ones, and never asks which it got.
+ * The cluster contract: everything the server asks of "the other nodes", and
+ * nothing else. Code above cluster/ uses only these interfaces and never asks
+ * whether there are other nodes. Implementations: a single process (local-*.ts,
+ * started by local-cluster.ts) and Redis (redis-*.ts, joined by redis-cluster.ts);
+ * test/cluster-contract.test.ts runs one conformance suite (test/helpers/cluster-contract.ts)
+ * against each; a third implementation plugs in with a factory of nodes.
+ *
+ * Words used below:
+ * - "once per cluster transition": of all nodes, exactly one reports it, once.
+ * - "during an outage": the shared store (Redis) is unreachable; the node keeps
+ *   serving its own clients and must never throw or queue without bound.
+ * - a method that may answer "at once or later" returns a value or a promise:
+ *   a single process answers at once, so its subscriptions complete synchronously.
  */
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import { NO_RELAY, type ConsoleRelay } from "../console/tap.js";
+import type { CachedEvent } from "../channels/channel-cache.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import type { ConsoleRelay } from "../console/tap.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
-import type { Broker, LocalNode } from "./broker.js";
-import { NO_OTHER_NODES, type ConnectionCounts } from "./connection-counts.js";
-import { LocalEventCache, type EventCache } from "./event-cache.js";
-import { LocalBroker } from "./local-broker.js";
-import { LocalOccupancy } from "./local-occupancy.js";
-import { LocalPresence } from "./local-presence.js";
-import type { Occupancy, OccupancyEvents } from "./occupancy.js";
-import { LocalOnlineUsers, type OnlineUsers } from "./online-users.js";
-import type { Presence } from "./presence.js";
 
-/** Cluster-wide transitions that stand, each reported once, on one node: what webhooks describe. */
+// ─── Broker ────────────────────────────────────────────────────────────────────
+
+/** One encoded frame for every subscriber of one app's channel. */
+export interface ChannelMessage {
+  readonly appId: string;
+  readonly channel: string;
+  /** The finished frame text, encoded once by the publisher. */
+  readonly frame: string;
+  /** A socket that must not receive the frame (the sender, or `socket_id` of the HTTP API). */
+  readonly exceptSocketId?: string | undefined;
+}
+
+export interface Broker {
+  /**
+   * Delivers `message` once to every node, which hands it to its local
+   * subscribers: the publishing node at once (before this returns), the others as
+   * soon as the transport carries it. Messages one node publishes to one app
+   * arrive at every node in the order they were published; no order holds between
+   * nodes or between apps. At most once: never redelivered.
+   * During an outage: the other nodes miss the message (counted and logged), this
+   * node's subscribers still get it. Never throws.
+   */
+  publish(message: ChannelMessage): void;
+
+  /** Closes every connection signed in as `userId`, on every node; delivered as `publish`. */
+  terminateUser(appId: string, userId: string): void;
+
+  /** Lets go of the transport, for a clean stop. */
+  close(): Promise<void>;
+}
+
+/** What the cluster may ask of this node's own sockets (the server implements it). */
+export interface LocalNode {
+  /** Fans a channel message out to this node's own sockets. */
+  deliver(message: ChannelMessage): void;
+  /** Closes this node's connections signed in as `userId`. */
+  terminateUser(appId: string, userId: string): void;
+  /** The users signed in on this node, as [app id, user id], for writing them to Redis again. */
+  signedInUsers(): Iterable<readonly [string, string]>;
+  /** Whether `userId` has a signed-in socket on this node. */
+  hasUser(appId: string, userId: string): boolean;
+  /** Open connections of the app on this node. */
+  connections(appId: string): number;
+}
+
+// ─── Occupancy ─────────────────────────────────────────────────────────────────
+
+/** Who hears the cluster-wide occupancy transitions. */
+export interface OccupancyEvents {
+  /**
+   * Whether anyone hears this app's transitions (its webhooks, a console watching
+   * it). When nobody does, departures are not held and nothing is reported.
+   */
+  heard(app: App): boolean;
+  /** Once per cluster transition: the first subscriber on any node, unless a departure of the channel was held. */
+  channelOccupied(app: App, channel: string): void;
+  /** Once per cluster transition, DEPARTURE_HOLD_MS after the last subscriber anywhere left, unless one came back meanwhile. */
+  channelVacated(app: App, channel: string): void;
+}
+
+/**
+ * Which channels are occupied, and by how many subscribers, across every node.
+ * Each node reports its own sockets coming and going; reads answer from the
+ * shared facts, never by asking other nodes.
+ */
+export interface Occupancy {
+  /**
+   * A socket of this node joined (or left) `channel`; call after this node's own
+   * count changed. Idempotent: it reports the node's current count, not a delta.
+   * During an outage: kept, and written when the store is back.
+   */
+  changed(app: App, channel: string, joined: boolean): void;
+  /** Subscribers of the channel on all nodes. Rejects with ClusterStateUnavailable during an outage. */
+  subscriptionCount(appId: string, channel: string): Promise<number>;
+  /** The channels occupied on any node, optionally only those starting with `prefix`. Rejects during an outage. */
+  occupiedChannels(appId: string, prefix: string): Promise<string[]>;
+  /** Resolves once the held departures have been reported or cancelled (for a graceful stop). */
+  settled(): Promise<void>;
+  stop(): void;
+}
+
+// ─── Presence ──────────────────────────────────────────────────────────────────
+
+export type ClusterJoin = { ok: true; added: boolean; members: PresenceSnapshot } | { ok: false; reason: string };
+
+/**
+ * Who is in each presence channel across every node. Each node keeps its own
+ * sockets (channels/) and reports a user's first socket in and last socket out.
+ */
+export interface Presence {
+  /**
+   * A socket of this node joined as `userId`; `firstOnNode` says whether it is the
+   * user's first socket in the channel here, `localMembers` who is in it on this
+   * node now. Answers with the cluster's members and whether the user is new to
+   * the channel anywhere (`added`: true once per user, across nodes and tabs), or
+   * why the channel is full (the app's maxPresenceMembersPerChannel, counted over
+   * the cluster; another socket of a member always fits). During an outage: this
+   * node's members, and `added` as this node sees it; the resync corrects both.
+   */
+  join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin | Promise<ClusterJoin>;
+  /**
+   * The user's last socket on this node left; true when the user left the channel
+   * everywhere (once per user). During an outage: true, as this node sees it.
+   */
+  leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
+  /** Rejects with ClusterStateUnavailable during an outage, as do the next two. */
+  userCount(appId: string, channel: string): Promise<number>;
+  userIds(appId: string, channel: string): Promise<string[]>;
+  /** The channel's members with their user_info, on every node (for the console). */
+  members(appId: string, channel: string): Promise<PresenceSnapshot>;
+  /** Resolves once the held departures have been reported or cancelled. */
+  settled(): Promise<void>;
+  stop(): void;
+}
+
+/** Transitions that stand, each reported once, on one node: what webhooks (and the console) describe. */
 export interface ClusterTransitions extends OccupancyEvents {
+  /** Once per user new to the channel anywhere, unless its departure was being held. */
   memberAdded(app: App, channel: string, userId: string): void;
-  /** Reported 3 s after the user's last socket left, unless it came back meanwhile. */
+  /** Once, DEPARTURE_HOLD_MS after the user's last socket anywhere left, unless it came back meanwhile. */
   memberRemoved(app: App, channel: string, userId: string): void;
 }
 
 /**
  * Changes the other nodes did not hear of when they happened, because a node died
- * or Redis was away; the node that finds them tells every node's subscribers.
+ * or the store was away; the node that finds them tells every node's subscribers.
  */
 export interface ClusterEvents extends ClusterTransitions {
   memberCame(app: App, channel: string, userId: string, userInfo: unknown): void;
@@ -36,11 +154,52 @@ export interface ClusterEvents extends ClusterTransitions {
   userGone(app: App, userId: string): void;
 }
 
+// ─── Online users (watchlists) ─────────────────────────────────────────────────
+
+/** Which signed-in users are online anywhere in the cluster. */
+export interface OnlineUsers {
+  /** The user's first socket on this node signed in; true once, when the user came online anywhere. During an outage: true. */
+  cameOnline(app: App, userId: string): boolean | Promise<boolean>;
+  /** The user's last socket on this node closed; true once, when the user is offline everywhere. During an outage: true. */
+  wentOffline(app: App, userId: string): boolean | Promise<boolean>;
+  /** The ones of `userIds` online anywhere. During an outage: those online on this node. */
+  online(app: App, userIds: readonly string[]): string[] | Promise<string[]>;
+}
+
+// ─── Connection counts ─────────────────────────────────────────────────────────
+
+/**
+ * Connections of each app on the other nodes, for the app's maxConnections. The
+ * check runs on every WebSocket open and must not wait, so it reads counts
+ * refreshed every few seconds: the limit may be passed by what opened meanwhile.
+ */
+export interface ConnectionCounts {
+  /**
+   * Connections of the app on other nodes, as last seen; never waits. Kept for
+   * apps with a maxConnections only (0 for the others). During an outage: as last seen.
+   */
+  elsewhere(appId: string): number;
+}
+
+// ─── Event cache ───────────────────────────────────────────────────────────────
+
+/** The last event of each cache channel, as every node sees it (kept 30 minutes). */
+export interface EventCache {
+  /** Last writer wins. During an outage: lost for the other nodes, not retried. */
+  set(appId: string, channel: string, event: string, data: string, frame: string): void;
+  /** The last event, or undefined for none. During an outage: undefined (a cache miss). */
+  get(appId: string, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined>;
+}
+
+// ─── Console ───────────────────────────────────────────────────────────────────
+
 /** Where console entries and watches from other nodes go (the console's tap). */
 export interface ConsoleInbox {
   received(appId: string, entryJson: string): void;
   watchedElsewhere(appIds: readonly string[]): void;
 }
+
+// ─── Membership ────────────────────────────────────────────────────────────────
 
 /** What the server hands the cluster layer. */
 export interface ClusterParts {
@@ -60,10 +219,10 @@ export interface ClusterServices {
   /**
    * Carries console entries to the nodes whose consoles watch the app, and this
    * node's watches to the others. At most once, best effort: a console is a view,
-   * and an entry lost while Redis is away is not sent later.
+   * and an entry lost during an outage is not sent later.
    */
   readonly consoleRelay: ConsoleRelay;
-  /** Why this node cannot serve as part of the cluster now (Redis unreachable), if it cannot. */
+  /** Why this node cannot serve as part of the cluster now (the store unreachable), if it cannot. */
   problem(): string | undefined;
   /** Starts carrying the messages of apps added by a reload of apps.json. */
   addApps(appIds: readonly string[]): Promise<void>;
@@ -77,27 +236,9 @@ export interface ClusterServices {
 
 export type StartCluster = (parts: ClusterParts) => Promise<ClusterServices>;
 
-/** A single process: no Redis, everything answered from this node's own state. */
-export const startSingleNode: StartCluster = async ({ local, channels, events }) => {
-  const occupancy = new LocalOccupancy(channels, events);
-  const presence = new LocalPresence(channels, events);
-  return {
-    broker: new LocalBroker(local),
-    occupancy,
-    presence,
-    onlineUsers: new LocalOnlineUsers(local),
-    connectionCounts: NO_OTHER_NODES,
-    eventCache: new LocalEventCache(channels),
-    consoleRelay: NO_RELAY,
-    problem: () => undefined,
-    redisLink: () => undefined,
-    addApps: async () => {},
-    settled: async () => {
-      await Promise.all([occupancy.settled(), presence.settled()]);
-    },
-    close: async () => {
-      occupancy.stop();
-      presence.stop();
-    },
-  };
-};
+/** A node's way into a cluster, once the store answered. */
+export interface ClusterMembership {
+  /** Unique among the nodes, so socket_ids (`<node>.<n>`) are unique in the cluster. */
+  readonly nodeNumber: number;
+  readonly start: StartCluster;
+}

@@ -1,4 +1,4 @@
-import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
+import type { Broker, ChannelMessage, LocalNode } from "./cluster.js";
 
 /** The broker of a single process: everything is for this node, delivered at once. */
 export class LocalBroker implements Broker {

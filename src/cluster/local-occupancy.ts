@@ -1,7 +1,7 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
-import { type Occupancy, type OccupancyEvents } from "./occupancy.js";
+import { type Occupancy, type OccupancyEvents } from "./cluster.js";
 
 /** The occupancy of a single process: this node's channels are all there are. */
 export class LocalOccupancy implements Occupancy {

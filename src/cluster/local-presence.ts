@@ -2,8 +2,7 @@ import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
-import type { ClusterTransitions } from "./cluster.js";
-import { type ClusterJoin, type Presence } from "./presence.js";
+import type { ClusterJoin, ClusterTransitions, Presence } from "./cluster.js";
 
 /** Presence of a single process: this node's members are all there are. */
 export class LocalPresence implements Presence {

@@ -8,8 +8,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
-import type { Broker, ChannelMessage, LocalNode } from "./broker.js";
-import type { ConsoleInbox } from "./cluster.js";
+import type { Broker, ChannelMessage, ConsoleInbox, LocalNode } from "./cluster.js";
 import { decodeWireMessage, encodeChannelMessage, encodeConsoleEntry, encodeConsoleWatch, encodeTerminateUser } from "./wire.js";
 import { APP_CHANNEL_PREFIX, appChannel } from "./redis-keys.js";
 

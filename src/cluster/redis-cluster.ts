@@ -8,7 +8,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { RedisTarget } from "../config.js";
 import type { Logger } from "../logger.js";
-import type { StartCluster } from "./cluster.js";
+import type { ClusterMembership } from "./cluster.js";
 import { ClusterStartError } from "./errors.js";
 import { NodeLiveness } from "./node-liveness.js";
 import { RedisBroker } from "./redis-broker.js";
@@ -30,13 +30,6 @@ export interface ClusterOptions {
   readonly target: RedisTarget;
   readonly apps: AppRegistry;
   readonly log: Logger;
-}
-
-/** This node's way into the cluster, once Redis answered. */
-export interface ClusterMembership {
-  /** Drawn from Redis, so socket_ids (`<node>.<n>`) are unique in the cluster. */
-  readonly nodeNumber: number;
-  readonly start: StartCluster;
 }
 
 /** Connects to Redis and draws this node's number. */

@@ -5,8 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
-import type { LocalNode } from "./broker.js";
-import type { ConnectionCounts } from "./connection-counts.js";
+import type { ConnectionCounts, LocalNode } from "./cluster.js";
 import { connectionsKey } from "./redis-keys.js";
 
 const REFRESH_MS = 3000;

@@ -7,7 +7,7 @@ import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import type { Logger } from "../logger.js";
 import { channelEventEncoder } from "../protocol/server-frames.js";
 import { readClusterState } from "./errors.js";
-import type { EventCache } from "./event-cache.js";
+import type { EventCache } from "./cluster.js";
 import { cacheKey } from "./redis-keys.js";
 
 export class RedisEventCache implements EventCache {

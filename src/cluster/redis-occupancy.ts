@@ -19,7 +19,7 @@ import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
 import { forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
-import { type Occupancy, type OccupancyEvents } from "./occupancy.js";
+import { type Occupancy, type OccupancyEvents } from "./cluster.js";
 import { nodeChannelsKey, occupiedKey, subsKey, vacatingKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
@@ -91,7 +91,7 @@ export class RedisOccupancy implements Occupancy {
           this.reported.delete(key);
           this.redis.srem(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
         }
-        if (transition === 1) this.events.channelOccupied(app, channel);
+        if (transition === 1 && this.events.heard(app)) this.events.channelOccupied(app, channel);
         else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
       })
       .catch((error: unknown) => this.log.warn({ err: String(error), appId: app.id, channel }, "could not update the channel's count in Redis"));

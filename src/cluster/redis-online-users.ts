@@ -9,10 +9,8 @@ import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
-import type { LocalNode } from "./broker.js";
-import type { ClusterEvents } from "./cluster.js";
+import type { ClusterEvents, LocalNode, OnlineUsers } from "./cluster.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
-import type { OnlineUsers } from "./online-users.js";
 import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 

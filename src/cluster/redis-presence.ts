@@ -19,8 +19,7 @@ import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
-import type { ClusterEvents } from "./cluster.js";
-import { type ClusterJoin, type Presence } from "./presence.js";
+import type { ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
 import { leavingKey, memberNodesKey, membersKey, nodeMembersKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
@@ -67,7 +66,7 @@ export class RedisPresence implements Presence {
         if (firstOnNode) this.redis.srem(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
-      if (added === 1) this.events.memberAdded(app, channel, userId);
+      if (added === 1 && this.events.heard(app)) this.events.memberAdded(app, channel, userId);
       return { ok: true, added: added >= 1, members: snapshotOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.

@@ -6,7 +6,7 @@
  * Channel names, socket ids and node ids cannot hold a newline; user ids are
  * checked by the sender.
  */
-import type { ChannelMessage } from "./broker.js";
+import type { ChannelMessage } from "./cluster.js";
 
 export type WireMessage =
   | { kind: "channel"; origin: string; channel: string; exceptSocketId: string | undefined; frame: string }

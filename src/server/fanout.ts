@@ -1,4 +1,4 @@
-import type { ChannelMessage } from "../cluster/broker.js";
+import type { ChannelMessage } from "../cluster/cluster.js";
 import type { NodeCounters } from "../metrics/counters.js";
 import type { TemplatedApp } from "./uws.js";
 import type { SocketRegistry } from "./socket-registry.js";

@@ -1,12 +1,7 @@
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { AppRateLimits } from "../apps/rate-window.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import type { Broker } from "../cluster/broker.js";
-import type { Occupancy } from "../cluster/occupancy.js";
-import type { ConnectionCounts } from "../cluster/connection-counts.js";
-import type { EventCache } from "../cluster/event-cache.js";
-import type { OnlineUsers } from "../cluster/online-users.js";
-import type { Presence } from "../cluster/presence.js";
+import type { Broker, ConnectionCounts, EventCache, Occupancy, OnlineUsers, Presence } from "../cluster/cluster.js";
 import type { Config } from "../config.js";
 import type { ConsoleTap } from "../console/tap.js";
 import type { Logger } from "../logger.js";

@@ -7,8 +7,7 @@
  */
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import type { Broker } from "../cluster/broker.js";
-import type { Occupancy } from "../cluster/occupancy.js";
+import type { Broker, Occupancy } from "../cluster/cluster.js";
 import type { Logger } from "../logger.js";
 import { channelKind } from "../protocol/channel-names.js";
 import * as frames from "../protocol/server-frames.js";

@@ -1,16 +1,7 @@
-/**
- * The last event of each cache channel, as every node sees it. A single process
- * keeps it in memory (channels/channel-cache.ts) and answers at once; a cluster
- * keeps it in Redis, so a subscriber on any node gets what was published
- * through any other.
- */
+/** The event cache of a single process: in memory, per app (channels/channel-cache.ts), answered at once. */
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { CachedEvent } from "../channels/channel-cache.js";
-
-export interface EventCache {
-  set(appId: string, channel: string, event: string, data: string, frame: string): void;
-  get(appId: string, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined>;
-}
+import type { EventCache } from "./cluster.js";
 
 export class LocalEventCache implements EventCache {
   constructor(private readonly channels: ChannelDirectory) {}

@@ -1,0 +1,269 @@
+/**
+ * The cluster contract (src/cluster/cluster.ts) as one suite, run against every
+ * implementation through a factory of nodes. Each node is the implementation's
+ * services plus the little the server does around them (its own channel
+ * directory, counts and signed-in users), so the suite speaks to the contract
+ * exactly as the server does. A new implementation (worker threads) plugs in by
+ * giving a factory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../src/apps/app.js";
+import { parseApps } from "../../src/apps/apps-file.js";
+import { ChannelDirectory } from "../../src/channels/channel-directory.js";
+import { DEPARTURE_HOLD_MS } from "../../src/channels/departure-hold.js";
+import type { ChannelMessage, ClusterJoin, ClusterParts, ClusterServices, StartCluster } from "../../src/cluster/cluster.js";
+
+export interface ContractNode {
+  readonly services: ClusterServices;
+  readonly channels: ChannelDirectory;
+  /** What the cluster reported to this node, as "kind app channel user" lines. */
+  readonly heard: string[];
+  readonly delivered: ChannelMessage[];
+  /** Open connections per app, as the server would count them. */
+  readonly connections: Map<string, number>;
+  subscribe(app: App, channel: string): void;
+  unsubscribe(app: App, channel: string): void;
+  join(app: App, channel: string, userId: string, userInfo?: unknown): Promise<ClusterJoin>;
+  leave(app: App, channel: string, userId: string): Promise<boolean>;
+  signIn(app: App, userId: string): Promise<boolean>;
+  signOut(app: App, userId: string): Promise<boolean>;
+}
+
+/** The apps every contract test uses: one heard by webhooks, one nobody hears, one with a small presence limit. */
+export const CONTRACT_APPS: App[] = parseApps(
+  {
+    apps: [
+      { id: "heard", key: "heard-key", secret: "s", webhooks: [{ url: "http://127.0.0.1:9/hook" }] },
+      { id: "quiet", key: "quiet-key", secret: "s" },
+      { id: "small", key: "small-key", secret: "s", maxPresenceMembersPerChannel: 2, maxConnections: 100, webhooks: [{ url: "http://127.0.0.1:9/hook" }] },
+    ],
+  },
+  "the contract suite",
+).apps;
+
+const [HEARD, QUIET, SMALL] = CONTRACT_APPS as [App, App, App];
+
+export async function startNode(startCluster: StartCluster): Promise<ContractNode> {
+  const channels = new ChannelDirectory();
+  const heard: string[] = [];
+  const delivered: ChannelMessage[] = [];
+  const connections = new Map<string, number>();
+  const users = new Map<string, Map<string, number>>();
+  const usersOf = (appId: string) => users.get(appId) ?? users.set(appId, new Map()).get(appId)!;
+  const record = (kind: string, app: App, ...rest: string[]) => heard.push([kind, app.id, ...rest].join(" "));
+  const parts: ClusterParts = {
+    channels,
+    local: {
+      deliver: (message) => delivered.push(message),
+      terminateUser: () => {},
+      signedInUsers: () => [...users].flatMap(([appId, byUser]) => [...byUser.keys()].map((userId) => [appId, userId] as const)),
+      hasUser: (appId, userId) => (usersOf(appId).get(userId) ?? 0) > 0,
+      connections: (appId) => connections.get(appId) ?? 0,
+    },
+    events: {
+      heard: (app) => app.webhooks.length > 0,
+      channelOccupied: (app, channel) => record("occupied", app, channel),
+      channelVacated: (app, channel) => record("vacated", app, channel),
+      memberAdded: (app, channel, userId) => record("member_added", app, channel, userId),
+      memberRemoved: (app, channel, userId) => record("member_removed", app, channel, userId),
+      memberCame: (app, channel, userId) => record("member_came", app, channel, userId),
+      memberGone: (app, channel, userId) => record("member_gone", app, channel, userId),
+      userCame: (app, userId) => record("user_came", app, userId),
+      userGone: (app, userId) => record("user_gone", app, userId),
+    },
+    consoles: { received: () => {}, watchedElsewhere: () => {} },
+  };
+  const services = await startCluster(parts);
+  return {
+    services,
+    channels,
+    heard,
+    delivered,
+    connections,
+    subscribe(app, channel) {
+      channels.forApp(app.id).subscribe(channel);
+      services.occupancy.changed(app, channel, true);
+    },
+    unsubscribe(app, channel) {
+      channels.forApp(app.id).leave(channel, undefined);
+      services.occupancy.changed(app, channel, false);
+    },
+    async join(app, channel, userId, userInfo = { name: userId }) {
+      const local = channels.forApp(app.id).joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
+      if (!local.ok) return { ok: false, reason: local.reason };
+      services.occupancy.changed(app, channel, true);
+      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, local.members);
+      if (!joined.ok) {
+        channels.forApp(app.id).leave(channel, userId);
+        services.occupancy.changed(app, channel, false);
+      }
+      return joined;
+    },
+    async leave(app, channel, userId) {
+      const last = channels.forApp(app.id).leave(channel, userId);
+      services.occupancy.changed(app, channel, false);
+      return last ? services.presence.leave(app, channel, userId) : false;
+    },
+    async signIn(app, userId) {
+      const byUser = usersOf(app.id);
+      const count = (byUser.get(userId) ?? 0) + 1;
+      byUser.set(userId, count);
+      return count === 1 ? services.onlineUsers.cameOnline(app, userId) : false;
+    },
+    async signOut(app, userId) {
+      const byUser = usersOf(app.id);
+      const count = (byUser.get(userId) ?? 0) - 1;
+      if (count > 0) {
+        byUser.set(userId, count);
+        return false;
+      }
+      byUser.delete(userId);
+      return services.onlineUsers.wentOffline(app, userId);
+    },
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Waits out a departure hold and a little more, for reports that must (or must not) follow it. */
+function afterHold(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, DEPARTURE_HOLD_MS + 400));
+}
+
+/**
+ * The suite. `makeNodes(n)` starts n nodes sharing one store (a new store per
+ * test file); channel names are unique per test, so tests never see each other.
+ */
+export function describeClusterContract(name: string, maxNodes: number, makeNodes: (count: number) => Promise<StartCluster[]>, cleanup: () => Promise<void> = async () => {}): void {
+  describe(`the cluster contract: ${name}`, () => {
+    let nodes: ContractNode[];
+    beforeAll(async () => {
+      nodes = await Promise.all((await makeNodes(maxNodes)).map(startNode));
+    });
+    afterAll(async () => {
+      for (const node of nodes ?? []) await node.services.close();
+      await cleanup();
+    });
+    const first = () => nodes[0]!;
+    /** The second node, or the first again on a single process. */
+    const other = () => nodes[maxNodes > 1 ? 1 : 0]!;
+
+    it("delivers a published message to its own node at once, and to every other node in order", async () => {
+      const messages = [1, 2, 3].map((n) => ({ appId: HEARD.id, channel: "broker-order", frame: `frame-${n}` }));
+      for (const message of messages) first().services.broker.publish(message);
+      expect(first().delivered.filter((m) => m.channel === "broker-order").map((m) => m.frame)).toEqual(["frame-1", "frame-2", "frame-3"]);
+      await until(() => other().delivered.filter((m) => m.channel === "broker-order").length >= 3, "delivery to the other node");
+      expect(other().delivered.filter((m) => m.channel === "broker-order").map((m) => m.frame)).toEqual(["frame-1", "frame-2", "frame-3"]);
+    });
+
+    it("adds a member once per user, whatever its sockets and nodes, and removes it once its last socket anywhere left", async () => {
+      const channel = "presence-once";
+      expect(await first().join(HEARD, channel, "u1")).toMatchObject({ ok: true, added: true });
+      expect(await first().join(HEARD, channel, "u1")).toMatchObject({ ok: true, added: false });
+      expect(await other().join(HEARD, channel, "u1")).toMatchObject({ ok: true, added: false });
+      const joined = await other().join(HEARD, channel, "u2", { name: "Two" });
+      expect(joined).toMatchObject({ ok: true, added: true });
+      expect(joined.ok && joined.members).toMatchObject({ count: 2, hash: { u1: { name: "u1" }, u2: { name: "Two" } } });
+      expect(await first().services.presence.userCount(HEARD.id, channel)).toBe(2);
+
+      expect(await first().leave(HEARD, channel, "u1")).toBe(false); // another socket of u1 on this node
+      const leftHere = await first().leave(HEARD, channel, "u1");
+      // u1 still has a socket on the other node (on a single process, that one is the same node's third).
+      expect(leftHere).toBe(false);
+      expect(await other().leave(HEARD, channel, "u1")).toBe(true);
+      expect(await other().leave(HEARD, channel, "u2")).toBe(true);
+      await afterHold();
+      const reports = nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel));
+      expect(reports.filter((line) => line.startsWith("member_added")).sort()).toEqual([`member_added heard ${channel} u1`, `member_added heard ${channel} u2`]);
+      expect(reports.filter((line) => line.startsWith("member_removed")).sort()).toEqual([`member_removed heard ${channel} u1`, `member_removed heard ${channel} u2`]);
+    });
+
+    it("reports neither the departure nor the return of a member who comes back within the hold", async () => {
+      const channel = "presence-reload";
+      await first().join(HEARD, channel, "r1");
+      expect(await first().leave(HEARD, channel, "r1")).toBe(true);
+      expect(await other().join(HEARD, channel, "r1")).toMatchObject({ ok: true });
+      await afterHold();
+      const reports = nodes.flatMap((node) => node.heard).filter((line) => line.startsWith("member_") && line.includes(channel));
+      expect(reports).toEqual([`member_added heard ${channel} r1`]);
+    });
+
+    it("holds a presence channel to the app's member limit across nodes, while another socket of a member always fits", async () => {
+      const channel = "presence-full";
+      expect(await first().join(SMALL, channel, "a")).toMatchObject({ ok: true });
+      expect(await other().join(SMALL, channel, "b")).toMatchObject({ ok: true });
+      expect(await first().join(SMALL, channel, "c")).toMatchObject({ ok: false, reason: expect.stringContaining("2") });
+      expect(await first().join(SMALL, channel, "b")).toMatchObject({ ok: true, added: false });
+      expect(await first().services.presence.userIds(SMALL.id, channel)).toHaveLength(2);
+    });
+
+    it("reports a channel occupied once and vacated once, after the hold, however many subscribers and nodes", async () => {
+      const channel = "occupancy-once";
+      first().subscribe(HEARD, channel);
+      other().subscribe(HEARD, channel);
+      first().subscribe(HEARD, channel);
+      await until(async () => (await first().services.occupancy.subscriptionCount(HEARD.id, channel)) === 3, "three subscribers counted");
+      expect(await other().services.occupancy.occupiedChannels(HEARD.id, "occupancy-")).toContain(channel);
+      first().unsubscribe(HEARD, channel);
+      first().unsubscribe(HEARD, channel);
+      other().unsubscribe(HEARD, channel);
+      await until(async () => (await first().services.occupancy.subscriptionCount(HEARD.id, channel)) === 0, "no subscriber counted");
+      await afterHold();
+      const reports = nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel));
+      expect(reports).toEqual([`occupied heard ${channel}`, `vacated heard ${channel}`]);
+      expect(await first().services.occupancy.occupiedChannels(HEARD.id, "occupancy-")).not.toContain(channel);
+    });
+
+    it("counts the channels of an app nobody hears, and reports nothing for it", async () => {
+      const channel = "occupancy-quiet";
+      first().subscribe(QUIET, channel);
+      await until(async () => (await other().services.occupancy.subscriptionCount(QUIET.id, channel)) === 1, "the subscriber counted");
+      first().unsubscribe(QUIET, channel);
+      await afterHold();
+      expect(nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel))).toEqual([]);
+    });
+
+    it("says a user came online once and went offline once, across sockets and nodes", async () => {
+      expect(await first().signIn(HEARD, "w1")).toBe(true);
+      expect(await first().signIn(HEARD, "w1")).toBe(false);
+      if (other() !== first()) expect(await other().signIn(HEARD, "w1")).toBe(false);
+      expect(await other().services.onlineUsers.online(HEARD, ["w1", "w2"])).toEqual(["w1"]);
+      expect(await first().signOut(HEARD, "w1")).toBe(false);
+      if (other() !== first()) {
+        expect(await first().signOut(HEARD, "w1")).toBe(false);
+        expect(await other().signOut(HEARD, "w1")).toBe(true);
+      } else {
+        expect(await first().signOut(HEARD, "w1")).toBe(true);
+      }
+      expect(await first().services.onlineUsers.online(HEARD, ["w1"])).toEqual([]);
+    });
+
+    it("shares a cache channel's last event, last writer winning", async () => {
+      first().services.eventCache.set(HEARD.id, "cache-shared", "first", "1", "frame-1");
+      first().services.eventCache.set(HEARD.id, "cache-shared", "second", "2", "frame-2");
+      await until(async () => (await other().services.eventCache.get(HEARD.id, "cache-shared"))?.event === "second", "the last event on the other node");
+      expect(await other().services.eventCache.get(HEARD.id, "cache-other")).toBeUndefined();
+    });
+
+    it("tells each node how many connections an app with a maxConnections has elsewhere", async () => {
+      first().connections.set(SMALL.id, 5);
+      other().connections.set(SMALL.id, 2);
+      if (other() === first()) {
+        expect(first().services.connectionCounts.elsewhere(SMALL.id)).toBe(0);
+        return;
+      }
+      await until(() => other().services.connectionCounts.elsewhere(SMALL.id) === 5 && first().services.connectionCounts.elsewhere(SMALL.id) === 2, "counts exchanged", 8000);
+    }, 10_000);
+
+    it("settles with nothing held, and answers problem() with nothing while the store is up", async () => {
+      await Promise.all(nodes.map((node) => node.services.settled()));
+      for (const node of nodes) expect(node.services.problem()).toBeUndefined();
+    });
+  });
+}
