@@ -45,7 +45,7 @@ describe("start-up", () => {
     const probe = await startHerald();
     const port = probe.port;
     await probe.stop();
-    const run = runHerald([], { HERALD_PORT: String(port), HERALD_HOST: "127.0.0.1", HERALD_APPS_FILE: appsFile }, 1500);
+    const run = runHerald([], { HERALD_PORT: String(port), HERALD_HOST: "127.0.0.1", HERALD_APPS_FILE: appsFile }, 10_000, undefined, "Herald listening");
     const { output } = await run;
     expect(output).toContain(`Herald listening on 127.0.0.1:${port} with 1 app`);
   });
@@ -123,7 +123,7 @@ describe("start-up", () => {
   });
 
   it("loads the committed apps.json from the working directory by default", async () => {
-    const run = await runHerald(["--port", "0", "--host", "127.0.0.1"], {}, 1500);
+    const run = await runHerald(["--port", "0", "--host", "127.0.0.1"], {}, 10_000, undefined, "Herald listening");
     expect(run.output).toContain("with 1 app from apps.json");
   });
 });

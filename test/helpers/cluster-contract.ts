@@ -141,7 +141,8 @@ function afterHold(): Promise<void> {
  * test file); channel names are unique per test, so tests never see each other.
  */
 export function describeClusterContract(name: string, maxNodes: number, makeNodes: (count: number) => Promise<StartCluster[]>, cleanup: () => Promise<void> = async () => {}): void {
-  describe(`the cluster contract: ${name}`, () => {
+  // Each test uses channels and users of its own, so they run at once: the departure holds overlap.
+  describe.concurrent(`the cluster contract: ${name}`, () => {
     let nodes: ContractNode[];
     beforeAll(async () => {
       nodes = await Promise.all((await makeNodes(maxNodes)).map(startNode));

@@ -101,13 +101,21 @@ export async function startHerald(
   };
 }
 
-/** Runs Herald to completion (for start-up failures) and returns its exit code and output. */
-export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000, cwd?: string): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs Herald to completion (for start-up failures) and returns its exit code and
+ * output; a server that keeps running is stopped once its output holds `until`, or
+ * at `timeoutMs`.
+ */
+export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000, cwd?: string, until?: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd });
     let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
+    const read = (chunk: Buffer) => {
+      output += chunk;
+      if (until !== undefined && output.includes(until)) child.kill("SIGTERM");
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.once("exit", (code) => {
       clearTimeout(timer);

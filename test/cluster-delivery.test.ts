@@ -1,0 +1,125 @@
+/**
+ * Several nodes on one Redis deliver as one server: events, exclusion, client events, users and socket ids across nodes.
+ */
+import { describe, expect, it } from "vitest";
+import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
+import { record, until, useTwoNodes } from "./helpers/cluster-nodes.js";
+import { DEMO_APP } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
+
+const cluster = useTwoNodes();
+
+describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
+  it("delivers an event published through either node to the subscribers of both, exactly once", async () => {
+    const onA = pusherClient(cluster.nodeA.port, DEMO_APP);
+    const onB = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-news"), subscribed(onB, "cl-news")]);
+    const seenA = record(onA, "cl-news");
+    const seenB = record(onB, "cl-news");
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-news", "from-a", { n: 1 });
+    await serverSdk(cluster.nodeB.port, DEMO_APP).trigger("cl-news", "from-b", { n: 2 });
+    await until(() => seenA.length >= 2 && seenB.length >= 2, "both events on both nodes");
+    await sleep(200);
+    for (const seen of [seenA, seenB]) {
+      expect(seen.map((e) => e.event).sort()).toEqual(["from-a", "from-b"]);
+    }
+    onA.disconnect();
+    onB.disconnect();
+  });
+
+  it("excludes the socket_id given to the API whichever node holds that socket", async () => {
+    const onA = pusherClient(cluster.nodeA.port, DEMO_APP);
+    const onB = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-others"), subscribed(onB, "cl-others")]);
+    const seenA = record(onA, "cl-others");
+    const seenB = record(onB, "cl-others");
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-others", "to-others", {}, { socket_id: onB.connection.socket_id });
+    await until(() => seenA.length === 1, "the event on node A");
+    await sleep(200);
+    expect(seenB).toEqual([]);
+    onA.disconnect();
+    onB.disconnect();
+  });
+
+  it("relays client events to subscribers on the other node, not back to the sender", async () => {
+    const sender = pusherClient(cluster.nodeA.port, DEMO_APP);
+    const listener = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(sender, "private-cl-chat"), subscribed(listener, "private-cl-chat")]);
+    const got = nextCall<unknown>();
+    listener.channel("private-cl-chat").bind("client-typing", got.callback);
+    const echoed = record(sender, "private-cl-chat");
+    sender.channel("private-cl-chat").trigger("client-typing", { who: "a" });
+    expect(await got.promise).toEqual({ who: "a" });
+    await sleep(100);
+    expect(echoed).toEqual([]);
+    sender.disconnect();
+    listener.disconnect();
+  });
+
+  it("carries sendToUser and terminate_connections to the node that holds the user", async () => {
+    const user = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-user" } });
+    await signedIn(user);
+    const bystander = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await connected(bystander);
+    const got = nextCall<unknown>();
+    user.user.bind("notice", got.callback);
+    const sdkOnA = serverSdk(cluster.nodeA.port, DEMO_APP);
+    await sdkOnA.sendToUser("cl-user", "notice", { text: "hi" });
+    expect(await got.promise).toEqual({ text: "hi" });
+
+    const closed = nextCall<number>();
+    user.connection.bind("error", (error: { data?: { code: number } }) => closed.callback(error.data?.code ?? 0));
+    await sdkOnA.terminateUserConnections("cl-user");
+    expect(await closed.promise).toBe(4009);
+    await sleep(100);
+    expect(bystander.connection.state).toBe("connected");
+    user.disconnect();
+    bystander.disconnect();
+  });
+
+  it("sends watchlist events across nodes", async () => {
+    const watcher = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched"] } });
+    const events: Array<{ name: string; user_ids: string[] }> = [];
+    watcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => events.push(event));
+    watcher.user.watchlist.bind("offline", (event: { name: string; user_ids: string[] }) => events.push(event));
+    await signedIn(watcher);
+    const watched = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
+    await signedIn(watched);
+    await until(() => events.length === 1, "online");
+    // A second connection of the same user, on the other node: still one user, online once.
+    const secondTab = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
+    await signedIn(secondTab);
+    watched.disconnect();
+    await sleep(300);
+    expect(events).toHaveLength(1);
+    const lateWatcher = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-late", watchlist: ["cl-watched"] } });
+    const lateEvents: Array<{ name: string; user_ids: string[] }> = [];
+    lateWatcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => lateEvents.push(event));
+    await signedIn(lateWatcher);
+    await until(() => lateEvents.length === 1, "the late watcher to hear who is online");
+    expect(lateEvents).toEqual([{ name: "online", user_ids: ["cl-watched"] }]);
+    lateWatcher.disconnect();
+    secondTab.disconnect();
+    await until(() => events.length === 2, "offline");
+    expect(events).toEqual([
+      { name: "online", user_ids: ["cl-watched"] },
+      { name: "offline", user_ids: ["cl-watched"] },
+    ]);
+    watcher.disconnect();
+  });
+
+  it("gives each node its own socket_id prefix", async () => {
+    const sockets = await Promise.all([cluster.nodeA, cluster.nodeB, cluster.nodeA, cluster.nodeB].map(async (node) => {
+      const client = await RawClient.connect(node.port);
+      const socketId = await client.socketId();
+      client.close();
+      return socketId;
+    }));
+    const prefixes = sockets.map((id) => id.split(".")[0]);
+    expect(prefixes[0]).toBe(prefixes[2]);
+    expect(prefixes[1]).toBe(prefixes[3]);
+    expect(prefixes[0]).not.toBe(prefixes[1]);
+    expect(new Set(sockets).size).toBe(4);
+  });
+
+});

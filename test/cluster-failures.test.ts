@@ -1,0 +1,133 @@
+/**
+ * A cluster that loses a node, or Redis: the survivors clean up, local service goes on, nothing stale is left.
+ */
+import { describe, expect, it } from "vitest";
+import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
+import { occupancyEvents, record, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
+import { DEMO_APP, startHerald } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
+
+const cluster = useTwoNodes();
+
+describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
+  it("notices a node killed without warning within 15 s and clears its counts, firing channel_vacated once", { timeout: 30_000 }, async () => {
+    const nodeC = await startHerald({ apps: [DEMO_APP, cluster.hooked], args: ["--redis", cluster.redis.url] });
+    const onA = pusherClient(cluster.nodeA.port, DEMO_APP);
+    const onC = [pusherClient(nodeC.port, DEMO_APP), pusherClient(nodeC.port, DEMO_APP)];
+    const hookedOnC = pusherClient(nodeC.port, cluster.hooked);
+    const memberOnC = pusherClient(nodeC.port, cluster.hooked, { user: { user_id: "doomed" } });
+    const memberOnA = pusherClient(cluster.nodeA.port, cluster.hooked, { user: { user_id: "survivor" } });
+    await Promise.all([
+      subscribed(onA, "cl-shared"),
+      ...onC.map((client) => subscribed(client, "cl-shared")),
+      subscribed(hookedOnC, "cl-doomed"),
+      subscribed(memberOnC, "presence-cl-doomed"),
+    ]);
+    await subscribed(memberOnA, "presence-cl-doomed");
+    const watcherOnA = pusherClient(cluster.nodeA.port, cluster.hooked, { signinAs: { id: "watching", watchlist: ["doomed-user"] } });
+    const watchEvents: string[] = [];
+    watcherOnA.user.watchlist.bind("offline", (event: { user_ids: string[] }) => watchEvents.push(`offline:${event.user_ids.join()}`));
+    watcherOnA.user.watchlist.bind("online", (event: { user_ids: string[] }) => watchEvents.push(`online:${event.user_ids.join()}`));
+    await signedIn(watcherOnA);
+    const signedInOnC = pusherClient(nodeC.port, cluster.hooked, { signinAs: { id: "doomed-user" } });
+    await signedIn(signedInOnC);
+    await until(() => watchEvents.length === 1, "online for the user on node C");
+    const gone = nextCall<{ id: string }>(20_000);
+    memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-shared")).toBe(3);
+    await until(() => occupancyEvents(cluster, "cl-doomed").length === 1, "channel_occupied");
+
+    const killedAt = Date.now();
+    nodeC.process.kill("SIGKILL");
+    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-shared"), { timeout: 15_000, interval: 200 }).toBe(1);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    await until(() => occupancyEvents(cluster, "cl-doomed").length === 2, "channel_vacated for the dead node's channel", 8000);
+    await sleep(500);
+    expect(occupancyEvents(cluster, "cl-doomed")).toEqual(["channel_occupied", "channel_vacated"]);
+    const list = await (await serverSdk(cluster.nodeA.port, cluster.hooked).get({ path: "/channels" })).json();
+    expect(Object.keys((list as { channels: Record<string, unknown> }).channels)).not.toContain("cl-doomed");
+    expect([...cluster.nodeA.logs, ...cluster.nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
+    expect(await gone.promise).toMatchObject({ id: "doomed" });
+    await until(() => watchEvents.length === 2, "offline for the user of the dead node");
+    expect(watchEvents).toEqual(["online:doomed-user", "offline:doomed-user"]);
+    const users = await (await serverSdk(cluster.nodeB.port, cluster.hooked).get({ path: "/channels/presence-cl-doomed/users" })).json();
+    expect(users).toEqual({ users: [{ id: "survivor" }] });
+    await until(() => occupancyEvents(cluster, "presence-cl-doomed").includes("member_removed"), "the member_removed webhook", 6000);
+    expect(occupancyEvents(cluster, "presence-cl-doomed").filter((name) => name === "member_removed")).toEqual(["member_removed"]);
+    for (const client of [onA, ...onC, hookedOnC, memberOnC, memberOnA, watcherOnA, signedInOnC]) client.disconnect();
+  });
+
+  it("keeps serving local clients while Redis is down and joins up again when it returns", { timeout: 20_000 }, async () => {
+    const onA = pusherClient(cluster.nodeA.port, DEMO_APP);
+    const onB = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await Promise.all([subscribed(onA, "cl-outage"), subscribed(onB, "cl-outage")]);
+    const seenA = record(onA, "cl-outage");
+    const seenB = record(onB, "cl-outage");
+
+    await cluster.redis.kill();
+    await until(() => cluster.nodeA.logs.some((line) => line.msg.includes("is unreachable")), "node A to report the outage");
+    const notReady = await fetch(`http://127.0.0.1:${cluster.nodeA.port}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { reason: string }).reason).toContain("is unreachable");
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-outage", "during", {});
+    await until(() => seenA.length === 1, "local delivery on node A");
+    const lateSubscriber = pusherClient(cluster.nodeB.port, DEMO_APP);
+    await subscribed(lateSubscriber, "cl-outage-local");
+
+    await cluster.redis.start();
+    await until(() => [cluster.nodeA, cluster.nodeB].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
+    expect((await fetch(`http://127.0.0.1:${cluster.nodeA.port}/ready`)).status).toBe(200);
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-outage", "after", {});
+    await until(() => seenB.some((e) => e.event === "after"), "cross-node delivery after the outage");
+    expect(seenB.map((e) => e.event)).toEqual(["after"]);
+    // Redis came back empty; each node wrote its share again, and a new node gets a number no live node has.
+    const numbers = new Set([cluster.nodeA, cluster.nodeB].map((node) => node.logs.find((line) => typeof line.node === "number")!.node));
+    const joined = await startHerald({ args: ["--redis", cluster.redis.url] });
+    expect(numbers.has(joined.logs.find((line) => typeof line.node === "number")!.node)).toBe(false);
+    await joined.stop();
+    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-outage")).toBe(2);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-outage-local")).toBe(1);
+    for (const client of [onA, onB, lateSubscriber]) client.disconnect();
+  });
+
+  it("leaves no stale member or user behind when a node's users left while Redis was away and Redis kept its data", { timeout: 45_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const [first, second] = await Promise.all([
+      startHerald({ args: ["--redis", durable.url] }),
+      startHerald({ args: ["--redis", durable.url] }),
+    ]);
+    try {
+      const ada = pusherClient(first.port, DEMO_APP, { user: { user_id: "ada" }, signinAs: { id: "ada", watchlist: ["bob"] } });
+      const watch: string[] = [];
+      ada.user.watchlist.bind("offline", (event: { user_ids: string[] }) => watch.push(`offline:${event.user_ids.join()}`));
+      await signedIn(ada);
+      await subscribed(ada, "presence-cl-stale");
+      // From here: the outage, 11 s of it, the reconnect and the resync 4 s later; room for a loaded machine.
+      const removed = nextCall<{ id: string }>(30_000);
+      ada.channel("presence-cl-stale").bind("pusher:member_removed", removed.callback);
+      const bob = pusherClient(second.port, DEMO_APP, { user: { user_id: "bob" }, signinAs: { id: "bob" } });
+      await signedIn(bob);
+      await subscribed(bob, "presence-cl-stale");
+
+      await durable.kill();
+      await until(() => second.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
+      bob.disconnect();
+      // Longer than a node's silence allowance: on reconnect, nobody may be taken for dead.
+      await sleep(11_000);
+      await durable.start();
+      await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
+
+      expect(await removed.promise).toMatchObject({ id: "bob" });
+      await until(() => watch.includes("offline:bob"), "bob's watchers to hear he went offline");
+      const users = await (await serverSdk(first.port, DEMO_APP).get({ path: "/channels/presence-cl-stale/users" })).json();
+      expect(users).toEqual({ users: [{ id: "ada" }] });
+      await sleep(3500);
+      expect([...first.logs, ...second.logs].filter((line) => line.msg.includes("stopped answering"))).toEqual([]);
+      ada.disconnect();
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      await durable.kill();
+    }
+  });
+
+});
