@@ -8,15 +8,14 @@ import { channelKind } from "../protocol/channel-names.js";
 import type { ClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
-import type { Connection } from "./connection.js";
+import type { Connection, PusherSocket } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
 import { payloadFields } from "../console/entries.js";
-import type { WebSocket } from "./uws.js";
 
 type ClientEvent = Extract<ClientFrame, { kind: "client-event" }>;
 
 /** `nowSecond` is a coarse clock second, which the per-socket rate window counts in. */
-export function relayClientEvent(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: ClientEvent, nowSecond: number): void {
+export function relayClientEvent(ctx: NodeContext, ws: PusherSocket, app: App, request: ClientEvent, nowSecond: number): void {
   const connection = ws.getUserData();
   const problem = clientEventProblem(app, connection, request);
   if (problem) {

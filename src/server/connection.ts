@@ -30,3 +30,19 @@ export interface Connection {
   /** The page's Origin, kept only when a console watched the app as the socket arrived. */
   origin: string | undefined;
 }
+
+/**
+ * A Pusher connection as the rules (subscriptions, sign-in, client events,
+ * closes) see it. A uWebSockets.js socket is one as it is; an HTTP-transport
+ * session will implement the same, so both obey the same code.
+ */
+export interface PusherSocket {
+  getUserData(): Connection;
+  /** Queues one frame for the client. */
+  send(frame: string): unknown;
+  /** Starts (or stops) receiving what is published to a topic (topics.ts). */
+  subscribe(topic: string): unknown;
+  unsubscribe(topic: string): unknown;
+  /** Closes with a code and reason (close-connection.ts decides them). */
+  end(code: number, reason: string): unknown;
+}

@@ -11,15 +11,14 @@ import { verifyUserAuth } from "../protocol/signatures.js";
 import { MAX_WATCHLIST_LENGTH, parseUserData, type SignedInUser } from "../protocol/user-data.js";
 import { Closes } from "../protocol/closes.js";
 import { closeConnection } from "./close-connection.js";
-import type { Connection } from "./connection.js";
+import type { PusherSocket } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
 import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
-import type { WebSocket } from "./uws.js";
 
 type Signin = Extract<ClientFrame, { kind: "signin" }>;
 
-export function signIn(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: Signin): void {
+export function signIn(ctx: NodeContext, ws: PusherSocket, app: App, request: Signin): void {
   const connection = ws.getUserData();
   if (!verifyUserAuth(request.auth, app, connection.socketId, request.userData)) {
     return refuse(ws, "Invalid signature for pusher:signin: the auth must be \"<app key>:<HMAC-SHA256 of socket_id::user::user_data>\" signed with this app's secret.");
@@ -51,7 +50,7 @@ export function signIn(ctx: NodeContext, ws: WebSocket<Connection>, app: App, re
 }
 
 /** Call when a socket closes; its watchers hear "offline" if it was the user's last socket anywhere. */
-export function signOut(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: SignedInUser): void {
+export function signOut(ctx: NodeContext, ws: PusherSocket, app: App, user: SignedInUser): void {
   if (ctx.users.remove(app.id, user.id, ws)) {
     settle(ctx, ctx.onlineUsers.wentOffline(app, user.id), (offline) => {
       if (offline) announcePresence(ctx, app, user.id, "offline");
@@ -65,7 +64,7 @@ export function announcePresence(ctx: NodeContext, app: App, userId: string, nam
 }
 
 /** Listens for the watched users coming and going, and says which of them are online now. */
-function watch(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: SignedInUser): void {
+function watch(ctx: NodeContext, ws: PusherSocket, app: App, user: SignedInUser): void {
   const { watchlist } = user;
   if (watchlist.length === 0) return;
   if (watchlist.length > MAX_WATCHLIST_LENGTH) {
@@ -80,6 +79,6 @@ function watch(ctx: NodeContext, ws: WebSocket<Connection>, app: App, user: Sign
 }
 
 /** A sign-in that fails closes the connection with 4009, as Pusher does; pusher-js does not retry it. */
-function refuse(ws: WebSocket<Connection>, message: string): void {
+function refuse(ws: PusherSocket, message: string): void {
   closeConnection(ws, Closes.signinFailed(message));
 }

@@ -3,113 +3,85 @@
  * its channels when it closes.
  */
 import type { App } from "../apps/app.js";
-import { channelKind, channelNameProblem, isCacheChannel, requiresAuth, SERVER_TO_USER_PREFIX } from "../protocol/channel-names.js";
-import { parseChannelData, type ClientFrame, type ParsedChannelData } from "../protocol/client-frames.js";
-import type { SignedInUser } from "../protocol/user-data.js";
+import { isCacheChannel } from "../protocol/channel-names.js";
+import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
-import { verifyChannelAuth, verifyPrivateChannelAuth } from "../protocol/signatures.js";
-import type { Connection } from "./connection.js";
+import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
+import type { Connection, PusherSocket } from "./connection.js";
 import type { NodeContext } from "./node-context.js";
 import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
-import type { WebSocket } from "./uws.js";
 
-type Subscribe = Extract<ClientFrame, { kind: "subscribe" }>;
-
-export function subscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App, request: Subscribe): void {
-  const connection = ws.getUserData();
+/** Answers a `pusher:subscribe`: refused as the rules say, or joined to a plain or a presence channel. */
+export function subscribe(ctx: NodeContext, socket: PusherSocket, app: App, request: SubscribeRequest): void {
+  const connection = socket.getUserData();
   const { channel } = request;
-  const fail = (type: string, error: string, status: number) => {
-    if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel: channel.slice(0, 200), type, status, error }, "subscription refused");
-    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscription_refused", socketId: connection.socketId, channel: channel.slice(0, 200), status, detail: `${type}: ${error}` });
-    ws.send(frames.subscriptionError(channel, type, error, status));
-  };
-
-  const nameProblem = channelNameProblem(channel, app.maxChannelNameLength);
-  if (nameProblem) return fail("InvalidChannel", nameProblem, 400);
-  const kind = channelKind(channel);
-  if (kind === "server-to-user") {
-    const user = connection.user;
-    if (!user || channel !== SERVER_TO_USER_PREFIX + user.id) {
-      return fail("AuthError", `Only a connection signed in (pusher:signin) as user ${channel.slice(SERVER_TO_USER_PREFIX.length)} can subscribe to ${channel}.`, 401);
-    }
-  } else if (channel.startsWith("#")) {
-    return fail("InvalidChannel", "Channel names starting with # are reserved for the server.", 400);
-  }
-  // pusher-js leaves out channel_data on presence channels once the socket has signed in.
-  const channelData = kind === "presence" ? request.channelData : undefined;
-  if (requiresAuth(kind)) {
-    if (kind === "presence" && channelData === undefined && !connection.user) {
-      return fail("AuthError", "A presence subscription needs channel_data, the JSON string your auth endpoint returned, or a signed-in connection.", 401);
-    }
-    const signed = kind === "presence"
-      ? verifyChannelAuth(request.auth, app, connection.socketId, channel, channelData)
-      : verifyPrivateChannelAuth(request.auth, app, connection.socketId, channel, request.channelData);
-    if (!signed) {
-      return fail(
-        "AuthError",
-        `Invalid signature for ${channel}: the auth must be "<app key>:<HMAC-SHA256 of socket_id:channel, or socket_id:channel:channel_data when channel_data is sent>" signed with this app's secret.`,
-        401,
-      );
-    }
-  }
-
-  const channels = ctx.channels.forApp(app.id);
+  const check = checkSubscription(app, connection.socketId, connection.user, request);
+  if (!check.ok) return refuse(ctx, socket, app, channel, check.refusal);
   if (connection.channels?.has(channel)) {
     // A repeated subscribe changes nothing but is answered, so the client's state machine completes.
-    ws.send(frames.subscriptionSucceeded(channel, kind === "presence" ? { presence: channels.presenceSnapshot(channel) } : {}));
+    const presence = check.kind === "presence" ? { presence: ctx.channels.forApp(app.id).presenceSnapshot(channel) } : {};
+    socket.send(frames.subscriptionSucceeded(channel, presence));
     return;
   }
+  if (check.kind === "presence") joinPresenceChannel(ctx, socket, app, channel, check.member);
+  else joinChannel(ctx, socket, app, channel);
+}
 
-  if (kind !== "presence") {
-    channels.subscribe(channel);
-    track(ws, connection, app, channel, undefined);
-    ws.send(frames.subscriptionSucceeded(channel));
-    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
-    ctx.occupancy.changed(app, channel, true);
-    replayCache(ctx, ws, app, channel);
-    ctx.subscriptionCounts.changed(app, channel);
-    return;
-  }
+function refuse(ctx: NodeContext, socket: PusherSocket, app: App, channel: string, { type, error, status }: SubscriptionRefusal): void {
+  const { socketId } = socket.getUserData();
+  if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId, channel: channel.slice(0, 200), type, status, error }, "subscription refused");
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscription_refused", socketId, channel: channel.slice(0, 200), status, detail: `${type}: ${error}` });
+  socket.send(frames.subscriptionError(channel, type, error, status));
+}
 
-  const member = channelData !== undefined ? parseChannelData(channelData) : signedInMember(connection.user!);
-  if (!member.ok) return fail("InvalidChannelData", member.message, 400);
-  const { userId, userInfo } = member.member;
-  const infoBytes = Buffer.byteLength(JSON.stringify(userInfo ?? null));
-  if (infoBytes > app.maxPresenceMemberSizeInKb * 1024) {
-    return fail("LimitReached", `user_info is ${infoBytes} bytes; this app allows ${app.maxPresenceMemberSizeInKb} KB per member.`, 413);
-  }
+/** Public, private, encrypted and #server-to-user channels: joined at once. */
+function joinChannel(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
+  const connection = socket.getUserData();
+  ctx.channels.forApp(app.id).subscribe(channel);
+  track(socket, connection, app, channel, undefined);
+  socket.send(frames.subscriptionSucceeded(channel));
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
+  ctx.occupancy.changed(app, channel, true);
+  replayCache(ctx, socket, app, channel);
+  ctx.subscriptionCounts.changed(app, channel);
+}
+
+/** Presence channels: joined on this node, then in the cluster, which may still find the channel full. */
+function joinPresenceChannel(ctx: NodeContext, socket: PusherSocket, app: App, channel: string, { userId, userInfo }: PresenceMember): void {
+  const connection = socket.getUserData();
+  const channels = ctx.channels.forApp(app.id);
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
-  if (!joined.ok) return fail("LimitReached", joined.reason, 403);
-  track(ws, connection, app, channel, userId);
+  if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
+  track(socket, connection, app, channel, userId);
   ctx.occupancy.changed(app, channel, true);
   settle(ctx, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
     if (!cluster.ok) {
       // Full on other nodes: this node's part of the join is undone without a word to anyone.
       if (connection.open && connection.channels?.delete(channel)) {
-        ws.unsubscribe(topicOf(app.id, channel));
+        socket.unsubscribe(topicOf(app.id, channel));
         channels.leave(channel, userId);
         ctx.occupancy.changed(app, channel, false);
       }
-      if (connection.open) fail("LimitReached", cluster.reason, 403);
+      if (connection.open) refuse(ctx, socket, app, channel, { type: "LimitReached", error: cluster.reason, status: 403 });
       return;
     }
     if (cluster.added) {
       announceMemberAdded(ctx, app, channel, userId, userInfo, connection.socketId);
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
-    ws.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
+    socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
     if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
-    replayCache(ctx, ws, app, channel);
+    replayCache(ctx, socket, app, channel);
   });
 }
 
-export function unsubscribe(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channel: string): void {
-  const connection = ws.getUserData();
+export function unsubscribe(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
+  const connection = socket.getUserData();
   if (!connection.channels?.has(channel)) return;
   const userId = connection.channels.get(channel);
   connection.channels.delete(channel);
-  ws.unsubscribe(topicOf(app.id, channel));
+  socket.unsubscribe(topicOf(app.id, channel));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "unsubscribed", socketId: connection.socketId, channel });
   release(ctx, app, channel, userId);
 }
@@ -121,29 +93,24 @@ export function releaseAll(ctx: NodeContext, app: App, connection: Connection): 
   connection.channels = undefined;
 }
 
-/** A signed-in socket joins presence channels as its user, with the user_info it signed in with. */
-function signedInMember(user: SignedInUser): ParsedChannelData {
-  return { ok: true, member: { userId: user.id, userInfo: user.info } };
-}
-
 /** A new subscriber of a cache channel gets its last event, or word that there is none. */
-function replayCache(ctx: NodeContext, ws: WebSocket<Connection>, app: App, channel: string): void {
+function replayCache(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
   if (!isCacheChannel(channel)) return;
-  const connection = ws.getUserData();
+  const connection = socket.getUserData();
   settle(ctx, ctx.eventCache.get(app.id, channel), (cached) => {
     if (!connection.open) return;
     if (cached) {
-      ws.send(cached.frame);
+      socket.send(cached.frame);
       return;
     }
-    ws.send(frames.cacheMiss(channel));
+    socket.send(frames.cacheMiss(channel));
     ctx.webhooks.cacheMiss(app, channel);
     if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
   });
 }
 
-function track(ws: WebSocket<Connection>, connection: Connection, app: App, channel: string, userId: string | undefined): void {
-  ws.subscribe(topicOf(app.id, channel));
+function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined): void {
+  socket.subscribe(topicOf(app.id, channel));
   (connection.channels ??= new Map()).set(channel, userId);
 }
 

@@ -1,17 +1,16 @@
 import { Closes } from "../protocol/closes.js";
 import { closeConnection } from "./close-connection.js";
-import type { Connection } from "./connection.js";
-import type { WebSocket } from "./uws.js";
+import type { PusherSocket } from "./connection.js";
 
 /**
  * The signed-in sockets of this node, by app and user id: a user is online from
  * its first socket to its last, and the app can terminate all of them at once.
  */
 export class UserSockets {
-  private readonly byApp = new Map<string, Map<string, Set<WebSocket<Connection>>>>();
+  private readonly byApp = new Map<string, Map<string, Set<PusherSocket>>>();
 
   /** Returns true when this is the user's first socket, so the user just came online. */
-  add(appId: string, userId: string, ws: WebSocket<Connection>): boolean {
+  add(appId: string, userId: string, ws: PusherSocket): boolean {
     let users = this.byApp.get(appId);
     if (!users) this.byApp.set(appId, (users = new Map()));
     const sockets = users.get(userId);
@@ -24,7 +23,7 @@ export class UserSockets {
   }
 
   /** Returns true when this was the user's last socket, so the user just went offline. */
-  remove(appId: string, userId: string, ws: WebSocket<Connection>): boolean {
+  remove(appId: string, userId: string, ws: PusherSocket): boolean {
     const users = this.byApp.get(appId);
     const sockets = users?.get(userId);
     if (!users || !sockets?.delete(ws) || sockets.size > 0) return false;

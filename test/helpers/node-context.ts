@@ -1,0 +1,108 @@
+/**
+ * A node's shared pieces on the single-process cluster, without uWebSockets.js:
+ * what the Pusher rules need to run in a unit test, and a socket that records
+ * what it is sent (the PusherSocket an HTTP session will also implement).
+ */
+import type { App } from "../../src/apps/app.js";
+import { AppRegistry } from "../../src/apps/app-registry.js";
+import { parseApps } from "../../src/apps/apps-file.js";
+import { AppRateLimits } from "../../src/apps/rate-window.js";
+import { ChannelDirectory } from "../../src/channels/channel-directory.js";
+import type { ChannelMessage } from "../../src/cluster/cluster.js";
+import { startSingleNode } from "../../src/cluster/local-cluster.js";
+import { readConfig } from "../../src/config.js";
+import { ConsoleTap } from "../../src/console/tap.js";
+import { createLogger } from "../../src/logger.js";
+import { NodeCounters } from "../../src/metrics/counters.js";
+import type { Connection, PusherSocket } from "../../src/server/connection.js";
+import type { NodeContext } from "../../src/server/node-context.js";
+import { SocketRegistry } from "../../src/server/socket-registry.js";
+import { SubscriptionCounts } from "../../src/server/subscription-counts.js";
+import { UserSockets } from "../../src/server/user-sockets.js";
+import { Webhooks } from "../../src/webhooks/webhooks.js";
+
+export interface RecordingSocket extends PusherSocket {
+  /** Frames sent to the client, parsed. */
+  readonly sent: Array<{ event: string; channel?: string; data?: unknown }>;
+  readonly topics: Set<string>;
+  closed: { code: number; reason: string } | undefined;
+}
+
+let nextSocket = 1;
+
+export function recordingSocket(app: App): RecordingSocket {
+  const connection: Connection = {
+    app,
+    rejection: undefined,
+    socketId: `1.${nextSocket++}`,
+    channels: undefined,
+    lastSeen: 0,
+    pingedAt: 0,
+    open: true,
+    clientEvents: undefined,
+    user: undefined,
+    signinDeadline: 0,
+    origin: undefined,
+  };
+  const socket: RecordingSocket = {
+    sent: [],
+    topics: new Set(),
+    closed: undefined,
+    getUserData: () => connection,
+    send(frame) {
+      socket.sent.push(JSON.parse(frame) as RecordingSocket["sent"][number]);
+    },
+    subscribe: (topic) => socket.topics.add(topic),
+    unsubscribe: (topic) => socket.topics.delete(topic),
+    end(code, reason) {
+      socket.closed = { code, reason };
+      connection.open = false;
+    },
+  };
+  return socket;
+}
+
+/** The context, and every message its broker carried. */
+export async function testContext(apps: unknown[]): Promise<{ ctx: NodeContext; published: ChannelMessage[]; app(id: string): App }> {
+  const registry = new AppRegistry(parseApps({ apps }, "a unit test").apps);
+  const log = createLogger("silent");
+  const channels = new ChannelDirectory();
+  const users = new UserSockets();
+  const published: ChannelMessage[] = [];
+  const webhooks = new Webhooks(async () => ({ ok: true, status: 200 }), log);
+  const tap = new ConsoleTap("1");
+  const cluster = await startSingleNode({
+    local: {
+      deliver: (message) => published.push(message),
+      terminateUser: () => {},
+      signedInUsers: () => users.signedIn(),
+      hasUser: (appId, userId) => users.has(appId, userId),
+      connections: () => 0,
+    },
+    channels,
+    events: { heard: () => false, channelOccupied: () => {}, channelVacated: () => {}, memberAdded: () => {}, memberRemoved: () => {}, memberCame: () => {}, memberGone: () => {}, userCame: () => {}, userGone: () => {} },
+    consoles: tap,
+  });
+  const ctx: NodeContext = {
+    config: readConfig([], {})!,
+    log,
+    apps: registry,
+    channels,
+    sockets: new SocketRegistry(),
+    users,
+    broker: cluster.broker,
+    rateLimits: new AppRateLimits(),
+    subscriptionCounts: new SubscriptionCounts(channels, cluster.occupancy, cluster.broker, webhooks, log),
+    webhooks,
+    occupancy: cluster.occupancy,
+    presence: cluster.presence,
+    onlineUsers: cluster.onlineUsers,
+    connectionCounts: cluster.connectionCounts,
+    eventCache: cluster.eventCache,
+    tap,
+    counters: new NodeCounters(),
+    nextSocketId: () => `1.${nextSocket++}`,
+    lifecycle: { draining: false },
+  };
+  return { ctx, published, app: (id) => registry.byId(id)! };
+}
