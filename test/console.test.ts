@@ -303,6 +303,19 @@ describe("the console's entries", () => {
   });
 });
 
+describe("the console turned off", () => {
+  it("leaves the ops port to /metrics with --console false", async () => {
+    const herald = await startWithConsole(["--console", "false"]);
+    try {
+      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/console/api/apps`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/metrics`)).status).toBe(200);
+    } finally {
+      await herald.stop();
+    }
+  });
+});
+
 describe("the console with a token", () => {
   const TOKEN = "s3cret-console-token";
   let herald: Herald;
