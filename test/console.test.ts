@@ -1,52 +1,20 @@
 /**
  * The console in a real browser (Debian's chromium through playwright-core),
- * against a real Herald driven by pusher-js and the `pusher` SDK.
+ * against a real Herald driven by pusher-js and the `pusher` SDK: the page itself.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
-import WebSocket from "ws";
-import { freePort } from "../bench/lib/redis-server.js";
+import type { BrowserContext } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.js";
-import { connected, nextCall, pusherClient, RawClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
-import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
-import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
-import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
+import { connected, nextCall, pusherClient, RawClient, serverSdk, subscribed } from "./helpers/clients.js";
+import { logLines, OTHER_APP, openConsole, startWithConsole, waitForLine } from "./helpers/console-page.js";
+import { DEMO_APP, type Herald } from "./helpers/herald.js";
 
-const OTHER_APP: AppConfig = { id: "other-app", key: "other-key", secret: "other-secret" };
+
+
 /** Where the README's screenshot comes from: `HERALD_SCREENSHOT=1 npx vitest run test/console.test.ts`. */
 const SCREENSHOT = resolve(import.meta.dirname, "../docs/console.png");
-
-async function startWithConsole(args: string[] = [], apps: AppConfig[] = [DEMO_APP, OTHER_APP], env: Record<string, string> = {}): Promise<Herald> {
-  return startHerald({ apps, args: ["--metrics-port", String(await freePort()), ...args], env });
-}
-
-async function openConsole(browser: BrowserContext, herald: Herald, appId = DEMO_APP.id): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${herald.opsPort}/`);
-  await page.getByLabel("App").selectOption(appId);
-  await page.getByText("feed live").waitFor();
-  return page;
-}
-
-/** The log's entries as the page shows them, one line of text each. */
-function logLines(page: Page): Promise<string[]> {
-  return page.locator(".entries > li .line").allInnerTexts();
-}
-
-async function waitForLine(page: Page, ...parts: string[]): Promise<string> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const line = (await logLines(page)).find((text) => parts.every((part) => text.includes(part)));
-    if (line) return line;
-    if (Date.now() > deadline) {
-      const header = await page.locator("header").innerText();
-      throw new Error(`no log line with ${JSON.stringify(parts)} (${header}); the log shows:\n${(await logLines(page)).join("\n")}`);
-    }
-    await page.waitForTimeout(25);
-  }
-}
 
 function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
@@ -259,166 +227,3 @@ describe("the console, without a token, on this machine", () => {
   });
 });
 
-describe("the console's entries", () => {
-  let receiver: WebhookReceiver;
-  let herald: Herald;
-  let browser: BrowserContext;
-  let hooked: AppConfig;
-  beforeAll(async () => {
-    // The first webhook request fails, the retry succeeds.
-    receiver = await startWebhookReceiver((index) => (index === 0 ? 500 : 200));
-    hooked = { id: "hooked", key: "hooked-key", secret: "hooked-secret", enableClientMessages: true, maxClientEventsPerSecond: 1, webhooks: [{ url: receiver.url, event_types: ["channel_occupied"] }] };
-    herald = await startWithConsole([], [hooked]);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await herald?.stop();
-    await receiver?.close();
-  });
-
-  it("show sign-in, client events, rate limits, cache misses, unsubscribes and webhook requests failed and sent", async () => {
-    const page = await openConsole(browser, herald, hooked.id);
-    const alice = pusherClient(herald.port, hooked, { signinAs: { id: "alice" } });
-    const bob = pusherClient(herald.port, hooked);
-    await signedIn(alice);
-    await waitForLine(page, "signed in", "user alice");
-
-    await Promise.all([subscribed(alice, "private-room"), subscribed(bob, "private-room")]);
-    alice.channel("private-room").trigger("client-typing", { who: "alice" });
-    alice.channel("private-room").trigger("client-typing", { who: "alice again" });
-    await waitForLine(page, "client event", "private-room", "event client-typing");
-    expect(await waitForLine(page, "rate limited", "private-room")).toContain("client events over 1 per second");
-
-    await subscribed(bob, "cache-prices");
-    await waitForLine(page, "cache miss", "cache-prices");
-    bob.unsubscribe("cache-prices");
-    await waitForLine(page, "unsubscribed", "cache-prices");
-
-    expect(await waitForLine(page, "webhook failed", receiver.url)).toContain("status 500");
-    // The failed request is sent again (other batches may go through at their first attempt meanwhile).
-    expect(await waitForLine(page, "webhook sent", receiver.url, "attempt 2")).toContain("status 200");
-    for (const client of [alice, bob]) client.disconnect();
-    await page.close();
-  });
-});
-
-describe("the console turned off", () => {
-  it("leaves the ops port to /metrics with --console false", async () => {
-    const herald = await startWithConsole(["--console", "false"]);
-    try {
-      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/`)).status).toBe(404);
-      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/console/api/apps`)).status).toBe(404);
-      expect((await fetch(`http://127.0.0.1:${herald.opsPort}/metrics`)).status).toBe(200);
-    } finally {
-      await herald.stop();
-    }
-  });
-});
-
-describe("the console with a token", () => {
-  const TOKEN = "s3cret-console-token";
-  let herald: Herald;
-  let browser: BrowserContext;
-  beforeAll(async () => {
-    herald = await startWithConsole(["--console-token", TOKEN]);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await herald?.stop();
-  });
-
-  it("refuses a missing or wrong token without naming any app, and accepts the right one as a Bearer", async () => {
-    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: TOKEN }] as Array<Record<string, string>>) {
-      const response = await fetch(`http://127.0.0.1:${herald.opsPort}/console/api/apps`, { headers });
-      expect(response.status).toBe(401);
-      const body = await response.text();
-      expect(body).toContain("token");
-      expect(body).not.toContain(DEMO_APP.id);
-    }
-    const wrongApp = await fetch(`http://127.0.0.1:${herald.opsPort}/console/api/apps/${DEMO_APP.id}/channels`, { headers: { Authorization: "Bearer wrong" } });
-    expect(wrongApp.status).toBe(401);
-    const right = await fetch(`http://127.0.0.1:${herald.opsPort}/console/api/apps`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-    expect(right.status).toBe(200);
-    expect(await right.json()).toMatchObject({ apps: [{ id: DEMO_APP.id }, { id: OTHER_APP.id }] });
-  });
-
-  it("closes a live feed that brings the wrong token", async () => {
-    const feed = new WebSocket(`ws://127.0.0.1:${herald.opsPort}/console/api/feed`);
-    await new Promise((done) => feed.once("open", done));
-    const messages: string[] = [];
-    feed.on("message", (data) => messages.push(String(data)));
-    const closed = new Promise<number>((done) => feed.once("close", (code) => done(code)));
-    feed.send(JSON.stringify({ token: "wrong", app: DEMO_APP.id }));
-    expect(await closed).toBe(4401);
-    expect(messages.join()).toContain("token");
-    expect(messages.join()).not.toContain("hello");
-  });
-
-  it("asks for the token in the page, refuses a wrong one and shows the apps once the right one is given", async () => {
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${herald.opsPort}/`);
-    await page.getByLabel("Token").fill("wrong");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByText(/Signing in failed/).waitFor();
-    await page.getByLabel("Token").fill(TOKEN);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByText("feed live").waitFor();
-    expect(await page.getByLabel("App").locator("option").allInnerTexts()).toEqual([DEMO_APP.id, OTHER_APP.id]);
-    const client = pusherClient(herald.port, DEMO_APP);
-    const socketId = await connected(client);
-    await waitForLine(page, "connection opened", socketId);
-    client.disconnect();
-    await page.close();
-  });
-});
-
-describe.skipIf(SKIP_REDIS_TESTS)("the console on a cluster", () => {
-  let redis: RedisServer;
-  let nodeA: Herald;
-  let nodeB: Herald;
-  let browser: BrowserContext;
-  beforeAll(async () => {
-    redis = await startRedis();
-    nodeA = await startWithConsole(["--redis", redis.url]);
-    nodeB = await startWithConsole(["--redis", redis.url]);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
-    await redis?.kill();
-  });
-
-  it("shows on node A what happens on node B, with its node, and cluster-wide channels", async () => {
-    const page = await openConsole(browser, nodeA);
-    const nodeBName = String(nodeB.logs.find((line) => line.msg.startsWith("Herald listening"))!.node);
-    // Node B hears of the watch within a few seconds; a marker published on B shows it has.
-    const sdkB = serverSdk(nodeB.port, DEMO_APP);
-    const deadline = Date.now() + 10_000;
-    for (let n = 0; ; n++) {
-      await sdkB.trigger("marker", `probe-${n}`, {});
-      if ((await logLines(page)).some((line) => line.includes(`node ${nodeBName}`))) break;
-      if (Date.now() > deadline) throw new Error("node B's entries never reached node A's console");
-      await page.waitForTimeout(200);
-    }
-    const client = pusherClient(nodeB.port, DEMO_APP, { user: { user_id: "grace", user_info: { name: "Grace" } } });
-    const socketId = await connected(client);
-    await subscribed(client, "presence-cluster");
-    const line = await waitForLine(page, "subscribed", "presence-cluster", socketId);
-    expect(line).toContain(`node ${nodeBName}`);
-    await page.getByLabel("Members of presence-cluster").getByText("grace").waitFor();
-
-    // The event creator on A reaches a client on B.
-    const received = nextCall<unknown>();
-    client.channel("presence-cluster").bind("hello", received.callback);
-    await page.getByLabel("Channel", { exact: true }).fill("presence-cluster");
-    await page.getByLabel("Event", { exact: true }).fill("hello");
-    await page.getByLabel("Data").fill('{"from": "A"}');
-    await page.getByRole("button", { name: "Send" }).click();
-    expect(await received.promise).toEqual({ from: "A" });
-    client.disconnect();
-    await page.close();
-  });
-});

@@ -3,12 +3,14 @@
  * arrival within the wait cancels the departure and is not reported either, so a
  * page reload does not fire vacated and occupied again.
  */
+import { TIMINGS } from "../timings.js";
+
 /**
  * How long a departure (channel_vacated, member_removed) waits for the channel or
  * the user to come back, on one node or across a cluster: long enough for a page
  * reload, short enough to read as "now".
  */
-export const DEPARTURE_HOLD_MS = 3000;
+export const DEPARTURE_HOLD_MS = TIMINGS.departureHoldMs;
 
 export class DepartureHold {
   private readonly held = new Map<string, NodeJS.Timeout>();

@@ -7,11 +7,12 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import { TIMINGS } from "../timings.js";
 import { NODES_KEY } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 
-const HEARTBEAT_MS = 3000;
-const DEAD_AFTER_MS = 10_000;
+const HEARTBEAT_MS = TIMINGS.heartbeatMs;
+const DEAD_AFTER_MS = TIMINGS.deadAfterMs;
 
 interface LivenessCommands {
   heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<string[]>;

@@ -17,6 +17,7 @@ import { RedisConnectionCounts } from "./redis-connection-counts.js";
 import { RedisEventCache } from "./redis-event-cache.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
+import { TIMINGS } from "../timings.js";
 import { NODE_NUMBER_KEY } from "./redis-keys.js";
 
 const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
@@ -24,7 +25,7 @@ const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonu
 const CONNECT_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 5000;
 /** While Redis is away, reconnect attempts back off to this interval. */
-const LONGEST_RECONNECT_DELAY_MS = 2000;
+const LONGEST_RECONNECT_DELAY_MS = TIMINGS.reconnectDelayMs;
 
 export interface ClusterOptions {
   readonly target: RedisTarget;

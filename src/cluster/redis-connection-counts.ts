@@ -7,8 +7,9 @@ import type { Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ConnectionCounts, LocalNode } from "./cluster.js";
 import { connectionsKey } from "./redis-keys.js";
+import { TIMINGS } from "../timings.js";
 
-const REFRESH_MS = 3000;
+const REFRESH_MS = TIMINGS.countsRefreshMs;
 
 export class RedisConnectionCounts implements ConnectionCounts {
   private readonly others = new Map<string, number>();

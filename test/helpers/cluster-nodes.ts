@@ -21,8 +21,15 @@ export interface TwoNodes {
   hooked: AppConfig;
 }
 
+/**
+ * Cluster timings for tests that wait for a node to be taken for dead, or for
+ * Redis to come back (HERALD_TEST_TIMINGS, see src/timings.ts).
+ */
+export const FAST_TIMINGS = { departureHoldMs: 500, heartbeatMs: 250, deadAfterMs: 1500, reconnectDelayMs: 300, countsRefreshMs: 500 };
+export const FAST_TIMINGS_ENV = { HERALD_TEST_TIMINGS: JSON.stringify(FAST_TIMINGS) };
+
 /** Starts the nodes before the file's tests and stops them after; read the fields inside tests. */
-export function useTwoNodes(): TwoNodes {
+export function useTwoNodes(env: Record<string, string> = {}): TwoNodes {
   const nodes = {} as TwoNodes;
   beforeAll(async () => {
     if (SKIP_REDIS_TESTS) return;
@@ -31,8 +38,8 @@ export function useTwoNodes(): TwoNodes {
     nodes.hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: nodes.receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
     const apps = [DEMO_APP, nodes.hooked, counted, small, quota];
     [nodes.nodeA, nodes.nodeB] = await Promise.all([
-      startHerald({ apps, args: ["--redis", nodes.redis.url] }),
-      startHerald({ apps, args: ["--redis", nodes.redis.url] }),
+      startHerald({ apps, args: ["--redis", nodes.redis.url], env }),
+      startHerald({ apps, args: ["--redis", nodes.redis.url], env }),
     ]);
   });
   afterAll(async () => {
