@@ -3,56 +3,7 @@
  * in the words of Pusher's Debug Console. Entries are plain JSON, encoded once and
  * sent as they are to every console watching the app, on any node.
  */
-
-export type TapEntryType =
-  | "connection_opened"
-  | "connection_closed"
-  | "subscribed"
-  | "unsubscribed"
-  | "subscription_refused"
-  | "channel_occupied"
-  | "channel_vacated"
-  | "member_added"
-  | "member_removed"
-  | "signin"
-  | "api_event"
-  | "client_event"
-  | "cache_miss"
-  | "webhook_sent"
-  | "webhook_failed"
-  | "rate_limited";
-
-/** What a caller says happened; the tap adds the app, the time and the node. */
-export interface TapEvent {
-  type: TapEntryType;
-  socketId?: string;
-  channel?: string;
-  /** Several channels, for an HTTP API event. */
-  channels?: readonly string[];
-  /** The event's name (API and client events). */
-  event?: string;
-  userId?: string;
-  /** A line for a person: the close code's meaning, the refusal's reason, the webhook's URL. */
-  detail?: string;
-  code?: number;
-  status?: number;
-  attempt?: number;
-  origin?: string;
-  transport?: string;
-  /** The event's data as the server sees it (ciphertext on encrypted channels), cut to a preview. */
-  payload?: string;
-  /** The payload's full size in bytes, before the cut. */
-  payloadBytes?: number;
-  exceptSocketId?: string;
-}
-
-export interface TapEntry extends TapEvent {
-  appId: string;
-  /** Milliseconds since the epoch. */
-  time: number;
-  /** The node (process) it happened on. */
-  node: string;
-}
+import type { TapEvent } from "./wire.js";
 
 /** Payloads are shown up to this many characters: enough to read, never a flood. */
 export const PAYLOAD_PREVIEW_CHARS = 2048;

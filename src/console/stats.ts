@@ -4,6 +4,7 @@
  * opened now shows the recent past. Read from the plain counters; nothing is
  * added to the hot path.
  */
+import type { StatsSample } from "./wire.js";
 
 /** What the sampler reads for an app: totals since start (rates are worked out here) and levels. */
 export interface AppTotals {
@@ -11,16 +12,6 @@ export interface AppTotals {
   messagesReceived: number;
   messagesSent: number;
   apiRequests: number;
-  webhookQueue: number;
-}
-
-export interface StatsSample {
-  /** Milliseconds since the epoch. */
-  time: number;
-  connections: number;
-  messagesInPerSecond: number;
-  messagesOutPerSecond: number;
-  apiRequestsPerSecond: number;
   webhookQueue: number;
 }
 

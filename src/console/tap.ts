@@ -4,7 +4,7 @@
  * other nodes. When no console watches an app, a caller pays one check of
  * `watching(appId)` and builds nothing.
  */
-import type { TapEntry, TapEvent } from "./entries.js";
+import type { TapEntry, TapEvent } from "./wire.js";
 
 /** A console's live feed on this node. It bounds its own queue: `deliver` never blocks or grows without limit. */
 export interface ConsoleWatcher {

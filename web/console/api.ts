@@ -1,4 +1,10 @@
 /** The console's calls to Herald's ops listener, with the token of this tab. */
+import type { ChannelRow, FeedControl, StatsSample, TapEntry } from "../../src/console/wire.js";
+
+export type { ChannelRow, FeedControl, StatsSample };
+
+/** A log entry, numbered by the page as it arrives. */
+export type Entry = TapEntry & { seq?: number };
 
 const TOKEN_KEY = "herald-console-token";
 
@@ -27,53 +33,6 @@ export interface AppSummary {
   key: string;
   enabled: boolean;
 }
-
-export interface Entry {
-  /** Numbered by the page as entries arrive. */
-  seq?: number;
-  type: string;
-  appId: string;
-  time: number;
-  node: string;
-  socketId?: string;
-  channel?: string;
-  channels?: string[];
-  event?: string;
-  userId?: string;
-  detail?: string;
-  code?: number;
-  status?: number;
-  attempt?: number;
-  origin?: string;
-  transport?: string;
-  payload?: string;
-  payloadBytes?: number;
-  exceptSocketId?: string;
-}
-
-export interface ChannelRow {
-  name: string;
-  subscriptionCount: number;
-  userCount?: number;
-  members?: Array<{ id: string; info: unknown }>;
-}
-
-export interface StatsSample {
-  time: number;
-  connections: number;
-  messagesInPerSecond: number;
-  messagesOutPerSecond: number;
-  apiRequestsPerSecond: number;
-  webhookQueue: number;
-}
-
-/** Feed messages that are not entries carry a `kind`. */
-export type FeedControl =
-  | { kind: "hello"; node: string }
-  | { kind: "watching"; app: string }
-  | { kind: "dropped"; count: number }
-  | { kind: "paused"; paused: boolean }
-  | { kind: "error"; message: string };
 
 export function openFeed(onMessage: (message: Entry | FeedControl) => void, onClose: (reason: string) => void): WebSocket {
   const scheme = location.protocol === "https:" ? "wss" : "ws";

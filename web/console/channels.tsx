@@ -1,30 +1,23 @@
 /** The app's occupied channels with their subscribers, and who is in each presence channel: cluster-wide. */
-import { useEffect, useState } from "preact/hooks";
-import { call, type ChannelRow } from "./api.js";
+import { useState } from "preact/hooks";
+import type { ChannelRow } from "./api.js";
+import { usePolling } from "./use-polling.js";
 
 export function Channels({ appId }: { appId: string }) {
   const [channels, setChannels] = useState<ChannelRow[] | null>(null);
   const [problem, setProblem] = useState("");
-  useEffect(() => {
-    let stopped = false;
-    const load = () =>
-      call<{ channels?: ChannelRow[]; error?: string }>(`/apps/${encodeURIComponent(appId)}/channels`).then(
-        ({ body }) => {
-          if (stopped) return;
-          if (body.channels) {
-            setChannels(body.channels);
-            setProblem("");
-          } else setProblem(body.error ?? "unavailable");
-        },
-        (error: unknown) => !stopped && setProblem(String(error)),
-      );
-    void load();
-    const timer = setInterval(load, 3000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [appId]);
+  usePolling<{ channels?: ChannelRow[]; error?: string }>(
+    `/apps/${encodeURIComponent(appId)}/channels`,
+    3000,
+    (body) => {
+      if (body.channels) {
+        setChannels(body.channels);
+        setProblem("");
+      } else setProblem(body.error ?? "unavailable");
+    },
+    (error) => setProblem(String(error)),
+    [appId],
+  );
 
   return (
     <section aria-label="Channels">

@@ -7,11 +7,12 @@ import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, Unauthorized, saveToken, savedToken, openFeed, type AppSummary, type Entry, type FeedControl } from "./api.js";
+import { Unauthorized, saveToken, savedToken, openFeed, type AppSummary, type Entry, type FeedControl } from "./api.js";
 import { Channels } from "./channels.js";
 import { EventCreator } from "./event-creator.js";
 import { EventLog } from "./event-log.js";
 import { Stats } from "./stats.js";
+import { usePolling } from "./use-polling.js";
 
 /** The page keeps this many entries; older ones are dropped, and counted. */
 const MAX_ENTRIES = 2000;
@@ -54,24 +55,16 @@ function Console() {
   const [attempt, setAttempt] = useState(0);
 
   // The app list follows reloads of apps.json.
-  useEffect(() => {
-    let stopped = false;
-    const load = () =>
-      call<{ apps: AppSummary[] }>("/apps").then(
-        ({ body }) => {
-          if (stopped) return;
-          setApps(body.apps);
-          setAppId((current) => (current && body.apps.some((app) => app.id === current) ? current : (body.apps[0]?.id ?? "")));
-        },
-        (error: unknown) => error instanceof Unauthorized && setProblem(error.message),
-      );
-    void load();
-    const timer = setInterval(load, 10_000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [attempt]);
+  usePolling<{ apps: AppSummary[] }>(
+    "/apps",
+    10_000,
+    (body) => {
+      setApps(body.apps);
+      setAppId((current) => (current && body.apps.some((app) => app.id === current) ? current : (body.apps[0]?.id ?? "")));
+    },
+    (error) => error instanceof Unauthorized && setProblem(error.message),
+    [attempt],
+  );
 
   useEffect(() => {
     let received = 0;

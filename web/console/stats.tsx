@@ -1,7 +1,8 @@
 /** Live stats of the app on this node: the last 15 minutes, refreshed every few seconds. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { call, type StatsSample } from "./api.js";
+import type { StatsSample } from "./api.js";
+import { usePolling } from "./use-polling.js";
 
 const SERIES: Array<[keyof StatsSample, string, string]> = [
   ["connections", "Connections", "#2563eb"],
@@ -17,24 +18,17 @@ export function Stats({ appId }: { appId: string }) {
   const chartBox = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
 
-  useEffect(() => {
-    let stopped = false;
-    const load = () =>
-      call<{ node: string; samples: StatsSample[] }>(`/apps/${encodeURIComponent(appId)}/stats`).then(
-        ({ body }) => {
-          if (stopped || !body.samples) return;
-          setSamples(body.samples);
-          setNode(body.node);
-        },
-        () => undefined,
-      );
-    void load();
-    const timer = setInterval(load, 5000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [appId]);
+  usePolling<{ node: string; samples?: StatsSample[] }>(
+    `/apps/${encodeURIComponent(appId)}/stats`,
+    5000,
+    (body) => {
+      if (!body.samples) return;
+      setSamples(body.samples);
+      setNode(body.node);
+    },
+    () => undefined,
+    [appId],
+  );
 
   useEffect(() => {
     if (!chartBox.current) return;

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { consoleAccess, type ConsoleAccess } from "../../console/access.js";
 import type { StatsHistory } from "../../console/stats.js";
+import type { ChannelRow } from "../../console/wire.js";
 import { FeedValve } from "../../console/feed-valve.js";
 import { channelKind } from "../../protocol/channel-names.js";
 import { triggerEvent } from "../api/events.js";
@@ -209,13 +210,6 @@ function watch(ctx: NodeContext, ws: WebSocket<Feed>, feed: Feed, appId: string)
   feed.appId = appId;
   ctx.tap.add(appId, feed.valve!);
   ws.send(JSON.stringify({ kind: "watching", app: appId }));
-}
-
-interface ChannelRow {
-  name: string;
-  subscriptionCount: number;
-  userCount?: number;
-  members?: Array<{ id: string; info: unknown }>;
 }
 
 /** The app's occupied channels with their subscribers, and presence members, all cluster-wide. */
