@@ -15,9 +15,11 @@ export interface Timings {
   readonly reconnectDelayMs: number;
   /** How often cluster nodes exchange their connection counts (maxConnections). */
   readonly countsRefreshMs: number;
+  /** How often a webhook that keeps losing events says so in the log, at most. */
+  readonly dropLogIntervalMs: number;
 }
 
-const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000 };
+const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000, dropLogIntervalMs: 10_000 };
 
 export function readTimings(raw: string | undefined): Timings {
   if (!raw) return DEFAULTS;

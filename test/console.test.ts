@@ -163,7 +163,7 @@ describe("the console, without a token, on this machine", () => {
     await page.close();
   });
 
-  it("keeps the server's memory bounded while a paused console misses a flood, and says how much it missed", async () => {
+  it("keeps the server's memory bounded while a paused console misses a flood, and says how much it missed", { timeout: 60_000 }, async () => {
     const page = await openConsole(browser, herald);
     await page.getByRole("button", { name: "Pause" }).click();
     await page.getByText("paused: new entries are dropped by the server").waitFor();

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.js";
 import { webhookBody, webhookHeaders } from "../protocol/webhook-events.js";
 import type { WebhookDeliveries } from "../metrics/prometheus.js";
 import type { Post, WebhookAttempts } from "./http-post.js";
+import { TIMINGS } from "../timings.js";
 
 const BATCH_SIZE = 20;
 const BATCH_WAIT_MS = 250;
@@ -20,7 +21,7 @@ const LONGEST_RETRY_MS = 60_000;
 /** Events and encoded bytes held (waiting, in flight or awaiting a retry) per webhook. */
 const MAX_HELD_EVENTS = 10_000;
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
-const DROP_LOG_INTERVAL_MS = 10_000;
+const DROP_LOG_INTERVAL_MS = TIMINGS.dropLogIntervalMs;
 
 export class WebhookQueue {
   private waiting: string[] = [];
