@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
 import { publishMany } from "./lib/publisher.js";
-import { startRedis } from "./lib/redis-server.js";
+import { startRedis } from "../test/helpers/redis-server.js";
 import { BENCH_APP, startServer, type ServerUnderTest } from "./lib/servers.js";
 
 const { values } = parseArgs({

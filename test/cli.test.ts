@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextCall, pusherClient, RawClient, serverSdk, subscribed, type Pusher } from "./helpers/clients.js";
-import { freePort } from "../bench/lib/redis-server.js";
+import { freePort } from "./helpers/redis-server.js";
 import { DEMO_APP, runCli, startHerald, writeAppsFile, type Herald } from "./helpers/herald.js";
 
 const CLI = resolve(import.meta.dirname, "../dist/cli.js");

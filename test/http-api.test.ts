@@ -4,9 +4,10 @@
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { md5Hex, hmacSha256Hex } from "../src/protocol/signatures.js";
+import { md5Hex } from "../src/protocol/signatures.js";
 import { RawClient, pusherClient, connected, serverSdk, sleep, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { signedUrl as signedRequestUrl, type SignatureTweaks } from "./helpers/signed-requests.js";
 
 const other: AppConfig = { id: "other", key: "other-key", secret: "other-secret" };
 const off: AppConfig = { id: "off", key: "off-key", secret: "off-secret", enabled: false };
@@ -21,24 +22,8 @@ afterAll(() => herald.stop());
 const base = () => `http://127.0.0.1:${herald.port}`;
 
 /** Signs a request the way the Pusher SDKs do, with overrides for breaking it. */
-function signedUrl(
-  app: AppConfig,
-  method: string,
-  path: string,
-  body = "",
-  params: Record<string, string> = {},
-  tweak: { timestamp?: number; bodyMd5?: string; secret?: string } = {},
-): string {
-  const query: Record<string, string> = {
-    auth_key: app.key,
-    auth_timestamp: String(tweak.timestamp ?? Math.floor(Date.now() / 1000)),
-    auth_version: "1.0",
-    ...params,
-  };
-  if (body) query.body_md5 = tweak.bodyMd5 ?? md5Hex(body);
-  const sorted = Object.keys(query).sort().map((key) => `${key}=${query[key]}`).join("&");
-  const signature = hmacSha256Hex(tweak.secret ?? app.secret, `${method}\n${path}\n${sorted}`);
-  return `${base()}${path}?${sorted}&auth_signature=${signature}`;
+function signedUrl(app: AppConfig, method: string, path: string, body = "", params: Record<string, string> = {}, tweak: SignatureTweaks = {}): string {
+  return signedRequestUrl(base(), app, method, path, body, params, tweak);
 }
 
 async function call(method: string, url: string, body?: string) {

@@ -12,10 +12,7 @@ let bystander: RawClient;
 
 beforeAll(async () => {
   herald = await startHerald();
-  bystander = await RawClient.connect(herald.port);
-  await bystander.event("pusher:connection_established");
-  bystander.send({ event: "pusher:subscribe", data: { channel: "bystander" } });
-  await bystander.event("pusher_internal:subscription_succeeded");
+  bystander = await RawClient.subscribed(herald.port, "bystander");
 });
 afterAll(async () => {
   // Whatever the tests threw at the server, the bystander is still served.

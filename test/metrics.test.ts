@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { freePort } from "../bench/lib/redis-server.js";
+import { freePort } from "./helpers/redis-server.js";
 import { connected, pusherClient, RawClient, serverSdk, sleep, subscribed, type Pusher } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
@@ -80,10 +80,7 @@ describe("/metrics after real traffic", () => {
     const refused = answers.filter((answer) => answer.status === "rejected").length;
     expect(refused).toBeGreaterThan(0);
 
-    const hooked = await RawClient.connect(herald.port, HOOKED.key);
-    await hooked.socketId();
-    hooked.send({ event: "pusher:subscribe", data: { channel: "occupy-me" } });
-    await hooked.event("pusher_internal:subscription_succeeded");
+    const hooked = await RawClient.subscribed(herald.port, "occupy-me", HOOKED.key);
     await sleep(700); // the webhook batch waits 250 ms, then its first attempt fails at once
 
     const { samples } = await scrape(metricsPort);
@@ -146,10 +143,7 @@ describe("slow consumers", () => {
     // producer adds less than half of it per second: 40 events of 90 KB, 3.6 MB/s.
     const { herald, metricsPort } = await startWithMetrics([big], ["--max-backpressure-kb", "16384"]);
     try {
-      const slow = await RawClient.connect(herald.port);
-      await slow.socketId();
-      slow.send({ event: "pusher:subscribe", data: { channel: "firehose" } });
-      await slow.event("pusher_internal:subscription_succeeded");
+      const slow = await RawClient.subscribed(herald.port, "firehose");
       // Stop reading: the kernel buffers fill, then Herald's queue for this socket grows.
       (slow.ws as WebSocket & { _socket: { pause(): void } })._socket.pause();
       const sdk = serverSdk(herald.port, big);

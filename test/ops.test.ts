@@ -10,12 +10,8 @@ async function getJson(port: number, path: string): Promise<{ status: number; bo
 }
 
 /** A raw socket subscribed to a public channel, so a stop has a channel to vacate. */
-async function subscriber(herald: Herald, channel: string): Promise<RawClient> {
-  const client = await RawClient.connect(herald.port);
-  await client.socketId();
-  client.send({ event: "pusher:subscribe", data: { channel } });
-  await client.event("pusher_internal:subscription_succeeded");
-  return client;
+function subscriber(herald: Herald, channel: string): Promise<RawClient> {
+  return RawClient.subscribed(herald.port, channel);
 }
 
 function exited(herald: Herald): Promise<number | null> {

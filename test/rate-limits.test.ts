@@ -3,9 +3,10 @@
  * the assertions allow for up to twice the limit getting through.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hmacSha256Hex, md5Hex } from "../src/protocol/signatures.js";
+import { hmacSha256Hex } from "../src/protocol/signatures.js";
 import { RawClient, sleep } from "./helpers/clients.js";
 import { startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { signedUrl } from "./helpers/signed-requests.js";
 
 const limited: AppConfig = {
   id: "limited",
@@ -24,9 +25,7 @@ beforeAll(async () => {
 afterAll(() => herald.stop());
 
 function signed(method: "GET" | "POST", path: string, body = ""): string {
-  let query = `auth_key=${limited.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0`;
-  if (body) query += `&body_md5=${md5Hex(body)}`;
-  return `http://127.0.0.1:${herald.port}${path}?${query}&auth_signature=${hmacSha256Hex(limited.secret, `${method}\n${path}\n${query}`)}`;
+  return signedUrl(`http://127.0.0.1:${herald.port}`, limited, method, path, body);
 }
 
 async function member(channel: string): Promise<RawClient> {

@@ -4,14 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { RawClient, serverSdk } from "./helpers/clients.js";
-import { hmacSha256Hex } from "../src/protocol/signatures.js";
 import { DEMO_APP, runHerald, startHerald, writeAppsFile } from "./helpers/herald.js";
+import { signedUrl } from "./helpers/signed-requests.js";
 
-/** A GET for the demo app signed by hand, as the SDKs sign it. */
-function signedGet(path: string): { path: string; query: string } {
-  const query = `auth_key=${DEMO_APP.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0`;
-  return { path, query: `${query}&auth_signature=${hmacSha256Hex(DEMO_APP.secret, `GET\n${path}\n${query}`)}` };
-}
 
 describe("start-up", () => {
   it("logs one line with the address and the number of apps", async () => {
@@ -34,8 +29,7 @@ describe("start-up", () => {
     // signed on the path without the prefix either way.
     const sdk = serverSdk(herald.port, DEMO_APP);
     expect(await (await sdk.get({ path: "/channels" })).json()).toEqual({ channels: {} });
-    const { path, query } = signedGet("/apps/app-id/channels");
-    const prefixed = await fetch(`http://127.0.0.1:${herald.port}/pusher${path}?${query}`);
+    const prefixed = await fetch(signedUrl(`http://127.0.0.1:${herald.port}/pusher`, DEMO_APP, "GET", "/apps/app-id/channels"));
     expect(prefixed.status).toBe(200);
     await herald.stop();
   });

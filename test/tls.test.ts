@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pusher, nextCall, serverSdk, subscribed } from "./helpers/clients.js";
-import { freePort } from "../bench/lib/redis-server.js";
+import { freePort } from "./helpers/redis-server.js";
 import { DEMO_APP, runCli, runHerald, startHerald, type Herald } from "./helpers/herald.js";
 
 // The certificate is self-signed: this test process (one per test file) trusts anything.

@@ -125,6 +125,15 @@ export class RawClient {
     return client;
   }
 
+  /** A raw socket of the app with `key`, subscribed to `channel` (public unless `auth` is given). */
+  static async subscribed(port: number, channel: string, key = "app-key", auth?: string): Promise<RawClient> {
+    const client = await RawClient.connect(port, key);
+    await client.socketId();
+    client.send({ event: "pusher:subscribe", data: auth === undefined ? { channel } : { channel, auth } });
+    await client.event("pusher_internal:subscription_succeeded");
+    return client;
+  }
+
   /** Waits for pusher:connection_established and returns the socket_id it carries. */
   async socketId(): Promise<string> {
     const established = await this.event("pusher:connection_established");

@@ -1,6 +1,6 @@
 /** The console's browser tests: a Herald with its ops port, a page on it, and what its log shows. */
 import type { BrowserContext, Page } from "playwright-core";
-import { freePort } from "../../bench/lib/redis-server.js";
+import { freePort } from "./redis-server.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./herald.js";
 
 export const OTHER_APP: AppConfig = { id: "other-app", key: "other-key", secret: "other-secret" };

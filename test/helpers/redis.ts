@@ -2,10 +2,11 @@
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { freePort, spawnRedisServer, type RedisServer } from "../../bench/lib/redis-server.js";
+import { freePort, spawnRedisServer, type RedisServer } from "./redis-server.js";
 
-export { startRedis, type RedisServer } from "../../bench/lib/redis-server.js";
+export { startRedis, type RedisServer } from "./redis-server.js";
 
 export const SKIP_REDIS_TESTS = process.env.HERALD_SKIP_REDIS_TESTS === "1";
 
@@ -20,10 +21,27 @@ export async function startSentinel(master: RedisServer): Promise<{ address: str
   return { address: `127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
 }
 
+/** Whether `port` can be bound on 127.0.0.1 now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster-bus port (port + 10000, which a cluster node binds too) is free as well. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
+  }
+}
+
 /** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
 export async function startRedisCluster(): Promise<{ nodes: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "herald-redis-cluster-"));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()];
   const children: ChildProcess[] = [];
   for (const port of ports) {
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
