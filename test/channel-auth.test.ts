@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import nacl from "tweetnacl";
 import type Echo from "laravel-echo";
 import { hmacSha256Hex } from "../src/protocol/signatures.js";
-import { RawClient, connected, echoClient, nextCall, pusherClient, serverSdk, signedIn, subscribed, type Pusher } from "./helpers/clients.js";
+import { RawClient, connected, echoClient, nextCall, pusherClient, serverSdk, signedIn, subscribed, type Pusher, echoReady } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 let herald: Herald;
@@ -37,9 +37,6 @@ function echoSigningEverything(name: string, authorizer = serverSdk(herald.port,
   return echo;
 }
 
-function ready(channel: { subscribed(callback: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => channel.subscribed(() => resolve()));
-}
 
 describe("private channels signed with channel_data", () => {
   it("subscribe pusher-js, deliver SDK events and pass client events between two such clients", async () => {
@@ -70,7 +67,7 @@ describe("private channels signed with channel_data", () => {
     const erin = echoSigningEverything("erin");
     const daveChannel = dave.private("orders.7");
     const erinChannel = erin.private("orders.7");
-    await Promise.all([ready(daveChannel), ready(erinChannel)]);
+    await Promise.all([echoReady(daveChannel), echoReady(erinChannel)]);
 
     const shipped = nextCall<unknown>();
     daveChannel.listen("OrderShipped", shipped.callback);
@@ -89,7 +86,7 @@ describe("private channels signed with channel_data", () => {
     const echo = echoSigningEverything("frank", backend);
     const received = nextCall<unknown>();
     const channel = echo.encryptedPrivate("vault.9").listen(".secret", received.callback);
-    await ready(channel);
+    await echoReady(channel);
 
     const client = pusherClient(herald.port, DEMO_APP, { channelDataOnEveryChannel: true, user: { user_id: "grace" }, authorizer: backend });
     open.push(client);

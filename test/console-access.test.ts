@@ -7,7 +7,7 @@ import type { BrowserContext } from "playwright-core";
 import WebSocket from "ws";
 import { launchBrowser } from "./helpers/browser.js";
 import { connected, nextCall, pusherClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
-import { logLines, OTHER_APP, openConsole, startWithConsole, waitForLine } from "./helpers/console-page.js";
+import { logLines, openConsole, OTHER_APP, sendFromCreator, startWithConsole, waitForLine } from "./helpers/console-page.js";
 import { DEMO_APP, type AppConfig, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -166,10 +166,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("the console on a cluster", () => {
     // The event creator on A reaches a client on B.
     const received = nextCall<unknown>();
     client.channel("presence-cluster").bind("hello", received.callback);
-    await page.getByLabel("Channel", { exact: true }).fill("presence-cluster");
-    await page.getByLabel("Event", { exact: true }).fill("hello");
-    await page.getByLabel("Data").fill('{"from": "A"}');
-    await page.getByRole("button", { name: "Send" }).click();
+    await sendFromCreator(page, "presence-cluster", "hello", '{"from": "A"}');
     expect(await received.promise).toEqual({ from: "A" });
     client.disconnect();
     await page.close();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.js";
 import { connected, nextCall, pusherClient, RawClient, serverSdk, subscribed } from "./helpers/clients.js";
-import { logLines, OTHER_APP, openConsole, startWithConsole, waitForLine } from "./helpers/console-page.js";
+import { logLines, openConsole, OTHER_APP, sendFromCreator, startWithConsole, waitForLine } from "./helpers/console-page.js";
 import { DEMO_APP, type Herald } from "./helpers/herald.js";
 
 
@@ -83,16 +83,12 @@ describe("the console, without a token, on this machine", () => {
     const received = nextCall<unknown>();
     client.channel("news").bind("breaking", received.callback);
 
-    await page.getByLabel("Channel", { exact: true }).fill("news");
-    await page.getByLabel("Event", { exact: true }).fill("breaking");
-    await page.getByLabel("Data").fill('{"headline": "Herald ships a console"}');
-    await page.getByRole("button", { name: "Send" }).click();
+    await sendFromCreator(page, "news", "breaking", '{"headline": "Herald ships a console"}');
     expect(await received.promise).toEqual({ headline: "Herald ships a console" });
     await page.getByText(/^Sent \(200/).waitFor();
 
     // The API's limits apply: a channel name the API refuses is refused here, with its message.
-    await page.getByLabel("Channel", { exact: true }).fill("bad channel");
-    await page.getByRole("button", { name: "Send" }).click();
+    await sendFromCreator(page, "bad channel", "breaking", '{"headline": "Herald ships a console"}');
     await page.getByText(/^400: .*characters outside/).waitFor();
 
     await page.getByLabel("Channels").getByText("news").waitFor();
@@ -130,10 +126,7 @@ describe("the console, without a token, on this machine", () => {
       await sdk.trigger("private-App.Models.User.1", "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated", { id: `n-${i}`, type: "App\\Notifications\\InvoicePaid", amount: 120 + i });
       await page.waitForTimeout(4000);
     }
-    await page.getByLabel("Channel", { exact: true }).fill("presence-chat.1");
-    await page.getByLabel("Event", { exact: true }).fill("announcement");
-    await page.getByLabel("Data").fill('{"text": "Deploy at 17:00"}');
-    await page.getByRole("button", { name: "Send" }).click();
+    await sendFromCreator(page, "presence-chat.1", "announcement", '{"text": "Deploy at 17:00"}');
     await page.getByText(/^Sent \(200/).waitFor();
     await waitForLine(page, "API event", "announcement");
     await page.locator(".entry.api_event").nth(1).getByRole("button", { name: "Payload" }).click();

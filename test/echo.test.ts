@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import nacl from "tweetnacl";
 import type Echo from "laravel-echo";
-import { echoClient, echoPusher, connected, nextCall, serverSdk, sleep } from "./helpers/clients.js";
+import { echoClient, echoPusher, connected, nextCall, serverSdk, sleep, echoReady } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 let herald: Herald;
@@ -25,17 +25,13 @@ function echo(options: Parameters<typeof echoClient>[2] = {}): Echo<"pusher"> {
   return client;
 }
 
-/** Resolves once Echo's channel has its subscription_succeeded. */
-function ready(channel: { subscribed(callback: () => void): unknown }): Promise<void> {
-  return new Promise((resolve) => channel.subscribed(() => resolve()));
-}
 
 describe("Laravel Echo against Herald", () => {
   it("delivers a namespaced Laravel event on a public channel to Echo.channel().listen()", async () => {
     const client = echo();
     const received = nextCall<unknown>();
     const channel = client.channel("orders").listen("OrderShipped", received.callback);
-    await ready(channel);
+    await echoReady(channel);
     // Laravel broadcasts the event's class name, backslashes and all.
     await serverSdk(herald.port, DEMO_APP).trigger("orders", "App\\Events\\OrderShipped", { order: { id: 42 } });
     expect(await received.promise).toEqual({ order: { id: 42 } });
@@ -45,7 +41,7 @@ describe("Laravel Echo against Herald", () => {
     const client = echo({ broadcaster: "reverb" });
     const received = nextCall<unknown>();
     const channel = client.channel("news").listen(".breaking", received.callback);
-    await ready(channel);
+    await echoReady(channel);
     await serverSdk(herald.port, DEMO_APP).trigger("news", "breaking", { headline: "hi" });
     expect(await received.promise).toEqual({ headline: "hi" });
   });
@@ -54,7 +50,7 @@ describe("Laravel Echo against Herald", () => {
     const client = echo();
     const received = nextCall<unknown>();
     const channel = client.private("orders.7").listen(".status", received.callback);
-    await ready(channel);
+    await echoReady(channel);
     await serverSdk(herald.port, DEMO_APP).trigger("private-orders.7", "status", { status: "paid" });
     expect(await received.promise).toEqual({ status: "paid" });
   });
@@ -66,7 +62,7 @@ describe("Laravel Echo against Herald", () => {
     client.private("orders.8").error(failed.callback);
     expect(await failed.promise).toMatchObject({ type: "AuthError", status: 401 });
     const public_ = client.channel("still-works");
-    await ready(public_);
+    await echoReady(public_);
     expect(echoPusher(client).connection.state).toBe("connected");
   });
 
@@ -116,7 +112,7 @@ describe("Laravel Echo against Herald", () => {
     const bobHeard = nextCall<unknown>();
     const aliceChannel = alice.private("chat.1").listenForWhisper("typing", (event: unknown) => aliceHeard.push(event));
     const bobChannel = bob.private("chat.1").listenForWhisper("typing", bobHeard.callback);
-    await Promise.all([ready(aliceChannel), ready(bobChannel)]);
+    await Promise.all([echoReady(aliceChannel), echoReady(bobChannel)]);
     aliceChannel.whisper("typing", { name: "Alice" });
     expect(await bobHeard.promise).toEqual({ name: "Alice" });
     await sleep(100);
@@ -127,7 +123,7 @@ describe("Laravel Echo against Herald", () => {
     const client = echo();
     const notified = nextCall<{ type: string; invoice: number }>();
     const channel = client.private("App.Models.User.5").notification(notified.callback);
-    await ready(channel);
+    await echoReady(channel);
     await serverSdk(herald.port, DEMO_APP).trigger(
       "private-App.Models.User.5",
       "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated",
@@ -142,7 +138,7 @@ describe("Laravel Echo against Herald", () => {
     const client = echo({ authorizer: backend });
     const received = nextCall<unknown>();
     const channel = client.encryptedPrivate("vault.3").listen(".secret", received.callback);
-    await ready(channel);
+    await echoReady(channel);
     await backend.trigger("private-encrypted-vault.3", "secret", { code: "1234" });
     expect(await received.promise).toEqual({ code: "1234" });
   });

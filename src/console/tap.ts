@@ -27,7 +27,7 @@ export const NO_RELAY: ConsoleRelay = { publish: () => {}, announce: () => {} };
 
 /** How long another node's word that it watches an app holds; it repeats it every WATCH_ANNOUNCE_MS. */
 export const REMOTE_WATCH_MS = 15_000;
-export const WATCH_ANNOUNCE_MS = 5_000;
+const WATCH_ANNOUNCE_MS = 5_000;
 
 export class ConsoleTap {
   private readonly consoles = new Map<string, Set<ConsoleWatcher>>();

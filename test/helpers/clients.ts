@@ -228,6 +228,11 @@ export function echoClient(port: number, app: AppConfig, options: ChannelAuthOpt
   });
 }
 
+/** Resolves once an Echo channel has its subscription_succeeded. */
+export function echoReady(channel: { subscribed(callback: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => channel.subscribed(() => resolve()));
+}
+
 export function echoPusher(echo: Echo<"pusher">): Pusher {
   return echo.connector.pusher as unknown as Pusher;
 }

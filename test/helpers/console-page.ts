@@ -34,3 +34,11 @@ export async function waitForLine(page: Page, ...parts: string[]): Promise<strin
     await page.waitForTimeout(25);
   }
 }
+
+/** Fills the event creator (Channel, Event, Data) as a person would, and presses Send. */
+export async function sendFromCreator(page: Page, channel: string, event: string, data: string): Promise<void> {
+  await page.getByLabel("Channel", { exact: true }).fill(channel);
+  await page.getByLabel("Event", { exact: true }).fill(event);
+  await page.getByLabel("Data").fill(data);
+  await page.getByRole("button", { name: "Send" }).click();
+}

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { consoleAccess, type ConsoleAccess } from "../../console/access.js";
-import type { StatsHistory } from "../../console/stats.js";
+import { SAMPLE_INTERVAL_MS, type StatsHistory } from "../../console/stats.js";
 import type { ChannelRow } from "../../console/wire.js";
 import { FeedValve } from "../../console/feed-valve.js";
 import { channelKind } from "../../protocol/channel-names.js";
@@ -31,7 +31,7 @@ const ASSETS: ReadonlyArray<[path: string, file: string, type: string]> = [
 ];
 
 /** A feed that falls this far behind loses entries rather than growing the server's memory. */
-export const MAX_FEED_BUFFER_BYTES = 256 * 1024;
+const MAX_FEED_BUFFER_BYTES = 256 * 1024;
 /** Consoles open at once on this node. */
 const MAX_FEEDS = 32;
 /** Members listed per presence channel. */
@@ -95,7 +95,7 @@ export function mountConsole(app: TemplatedApp, ctx: NodeContext, options: Conso
   // Ids and names only: keys are public anyway, secrets never leave the server.
   app.get("/console/api/apps", api(() => [200, { apps: [...ctx.apps.all()].map((entry) => ({ id: entry.id, key: entry.key, enabled: entry.enabled })) }]));
   app.get("/console/api/apps/:appId/channels", api((appId) => channelsOf(ctx, appId!)));
-  app.get("/console/api/apps/:appId/stats", api((appId) => [200, { node: ctx.tap.node, intervalMs: 5000, samples: options.stats.of(appId!) }]));
+  app.get("/console/api/apps/:appId/stats", api((appId) => [200, { node: ctx.tap.node, intervalMs: SAMPLE_INTERVAL_MS, samples: options.stats.of(appId!) }]));
   app.post(
     "/console/api/apps/:appId/events",
     api((appId, res, state) => {
