@@ -1,17 +1,39 @@
 #!/usr/bin/env node
-/** Composition root: read the settings, load the apps, start the server, stop on a signal. */
-import { readFileSync } from "node:fs";
+/**
+ * Composition root: reads the settings, loads the apps, joins the cluster (or
+ * runs alone), builds every service once, hands each route what it uses, listens,
+ * and stops gracefully on a signal. Nothing else in Herald constructs a service.
+ */
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadApps } from "./apps/apps-file.js";
-import { watchFile } from "./apps/file-watch.js";
-import { startSingleNode } from "./cluster/local-cluster.js";
-import { ClusterStartError } from "./cluster/errors.js";
+import { AppRateLimits } from "./apps/rate-window.js";
+import { ChannelDirectory } from "./channels/channel-directory.js";
 import type { ClusterMembership } from "./cluster/cluster.js";
+import { ClusterStartError } from "./cluster/errors.js";
+import { startSingleNode } from "./cluster/local-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
+import { ConsoleTap } from "./console/tap.js";
 import { createLogger } from "./logger.js";
+import { NodeCounters } from "./metrics/counters.js";
+import { reportOpenFileLimit } from "./open-file-limit.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
-import { PortInUseError, startServer, TlsSetupError, type RunningServer } from "./server/server.js";
-import { nativeEngineProblem } from "./server/uws.js";
+import { applyApps } from "./server/apps-reload.js";
+import { reloadAppsOnChange } from "./server/apps-watch.js";
+import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
+import { stopOnSignals, type Lifecycle } from "./server/graceful-stop.js";
+import { Keepalive } from "./server/keepalive.js";
+import { startOps } from "./server/ops/ops-listener.js";
+import { mountRoutes } from "./server/server.js";
+import { SocketRegistry } from "./server/socket-registry.js";
+import { SubscriptionCounts } from "./server/subscription-counts.js";
+import { UserSockets } from "./server/user-sockets.js";
+import { createUwsApp, TlsSetupError } from "./server/uws-app.js";
+import { listenExclusively, nativeEngineProblem } from "./server/uws.js";
+import { postJson } from "./webhooks/http-post.js";
+import { Webhooks } from "./webhooks/webhooks.js";
+
+/** Expired cache-channel events are also dropped when read; the sweep frees those nobody reads. */
+const CACHE_SWEEP_INTERVAL_MS = 60_000;
 
 const log = createLogger();
 
@@ -20,6 +42,16 @@ function fail(message: string, exitCode = 1): never {
   log.fatal(message);
   process.stderr.write(`herald: ${message}\n`);
   process.exit(exitCode);
+}
+
+/** Runs a start-up step; an error of one of the expected kinds ends the process with its message. */
+async function orFail<T>(step: () => T | Promise<T>, ...expected: Array<new (...args: never[]) => Error>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (expected.some((kind) => error instanceof kind)) fail((error as Error).message);
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {
@@ -35,131 +67,75 @@ async function main(): Promise<void> {
     return;
   }
   log.level = config.logLevel;
-  reportOpenFileLimit(config.maxConnections);
-
+  reportOpenFileLimit(log, config.maxConnections);
   const engineProblem = nativeEngineProblem();
   if (engineProblem) fail(engineProblem);
 
-  let apps: AppRegistry;
-  try {
-    const loaded = loadApps(config.apps);
-    for (const warning of loaded.warnings) log.warn(warning);
-    apps = new AppRegistry(loaded.apps);
-  } catch (error) {
-    if (error instanceof AppsFileError) fail(error.message);
-    throw error;
-  }
+  const loaded = await orFail(() => loadApps(config.apps), AppsFileError);
+  for (const warning of loaded.warnings) log.warn(warning);
+  const apps = new AppRegistry(loaded.apps);
 
-  let cluster: ClusterMembership | undefined;
+  let membership: ClusterMembership | undefined;
   if (config.redis) {
-    try {
-      // Loaded only for a cluster: a single process never pulls in the Redis client.
-      const { joinCluster } = await import("./cluster/redis-cluster.js");
-      cluster = await joinCluster({ target: config.redis, apps, log });
-    } catch (error) {
-      if (error instanceof ClusterStartError) fail(error.message);
-      throw error;
-    }
+    // Loaded only for a cluster: a single process never pulls in the Redis client.
+    const { joinCluster } = await import("./cluster/redis-cluster.js");
+    membership = await orFail(() => joinCluster({ target: config.redis!, apps, log }), ClusterStartError);
   }
   // In a cluster Redis hands out node numbers; alone, a random one keeps socket_ids
   // unique across restarts of this process.
-  const nodeNumber = cluster?.nodeNumber ?? Math.floor(Math.random() * 1_000_000_000);
-  let server;
-  try {
-    server = await startServer({
-      config,
-      apps,
-      log,
-      startCluster: cluster?.start ?? startSingleNode,
-      nextSocketId: socketIdGenerator(nodeNumber),
-      node: String(nodeNumber),
-    });
-  } catch (error) {
-    if (error instanceof PortInUseError || error instanceof TlsSetupError) fail(error.message);
-    throw error;
-  }
+  const nodeNumber = membership?.nodeNumber ?? Math.floor(Math.random() * 1_000_000_000);
+
+  // The services, each built once; every route receives only what it uses.
+  const uwsApp = await orFail(() => createUwsApp(config.tls), TlsSetupError);
+  const sockets = new SocketRegistry();
+  const channels = new ChannelDirectory();
+  const users = new UserSockets();
+  const counters = new NodeCounters();
+  const tap = new ConsoleTap(String(nodeNumber));
+  const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
+  const start = membership?.start ?? startSingleNode;
+  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, broker: () => cluster.broker }));
+  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache } = cluster;
+  const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
+  const lifecycle: Lifecycle = { draining: false };
+  const services = {
+    log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
+    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache,
+    rateLimits: new AppRateLimits(),
+    subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
+    nextSocketId: socketIdGenerator(nodeNumber),
+  };
+
+  mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
+  const listening = await listenExclusively(uwsApp, config.host, config.port);
+  if (!listening) fail(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
+  const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
+  if (ops === null) fail(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
+
+  keepalive.start();
+  tap.start(cluster.consoleRelay);
+  const cacheSweep = setInterval(() => channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
+  cacheSweep.unref();
   // Watching starts before the line that says Herald is up, so no change made after it is missed.
-  reloadAppsOnChange(config, server, apps);
+  reloadAppsOnChange(config.apps, apps, (next) => applyApps(services, next), log);
+  stopOnSignals(log, config.shutdownGrace, {
+    lifecycle,
+    sockets,
+    webhooks,
+    cluster,
+    stopTimers: () => {
+      keepalive.stop();
+      tap.stop();
+      ops?.stop();
+      clearInterval(cacheSweep);
+      services.subscriptionCounts.stop();
+    },
+    listeners: ops ? [listening.socket, ops.socket] : [listening.socket],
+  });
   log.info(
-    { host: config.host, port: server.port, metricsPort: server.metricsPort, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: cluster !== undefined },
-    `Herald listening on ${config.host}:${server.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${cluster ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
+    { host: config.host, port: listening.port, metricsPort: ops?.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: membership !== undefined },
+    `Herald listening on ${config.host}:${listening.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${membership ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, "second signal: exiting at once");
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal, graceSeconds: config.shutdownGrace }, "shutting down: draining connections");
-    const deadline = setTimeout(() => {
-      log.warn(`shutdown took longer than ${config.shutdownGrace} s (--shutdown-grace); exiting anyway`);
-      process.exit(1);
-    }, config.shutdownGrace * 1000);
-    deadline.unref();
-    server
-      .close()
-      .then(() => {
-        log.info("stopped");
-        process.exit(0);
-      })
-      .catch((error: unknown) => fail(`shutdown failed: ${String(error)}`));
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-}
-
-/**
- * apps.json (or the Soketi config) is read again on SIGHUP and whenever the file
- * changes. A file that does not load is logged and ignored: the apps in force stay.
- */
-function reloadAppsOnChange(config: Config, server: RunningServer, apps: AppRegistry): void {
-  const source = config.apps;
-  let queue = Promise.resolve();
-  const reload = (trigger: string) => {
-    // One reload at a time, in order, so the last file read is the one in force.
-    queue = queue.then(async () => {
-      let loaded;
-      try {
-        loaded = loadApps(source);
-      } catch (error) {
-        if (!(error instanceof AppsFileError)) throw error;
-        log.error({ trigger }, `apps not reloaded, the ${apps.size} running apps stay in force: ${error.message}`);
-        return;
-      }
-      for (const warning of loaded.warnings) log.warn(warning);
-      const changes = await server.reloadApps(loaded.apps);
-      const { added, removed, changed, closedSockets } = changes;
-      if (added.length + removed.length + changed.length === 0) return void log.debug({ trigger }, "apps reloaded: nothing changed");
-      log.info({ trigger, added, removed, changed, closedSockets }, `apps reloaded from ${describeAppsSource(source)}: ${apps.size} apps (${added.length} added, ${removed.length} removed, ${changed.length} changed)`);
-    }).catch((error: unknown) => log.error({ err: error, trigger }, "apps reload failed"));
-  };
-  process.on("SIGHUP", () => reload("SIGHUP"));
-  if (source.kind !== "env-app") {
-    watchFile(source.path, () => reload("file changed"), (error) => log.warn({ err: error }, `cannot watch ${source.path} for changes; send SIGHUP to reload it`));
-  }
-}
-
-/**
- * Every connection holds a file descriptor: a low open-file limit is the first
- * wall a busy server hits, and it fails with errors that do not name it.
- */
-function reportOpenFileLimit(maxConnections: number): void {
-  let limit: number | undefined;
-  try {
-    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    limit = line?.[1] === "unlimited" ? Infinity : Number(line?.[1]);
-  } catch {
-    return; // not Linux
-  }
-  if (limit === undefined || Number.isNaN(limit)) return;
-  const wanted = maxConnections >= 0 ? maxConnections + 100 : 10_000;
-  if (limit < wanted) {
-    log.warn({ openFileLimit: limit }, `the open-file limit is ${limit}: each connection needs one, so about ${Math.max(limit - 100, 0)} connections fit; raise it (ulimit -n, LimitNOFILE, docker --ulimit nofile=...)`);
-  } else {
-    log.info({ openFileLimit: limit }, `open-file limit ${limit}`);
-  }
 }
 
 main().catch((error: unknown) => fail(`Herald failed to start: ${error instanceof Error ? error.stack : String(error)}`));

@@ -8,7 +8,9 @@ import type { App } from "../apps/app.js";
 import type { ClusterServices } from "../cluster/cluster.js";
 import { Closes } from "../protocol/closes.js";
 import { closeConnection } from "./close-connection.js";
-import type { NodeContext } from "./node-context.js";
+import type { AppRegistry } from "../apps/app-registry.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
+import type { SocketRegistry } from "./socket-registry.js";
 
 export interface AppChanges {
   readonly added: readonly string[];
@@ -18,7 +20,16 @@ export interface AppChanges {
   readonly closedSockets: number;
 }
 
-export async function applyApps(ctx: NodeContext, cluster: ClusterServices, next: readonly App[]): Promise<AppChanges> {
+/** What a reload touches. */
+export interface ReloadServices {
+  readonly apps: AppRegistry;
+  readonly sockets: SocketRegistry;
+  readonly webhooks: Webhooks;
+  /** Subscribes the cluster to the channels of added apps. */
+  readonly cluster: Pick<ClusterServices, "addApps">;
+}
+
+export async function applyApps(ctx: ReloadServices, next: readonly App[]): Promise<AppChanges> {
   const before = new Map([...ctx.apps.all()].map((app) => [app.id, app]));
   ctx.apps.replace(next);
   const added = next.filter((app) => !before.has(app.id)).map((app) => app.id);
@@ -43,7 +54,7 @@ export async function applyApps(ctx: NodeContext, cluster: ClusterServices, next
     closeConnection(ws, refusal);
   }
   ctx.webhooks.retireQueuesOf(new Set([...changed, ...removed]));
-  await cluster.addApps(added);
+  await ctx.cluster.addApps(added);
   return { added, removed, changed, closedSockets };
 }
 

@@ -9,13 +9,25 @@ import type { ClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
 import type { Connection, PusherSocket } from "./connection.js";
-import type { NodeContext } from "./node-context.js";
+import type { Broker } from "../cluster/cluster.js";
 import { payloadFields } from "../console/entries.js";
+import type { ConsoleTap } from "../console/tap.js";
+import type { NodeCounters } from "../metrics/counters.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
+
+/** What relaying a client event uses. */
+export interface ClientEventServices {
+  readonly broker: Broker;
+  readonly counters: NodeCounters;
+  readonly tap: ConsoleTap;
+  /** For client_event webhooks. */
+  readonly webhooks: Webhooks;
+}
 
 type ClientEvent = Extract<ClientFrame, { kind: "client-event" }>;
 
 /** `nowSecond` is a coarse clock second, which the per-socket rate window counts in. */
-export function relayClientEvent(ctx: NodeContext, ws: PusherSocket, app: App, request: ClientEvent, nowSecond: number): void {
+export function relayClientEvent(ctx: ClientEventServices, ws: PusherSocket, app: App, request: ClientEvent, nowSecond: number): void {
   const connection = ws.getUserData();
   const problem = clientEventProblem(app, connection, request);
   if (problem) {

@@ -12,13 +12,26 @@ import { MAX_WATCHLIST_LENGTH, parseUserData, type SignedInUser } from "../proto
 import { Closes } from "../protocol/closes.js";
 import { closeConnection } from "./close-connection.js";
 import type { PusherSocket } from "./connection.js";
-import type { NodeContext } from "./node-context.js";
+import type { Broker, OnlineUsers } from "../cluster/cluster.js";
+import type { ConsoleTap } from "../console/tap.js";
+import type { Logger } from "../logger.js";
 import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
+import type { UserSockets } from "./user-sockets.js";
+
+/** What sign-in, sign-out and watchlists use. */
+export interface SigninServices {
+  readonly log: Logger;
+  readonly tap: ConsoleTap;
+  /** This node's sockets of each signed-in user. */
+  readonly users: UserSockets;
+  readonly onlineUsers: OnlineUsers;
+  readonly broker: Broker;
+}
 
 type Signin = Extract<ClientFrame, { kind: "signin" }>;
 
-export function signIn(ctx: NodeContext, ws: PusherSocket, app: App, request: Signin): void {
+export function signIn(ctx: SigninServices, ws: PusherSocket, app: App, request: Signin): void {
   const connection = ws.getUserData();
   if (!verifyUserAuth(request.auth, app, connection.socketId, request.userData)) {
     return refuse(ws, "Invalid signature for pusher:signin: the auth must be \"<app key>:<HMAC-SHA256 of socket_id::user::user_data>\" signed with this app's secret.");
@@ -42,29 +55,29 @@ export function signIn(ctx: NodeContext, ws: PusherSocket, app: App, request: Si
   ws.send(frames.signinSuccess(request.userData));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "signin", socketId: connection.socketId, userId: user.id });
   if (ctx.users.add(app.id, user.id, ws)) {
-    settle(ctx, ctx.onlineUsers.cameOnline(app, user.id), (online) => {
-      if (online) announcePresence(ctx, app, user.id, "online");
+    settle(ctx.log, ctx.onlineUsers.cameOnline(app, user.id), (online) => {
+      if (online) announcePresence(ctx.broker, app, user.id, "online");
     });
   }
   watch(ctx, ws, app, user);
 }
 
 /** Call when a socket closes; its watchers hear "offline" if it was the user's last socket anywhere. */
-export function signOut(ctx: NodeContext, ws: PusherSocket, app: App, user: SignedInUser): void {
+export function signOut(ctx: SigninServices, ws: PusherSocket, app: App, user: SignedInUser): void {
   if (ctx.users.remove(app.id, user.id, ws)) {
-    settle(ctx, ctx.onlineUsers.wentOffline(app, user.id), (offline) => {
-      if (offline) announcePresence(ctx, app, user.id, "offline");
+    settle(ctx.log, ctx.onlineUsers.wentOffline(app, user.id), (offline) => {
+      if (offline) announcePresence(ctx.broker, app, user.id, "offline");
     });
   }
 }
 
 /** Tells the users watching `userId`, on every node, that it came online or went offline. */
-export function announcePresence(ctx: NodeContext, app: App, userId: string, name: "online" | "offline"): void {
-  ctx.broker.publish({ appId: app.id, channel: watchersChannel(userId), frame: frames.watchlistEvents(name, [userId]) });
+export function announcePresence(broker: Broker, app: App, userId: string, name: "online" | "offline"): void {
+  broker.publish({ appId: app.id, channel: watchersChannel(userId), frame: frames.watchlistEvents(name, [userId]) });
 }
 
 /** Listens for the watched users coming and going, and says which of them are online now. */
-function watch(ctx: NodeContext, ws: PusherSocket, app: App, user: SignedInUser): void {
+function watch(ctx: SigninServices, ws: PusherSocket, app: App, user: SignedInUser): void {
   const { watchlist } = user;
   if (watchlist.length === 0) return;
   if (watchlist.length > MAX_WATCHLIST_LENGTH) {
@@ -73,7 +86,7 @@ function watch(ctx: NodeContext, ws: PusherSocket, app: App, user: SignedInUser)
   }
   for (const userId of watchlist) ws.subscribe(topicOf(app.id, watchersChannel(userId)));
   const connection = ws.getUserData();
-  settle(ctx, ctx.onlineUsers.online(app, watchlist), (online) => {
+  settle(ctx.log, ctx.onlineUsers.online(app, watchlist), (online) => {
     if (online.length > 0 && connection.open) ws.send(frames.watchlistEvents("online", online));
   });
 }

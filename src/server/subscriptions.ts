@@ -7,13 +7,34 @@ import { isCacheChannel } from "../protocol/channel-names.js";
 import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
 import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { Broker, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
+import type { ConsoleTap } from "../console/tap.js";
+import type { Logger } from "../logger.js";
+import type { Webhooks } from "../webhooks/webhooks.js";
 import type { Connection, PusherSocket } from "./connection.js";
-import type { NodeContext } from "./node-context.js";
 import { settle } from "./settle.js";
+import type { SubscriptionCounts } from "./subscription-counts.js";
 import { topicOf } from "./topics.js";
 
+/** What subscribing, unsubscribing and the presence announcements use. */
+export interface SubscriptionServices {
+  readonly log: Logger;
+  readonly tap: ConsoleTap;
+  /** This node's subscribers and presence members. */
+  readonly channels: ChannelDirectory;
+  readonly occupancy: Occupancy;
+  readonly presence: Presence;
+  /** Cache channels' last events, replayed to new subscribers. */
+  readonly eventCache: EventCache;
+  readonly subscriptionCounts: SubscriptionCounts;
+  readonly broker: Broker;
+  /** For cache_miss. */
+  readonly webhooks: Webhooks;
+}
+
 /** Answers a `pusher:subscribe`: refused as the rules say, or joined to a plain or a presence channel. */
-export function subscribe(ctx: NodeContext, socket: PusherSocket, app: App, request: SubscribeRequest): void {
+export function subscribe(ctx: SubscriptionServices, socket: PusherSocket, app: App, request: SubscribeRequest): void {
   const connection = socket.getUserData();
   const { channel } = request;
   const check = checkSubscription(app, connection.socketId, connection.user, request);
@@ -28,7 +49,7 @@ export function subscribe(ctx: NodeContext, socket: PusherSocket, app: App, requ
   else joinChannel(ctx, socket, app, channel);
 }
 
-function refuse(ctx: NodeContext, socket: PusherSocket, app: App, channel: string, { type, error, status }: SubscriptionRefusal): void {
+function refuse(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, { type, error, status }: SubscriptionRefusal): void {
   const { socketId } = socket.getUserData();
   if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId, channel: channel.slice(0, 200), type, status, error }, "subscription refused");
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscription_refused", socketId, channel: channel.slice(0, 200), status, detail: `${type}: ${error}` });
@@ -36,7 +57,7 @@ function refuse(ctx: NodeContext, socket: PusherSocket, app: App, channel: strin
 }
 
 /** Public, private, encrypted and #server-to-user channels: joined at once. */
-function joinChannel(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
+function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   ctx.channels.forApp(app.id).subscribe(channel);
   track(socket, connection, app, channel, undefined);
@@ -48,14 +69,14 @@ function joinChannel(ctx: NodeContext, socket: PusherSocket, app: App, channel: 
 }
 
 /** Presence channels: joined on this node, then in the cluster, which may still find the channel full. */
-function joinPresenceChannel(ctx: NodeContext, socket: PusherSocket, app: App, channel: string, { userId, userInfo }: PresenceMember): void {
+function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, { userId, userInfo }: PresenceMember): void {
   const connection = socket.getUserData();
   const channels = ctx.channels.forApp(app.id);
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
   if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
   track(socket, connection, app, channel, userId);
   ctx.occupancy.changed(app, channel, true);
-  settle(ctx, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
+  settle(ctx.log, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
     if (!cluster.ok) {
       // Full on other nodes: this node's part of the join is undone without a word to anyone.
       if (connection.open && connection.channels?.delete(channel)) {
@@ -67,7 +88,7 @@ function joinPresenceChannel(ctx: NodeContext, socket: PusherSocket, app: App, c
       return;
     }
     if (cluster.added) {
-      announceMemberAdded(ctx, app, channel, userId, userInfo, connection.socketId);
+      announceMemberAdded(ctx.broker, app, channel, userId, userInfo, connection.socketId);
     }
     if (!connection.open || !connection.channels?.has(channel)) return;
     socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
@@ -76,7 +97,7 @@ function joinPresenceChannel(ctx: NodeContext, socket: PusherSocket, app: App, c
   });
 }
 
-export function unsubscribe(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
+export function unsubscribe(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   if (!connection.channels?.has(channel)) return;
   const userId = connection.channels.get(channel);
@@ -87,17 +108,17 @@ export function unsubscribe(ctx: NodeContext, socket: PusherSocket, app: App, ch
 }
 
 /** Releases every channel of a closed socket (uWS has already dropped its topics). */
-export function releaseAll(ctx: NodeContext, app: App, connection: Connection): void {
+export function releaseAll(ctx: SubscriptionServices, app: App, connection: Connection): void {
   if (!connection.channels) return;
   for (const [channel, userId] of connection.channels) release(ctx, app, channel, userId);
   connection.channels = undefined;
 }
 
 /** A new subscriber of a cache channel gets its last event, or word that there is none. */
-function replayCache(ctx: NodeContext, socket: PusherSocket, app: App, channel: string): void {
+function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   if (!isCacheChannel(channel)) return;
   const connection = socket.getUserData();
-  settle(ctx, ctx.eventCache.get(app.id, channel), (cached) => {
+  settle(ctx.log, ctx.eventCache.get(app.id, channel), (cached) => {
     if (!connection.open) return;
     if (cached) {
       socket.send(cached.frame);
@@ -114,24 +135,24 @@ function track(socket: PusherSocket, connection: Connection, app: App, channel: 
   (connection.channels ??= new Map()).set(channel, userId);
 }
 
-function release(ctx: NodeContext, app: App, channel: string, userId: string | undefined): void {
+function release(ctx: SubscriptionServices, app: App, channel: string, userId: string | undefined): void {
   const lastSocketOfUser = ctx.channels.forApp(app.id).leave(channel, userId);
   ctx.occupancy.changed(app, channel, false);
   ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
-    settle(ctx, ctx.presence.leave(app, channel, userId), (leftEverywhere) => {
-      if (leftEverywhere) announceMemberRemoved(ctx, app, channel, userId);
+    settle(ctx.log, ctx.presence.leave(app, channel, userId), (leftEverywhere) => {
+      if (leftEverywhere) announceMemberRemoved(ctx.broker, app, channel, userId);
     });
   }
 }
 
 /** Tells the channel's subscribers on every node, but `exceptSocketId`, that a user joined it. */
-export function announceMemberAdded(ctx: NodeContext, app: App, channel: string, userId: string, userInfo: unknown, exceptSocketId?: string): void {
-  ctx.broker.publish({ appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId });
+export function announceMemberAdded(broker: Broker, app: App, channel: string, userId: string, userInfo: unknown, exceptSocketId?: string): void {
+  broker.publish({ appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId });
 }
 
 /** Tells the channel's subscribers on every node that a user left it (presence reports it to webhooks). */
-export function announceMemberRemoved(ctx: NodeContext, app: App, channel: string, userId: string): void {
-  ctx.broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
+export function announceMemberRemoved(broker: Broker, app: App, channel: string, userId: string): void {
+  broker.publish({ appId: app.id, channel, frame: frames.memberRemoved(channel, userId) });
 }
 

@@ -3,31 +3,56 @@
  * It turns frames into calls and leaves the rules to the modules it calls.
  */
 import type { App } from "../apps/app.js";
+import type { AppRegistry } from "../apps/app-registry.js";
+import type { ConnectionCounts } from "../cluster/cluster.js";
+import type { NodeCounters } from "../metrics/counters.js";
 import { parseClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
 import { closeMeaning } from "../console/entries.js";
 import { admit } from "./admission.js";
-import { relayClientEvent } from "./client-events.js";
+import { relayClientEvent, type ClientEventServices } from "./client-events.js";
 import { Closes } from "../protocol/closes.js";
 import { closeConnection } from "./close-connection.js";
 import type { Connection } from "./connection.js";
 import type { Keepalive } from "./keepalive.js";
-import type { NodeContext } from "./node-context.js";
-import { signIn, signOut } from "./signin.js";
-import { releaseAll, subscribe, unsubscribe } from "./subscriptions.js";
+import type { Lifecycle } from "./graceful-stop.js";
+import { signIn, signOut, type SigninServices } from "./signin.js";
+import type { SocketRegistry } from "./socket-registry.js";
+import { releaseAll, subscribe, unsubscribe, type SubscriptionServices } from "./subscriptions.js";
 import uWS, { type WebSocket, type WebSocketBehavior } from "./uws.js";
 
-export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSocketBehavior<Connection> {
+/** What the socket route uses itself, and what the rules it calls use. */
+export interface SocketServices extends SubscriptionServices, SigninServices, ClientEventServices {
+  readonly apps: AppRegistry;
+  /** This node's open sockets. */
+  readonly sockets: SocketRegistry;
+  /** Connections of each app on the other nodes, for maxConnections. */
+  readonly connectionCounts: ConnectionCounts;
+  readonly counters: NodeCounters;
+  readonly keepalive: Keepalive;
+  readonly lifecycle: Lifecycle;
+  readonly nextSocketId: () => string;
+}
+
+/** The server-wide socket limits (--max-frame-kb, --max-backpressure-kb, --max-connections). */
+export interface SocketLimits {
+  readonly maxFrameBytes: number;
+  readonly maxBackpressureBytes: number;
+  readonly maxConnections: number;
+}
+
+export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): WebSocketBehavior<Connection> {
+  const { keepalive } = ctx;
   return {
     compression: uWS.DISABLED,
     // uWS drops the connection (1006) above it; frames under it but over an app's
     // payload limit get a pusher:error instead.
-    maxPayloadLength: ctx.config.maxFrameBytes,
+    maxPayloadLength: limits.maxFrameBytes,
     // The keepalive sweep closes a slow socket with 4100 (and counts it) once it holds
     // half of this; a burst that fills all of it within the second is closed by uWS
     // at once (1006), so memory per socket stays bounded either way.
-    maxBackpressure: ctx.config.maxBackpressureBytes,
+    maxBackpressure: limits.maxBackpressureBytes,
     // Typed as a number in uWS's declarations; the engine reads it as a flag.
     closeOnBackpressureLimit: 1,
     // Liveness is Herald's (see keepalive.ts): per-app timeouts and Pusher close codes.
@@ -69,7 +94,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       const connection = ws.getUserData();
       const { app } = connection;
       if (!app) return closeConnection(ws, connection.rejection!);
-      const serverLimit = ctx.config.maxConnections;
+      const serverLimit = limits.maxConnections;
       if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) return closeConnection(ws, Closes.serverFull(serverLimit));
       if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
         return closeConnection(ws, Closes.appOverQuota(app.id, app.maxConnections));
@@ -96,7 +121,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
       try {
         const text = Buffer.from(message).toString("utf8");
         if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ socketId: connection.socketId, frame: redactAuth(text.slice(0, 2000)) }, "frame received");
-        handleFrame(ctx, keepalive, ws, app, text);
+        handleFrame(ctx, ws, app, text);
       } catch (error) {
         // A bug must cost one frame, never the process or the other sockets.
         ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
@@ -124,7 +149,7 @@ export function websocketBehavior(ctx: NodeContext, keepalive: Keepalive): WebSo
   };
 }
 
-function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Connection>, app: App, text: string): void {
+function handleFrame(ctx: SocketServices, ws: WebSocket<Connection>, app: App, text: string): void {
   const parsed = parseClientFrame(text);
   if (!parsed.ok) {
     ws.send(frames.pusherError(ErrorCode.FrameRejected, parsed.message));
@@ -144,7 +169,7 @@ function handleFrame(ctx: NodeContext, keepalive: Keepalive, ws: WebSocket<Conne
     case "signin":
       return signIn(ctx, ws, app, frame);
     case "client-event":
-      return relayClientEvent(ctx, ws, app, frame, keepalive.now);
+      return relayClientEvent(ctx, ws, app, frame, ctx.keepalive.now);
   }
 }
 

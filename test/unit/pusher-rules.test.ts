@@ -9,8 +9,7 @@ import { checkSubscription, type SubscribeRequest } from "../../src/protocol/sub
 import { relayClientEvent } from "../../src/server/client-events.js";
 import { signIn } from "../../src/server/signin.js";
 import { subscribe, unsubscribe } from "../../src/server/subscriptions.js";
-import type { NodeContext } from "../../src/server/node-context.js";
-import { recordingSocket, testContext, type RecordingSocket } from "../helpers/node-context.js";
+import { recordingSocket, ruleServices, type RecordingSocket, type RuleServices } from "../helpers/rule-services.js";
 
 const APP = { id: "a", key: "a-key", secret: "a-secret", enableClientMessages: true, maxClientEventsPerSecond: 2, maxPresenceMemberSizeInKb: 1 };
 const QUIET = { id: "q", key: "q-key", secret: "q-secret" };
@@ -48,13 +47,13 @@ describe("checkSubscription (pure)", () => {
 });
 
 describe("the rules on a socket", () => {
-  let ctx: NodeContext;
-  let published: Awaited<ReturnType<typeof testContext>>["published"];
+  let ctx: RuleServices;
+  let published: Awaited<ReturnType<typeof ruleServices>>["published"];
   let app: App;
   let quiet: App;
   beforeAll(async () => {
-    const context = await testContext([APP, QUIET]);
-    ({ ctx, published } = context);
+    const context = await ruleServices([APP, QUIET]);
+    ({ services: ctx, published } = context);
     app = context.app("a");
     quiet = context.app("q");
   });

@@ -1,6 +1,6 @@
 /** The subscription-count throttle under fake timers, on the single-process cluster. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { testContext } from "../helpers/node-context.js";
+import { ruleServices } from "../helpers/rule-services.js";
 
 const APP = { id: "c", key: "c-key", secret: "c-secret", enableSubscriptionCount: true };
 
@@ -16,7 +16,7 @@ describe("subscription counts", () => {
   afterEach(() => vi.useRealTimers());
 
   it("are sent at once up to 100 subscribers, then at most once per 5 s, the last word being the latest count", async () => {
-    const { ctx, published, app } = await testContext([APP]);
+    const { services: ctx, published, app } = await ruleServices([APP]);
     const counted = app("c");
     const channels = ctx.channels.forApp(counted.id);
     const join = async (n: number) => {

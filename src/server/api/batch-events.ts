@@ -1,11 +1,12 @@
 /** `POST /apps/{app_id}/batch_events`: up to maxEventBatchSize events, all checked before any is sent. */
 import { readEvent, type TriggeredEvent } from "../../protocol/http-events.js";
 import { publishEvent } from "./publish.js";
+import type { PublishingServices } from "./events.js";
 import { backendEventsAllowed } from "./backend-events-limit.js";
 import { channelCounts } from "./channel-counts.js";
 import { badRequest, ok, parseJsonBody, type Endpoint } from "./signed-endpoint.js";
 
-export const triggerBatch: Endpoint = ({ app, body, nowSecond }, ctx) => {
+export const triggerBatch = (ctx: PublishingServices): Endpoint => ({ app, body, nowSecond }) => {
   const json = parseJsonBody(body);
   if (!json.ok) return json.response;
   const batch = (json.value as { batch?: unknown } | null)?.batch;

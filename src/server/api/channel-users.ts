@@ -1,8 +1,9 @@
 /** `GET /apps/{app_id}/channels/{channel_name}/users`: the user ids in a presence channel. */
 import { channelKind, channelNameProblem } from "../../protocol/channel-names.js";
+import type { Presence } from "../../cluster/cluster.js";
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 
-export const channelUsers: Endpoint = async ({ app, params }, ctx) => {
+export const channelUsers = (ctx: { readonly presence: Presence }): Endpoint => async ({ app, params }) => {
   const name = params[0]!;
   const problem = channelNameProblem(name, app.maxChannelNameLength);
   if (problem) return badRequest(problem);

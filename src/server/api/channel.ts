@@ -1,9 +1,11 @@
 /** `GET /apps/{app_id}/channels/{channel_name}`: whether a channel is occupied, with counts and the cached event on request. */
 import { channelKind, channelNameProblem, isCacheChannel } from "../../protocol/channel-names.js";
 import { infoAttributes } from "./info.js";
+import type { EventCache } from "../../cluster/cluster.js";
+import type { CountServices } from "./channel-counts.js";
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 
-export const channelInfo: Endpoint = async ({ app, query, params }, ctx) => {
+export const channelInfo = (ctx: CountServices & { readonly eventCache: EventCache }): Endpoint => async ({ app, query, params }) => {
   const name = params[0]!;
   const problem = channelNameProblem(name, app.maxChannelNameLength);
   if (problem) return badRequest(problem);

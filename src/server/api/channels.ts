@@ -1,8 +1,9 @@
 /** `GET /apps/{app_id}/channels`: the occupied channels, optionally by prefix, with user counts for presence. */
 import { badRequest, ok, type Endpoint } from "./signed-endpoint.js";
 import { infoAttributes } from "./info.js";
+import type { CountServices } from "./channel-counts.js";
 
-export const listChannels: Endpoint = async ({ app, query }, ctx) => {
+export const listChannels = (ctx: CountServices): Endpoint => async ({ app, query }) => {
   const prefix = query.get("filter_by_prefix") ?? "";
   const info = infoAttributes(query);
   const withUserCount = info.has("user_count");

@@ -3,14 +3,16 @@
  * With `info`, the answer carries the channels' counts after publishing.
  */
 import { readEvent } from "../../protocol/http-events.js";
-import { publishEvent } from "./publish.js";
-import { backendEventsAllowed } from "./backend-events-limit.js";
-import { channelCounts } from "./channel-counts.js";
+import { publishEvent, type PublishServices } from "./publish.js";
+import { backendEventsAllowed, type RateLimitServices } from "./backend-events-limit.js";
+import { channelCounts, type CountServices } from "./channel-counts.js";
 import type { App } from "../../apps/app.js";
-import type { NodeContext } from "../node-context.js";
 import { ok, parseJsonBody, type ApiResponse, type Endpoint } from "./signed-endpoint.js";
 
-export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
+/** What publishing endpoints use: the publish itself, the allowance, and counts for `info`. */
+export type PublishingServices = PublishServices & RateLimitServices & CountServices;
+
+export const triggerEvent = (ctx: PublishingServices): Endpoint => ({ app, body, nowSecond }) => {
   const json = parseJsonBody(body);
   if (!json.ok) return json.response;
   const checked = readEvent(json.value, app);
@@ -23,7 +25,7 @@ export const triggerEvent: Endpoint = ({ app, body, nowSecond }, ctx) => {
   return countsOf(ctx, app, channels, info);
 };
 
-async function countsOf(ctx: NodeContext, app: App, channels: readonly string[], info: ReadonlySet<string>): Promise<ApiResponse> {
+async function countsOf(ctx: CountServices, app: App, channels: readonly string[], info: ReadonlySet<string>): Promise<ApiResponse> {
   const counts = await Promise.all(channels.map((channel) => channelCounts(ctx, app, channel, info)));
   return ok({ channels: Object.fromEntries(channels.map((channel, index) => [channel, counts[index]])) });
 }

@@ -2,14 +2,22 @@ import type { App } from "../../apps/app.js";
 import { isCacheChannel } from "../../protocol/channel-names.js";
 import type { TriggeredEvent } from "../../protocol/http-events.js";
 import { channelEventEncoder } from "../../protocol/server-frames.js";
-import type { NodeContext } from "../node-context.js";
+import type { Broker, EventCache } from "../../cluster/cluster.js";
 import { payloadFields } from "../../console/entries.js";
+import type { ConsoleTap } from "../../console/tap.js";
+
+/** What publishing an HTTP API event uses. */
+export interface PublishServices {
+  readonly tap: ConsoleTap;
+  readonly eventCache: EventCache;
+  readonly broker: Broker;
+}
 
 /**
  * Publishes a validated event to each of its channels, one encoded frame per
  * channel, and keeps it as the last event of the cache channels among them.
  */
-export function publishEvent(ctx: NodeContext, app: App, event: TriggeredEvent): void {
+export function publishEvent(ctx: PublishServices, app: App, event: TriggeredEvent): void {
   if (ctx.tap.watching(app.id)) {
     ctx.tap.emit(app.id, { type: "api_event", event: event.name, channels: event.channels, exceptSocketId: event.socketId, ...payloadFields(event.data) });
   }

@@ -7,7 +7,11 @@ import type { App } from "../../apps/app.js";
 import { ClusterStateUnavailable } from "../../cluster/errors.js";
 import { parseQuery, verifyRequestSignature } from "../../protocol/request-signature.js";
 import { EMPTY_JSON_BODY, readBody, sendError, sendJson, watchAbort, type ResponseState } from "../http-io.js";
-import type { NodeContext } from "../node-context.js";
+import type { AppRegistry } from "../../apps/app-registry.js";
+import type { AppRateLimits } from "../../apps/rate-window.js";
+import type { ConsoleTap } from "../../console/tap.js";
+import type { Logger } from "../../logger.js";
+import type { NodeCounters } from "../../metrics/counters.js";
 import type { HttpRequest, HttpResponse } from "../uws.js";
 
 export interface ApiRequest {
@@ -28,7 +32,16 @@ export interface ApiResponse {
 }
 
 /** Endpoints that read cluster state answer later; the others at once. */
-export type Endpoint = (request: ApiRequest, ctx: NodeContext) => ApiResponse | Promise<ApiResponse>;
+export type Endpoint = (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
+
+/** What the shared front of the API uses; each endpoint gets its own services when the routes are built. */
+export interface SignedEndpointServices {
+  readonly apps: AppRegistry;
+  readonly counters: NodeCounters;
+  readonly rateLimits: AppRateLimits;
+  readonly tap: ConsoleTap;
+  readonly log: Logger;
+}
 
 export const ok = (body: object = EMPTY_JSON_BODY): ApiResponse => ({ status: 200, body });
 export const badRequest = (error: string): ApiResponse => ({ status: 400, body: { error } });
@@ -57,8 +70,11 @@ export interface Route {
 const NO_PARAMS: readonly string[] = [];
 const NO_BODY = Buffer.alloc(0);
 
-/** `mount` is the path the API is served under ("" or the path prefix); signatures cover the path after it. */
-export function signedEndpoint(ctx: NodeContext, mount: string, route: Route) {
+/**
+ * `mount` is the path the API is served under ("" or the path prefix); signatures
+ * cover the path after it. `maxBodyBytes` is the server-wide cap (--max-body-kb).
+ */
+export function signedEndpoint(ctx: SignedEndpointServices, route: Route, mount: string, maxBodyBytes: number) {
   const { method, params: paramCount, endpoint } = route;
   const hasBody = method === "POST";
   return (res: HttpResponse, req: HttpRequest): void => {
@@ -96,7 +112,7 @@ export function signedEndpoint(ctx: NodeContext, mount: string, route: Route) {
       }
       let response: ApiResponse | Promise<ApiResponse>;
       try {
-        response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") }, ctx);
+        response = endpoint({ app, nowSecond, query: query.params, params, body: body.toString("utf8") });
       } catch (error) {
         return failed(ctx, route, res, state, path, error);
       }
@@ -109,29 +125,29 @@ export function signedEndpoint(ctx: NodeContext, mount: string, route: Route) {
       else respond(ctx, route, res, state, response);
     };
     if (!hasBody) return handle(NO_BODY);
-    const limit = bodyLimitBytes(app, ctx.config.maxBodyBytes);
+    const limit = bodyLimitBytes(app, maxBodyBytes);
     readBody(res, limit, handle, () => refuse(ctx, route, res, state, 413, `The request body is larger than the ${limit} bytes this app accepts.`, true));
   };
 }
 
-function respond(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, response: ApiResponse): void {
+function respond(ctx: SignedEndpointServices, route: Route, res: HttpResponse, state: ResponseState, response: ApiResponse): void {
   ctx.counters.httpAnswered(route.path, response.status);
   if (response.status >= 400) logRefusal(ctx, route, response.status, response.body);
   sendJson(res, state, response.status, response.body, false, response.retryAfterSeconds);
 }
 
-function refuse(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, status: number, error: string, closeConnection = false): void {
+function refuse(ctx: SignedEndpointServices, route: Route, res: HttpResponse, state: ResponseState, status: number, error: string, closeConnection = false): void {
   ctx.counters.httpAnswered(route.path, status);
   logRefusal(ctx, route, status, { error });
   sendError(res, state, status, error, closeConnection);
 }
 
 /** At debug: a client's mistake is the client's to see (in the answer), and at info it could flood the log. */
-function logRefusal(ctx: NodeContext, route: Route, status: number, body: object): void {
+function logRefusal(ctx: SignedEndpointServices, route: Route, status: number, body: object): void {
   if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ endpoint: route.path, status, ...body }, "HTTP API request refused");
 }
 
-function failed(ctx: NodeContext, route: Route, res: HttpResponse, state: ResponseState, path: string, error: unknown): void {
+function failed(ctx: SignedEndpointServices, route: Route, res: HttpResponse, state: ResponseState, path: string, error: unknown): void {
   if (error instanceof ClusterStateUnavailable) return refuse(ctx, route, res, state, 503, error.message);
   ctx.log.error({ err: error, path }, "HTTP API endpoint failed");
   ctx.counters.httpAnswered(route.path, 500);

@@ -10,10 +10,10 @@ import { SAMPLE_INTERVAL_MS, type StatsHistory } from "../../console/stats.js";
 import type { ChannelRow } from "../../console/wire.js";
 import { FeedValve } from "../../console/feed-valve.js";
 import { channelKind } from "../../protocol/channel-names.js";
-import { triggerEvent } from "../api/events.js";
+import type { AppRegistry } from "../../apps/app-registry.js";
+import { triggerEvent, type PublishingServices } from "../api/events.js";
 import { bodyLimitBytes, type ApiResponse } from "../api/signed-endpoint.js";
 import { readBody, STATUS_TEXT, watchAbort, type ResponseState } from "../http-io.js";
-import type { NodeContext } from "../node-context.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "../uws.js";
 
 /** No inline script or style, nothing from elsewhere: the bundle is all there is. */
@@ -39,9 +39,16 @@ const MAX_MEMBERS_SHOWN = 100;
 /** A feed that has not said who it is by then is closed. */
 const FEED_HELLO_MS = 5_000;
 
+/** What the console reads, and publishes through (its event form is the HTTP API's events endpoint). */
+export interface ConsoleServices extends PublishingServices {
+  readonly apps: AppRegistry;
+}
+
 export interface ConsoleOptions {
   readonly token: string | undefined;
   readonly stats: StatsHistory;
+  /** The server-wide body cap (--max-body-kb), as for the HTTP API. */
+  readonly maxBodyBytes: number;
 }
 
 interface Feed {
@@ -55,8 +62,9 @@ interface Feed {
   proxied: boolean;
 }
 
-export function mountConsole(app: TemplatedApp, ctx: NodeContext, options: ConsoleOptions): () => void {
+export function mountConsole(app: TemplatedApp, ctx: ConsoleServices, options: ConsoleOptions): () => void {
   const assets = loadAssets();
+  const publish = triggerEvent(ctx);
   const access = (res: HttpResponse, req: HttpRequest): ConsoleAccess =>
     consoleAccess(options.token, {
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
@@ -100,14 +108,14 @@ export function mountConsole(app: TemplatedApp, ctx: NodeContext, options: Conso
     "/console/api/apps/:appId/events",
     api((appId, res, state) => {
       const target = ctx.apps.byId(appId!)!;
-      const limit = bodyLimitBytes(target, ctx.config.maxBodyBytes);
+      const limit = bodyLimitBytes(target, options.maxBodyBytes);
       readBody(
         res,
         limit,
         (body) => {
           // The same endpoint as POST /apps/{id}/events, minus the signature the console's token replaces.
           const text = body.toString("utf8");
-          Promise.resolve(triggerEvent({ app: target, nowSecond: Math.floor(Date.now() / 1000), query: new Map(), params: [], body: text }, ctx)).then(
+          Promise.resolve(publish({ app: target, nowSecond: Math.floor(Date.now() / 1000), query: new Map(), params: [], body: text })).then(
             (answer: ApiResponse) => json(res, state, answer.status, answer.body),
             (error: unknown) => json(res, state, 503, { error: error instanceof Error ? error.message : String(error) }),
           );
@@ -200,7 +208,7 @@ export function mountConsole(app: TemplatedApp, ctx: NodeContext, options: Conso
   };
 }
 
-function watch(ctx: NodeContext, ws: WebSocket<Feed>, feed: Feed, appId: string): void {
+function watch(ctx: ConsoleServices, ws: WebSocket<Feed>, feed: Feed, appId: string): void {
   if (feed.appId !== undefined) ctx.tap.remove(feed.appId, feed.valve!);
   feed.appId = undefined;
   if (!ctx.apps.byId(appId)) {
@@ -213,7 +221,7 @@ function watch(ctx: NodeContext, ws: WebSocket<Feed>, feed: Feed, appId: string)
 }
 
 /** The app's occupied channels with their subscribers, and presence members, all cluster-wide. */
-async function channelsOf(ctx: NodeContext, appId: string): Promise<[number, unknown]> {
+async function channelsOf(ctx: ConsoleServices, appId: string): Promise<[number, unknown]> {
   const names = (await ctx.occupancy.occupiedChannels(appId, "")).filter((name) => !name.startsWith("#watchers:")).sort();
   const rows = await Promise.all(
     names.map(async (name): Promise<ChannelRow> => {

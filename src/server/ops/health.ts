@@ -3,11 +3,13 @@
  * balancer should send clients here: not while draining, not while cut off from
  * the cluster's Redis).
  */
-import type { NodeContext } from "../node-context.js";
+import type { AppRegistry } from "../../apps/app-registry.js";
+import type { Lifecycle } from "../graceful-stop.js";
+import type { SocketRegistry } from "../socket-registry.js";
 import { sendJson, watchAbort } from "../http-io.js";
 import type { HttpResponse } from "../uws.js";
 
-export function health(ctx: NodeContext, startedAtMs: number) {
+export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry }, startedAtMs: number) {
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
     sendJson(res, state, 200, {
@@ -19,10 +21,10 @@ export function health(ctx: NodeContext, startedAtMs: number) {
   };
 }
 
-export function readiness(ctx: NodeContext, problem: () => string | undefined) {
+export function readiness(lifecycle: Lifecycle, problem: () => string | undefined) {
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
-    const reason = ctx.lifecycle.draining ? "draining: the server is shutting down" : problem();
+    const reason = lifecycle.draining ? "draining: the server is shutting down" : problem();
     if (reason) sendJson(res, state, 503, { ready: false, reason });
     else sendJson(res, state, 200, { ready: true });
   };

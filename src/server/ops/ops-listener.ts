@@ -3,14 +3,72 @@
  * on a port of their own, so neither is ever exposed through the public WebSocket
  * port or its load balancer.
  */
-import type { MetricsExporter } from "../../metrics/prometheus.js";
+import type { ChannelDirectory } from "../../channels/channel-directory.js";
+import type { ClusterServices, ConnectionCounts } from "../../cluster/cluster.js";
+import { StatsHistory, type AppTotals } from "../../console/stats.js";
+import { prometheusExporter, type MetricsExporter } from "../../metrics/prometheus.js";
+import type { Webhooks } from "../../webhooks/webhooks.js";
 import { sendError, watchAbort } from "../http-io.js";
-import uWS, { listenExclusively, type TemplatedApp, type us_listen_socket } from "../uws.js";
+import type { SocketRegistry } from "../socket-registry.js";
+import uWS, { listenExclusively, type HttpResponse, type us_listen_socket } from "../uws.js";
+import { mountConsole, type ConsoleServices } from "./console-routes.js";
 
-/** Resolves to the listening socket, or null when the port is taken. `mount` adds more routes (the console). */
-export async function listenForOps(host: string, port: number, exporter: MetricsExporter, mount: (app: TemplatedApp) => void): Promise<us_listen_socket | null> {
+/** What /metrics and the console read. */
+export interface OpsServices extends ConsoleServices {
+  readonly sockets: SocketRegistry;
+  readonly channels: ChannelDirectory;
+  readonly webhooks: Webhooks;
+  readonly connectionCounts: ConnectionCounts;
+  readonly cluster: Pick<ClusterServices, "redisLink">;
+}
+
+export interface OpsOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Whether the console is served (--console). */
+  readonly console: boolean;
+  readonly consoleToken: string | undefined;
+  /** The server-wide body cap (--max-body-kb), for the console's event form. */
+  readonly maxBodyBytes: number;
+}
+
+export interface OpsListener {
+  readonly socket: us_listen_socket;
+  readonly port: number;
+  /** Stops the console's feeds and stats; the socket is closed by the stop. */
+  stop(): void;
+}
+
+/** Resolves to the listener, or null when the port is taken. */
+export async function startOps(services: OpsServices, options: OpsOptions): Promise<OpsListener | null> {
   const app = uWS.App();
-  app.get("/metrics", (res) => {
+  const exporter = prometheusExporter({
+    counters: services.counters,
+    appIds: () => services.apps.ids,
+    connections: (appId) => services.sockets.connectionsOf(appId),
+    subscriptions: (appId) => services.channels.subscriptionsByKind(appId),
+    webhooks: (appId) => services.webhooks.stats(appId),
+    redisLink: () => services.cluster.redisLink(),
+  });
+  app.get("/metrics", metrics(exporter));
+  const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId));
+  const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, maxBodyBytes: options.maxBodyBytes }) : () => {};
+  app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
+  const listening = await listenExclusively(app, options.host, options.port);
+  if (!listening) return null;
+  if (options.console) stats.start();
+  return {
+    socket: listening.socket,
+    port: listening.port,
+    stop() {
+      stats.stop();
+      closeConsole();
+    },
+  };
+}
+
+function metrics(exporter: MetricsExporter) {
+  return (res: HttpResponse): void => {
     const state = watchAbort(res);
     exporter.text().then(
       (text) => {
@@ -19,9 +77,16 @@ export async function listenForOps(host: string, port: number, exporter: Metrics
       },
       (error: unknown) => sendError(res, state, 500, `Collecting metrics failed: ${String(error)}`),
     );
-  });
-  mount(app);
-  app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
-  const listening = await listenExclusively(app, host, port);
-  return listening?.socket ?? null;
+  };
+}
+
+function appTotals(services: OpsServices, appId: string): AppTotals {
+  const counters = services.counters.of(appId);
+  return {
+    connections: services.sockets.connectionsOf(appId) + services.connectionCounts.elsewhere(appId),
+    messagesReceived: counters.messagesReceived,
+    messagesSent: counters.messagesSent,
+    apiRequests: counters.apiRequests,
+    webhookQueue: services.webhooks.stats(appId)?.queued ?? 0,
+  };
 }

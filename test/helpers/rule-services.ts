@@ -1,22 +1,21 @@
 /**
- * A node's shared pieces on the single-process cluster, without uWebSockets.js:
- * what the Pusher rules need to run in a unit test, and a socket that records
+ * The services the Pusher rules (subscriptions, sign-in, client events) use, on
+ * the single-process cluster and without uWebSockets.js, for unit tests; and a socket that records
  * what it is sent (the PusherSocket an HTTP session will also implement).
  */
 import type { App } from "../../src/apps/app.js";
 import { AppRegistry } from "../../src/apps/app-registry.js";
 import { parseApps } from "../../src/apps/apps-file.js";
-import { AppRateLimits } from "../../src/apps/rate-window.js";
 import { ChannelDirectory } from "../../src/channels/channel-directory.js";
 import type { ChannelMessage } from "../../src/cluster/cluster.js";
 import { startSingleNode } from "../../src/cluster/local-cluster.js";
-import { readConfig } from "../../src/config.js";
 import { ConsoleTap } from "../../src/console/tap.js";
 import { createLogger } from "../../src/logger.js";
 import { NodeCounters } from "../../src/metrics/counters.js";
+import type { ClientEventServices } from "../../src/server/client-events.js";
 import type { Connection, PusherSocket } from "../../src/server/connection.js";
-import type { NodeContext } from "../../src/server/node-context.js";
-import { SocketRegistry } from "../../src/server/socket-registry.js";
+import type { SigninServices } from "../../src/server/signin.js";
+import type { SubscriptionServices } from "../../src/server/subscriptions.js";
 import { SubscriptionCounts } from "../../src/server/subscription-counts.js";
 import { UserSockets } from "../../src/server/user-sockets.js";
 import { Webhooks } from "../../src/webhooks/webhooks.js";
@@ -62,8 +61,10 @@ export function recordingSocket(app: App): RecordingSocket {
   return socket;
 }
 
-/** The context, and every message its broker carried. */
-export async function testContext(apps: unknown[]): Promise<{ ctx: NodeContext; published: ChannelMessage[]; app(id: string): App }> {
+export type RuleServices = SubscriptionServices & SigninServices & ClientEventServices;
+
+/** The services, and every message their broker carried. */
+export async function ruleServices(apps: unknown[]): Promise<{ services: RuleServices; published: ChannelMessage[]; app(id: string): App }> {
   const registry = new AppRegistry(parseApps({ apps }, "a unit test").apps);
   const log = createLogger("silent");
   const channels = new ChannelDirectory();
@@ -83,26 +84,19 @@ export async function testContext(apps: unknown[]): Promise<{ ctx: NodeContext; 
     events: { heard: () => false, channelOccupied: () => {}, channelVacated: () => {}, memberAdded: () => {}, memberRemoved: () => {}, memberCame: () => {}, memberGone: () => {}, userCame: () => {}, userGone: () => {} },
     consoles: tap,
   });
-  const ctx: NodeContext = {
-    config: readConfig([], {})!,
+  const services: RuleServices = {
     log,
-    apps: registry,
+    tap,
     channels,
-    sockets: new SocketRegistry(),
     users,
-    broker: cluster.broker,
-    rateLimits: new AppRateLimits(),
-    subscriptionCounts: new SubscriptionCounts(channels, cluster.occupancy, cluster.broker, webhooks, log),
     webhooks,
+    counters: new NodeCounters(),
+    broker: cluster.broker,
     occupancy: cluster.occupancy,
     presence: cluster.presence,
     onlineUsers: cluster.onlineUsers,
-    connectionCounts: cluster.connectionCounts,
     eventCache: cluster.eventCache,
-    tap,
-    counters: new NodeCounters(),
-    nextSocketId: () => `1.${nextSocket++}`,
-    lifecycle: { draining: false },
+    subscriptionCounts: new SubscriptionCounts(channels, cluster.occupancy, cluster.broker, webhooks, log),
   };
-  return { ctx, published, app: (id) => registry.byId(id)! };
+  return { services, published, app: (id) => registry.byId(id)! };
 }
