@@ -21,6 +21,7 @@ export class RedisBroker implements Broker {
   private missedLogged = 0;
   private missedLogTimer: NodeJS.Timeout | undefined;
   private reachable = true;
+  private closing = false;
 
   constructor(
     private readonly publisher: Redis,
@@ -36,7 +37,9 @@ export class RedisBroker implements Broker {
   ) {
     subscriber.on(sharded ? "smessage" : "message", (channel: string, payload: string) => this.receive(channel, payload));
     for (const connection of [publisher, subscriber]) {
-      connection.on("error", (error: Error) => this.unreachable(error));
+      connection.on("error", (error: Error) => this.unreachable(error.message));
+      // A Redis that restarts quickly may drop the connection without any error on it.
+      connection.on("close", () => this.closing || this.unreachable("connection closed"));
       connection.on("ready", () => this.backAgain());
     }
   }
@@ -77,6 +80,7 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.missedLogTimer);
     await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
   }
@@ -107,10 +111,10 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private unreachable(error: Error): void {
+  private unreachable(why: string): void {
     if (!this.reachable) return;
     this.reachable = false;
-    this.log.error({ err: error.message }, `Redis at ${this.where} is unreachable: local clients are still served; other nodes miss this node's events until it is back`);
+    this.log.error({ err: why }, `Redis at ${this.where} is unreachable: local clients are still served; other nodes miss this node's events until it is back`);
   }
 
   private backAgain(): void {
