@@ -1,7 +1,7 @@
 /** Client events (whispers) under every rule of the protocol. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hmacSha256Hex } from "../src/protocol/signatures.js";
-import { RawClient, sleep } from "./helpers/clients.js";
+import { RawClient } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 
 const closedApp: AppConfig = { id: "closed", key: "closed-key", secret: "closed-secret" };
@@ -37,7 +37,7 @@ describe("client events", () => {
     const [sender, receiver] = [await member(DEMO_APP, "private-room"), await member(DEMO_APP, "private-room")];
     sender.send({ event: "client-typing", channel: "private-room", data: { who: "a" } });
     expect(await receiver.event("client-typing")).toEqual({ event: "client-typing", channel: "private-room", data: '{"who":"a"}' });
-    await sleep(100);
+    await sender.caughtUp();
     expect(sender.frames.filter((frame) => frame.event === "client-typing")).toEqual([]);
     sender.close();
     receiver.close();
@@ -74,7 +74,7 @@ describe("client events", () => {
     const insider = await member(DEMO_APP, "private-inner");
     outsider.send({ event: "client-sneak", channel: "private-inner", data: {} });
     await rejected(outsider, "Subscribe to private-inner");
-    await sleep(100);
+    await insider.caughtUp();
     expect(insider.frames.filter((frame) => frame.event === "client-sneak")).toEqual([]);
     outsider.close();
     insider.close();
@@ -96,7 +96,7 @@ describe("client events", () => {
     const otherApp = await member(DEMO_APP, "private-shared");
     sender.send({ event: "client-hello", channel: "private-shared", data: {} });
     await sameApp.event("client-hello");
-    await sleep(100);
+    await otherApp.caughtUp();
     expect(otherApp.frames.filter((frame) => frame.event === "client-hello")).toEqual([]);
     for (const client of [sender, sameApp, otherApp]) client.close();
   });

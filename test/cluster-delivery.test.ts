@@ -2,7 +2,7 @@
  * Several nodes on one Redis deliver as one server: events, exclusion, client events, users and socket ids across nodes.
  */
 import { describe, expect, it } from "vitest";
-import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
+import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, subscribed, caughtUp, disconnected } from "./helpers/clients.js";
 import { record, until, useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
@@ -19,9 +19,12 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-news", "from-a", { n: 1 });
     await serverSdk(cluster.nodeB.port, DEMO_APP).trigger("cl-news", "from-b", { n: 2 });
     await until(() => seenA.length >= 2 && seenB.length >= 2, "both events on both nodes");
-    await sleep(200);
+    // Markers: each node's events reach the other in order, so a duplicate would come before these.
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-news", "end-a", {});
+    await serverSdk(cluster.nodeB.port, DEMO_APP).trigger("cl-news", "end-b", {});
+    await until(() => [seenA, seenB].every((seen) => seen.filter((e) => e.event.startsWith("end-")).length === 2), "the markers on both nodes");
     for (const seen of [seenA, seenB]) {
-      expect(seen.map((e) => e.event).sort()).toEqual(["from-a", "from-b"]);
+      expect(seen.map((e) => e.event).filter((event) => !event.startsWith("end-")).sort()).toEqual(["from-a", "from-b"]);
     }
     onA.disconnect();
     onB.disconnect();
@@ -35,8 +38,10 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     const seenB = record(onB, "cl-others");
     await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-others", "to-others", {}, { socket_id: onB.connection.socket_id });
     await until(() => seenA.length === 1, "the event on node A");
-    await sleep(200);
-    expect(seenB).toEqual([]);
+    // The marker, sent from the same node after it: the excluded event would have come first.
+    await serverSdk(cluster.nodeA.port, DEMO_APP).trigger("cl-others", "marker", {});
+    await until(() => seenB.length > 0, "the marker on node B");
+    expect(seenB.map((e) => e.event)).toEqual(["marker"]);
     onA.disconnect();
     onB.disconnect();
   });
@@ -50,7 +55,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     const echoed = record(sender, "private-cl-chat");
     sender.channel("private-cl-chat").trigger("client-typing", { who: "a" });
     expect(await got.promise).toEqual({ who: "a" });
-    await sleep(100);
+    await caughtUp(sender);
     expect(echoed).toEqual([]);
     sender.disconnect();
     listener.disconnect();
@@ -71,14 +76,15 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     user.connection.bind("error", (error: { data?: { code: number } }) => closed.callback(error.data?.code ?? 0));
     await sdkOnA.terminateUserConnections("cl-user");
     expect(await closed.promise).toBe(4009);
-    await sleep(100);
+    // Node B has handled the termination (the user's socket is closed); the bystander on it is untouched.
+    await caughtUp(bystander);
     expect(bystander.connection.state).toBe("connected");
     user.disconnect();
     bystander.disconnect();
   });
 
   it("sends watchlist events across nodes", async () => {
-    const watcher = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched"] } });
+    const watcher = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched", "cl-marker"] } });
     const events: Array<{ name: string; user_ids: string[] }> = [];
     watcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => events.push(event));
     watcher.user.watchlist.bind("offline", (event: { name: string; user_ids: string[] }) => events.push(event));
@@ -86,12 +92,22 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     const watched = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
     await signedIn(watched);
     await until(() => events.length === 1, "online");
+    const marker = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-marker" } });
+    await signedIn(marker);
+    await until(() => events.length === 2, "online for the marker user");
     // A second connection of the same user, on the other node: still one user, online once.
     const secondTab = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
     await signedIn(secondTab);
-    watched.disconnect();
-    await sleep(300);
-    expect(events).toHaveLength(1);
+    await disconnected(watched);
+    // The marker: a user whose last socket closes on the same node afterwards; node B decides and
+    // publishes departures in order, so an offline for cl-watched would come before this one.
+    await disconnected(marker);
+    await until(() => events.length === 3, "offline for the marker user");
+    expect(events).toEqual([
+      { name: "online", user_ids: ["cl-watched"] },
+      { name: "online", user_ids: ["cl-marker"] },
+      { name: "offline", user_ids: ["cl-marker"] },
+    ]);
     const lateWatcher = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-late", watchlist: ["cl-watched"] } });
     const lateEvents: Array<{ name: string; user_ids: string[] }> = [];
     lateWatcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => lateEvents.push(event));
@@ -100,11 +116,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     expect(lateEvents).toEqual([{ name: "online", user_ids: ["cl-watched"] }]);
     lateWatcher.disconnect();
     secondTab.disconnect();
-    await until(() => events.length === 2, "offline");
-    expect(events).toEqual([
-      { name: "online", user_ids: ["cl-watched"] },
-      { name: "offline", user_ids: ["cl-watched"] },
-    ]);
+    await until(() => events.length === 4, "offline");
+    expect(events.at(-1)).toEqual({ name: "offline", user_ids: ["cl-watched"] });
     watcher.disconnect();
   });
 

@@ -2,7 +2,7 @@
  * Cluster state shared through Redis: channel lists and counts, presence, limits, cache channels and the webhooks of cluster transitions.
  */
 import { describe, expect, it } from "vitest";
-import { RawClient, nextCall, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
+import { RawClient, nextCall, pusherClient, serverSdk, subscribed, disconnected } from "./helpers/clients.js";
 import { counted, occupancyEvents, quota, small, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
@@ -59,19 +59,27 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     // Ada opens a second tab, through node B: nobody hears of it.
     const adaTab = pusherClient(cluster.nodeB.port, DEMO_APP, { user: { user_id: "ada", user_info: { name: "Ada" } } });
     await subscribed(adaTab, "presence-cl-room");
+    const removedForTab: string[] = [];
+    adaTab.channel("presence-cl-room").bind("pusher:member_removed", (member: { id: string }) => removedForTab.push(member.id));
     for (const node of [cluster.nodeA, cluster.nodeB]) {
       const sdk = serverSdk(node.port, DEMO_APP);
       expect(await (await sdk.get({ path: "/channels/presence-cl-room/users" })).json()).toEqual({ users: expect.arrayContaining([{ id: "ada" }, { id: "bob" }]) });
       expect(await (await sdk.get({ path: "/channels/presence-cl-room", params: { info: "user_count" } })).json()).toEqual({ occupied: true, user_count: 2 });
     }
+    // Dora, on node A, is the marker: she leaves after Ada's first tab, from the same node.
+    const dora = pusherClient(cluster.nodeA.port, DEMO_APP, { user: { user_id: "dora" } });
+    await subscribed(dora, "presence-cl-room");
     bob.disconnect();
     await until(() => removed.length === 1, "member_removed for bob on node A");
-    ada.disconnect();
-    await sleep(300);
+    await disconnected(ada);
+    await disconnected(dora);
+    // Node A handles departures in order: a member_removed for Ada would have come before Dora's.
+    await until(() => removedForTab.includes("dora"), "member_removed for the marker, dora");
+    expect(removedForTab).toEqual(["bob", "dora"]);
     const bobsEye = pusherClient(cluster.nodeB.port, DEMO_APP, { user: { user_id: "carl" } });
     const view = (await subscribed(bobsEye, "presence-cl-room")) as { members: Record<string, unknown> };
     expect(Object.keys(view.members).sort()).toEqual(["ada", "carl"]);
-    expect(added).toEqual(["bob"]);
+    expect(added).toEqual(["bob", "dora"]);
     expect(removed).toEqual(["bob"]);
     adaTab.disconnect();
     bobsEye.disconnect();
@@ -96,15 +104,15 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     const second = await RawClient.connect(cluster.nodeB.port, quota.key);
     await Promise.all([first.socketId(), second.socketId()]);
     // Node A learns of node B's connection at the next exchange of counts.
-    const deadline = Date.now() + 8000;
-    let refusedWith: number | undefined;
-    while (refusedWith === undefined && Date.now() < deadline) {
+    const attempt = async (): Promise<number | undefined> => {
       const third = await RawClient.connect(cluster.nodeA.port, quota.key);
-      await sleep(300);
-      if (third.frames.some((frame) => frame.event === "pusher:error")) refusedWith = await third.closed();
-      else third.close();
-    }
-    expect(refusedWith).toBe(4004);
+      // Either answer comes first: the refusal or the handshake.
+      const answer = await third.next((frame) => frame.event === "pusher:error" || frame.event === "pusher:connection_established");
+      if (answer.event === "pusher:error") return await third.closed();
+      third.close();
+      return undefined;
+    };
+    await expect.poll(attempt, { timeout: 8000, interval: 300 }).toBe(4004);
     first.close();
     second.close();
   });
@@ -130,14 +138,17 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     const mover = pusherClient(cluster.nodeA.port, cluster.hooked, { user: { user_id: "mover" } });
     await subscribed(mover, "presence-cl-hooks");
     await until(() => occupancyEvents(cluster, "presence-cl-hooks").filter((name) => name === "member_added").length === 2, "two member_added");
-    mover.disconnect();
-    await sleep(300);
+    const marker = pusherClient(cluster.nodeA.port, cluster.hooked, { user: { user_id: "marker" } });
+    await subscribed(marker, "presence-cl-hooks");
+    await disconnected(mover);
     const moved = pusherClient(cluster.nodeB.port, cluster.hooked, { user: { user_id: "mover" } });
     await subscribed(moved, "presence-cl-hooks");
-    await sleep(3500);
-    expect(occupancyEvents(cluster, "presence-cl-hooks")).toEqual(["channel_occupied", "member_added", "member_added"]);
+    // The marker leaves node A after the mover did: node A reports departures in the order of their holds.
+    await disconnected(marker);
+    await until(() => occupancyEvents(cluster, "presence-cl-hooks").includes("member_removed"), "member_removed for the marker", 8000);
+    expect(occupancyEvents(cluster, "presence-cl-hooks")).toEqual(["channel_occupied", "member_added", "member_added", "member_added", "member_removed"]);
     moved.disconnect();
-    await until(() => occupancyEvents(cluster, "presence-cl-hooks").includes("member_removed"), "member_removed after the hold", 6000);
+    await until(() => occupancyEvents(cluster, "presence-cl-hooks").filter((name) => name === "member_removed").length === 2, "member_removed after the hold", 8000);
     stayer.disconnect();
   });
 
@@ -147,18 +158,22 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     await subscribed(onA, "cl-room");
     await subscribed(onB, "cl-room");
     await until(() => occupancyEvents(cluster, "cl-room").length === 1, "channel_occupied");
-    onA.disconnect();
-    await sleep(500);
+    // Markers: channels vacated on the same node after the one under test; a node reports
+    // departures in the order of their holds, so what they prove absent would have come first.
+    const markerOnB = pusherClient(cluster.nodeB.port, cluster.hooked);
+    const markerOnA = pusherClient(cluster.nodeA.port, cluster.hooked);
+    await Promise.all([subscribed(markerOnB, "cl-marker-b"), subscribed(markerOnA, "cl-marker-a")]);
+    await disconnected(onA);
     // A page reload: the last subscriber leaves node B and comes back through node A.
-    onB.disconnect();
-    await sleep(300);
+    await disconnected(onB);
     const reloaded = pusherClient(cluster.nodeA.port, cluster.hooked);
     await subscribed(reloaded, "cl-room");
-    await sleep(3500);
+    await disconnected(markerOnB);
+    await until(() => occupancyEvents(cluster, "cl-marker-b").includes("channel_vacated"), "channel_vacated for the marker on node B", 8000);
     expect(occupancyEvents(cluster, "cl-room")).toEqual(["channel_occupied"]);
-    reloaded.disconnect();
-    await until(() => occupancyEvents(cluster, "cl-room").length === 2, "channel_vacated", 6000);
-    await sleep(300);
+    await disconnected(reloaded);
+    await disconnected(markerOnA);
+    await until(() => occupancyEvents(cluster, "cl-marker-a").includes("channel_vacated"), "channel_vacated for the marker on node A", 8000);
     expect(occupancyEvents(cluster, "cl-room")).toEqual(["channel_occupied", "channel_vacated"]);
   });
 

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import nacl from "tweetnacl";
 import type Echo from "laravel-echo";
-import { echoClient, echoPusher, connected, nextCall, serverSdk, sleep, echoReady } from "./helpers/clients.js";
+import { echoClient, echoPusher, connected, nextCall, serverSdk, caughtUp, disconnected, echoReady } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 let herald: Herald;
@@ -87,12 +87,12 @@ describe("Laravel Echo against Herald", () => {
     const tabHere = nextCall<unknown[]>();
     bobTab.join("room.1").here(tabHere.callback);
     expect(await tabHere.promise).toHaveLength(2);
-    await sleep(100);
+    await caughtUp(echoPusher(first));
     expect(joined).toHaveLength(1);
 
     // Closing one tab leaves Bob present; closing the last one removes him, once.
-    bobTab.disconnect();
-    await sleep(150);
+    await disconnected(echoPusher(bobTab));
+    await caughtUp(echoPusher(first));
     expect(left).toEqual([]);
     second.disconnect();
     await expect.poll(() => left).toEqual([{ name: "Bob" }]);
@@ -115,7 +115,7 @@ describe("Laravel Echo against Herald", () => {
     await Promise.all([echoReady(aliceChannel), echoReady(bobChannel)]);
     aliceChannel.whisper("typing", { name: "Alice" });
     expect(await bobHeard.promise).toEqual({ name: "Alice" });
-    await sleep(100);
+    await caughtUp(echoPusher(alice));
     expect(aliceHeard).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { md5Hex } from "../src/protocol/signatures.js";
-import { RawClient, pusherClient, connected, serverSdk, sleep, subscribed } from "./helpers/clients.js";
+import { RawClient, pusherClient, connected, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { signedUrl as signedRequestUrl, type SignatureTweaks } from "./helpers/signed-requests.js";
 
@@ -68,7 +68,7 @@ describe("publishing", () => {
       await me.client.event(event);
       await you.client.event(event);
     }
-    await sleep(100);
+    await me.client.caughtUp();
     expect(me.client.frames.filter((frame) => frame.event === "update")).toEqual([]);
     for (const { client } of [me, you, elsewhere]) client.close();
     idle.close();
@@ -144,7 +144,7 @@ describe("isolation between apps", () => {
       subscription_count: number;
     };
     expect(mineList.subscription_count).toBe(1);
-    await sleep(100);
+    await mine.client.caughtUp();
     expect(mine.client.frames.filter((frame) => frame.event === "theirs-only")).toEqual([]);
     // Signing for one app's id with another app's credentials fails.
     const crossed = await call("GET", signedUrl(other, "GET", "/apps/app-id/channels"));

@@ -4,7 +4,7 @@
  * client that only receives is never cut off.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, serverSdk, sleep } from "./helpers/clients.js";
+import { RawClient, serverSdk } from "./helpers/clients.js";
 import { startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 
 const brisk: AppConfig = { id: "brisk", key: "brisk-key", secret: "brisk-secret", activityTimeout: 1 };
@@ -37,7 +37,10 @@ describe("keepalive", () => {
     const receiver = await connect(); // sends nothing after subscribing; its WebSocket answers control pings
     receiver.send({ event: "pusher:subscribe", data: { channel: "feed" } });
     await receiver.event("pusher_internal:subscription_succeeded");
-    await sleep(5000);
+    // The marker: a client opened after them that does not answer is closed at its deadline, later than theirs.
+    const deaf = await connect({ autoPong: false });
+    expect(await deaf.closed(5000)).toBe(4201);
+    await Promise.all([polite.caughtUp(), receiver.caughtUp()]);
     expect(polite.closeCode).toBeUndefined();
     expect(receiver.closeCode).toBeUndefined();
     await serverSdk(herald.port, brisk).trigger("feed", "tick", {});

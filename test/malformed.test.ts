@@ -4,7 +4,7 @@
  * on the same server keeps receiving events throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, serverSdk, sleep } from "./helpers/clients.js";
+import { RawClient, serverSdk } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 let herald: Herald;
@@ -87,7 +87,6 @@ describe("malformed WebSocket frames", () => {
     const clients = await Promise.all(Array.from({ length: 20 }, () => fresh()));
     for (const client of clients) for (let i = 0; i < 50; i++) client.send(i % 2 ? "{" : '{"event":"pusher:subscribe","data":{"channel":[]}}');
     await Promise.all(clients.map((client) => stillServed(client)));
-    for (const client of clients) client.close();
-    await sleep(50);
+    await Promise.all(clients.map((client) => client.closedByUs()));
   });
 });

@@ -81,7 +81,8 @@ describe("/metrics after real traffic", () => {
     expect(refused).toBeGreaterThan(0);
 
     const hooked = await RawClient.subscribed(herald.port, "occupy-me", HOOKED.key);
-    await sleep(700); // the webhook batch waits 250 ms, then its first attempt fails at once
+    // The webhook batch waits 250 ms, then its first attempt fails at once.
+    await expect.poll(async () => (await scrape(metricsPort)).samples.get('herald_webhook_failures_total{app="hooked"}') ?? 0).toBeGreaterThanOrEqual(1);
 
     const { samples } = await scrape(metricsPort);
     const app = 'app="app-id"';
@@ -167,10 +168,10 @@ describe.skipIf(SKIP_REDIS_TESTS)("/metrics on a cluster node", () => {
     const redis = await startRedis();
     const { herald, metricsPort } = await startWithMetrics([DEMO_APP], ["--redis", redis.url]);
     try {
-      await sleep(300);
+      // The first heartbeat's round trip.
+      await expect.poll(async () => (await scrape(metricsPort)).samples.get("herald_redis_round_trip_seconds") ?? 0).toBeGreaterThan(0);
       const { samples } = await scrape(metricsPort);
       expect(samples.get("herald_redis_up")).toBe(1);
-      expect(samples.get("herald_redis_round_trip_seconds")).toBeGreaterThan(0);
       expect(samples.get("herald_redis_round_trip_seconds")).toBeLessThan(1);
       expect(samples.get("herald_redis_messages_not_sent_total")).toBe(0);
       const { text } = await scrape(metricsPort);

@@ -1,6 +1,6 @@
 /** Subscription counts: pushed to subscribers when enabled, and returned by the publish endpoints on request. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
+import { RawClient, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 
 const counted: AppConfig = { id: "counted", key: "counted-key", secret: "counted-secret", enableSubscriptionCount: true };
@@ -43,7 +43,8 @@ describe("subscription counts", () => {
     const auth = serverSdk(herald.port, counted).authorizeChannel(socket_id, "presence-room", { user_id: "1" });
     client.send({ event: "pusher:subscribe", data: { channel: "presence-room", ...auth } });
     await client.event("pusher_internal:subscription_succeeded");
-    await sleep(200);
+    // Counts under 100 subscribers go out at once: they would be here before these pongs.
+    await Promise.all([plain, other, client].map((socket) => socket.caughtUp()));
     expect([...countFrames(plain), ...countFrames(other), ...countFrames(client)]).toEqual([]);
     for (const socket of [plain, other, client]) socket.close();
   });

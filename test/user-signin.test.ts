@@ -1,6 +1,6 @@
 /** User sign-in: pusher:signin, #server-to-user channels, sendToUser, terminate_connections, required sign-in. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed, type Pusher, type UserData } from "./helpers/clients.js";
+import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, subscribed, caughtUp, type Pusher, type UserData } from "./helpers/clients.js";
 import { hmacSha256Hex } from "../src/protocol/signatures.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 
@@ -51,7 +51,7 @@ describe("user sign-in", () => {
     await serverSdk(herald.port, DEMO_APP).sendToUser("u1", "order-shipped", { order: 42 });
     expect(await first.promise).toEqual({ order: 42 });
     expect(await second.promise).toEqual({ order: 42 });
-    await sleep(100);
+    await caughtUp(other);
     expect(stray).toEqual([]);
     for (const client of [tabOne, tabTwo, other]) client.disconnect();
   });
@@ -143,10 +143,9 @@ describe("terminate_connections", () => {
     await serverSdk(herald.port, DEMO_APP).terminateUserConnections("banned");
     expect(await closes[0]!.promise).toEqual({ code: 4009 });
     expect(await closes[1]!.promise).toEqual({ code: 4009 });
-    await sleep(200);
-    // 4009 is in pusher-js's "do not reconnect" range.
-    expect(tabOne.connection.state).toBe("disconnected");
-    expect(tabTwo.connection.state).toBe("disconnected");
+    // 4009 is in pusher-js's "do not reconnect" range: it settles in "disconnected", which it leaves
+    // only when told to connect (a retry would go through "unavailable" or "connecting").
+    await expect.poll(() => [tabOne.connection.state, tabTwo.connection.state]).toEqual(["disconnected", "disconnected"]);
     expect(bystander.connection.state).toBe("connected");
     expect(anonymous.connection.state).toBe("connected");
     for (const client of [tabOne, tabTwo, bystander, anonymous]) client.disconnect();
@@ -171,14 +170,19 @@ describe("requireUserAuthentication", () => {
 
   it("keeps a connection that signed in in time", async () => {
     const client = await signedInClient({ id: "prompt" }, STRICT_APP);
-    await sleep(2500);
+    // The marker: a socket opened after it, which does not sign in, is closed after its deadline.
+    const { raw: late } = await rawSocket(STRICT_APP.key);
+    expect(await late.closed(4000)).toBe(4009);
+    await caughtUp(client);
     expect(client.connection.state).toBe("connected");
     client.disconnect();
   });
 
   it("does not apply to apps that do not ask for it", async () => {
     const { raw } = await rawSocket();
-    await sleep(2500);
+    const { raw: strict } = await rawSocket(STRICT_APP.key);
+    expect(await strict.closed(4000)).toBe(4009);
+    await raw.caughtUp();
     expect(raw.closeCode).toBeUndefined();
     raw.close();
   });

@@ -1,6 +1,6 @@
 /** Watchlist events: a signed-in user hears the users on its watchlist come online and go offline. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawClient, nextCall, pusherClient, serverSdk, signedIn, sleep, type Pusher, type UserData } from "./helpers/clients.js";
+import { RawClient, nextCall, pusherClient, serverSdk, signedIn, sleep, caughtUp, disconnected, type Pusher, type UserData } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 interface WatchlistEvent {
@@ -44,7 +44,7 @@ describe("watchlist", () => {
     const carol = await online("wl-carol");
     const { client, events } = await watcher({ id: "wl-alice", watchlist: ["wl-bob", "wl-carol", "wl-dave"] });
     await until(() => events.length > 0);
-    await sleep(100);
+    await caughtUp(client);
     // One event naming every watched user who is online; wl-dave is not.
     expect(events).toHaveLength(1);
     expect(events[0]!.name).toBe("online");
@@ -54,7 +54,7 @@ describe("watchlist", () => {
 
   it("sends online with a user's first socket and offline with its last", async () => {
     const { client, events } = await watcher({ id: "wl-erin", watchlist: ["wl-frank"] });
-    await sleep(100);
+    await caughtUp(client);
     expect(events).toEqual([]);
 
     const firstTab = await online("wl-frank");
@@ -62,8 +62,8 @@ describe("watchlist", () => {
     expect(events[0]).toEqual({ name: "online", user_ids: ["wl-frank"] });
 
     const secondTab = await online("wl-frank");
-    firstTab.disconnect();
-    await sleep(200);
+    await disconnected(firstTab);
+    await caughtUp(client);
     expect(events).toHaveLength(1);
 
     secondTab.disconnect();
@@ -77,7 +77,7 @@ describe("watchlist", () => {
     const { client: other, events: notHeard } = await watcher({ id: "wl-ivan", watchlist: ["wl-someone-else"] });
     const hank = await online("wl-hank");
     await until(() => heard.length === 1);
-    await sleep(100);
+    await caughtUp(other);
     expect(notHeard).toEqual([]);
     for (const c of [watching, other, hank]) c.disconnect();
   });
@@ -93,7 +93,7 @@ describe("watchlist", () => {
     expect(raw.frames.map((frame) => frame.event)).toEqual([]);
 
     const watched = await online("wl-many-0");
-    await sleep(150);
+    await raw.caughtUp();
     expect(raw.frames.filter((frame) => frame.event === "pusher_internal:watchlist_events")).toEqual([]);
     raw.send({ event: "pusher:subscribe", data: { channel: "#server-to-user-wl-greedy", auth: "" } });
     await raw.event("pusher_internal:subscription_succeeded");
@@ -114,7 +114,7 @@ describe("watchlist", () => {
     serverSdk(herald.port, DEMO_APP).post({ path: "/events", body })
       .then(published.callback, (error: { status: number }) => published.callback(error.status));
     expect(await published.promise).toBe(400);
-    await sleep(100);
+    await caughtUp(client);
     expect(events).toEqual([]);
     client.disconnect();
     raw.close();

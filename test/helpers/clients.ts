@@ -93,6 +93,40 @@ export function connected(client: Pusher): Promise<string> {
   });
 }
 
+/**
+ * Sends pusher:ping and waits for the pong. The server answers a socket's frames in
+ * order and writes what it sends a socket in order, so once the pong is here, every
+ * frame the server sent this client for anything it had already handled is here too:
+ * the marker that proves an absence without sleeping.
+ */
+export function caughtUp(client: Pusher, timeoutMs = 3000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no pusher:pong within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (message: { event: string }) => {
+      if (message.event !== "pusher:pong") return;
+      clearTimeout(timer);
+      client.connection.unbind("message", onMessage);
+      resolve();
+    };
+    client.connection.bind("message", onMessage);
+    client.connection.send_event("pusher:ping", {});
+  });
+}
+
+/**
+ * pusher-js's `disconnect()`, resolved once the server has answered the close: it
+ * runs its close handler before it answers, so what that handler sends other
+ * sockets (member_removed, watchlist offline) is on its way before this resolves.
+ */
+export function disconnected(client: Pusher): Promise<void> {
+  // pusher-js keeps the WebSocket three levels down and forgets it on disconnect.
+  const socket = (client.connection as unknown as { connection?: { transport?: { socket?: EventTarget } } }).connection?.transport?.socket;
+  if (!socket) throw new Error("this client has no open socket to close");
+  const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));
+  client.disconnect();
+  return closed;
+}
+
 export function subscribed(client: Pusher, channelName: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const channel = client.subscribe(channelName);
@@ -138,6 +172,18 @@ export class RawClient {
   async socketId(): Promise<string> {
     const established = await this.event("pusher:connection_established");
     return (JSON.parse(established.data as string) as { socket_id: string }).socket_id;
+  }
+
+  /** Sends pusher:ping and waits for its pong; see `caughtUp()` for why that proves an absence. */
+  async caughtUp(): Promise<void> {
+    this.send({ event: "pusher:ping", data: {} });
+    await this.event("pusher:pong");
+  }
+
+  /** Closes and waits for the server's answer: its close handler has run by then. */
+  async closedByUs(): Promise<void> {
+    this.ws.close();
+    await this.closed();
   }
 
   send(frame: unknown): void {

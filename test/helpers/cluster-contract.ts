@@ -131,11 +131,6 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-/** Waits out a departure hold and a little more, for reports that must (or must not) follow it. */
-function afterHold(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, DEPARTURE_HOLD_MS + 400));
-}
-
 /**
  * The suite. `makeNodes(n)` starts n nodes sharing one store (a new store per
  * test file); channel names are unique per test, so tests never see each other.
@@ -151,6 +146,22 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       for (const node of nodes ?? []) await node.services.close();
       await cleanup();
     });
+    /**
+     * Starts a marker departure on every node, after whatever the test did, and waits for
+     * each to be reported: a node reports its departures in the order of their holds, so
+     * by then every report due from the test's own departures is in, and none is missing
+     * for want of waiting.
+     */
+    const departuresReportedAfterMarkers = async (tag: string): Promise<void> => {
+      const markers = nodes.map((node, i) => {
+        const channel = `marker-${tag}-${i}`;
+        node.subscribe(HEARD, channel);
+        node.unsubscribe(HEARD, channel);
+        return channel;
+      });
+      const reported = (channel: string) => nodes.some((node) => node.heard.includes(`vacated heard ${channel}`));
+      await until(() => markers.every(reported), "the markers' departures", DEPARTURE_HOLD_MS + 5000);
+    };
     const first = () => nodes[0]!;
     /** The second node, or the first again on a single process. */
     const other = () => nodes[maxNodes > 1 ? 1 : 0]!;
@@ -179,7 +190,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(leftHere).toBe(false);
       expect(await other().leave(HEARD, channel, "u1")).toBe(true);
       expect(await other().leave(HEARD, channel, "u2")).toBe(true);
-      await afterHold();
+      await departuresReportedAfterMarkers("t1");
       const reports = nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel));
       expect(reports.filter((line) => line.startsWith("member_added")).sort()).toEqual([`member_added heard ${channel} u1`, `member_added heard ${channel} u2`]);
       expect(reports.filter((line) => line.startsWith("member_removed")).sort()).toEqual([`member_removed heard ${channel} u1`, `member_removed heard ${channel} u2`]);
@@ -190,7 +201,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       await first().join(HEARD, channel, "r1");
       expect(await first().leave(HEARD, channel, "r1")).toBe(true);
       expect(await other().join(HEARD, channel, "r1")).toMatchObject({ ok: true });
-      await afterHold();
+      await departuresReportedAfterMarkers("t2");
       const reports = nodes.flatMap((node) => node.heard).filter((line) => line.startsWith("member_") && line.includes(channel));
       expect(reports).toEqual([`member_added heard ${channel} r1`]);
     });
@@ -215,7 +226,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       first().unsubscribe(HEARD, channel);
       other().unsubscribe(HEARD, channel);
       await until(async () => (await first().services.occupancy.subscriptionCount(HEARD.id, channel)) === 0, "no subscriber counted");
-      await afterHold();
+      await departuresReportedAfterMarkers("t3");
       const reports = nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel));
       expect(reports).toEqual([`occupied heard ${channel}`, `vacated heard ${channel}`]);
       expect(await first().services.occupancy.occupiedChannels(HEARD.id, "occupancy-")).not.toContain(channel);
@@ -226,7 +237,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       first().subscribe(QUIET, channel);
       await until(async () => (await other().services.occupancy.subscriptionCount(QUIET.id, channel)) === 1, "the subscriber counted");
       first().unsubscribe(QUIET, channel);
-      await afterHold();
+      await departuresReportedAfterMarkers("t4");
       expect(nodes.flatMap((node) => node.heard).filter((line) => line.includes(channel))).toEqual([]);
     });
 
