@@ -32,6 +32,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Output a socket may have queued before it is closed as too slow (4100). */
   maxBackpressureBytes: number;
+  /** Memory a single process's vacant-channel buffers may hold; past it the least recently written buffer goes. */
+  maxBufferedBytes: number;
   /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
   shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
@@ -125,6 +127,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     maxFrameBytes: 1024 * integer("max-frame-kb"),
     maxBodyBytes: 1024 * integer("max-body-kb"),
     maxBackpressureBytes: 1024 * integer("max-backpressure-kb"),
+    maxBufferedBytes: 1024 * 1024 * integer("max-buffered-mb"),
     shutdownGrace: integer("shutdown-grace"),
     redis: redisTarget(raw("redis"), raw("redis-sentinels"), raw("redis-sentinel-name"), raw("redis-cluster")),
   };

@@ -10,7 +10,7 @@ import { AppRateLimits } from "./apps/rate-window.js";
 import { ChannelDirectory } from "./channels/channel-directory.js";
 import type { ClusterMembership } from "./cluster/cluster.js";
 import { ClusterStartError } from "./cluster/errors.js";
-import { startSingleNode } from "./cluster/local-cluster.js";
+import { singleNode } from "./cluster/local-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
 import { ConsoleTap } from "./console/tap.js";
 import { createLogger } from "./logger.js";
@@ -27,6 +27,7 @@ import { mountRoutes } from "./server/server.js";
 import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
 import { UserSockets } from "./server/user-sockets.js";
+import { VacantChannels } from "./server/vacant-channels.js";
 import { createUwsApp, TlsSetupError } from "./server/uws-app.js";
 import { listenExclusively, nativeEngineProblem } from "./server/uws.js";
 import { postJson } from "./webhooks/http-post.js";
@@ -93,14 +94,15 @@ async function main(): Promise<void> {
   const counters = new NodeCounters();
   const tap = new ConsoleTap(String(nodeNumber));
   const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
-  const start = membership?.start ?? startSingleNode;
-  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, broker: () => cluster.broker }));
-  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache } = cluster;
+  const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
+  const start = membership?.start ?? singleNode(config.maxBufferedBytes);
+  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, broker: () => cluster.broker }));
+  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers } = cluster;
   const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
   const lifecycle: Lifecycle = { draining: false };
   const services = {
     log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
-    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache,
+    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant,
     rateLimits: new AppRateLimits(),
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     nextSocketId: socketIdGenerator(nodeNumber),

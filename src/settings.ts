@@ -35,6 +35,7 @@ export const SETTINGS = [
   { flag: "max-frame-kb", env: "HERALD_MAX_FRAME_KB", default: "100", value: "<n>", range: [1, 16 * 1024], help: "largest WebSocket frame a client may send" },
   { flag: "max-body-kb", env: "HERALD_MAX_BODY_KB", default: "10240", value: "<n>", range: [1, 1024 * 1024], help: "largest HTTP API request body, any app (each app also gets room for one full batch only)" },
   { flag: "max-backpressure-kb", env: "HERALD_MAX_BACKPRESSURE_KB", default: "1024", value: "<n>", range: [16, 1024 * 1024], help: "output queued for a slow client before it is closed with 4100" },
+  { flag: "max-buffered-mb", env: "HERALD_MAX_BUFFERED_MB", default: "64", value: "<n>", range: [1, 64 * 1024], help: "memory the vacant-channel buffers of a single process may hold, all apps together" },
   { flag: "metrics-port", env: "HERALD_METRICS_PORT", default: "9601", value: "<port>", range: [0, 65535], help: "the ops port: Prometheus GET /metrics and the console (0: off)" },
   { flag: "console", env: "HERALD_CONSOLE", default: "true", value: "<true|false>", help: "serve the console at / on the ops port" },
   { flag: "console-token", env: "HERALD_CONSOLE_TOKEN", default: undefined, value: "<text>", help: "the token the console asks for; without one it answers only this machine" },

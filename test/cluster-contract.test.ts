@@ -3,13 +3,13 @@
  * implementations: the single process, and two nodes on a real Redis.
  */
 import { AppRegistry } from "../src/apps/app-registry.js";
-import { startSingleNode } from "../src/cluster/local-cluster.js";
+import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
 
-describeClusterContract("a single process", 1, async () => [startSingleNode]);
+describeClusterContract("a single process", 1, async () => [singleNode(1024 * 1024)]);
 
 if (!SKIP_REDIS_TESTS) {
   let redis: RedisServer | undefined;

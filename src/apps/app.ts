@@ -12,6 +12,17 @@ export interface Webhook {
 }
 
 /**
+ * Events published to a vacant channel whose name starts with `channelPrefix` are
+ * kept (each for `ttlSeconds`, the newest `maxEvents`) and handed to the subscriber
+ * that makes the channel occupied again.
+ */
+export interface VacantChannelBuffer {
+  readonly channelPrefix: string;
+  readonly ttlSeconds: number;
+  readonly maxEvents: number;
+}
+
+/**
  * One tenant of the server, as configured in apps.json. Field names follow
  * Soketi's array app manager so a Soketi app can be pasted over unchanged.
  */
@@ -51,4 +62,12 @@ export interface App {
   readonly webhooks: readonly Webhook[];
   /** Tell subscribers of non-presence channels how many subscribers there are. */
   readonly enableSubscriptionCount: boolean;
+  /** Herald's own: what is published to a vacant channel is kept for its next subscriber; the first matching prefix applies. */
+  readonly vacantChannelBuffers: readonly VacantChannelBuffer[];
+}
+
+/** The buffer rule of the channel: the first whose prefix it starts with, if any. */
+export function bufferRuleFor(app: App, channel: string): VacantChannelBuffer | undefined {
+  for (const rule of app.vacantChannelBuffers) if (channel.startsWith(rule.channelPrefix)) return rule;
+  return undefined;
 }

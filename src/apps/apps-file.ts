@@ -44,6 +44,13 @@ const webhookSchema = z
   // A misspelt field would silently widen what the webhook receives, so it is an error here.
   .strict();
 
+/** Herald's own field; the defaults are the "offline queue" teams built themselves: a day, 100 events. */
+const vacantChannelBufferSchema = z.strictObject({
+  channelPrefix: z.string().min(1, "must be a non-empty string (a channel name prefix such as \"private-App.Models.User.\")"),
+  ttlSeconds: z.number().int().min(1).max(604_800).default(86_400),
+  maxEvents: z.number().int().min(1).max(1000).default(100),
+});
+
 const appSchema = z.object({
   id: z.string().min(1, "must be a non-empty string").regex(/^[^\x00-\x1f]+$/, "must not contain control characters"),
   key: z.string().min(1, "must be a non-empty string"),
@@ -70,6 +77,7 @@ const appSchema = z.object({
   enableUserAuthentication: z.boolean().optional(),
   userAuthenticationTimeout: z.number().int().min(1).max(3600).default(30),
   webhooks: z.array(webhookSchema).default([]),
+  vacantChannelBuffers: z.array(vacantChannelBufferSchema).default([]),
 });
 
 const knownFields = new Set(Object.keys(appSchema.shape));
@@ -177,7 +185,14 @@ export function parseApps(json: unknown, source: string): LoadedApps {
     if (sameKey) throw new AppsFileError(`${source}: ${label}: field "key" duplicates the key of ${sameKey}.`);
     ids.set(app.id, label);
     keys.set(app.key, label);
-    apps.push(Object.freeze({ ...app, name: app.name, allowedOrigins: Object.freeze([...app.allowedOrigins]) }));
+    apps.push(
+      Object.freeze({
+        ...app,
+        name: app.name,
+        allowedOrigins: Object.freeze([...app.allowedOrigins]),
+        vacantChannelBuffers: Object.freeze(app.vacantChannelBuffers.map((rule) => Object.freeze(rule))),
+      }),
+    );
   });
   return { apps, warnings };
 }

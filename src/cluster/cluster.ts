@@ -13,7 +13,7 @@
  * - a method that may answer "at once or later" returns a value or a promise:
  *   a single process answers at once, so its subscriptions complete synchronously.
  */
-import type { App } from "../apps/app.js";
+import type { App, VacantChannelBuffer } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { CachedEvent } from "../channels/channel-cache.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
@@ -191,6 +191,49 @@ export interface EventCache {
   get(appId: string, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined>;
 }
 
+// ─── Vacant-channel buffers ────────────────────────────────────────────────────
+
+/** Why kept events were thrown away, for herald_buffered_events_dropped_total. */
+export type BufferDropReason = "expired" | "max_events" | "channel_cap" | "memory";
+
+/** Where a buffer store reports the events it threw away. */
+export type BufferDrops = (appId: string, reason: BufferDropReason, count: number) => void;
+
+/** The most buffered channels an app may have; past it the least recently written buffer goes. */
+export const MAX_BUFFERED_CHANNELS_PER_APP = 10_000;
+
+/**
+ * Events published to channels nobody anywhere subscribes to, kept for the
+ * subscriber that makes the channel occupied again (an app's vacantChannelBuffers).
+ * "Vacant" is the occupancy every node reported through Occupancy.changed.
+ */
+export interface ChannelBuffers {
+  /**
+   * Keeps the encoded `frame` when no node has a subscriber of `channel`, and answers
+   * true; answers false when the channel is occupied (the caller publishes it then).
+   * Atomic with the occupancy reports and with claim(): an event is kept before the
+   * claim that takes it, or answered false after the claiming node's report, never
+   * both and never neither. One node's calls are answered in the order made. Past
+   * `rule.maxEvents` the oldest kept event goes; past MAX_BUFFERED_CHANNELS_PER_APP
+   * the least recently written buffer goes (both reported to BufferDrops).
+   * During an outage: false (nothing is kept; this node's own subscribers, if any,
+   * still get the event).
+   */
+  keepIfVacant(app: App, channel: string, rule: VacantChannelBuffer, frame: string): boolean | Promise<boolean>;
+  /**
+   * Takes every kept event of the channel that has not expired, oldest first, and
+   * empties the buffer. Expired events are reported dropped when the store finds
+   * them (a claim, a later write, a sweep); one that vanishes with its whole buffer
+   * (Redis expiring the key) may go unreported. Call after
+   * Occupancy.changed reported this node's subscriber, so that no event published
+   * after the claim is kept. Atomic: two claims never take the same event.
+   * During an outage: [] (the events stay for the channel's next first subscriber).
+   */
+  claim(app: App, channel: string): string[] | Promise<string[]>;
+  /** How many kept events wait for the channel. Rejects with ClusterStateUnavailable during an outage. */
+  waiting(appId: string, channel: string): Promise<number>;
+}
+
 // ─── Console ───────────────────────────────────────────────────────────────────
 
 /** Where console entries and watches from other nodes go (the console's tap). */
@@ -207,6 +250,7 @@ export interface ClusterParts {
   readonly channels: ChannelDirectory;
   readonly events: ClusterEvents;
   readonly consoles: ConsoleInbox;
+  readonly bufferDrops: BufferDrops;
 }
 
 export interface ClusterServices {
@@ -216,6 +260,7 @@ export interface ClusterServices {
   readonly onlineUsers: OnlineUsers;
   readonly connectionCounts: ConnectionCounts;
   readonly eventCache: EventCache;
+  readonly channelBuffers: ChannelBuffers;
   /**
    * Carries console entries to the nodes whose consoles watch the app, and this
    * node's watches to the others. At most once, best effort: a console is a view,

@@ -2,6 +2,7 @@
 import { NO_RELAY } from "../console/tap.js";
 import type { ConnectionCounts, StartCluster } from "./cluster.js";
 import { LocalBroker } from "./local-broker.js";
+import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { LocalEventCache } from "./local-event-cache.js";
 import { LocalOccupancy } from "./local-occupancy.js";
 import { LocalOnlineUsers } from "./local-online-users.js";
@@ -10,9 +11,11 @@ import { LocalPresence } from "./local-presence.js";
 /** There is nowhere else. */
 const NO_OTHER_NODES: ConnectionCounts = { elsewhere: () => 0 };
 
-export const startSingleNode: StartCluster = async ({ local, channels, events }) => {
+/** A single process whose vacant-channel buffers may hold `maxBufferedBytes` in all. */
+export const singleNode = (maxBufferedBytes: number): StartCluster => async ({ local, channels, events, bufferDrops }) => {
   const occupancy = new LocalOccupancy(channels, events);
   const presence = new LocalPresence(channels, events);
+  const channelBuffers = new LocalChannelBuffers(channels, bufferDrops, maxBufferedBytes);
   return {
     broker: new LocalBroker(local),
     occupancy,
@@ -20,6 +23,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     onlineUsers: new LocalOnlineUsers(local),
     connectionCounts: NO_OTHER_NODES,
     eventCache: new LocalEventCache(channels),
+    channelBuffers,
     consoleRelay: NO_RELAY,
     problem: () => undefined,
     redisLink: () => undefined,
@@ -30,6 +34,7 @@ export const startSingleNode: StartCluster = async ({ local, channels, events })
     close: async () => {
       occupancy.stop();
       presence.stop();
+      channelBuffers.stop();
     },
   };
 };

@@ -15,6 +15,7 @@ import { RedisBroker } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
 import { RedisConnectionCounts } from "./redis-connection-counts.js";
 import { RedisEventCache } from "./redis-event-cache.js";
+import { RedisChannelBuffers } from "./redis-channel-buffers.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
 import { TIMINGS } from "../timings.js";
@@ -55,7 +56,7 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
 
   return {
     nodeNumber,
-    async start({ local, channels, events, consoles }) {
+    async start({ local, channels, events, consoles, bufferDrops }) {
       const broker = new RedisBroker(commands, subscriber, nodeId, local, consoles, log, where, target.clusterNodes !== undefined);
       await broker.listen(apps.ids);
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
@@ -91,6 +92,8 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
         onlineUsers,
         connectionCounts,
         eventCache: new RedisEventCache(commands, log),
+        // On the connection the counts are written on: a claim follows its node's report.
+        channelBuffers: new RedisChannelBuffers(commands, bufferDrops, log),
         consoleRelay: {
           publish: (appId, entryJson) => broker.publishConsoleEntry(appId, entryJson),
           announce: (appIds) => broker.announceConsoles(appIds),

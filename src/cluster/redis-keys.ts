@@ -61,6 +61,16 @@ export function cacheKey(appId: string, channel: string): string {
   return `herald:{${appId}}:cache:${channel}`;
 }
 
+/** List: the events kept for a vacant channel, oldest first, each "<expires at ms>\n<frame>". With channel "", the start of every such key of the app. */
+export function bufferKey(appId: string, channel: string): string {
+  return `herald:{${appId}}:buffer:${channel}`;
+}
+
+/** Sorted set: the app's buffered channels, scored with their last write (ms), for its channel cap. */
+export function bufferedChannelsKey(appId: string): string {
+  return `herald:{${appId}}:buffered`;
+}
+
 /** Set: "app\nchannel" entries this node has counted. */
 export function nodeChannelsKey(nodeId: string): string {
   return `herald:node:${nodeId}:channels`;

@@ -3,6 +3,7 @@
  * bump fields and never touch prom-client, whose label lookups cost more than the
  * work they would measure. /metrics reads these when it is scraped.
  */
+import type { BufferDropReason } from "../cluster/cluster.js";
 
 /** The close codes reported by name; any other code a client sends is counted as "other". */
 const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1009, 4001, 4003, 4004, 4007, 4009, 4100, 4200, 4201]);
@@ -29,6 +30,10 @@ export class AppCounters {
   readonly rateLimited: Record<RateLimitKind, number> = { api_reads: 0, backend_events: 0, client_events: 0 };
   /** Signed HTTP API requests, for the console's stats. */
   apiRequests = 0;
+  /** Vacant-channel buffers: events kept, hand-overs of at least one, events thrown away by reason. */
+  bufferedEvents = 0;
+  bufferHandovers = 0;
+  readonly bufferDropped: Record<BufferDropReason, number> = { expired: 0, max_events: 0, channel_cap: 0, memory: 0 };
 
   closed(code: number): void {
     const label = closeCodeLabel(code);

@@ -6,6 +6,7 @@
  */
 import client from "prom-client";
 import type { ChannelKind } from "../protocol/channel-names.js";
+import type { BufferDropReason } from "../cluster/cluster.js";
 import { LATENCY_BUCKETS, type AppCounters, type LatencyHistogram, type NodeCounters, type RateLimitKind } from "./counters.js";
 
 /** What an app's webhook queues count as they go (and keep across a reload). */
@@ -97,6 +98,16 @@ export function prometheusExporter(sources: MetricSources): MetricsExporter {
     for (const app of sources.appIds()) {
       const c = counters.of(app);
       for (const kind of Object.keys(c.rateLimited) as RateLimitKind[]) yield [{ app, kind }, c.rateLimited[kind]];
+    }
+  });
+  metric("counter", "herald_buffered_events_total", "HTTP API events kept for a vacant channel (the app's vacantChannelBuffers), on this node.", ["app"], () =>
+    perApp((c) => c.bufferedEvents));
+  metric("counter", "herald_buffer_handovers_total", "Kept events handed to the subscriber that made their channel occupied again, counted once per hand-over.", ["app"], () =>
+    perApp((c) => c.bufferHandovers));
+  metric("counter", "herald_buffered_events_dropped_total", "Kept events thrown away: expired, over maxEvents, over the 10,000 buffered channels of an app, over --max-buffered-mb.", ["app", "reason"], function* () {
+    for (const app of sources.appIds()) {
+      const c = counters.of(app);
+      for (const reason of Object.keys(c.bufferDropped) as BufferDropReason[]) yield [{ app, reason }, c.bufferDropped[reason]];
     }
   });
   metric("counter", "herald_http_requests_total", "HTTP API requests answered, by endpoint and status.", ["endpoint", "status"], function* () {

@@ -15,6 +15,7 @@ import { announcePresence } from "./signin.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import type { UserSockets } from "./user-sockets.js";
+import type { VacantChannels } from "./vacant-channels.js";
 import type { TemplatedApp } from "./uws.js";
 
 export interface NodeParts {
@@ -30,13 +31,15 @@ export interface NodeParts {
    * parts are handed to, so it is asked for when an event comes, not before.
    */
   readonly broker: () => Broker;
+  /** Holds a channel's live frames while its kept events are handed over. */
+  readonly vacant: VacantChannels;
 }
 
 export function clusterParts(node: NodeParts): ClusterParts {
   const { sockets, users, webhooks, tap } = node;
   return {
     local: {
-      deliver: localFanout(node.uwsApp, sockets, node.counters),
+      deliver: node.vacant.holdingFanout(localFanout(node.uwsApp, sockets, node.counters)),
       terminateUser: (appId, userId) => users.terminate(appId, userId),
       signedInUsers: () => users.signedIn(),
       hasUser: (appId, userId) => users.has(appId, userId),
@@ -45,6 +48,7 @@ export function clusterParts(node: NodeParts): ClusterParts {
     channels: node.channels,
     consoles: tap,
     events: clusterEvents(webhooks, tap, node.broker),
+    bufferDrops: (appId, reason, count) => (node.counters.of(appId).bufferDropped[reason] += count),
   };
 }
 

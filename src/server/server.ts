@@ -3,7 +3,7 @@
  * API, /health and /ready, and a JSON 404 for everything else, all under the
  * configured path prefix. The services come built (main.ts).
  */
-import type { EventCache } from "../cluster/cluster.js";
+import type { ChannelBuffers, EventCache } from "../cluster/cluster.js";
 import { triggerBatch } from "./api/batch-events.js";
 import { channelUsers } from "./api/channel-users.js";
 import { channelInfo } from "./api/channel.js";
@@ -19,6 +19,7 @@ import { websocketBehavior, type SocketLimits, type SocketServices } from "./web
 /** What the public port's routes use, all together. */
 export interface RouteServices extends SocketServices, SignedEndpointServices, PublishingServices {
   readonly eventCache: EventCache;
+  readonly channelBuffers: ChannelBuffers;
 }
 
 export interface RouteOptions extends SocketLimits {

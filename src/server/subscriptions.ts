@@ -2,7 +2,7 @@
  * pusher:subscribe and pusher:unsubscribe for one socket, and the release of all
  * its channels when it closes.
  */
-import type { App } from "../apps/app.js";
+import { bufferRuleFor, type App } from "../apps/app.js";
 import { isCacheChannel } from "../protocol/channel-names.js";
 import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
@@ -16,6 +16,7 @@ import type { Connection, PusherSocket } from "./connection.js";
 import { settle } from "./settle.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
 import { topicOf } from "./topics.js";
+import type { VacantChannels } from "./vacant-channels.js";
 
 /** What subscribing, unsubscribing and the presence announcements use. */
 export interface SubscriptionServices {
@@ -31,6 +32,8 @@ export interface SubscriptionServices {
   readonly broker: Broker;
   /** For cache_miss. */
   readonly webhooks: Webhooks;
+  /** Hands what was kept for a vacant channel to the subscriber that occupies it again. */
+  readonly vacant: VacantChannels;
 }
 
 /** Answers a `pusher:subscribe`: refused as the rules say, or joined to a plain or a presence channel. */
@@ -64,7 +67,7 @@ function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   socket.send(frames.subscriptionSucceeded(channel));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
   ctx.occupancy.changed(app, channel, true);
-  replayCache(ctx, socket, app, channel);
+  replayCache(ctx, socket, app, channel, claimKept(ctx, socket, app, channel));
   ctx.subscriptionCounts.changed(app, channel);
 }
 
@@ -76,7 +79,9 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
   track(socket, connection, app, channel, userId);
   ctx.occupancy.changed(app, channel, true);
+  const handOver = claimKept(ctx, socket, app, channel);
   settle(ctx.log, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
+    if (!cluster.ok || !connection.open || !connection.channels?.has(channel)) handOver?.(); // to nobody: what it took is published again
     if (!cluster.ok) {
       // Full on other nodes: this node's part of the join is undone without a word to anyone.
       if (connection.open && connection.channels?.delete(channel)) {
@@ -93,7 +98,7 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
     if (!connection.open || !connection.channels?.has(channel)) return;
     socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
     if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
-    replayCache(ctx, socket, app, channel);
+    replayCache(ctx, socket, app, channel, handOver);
   });
 }
 
@@ -114,19 +119,34 @@ export function releaseAll(ctx: SubscriptionServices, app: App, connection: Conn
   connection.channels = undefined;
 }
 
-/** A new subscriber of a cache channel gets its last event, or word that there is none. */
-function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
-  if (!isCacheChannel(channel)) return;
+/**
+ * The socket that makes a buffered channel occupied on this node takes what was kept
+ * for it (call after Occupancy.changed). Answers what sends it, to be called once
+ * after subscription_succeeded and the cache replay; undefined when there is nothing to claim.
+ */
+function claimKept(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): (() => void) | undefined {
+  if (app.vacantChannelBuffers.length === 0) return undefined;
+  const rule = bufferRuleFor(app, channel);
+  if (!rule || ctx.channels.forApp(app.id).subscriptionCount(channel) !== 1) return undefined;
+  const claimed = ctx.vacant.claim(app, channel);
+  return () => settle(ctx.log, claimed, (kept) => ctx.vacant.handOver(socket, app, channel, rule, kept));
+}
+
+/** A new subscriber of a cache channel gets its last event, or word that there is none; then `then` runs. */
+function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, then?: () => void): void {
+  if (!isCacheChannel(channel)) return then?.();
   const connection = socket.getUserData();
-  settle(ctx.log, ctx.eventCache.get(app.id, channel), (cached) => {
-    if (!connection.open) return;
-    if (cached) {
-      socket.send(cached.frame);
-      return;
+  const read = ctx.eventCache.get(app.id, channel);
+  // A cache that cannot be read is a miss: the subscriber still gets what follows.
+  const cachedEvent = read instanceof Promise ? read.catch(() => undefined) : read;
+  settle(ctx.log, cachedEvent, (cached) => {
+    if (connection.open && cached) socket.send(cached.frame);
+    else if (connection.open) {
+      socket.send(frames.cacheMiss(channel));
+      ctx.webhooks.cacheMiss(app, channel);
+      if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
     }
-    socket.send(frames.cacheMiss(channel));
-    ctx.webhooks.cacheMiss(app, channel);
-    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
+    then?.();
   });
 }
 

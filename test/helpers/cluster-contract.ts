@@ -19,6 +19,8 @@ export interface ContractNode {
   /** What the cluster reported to this node, as "kind app channel user" lines. */
   readonly heard: string[];
   readonly delivered: ChannelMessage[];
+  /** Kept events the node's buffers threw away, as "reason app count" lines. */
+  readonly dropped: string[];
   /** Open connections per app, as the server would count them. */
   readonly connections: Map<string, number>;
   subscribe(app: App, channel: string): void;
@@ -47,6 +49,7 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
   const channels = new ChannelDirectory();
   const heard: string[] = [];
   const delivered: ChannelMessage[] = [];
+  const dropped: string[] = [];
   const connections = new Map<string, number>();
   const users = new Map<string, Map<string, number>>();
   const usersOf = (appId: string) => users.get(appId) ?? users.set(appId, new Map()).get(appId)!;
@@ -72,6 +75,7 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
       userGone: (app, userId) => record("user_gone", app, userId),
     },
     consoles: { received: () => {}, watchedElsewhere: () => {} },
+    bufferDrops: (appId, reason, count) => dropped.push(`${reason} ${appId} ${count}`),
   };
   const services = await startCluster(parts);
   return {
@@ -79,6 +83,7 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
     channels,
     heard,
     delivered,
+    dropped,
     connections,
     subscribe(app, channel) {
       channels.forApp(app.id).subscribe(channel);
@@ -261,6 +266,55 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       first().services.eventCache.set(HEARD.id, "cache-shared", "second", "2", "frame-2");
       await until(async () => (await other().services.eventCache.get(HEARD.id, "cache-shared"))?.event === "second", "the last event on the other node");
       expect(await other().services.eventCache.get(HEARD.id, "cache-other")).toBeUndefined();
+    });
+
+    const rule = (maxEvents: number, ttlSeconds = 60) => ({ channelPrefix: "buffered-", ttlSeconds, maxEvents });
+
+    it("keeps events for a vacant channel in order, and hands them to one claim only", async () => {
+      const channel = "buffered-order";
+      for (const n of [1, 2, 3]) expect(await first().services.channelBuffers.keepIfVacant(HEARD, channel, rule(10), `frame-${n}`)).toBe(true);
+      expect(await other().services.channelBuffers.waiting(HEARD.id, channel)).toBe(3);
+      other().subscribe(HEARD, channel);
+      expect(await other().services.channelBuffers.claim(HEARD, channel)).toEqual(["frame-1", "frame-2", "frame-3"]);
+      expect(await first().services.channelBuffers.claim(HEARD, channel)).toEqual([]);
+      expect(await first().services.channelBuffers.waiting(HEARD.id, channel)).toBe(0);
+      expect(await other().services.channelBuffers.waiting(QUIET.id, channel)).toBe(0);
+    });
+
+    it("keeps nothing for a channel with a subscriber on any node", async () => {
+      const channel = "buffered-occupied";
+      other().subscribe(HEARD, channel);
+      await until(async () => (await first().services.occupancy.subscriptionCount(HEARD.id, channel)) === 1, "the subscriber counted");
+      expect(await first().services.channelBuffers.keepIfVacant(HEARD, channel, rule(10), "live")).toBe(false);
+      expect(await first().services.channelBuffers.waiting(HEARD.id, channel)).toBe(0);
+    });
+
+    it("keeps the newest maxEvents, and lets kept events expire", async () => {
+      const channel = "buffered-bounded";
+      for (const n of [1, 2, 3, 4]) await first().services.channelBuffers.keepIfVacant(HEARD, channel, rule(2), `frame-${n}`);
+      expect(first().dropped).toContain(`max_events ${HEARD.id} 1`);
+      expect(await other().services.channelBuffers.claim(HEARD, channel)).toEqual(["frame-3", "frame-4"]);
+      const expiring = "buffered-expiring";
+      await first().services.channelBuffers.keepIfVacant(HEARD, expiring, rule(10, 1), "soon-gone");
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // the rule's TTL, 1 s, passing
+      expect(await other().services.channelBuffers.waiting(HEARD.id, expiring)).toBe(0);
+      expect(await other().services.channelBuffers.claim(HEARD, expiring)).toEqual([]);
+    });
+
+    it("hands every event published while a claim is made exactly once: kept and claimed, or answered occupied", async () => {
+      const channel = "buffered-boundary";
+      const frames = Array.from({ length: 60 }, (_, n) => `frame-${n}`);
+      const answers: Array<boolean | Promise<boolean>> = [];
+      for (const frame of frames.slice(0, 30)) answers.push(first().services.channelBuffers.keepIfVacant(HEARD, channel, rule(1000), frame));
+      other().subscribe(HEARD, channel);
+      const claimed = other().services.channelBuffers.claim(HEARD, channel);
+      for (const frame of frames.slice(30)) answers.push(first().services.channelBuffers.keepIfVacant(HEARD, channel, rule(1000), frame));
+      const kept = await Promise.all(answers);
+      const handedOver = await claimed;
+      const published = frames.filter((_, n) => !kept[n]);
+      expect([...handedOver, ...published].sort()).toEqual([...frames].sort());
+      expect(handedOver).toEqual(frames.filter((_, n) => kept[n]));
+      expect(await first().services.channelBuffers.waiting(HEARD.id, channel)).toBe(0);
     });
 
     it("tells each node how many connections an app with a maxConnections has elsewhere", async () => {

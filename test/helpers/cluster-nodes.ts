@@ -11,6 +11,7 @@ import { startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.j
 export const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
 export const small: AppConfig = { id: "cl-small", key: "cl-small-key", secret: "cl-small-secret", maxPresenceMembersPerChannel: 2 };
 export const quota: AppConfig = { id: "cl-quota", key: "cl-quota-key", secret: "cl-quota-secret", maxConnections: 2 };
+export const buffering: AppConfig = { id: "cl-buffering", key: "cl-buffering-key", secret: "cl-buffering-secret", vacantChannelBuffers: [{ channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 }] };
 
 export interface TwoNodes {
   redis: RedisServer;
@@ -38,7 +39,7 @@ export function useTwoNodes(env: Record<string, string> = {}): TwoNodes {
     nodes.redis = await startRedis();
     nodes.receiver = await startWebhookReceiver();
     nodes.hooked = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: nodes.receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
-    const apps = [DEMO_APP, nodes.hooked, counted, small, quota];
+    const apps = [DEMO_APP, nodes.hooked, counted, small, quota, buffering];
     [nodes.nodeA, nodes.nodeB] = await Promise.all([
       startHerald({ apps, args: ["--redis", nodes.redis.url], env }),
       startHerald({ apps, args: ["--redis", nodes.redis.url], env }),

@@ -8,7 +8,8 @@ import { AppRegistry } from "../../src/apps/app-registry.js";
 import { parseApps } from "../../src/apps/apps-file.js";
 import { ChannelDirectory } from "../../src/channels/channel-directory.js";
 import type { ChannelMessage } from "../../src/cluster/cluster.js";
-import { startSingleNode } from "../../src/cluster/local-cluster.js";
+import { singleNode } from "../../src/cluster/local-cluster.js";
+import { VacantChannels } from "../../src/server/vacant-channels.js";
 import { ConsoleTap } from "../../src/console/tap.js";
 import { createLogger } from "../../src/logger.js";
 import { NodeCounters } from "../../src/metrics/counters.js";
@@ -72,7 +73,9 @@ export async function ruleServices(apps: unknown[]): Promise<{ services: RuleSer
   const published: ChannelMessage[] = [];
   const webhooks = new Webhooks(async () => ({ ok: true, status: 200 }), log);
   const tap = new ConsoleTap("1");
-  const cluster = await startSingleNode({
+  const counters = new NodeCounters();
+  const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
+  const cluster = await singleNode(1024 * 1024)({
     local: {
       deliver: (message) => published.push(message),
       terminateUser: () => {},
@@ -83,6 +86,7 @@ export async function ruleServices(apps: unknown[]): Promise<{ services: RuleSer
     channels,
     events: { heard: () => false, channelOccupied: () => {}, channelVacated: () => {}, memberAdded: () => {}, memberRemoved: () => {}, memberCame: () => {}, memberGone: () => {}, userCame: () => {}, userGone: () => {} },
     consoles: tap,
+    bufferDrops: () => {},
   });
   const services: RuleServices = {
     log,
@@ -90,7 +94,8 @@ export async function ruleServices(apps: unknown[]): Promise<{ services: RuleSer
     channels,
     users,
     webhooks,
-    counters: new NodeCounters(),
+    counters,
+    vacant,
     broker: cluster.broker,
     occupancy: cluster.occupancy,
     presence: cluster.presence,

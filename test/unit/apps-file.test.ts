@@ -30,6 +30,7 @@ describe("parseApps", () => {
       requireUserAuthentication: false,
       userAuthenticationTimeout: 30,
       webhooks: [],
+      vacantChannelBuffers: [],
     });
   });
 
@@ -53,6 +54,11 @@ describe("parseApps", () => {
     [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", event_types: [] }] }] }, 'field "webhooks.0.event_types" must name at least one event type'],
     [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", filters: {} }] }] }, 'field "webhooks.0"'],
     [{ apps: [{ ...base, webhooks: [{ url: "https://a.test", filter: { channel_name_prefix: "x" } }] }] }, 'field "webhooks.0.filter"'],
+    [{ apps: [{ ...base, vacantChannelBuffers: [{ channelPrefix: "", ttlSeconds: 60, maxEvents: 10 }] }] }, 'field "vacantChannelBuffers.0.channelPrefix" must be a non-empty string'],
+    [{ apps: [{ ...base, vacantChannelBuffers: [{ channelPrefix: "a-", ttlSeconds: 604_801 }] }] }, 'field "vacantChannelBuffers.0.ttlSeconds"'],
+    [{ apps: [{ ...base, vacantChannelBuffers: [{ channelPrefix: "a-", maxEvents: 0 }] }] }, 'field "vacantChannelBuffers.0.maxEvents"'],
+    [{ apps: [{ ...base, vacantChannelBuffers: [{ channelPrefix: "a-", maxEvents: 1001 }] }] }, 'field "vacantChannelBuffers.0.maxEvents"'],
+    [{ apps: [{ ...base, vacantChannelBuffers: [{ prefix: "a-" }] }] }, 'field "vacantChannelBuffers.0'],
   ])("rejects %j naming the problem", (json, message) => {
     expect(() => parseApps(json, "apps.json")).toThrow(AppsFileError);
     expect(() => parseApps(json, "apps.json")).toThrow(message);

@@ -1,21 +1,24 @@
-import type { App } from "../../apps/app.js";
+import { bufferRuleFor, type App } from "../../apps/app.js";
 import { isCacheChannel } from "../../protocol/channel-names.js";
 import type { TriggeredEvent } from "../../protocol/http-events.js";
 import { channelEventEncoder } from "../../protocol/server-frames.js";
 import type { Broker, EventCache } from "../../cluster/cluster.js";
 import { payloadFields } from "../../console/entries.js";
 import type { ConsoleTap } from "../../console/tap.js";
+import type { VacantChannels } from "../vacant-channels.js";
 
 /** What publishing an HTTP API event uses. */
 export interface PublishServices {
   readonly tap: ConsoleTap;
   readonly eventCache: EventCache;
   readonly broker: Broker;
+  readonly vacant: VacantChannels;
 }
 
 /**
  * Publishes a validated event to each of its channels, one encoded frame per
- * channel, and keeps it as the last event of the cache channels among them.
+ * channel, and keeps it as the last event of the cache channels among them. A
+ * channel under one of the app's vacantChannelBuffers rules may keep it instead.
  */
 export function publishEvent(ctx: PublishServices, app: App, event: TriggeredEvent): void {
   if (ctx.tap.watching(app.id)) {
@@ -25,6 +28,9 @@ export function publishEvent(ctx: PublishServices, app: App, event: TriggeredEve
   for (const channel of event.channels) {
     const frame = encode(channel);
     if (isCacheChannel(channel)) ctx.eventCache.set(app.id, channel, event.name, event.data, frame);
-    ctx.broker.publish({ appId: app.id, channel, frame, exceptSocketId: event.socketId });
+    const message = { appId: app.id, channel, frame, exceptSocketId: event.socketId };
+    const rule = app.vacantChannelBuffers.length === 0 ? undefined : bufferRuleFor(app, channel);
+    if (rule) ctx.vacant.publish(app, rule, message);
+    else ctx.broker.publish(message);
   }
 }

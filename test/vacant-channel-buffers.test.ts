@@ -1,0 +1,134 @@
+/**
+ * Vacant-channel buffers on one node: what the HTTP API sends a channel nobody
+ * subscribes to is kept and handed to the subscriber that comes back, through
+ * Echo and pusher-js unchanged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient, caughtUp, echoClient, echoReady, nextCall, pusherClient, serverSdk, signedIn, sleep } from "./helpers/clients.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+
+const buffered: AppConfig = {
+  id: "buffered",
+  key: "buffered-key",
+  secret: "buffered-secret",
+  vacantChannelBuffers: [
+    { channelPrefix: "private-App.Models.User.", ttlSeconds: 86_400, maxEvents: 3 },
+    { channelPrefix: "brief-", ttlSeconds: 1, maxEvents: 10 },
+    { channelPrefix: "#server-to-user-", ttlSeconds: 600, maxEvents: 10 },
+    { channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 },
+  ],
+};
+let herald: Herald;
+beforeAll(async () => {
+  herald = await startHerald({ apps: [DEMO_APP, buffered] });
+});
+afterAll(() => herald.stop());
+
+const sdk = () => serverSdk(herald.port, buffered);
+const NOTIFICATION = "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated";
+
+async function waiting(channel: string, app = buffered): Promise<number> {
+  const response = await serverSdk(herald.port, app).get({ path: `/channels/${channel}`, params: { info: "buffered" } });
+  return ((await response.json()) as { buffered: number }).buffered;
+}
+
+/** A raw subscriber of a public channel; its frames are recorded from the handshake on. */
+function subscriber(channel: string, app = buffered): Promise<RawClient> {
+  return RawClient.subscribed(herald.port, channel, app.key);
+}
+
+const eventsOf = (client: RawClient) => client.frames.filter((frame) => !frame.event.startsWith("pusher")).map((frame) => frame.event);
+
+describe("vacant-channel buffers", () => {
+  it("hand a notification sent while the user was away to Echo's .notification() when the page opens", async () => {
+    await sdk().trigger("private-App.Models.User.42", NOTIFICATION, { id: "n-1", type: "App\\Notifications\\InvoicePaid", amount: 120 });
+    expect(await waiting("private-App.Models.User.42")).toBe(1);
+    const echo = echoClient(herald.port, buffered);
+    const notified = nextCall<{ type: string; amount: number }>();
+    echo.private("App.Models.User.42").notification(notified.callback);
+    expect(await notified.promise).toMatchObject({ type: "App\\Notifications\\InvoicePaid", amount: 120 });
+    expect(await waiting("private-App.Models.User.42")).toBe(0);
+    echo.disconnect();
+  });
+
+  it("keep the newest maxEvents in order, and give them to the first subscriber only", async () => {
+    for (const n of [1, 2, 3, 4, 5]) await sdk().trigger("private-App.Models.User.7", `e${n}`, {});
+    const auth = (socketId: string) => sdk().authorizeChannel(socketId, "private-App.Models.User.7").auth;
+    const first = await RawClient.connect(herald.port, buffered.key);
+    first.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.7", auth: auth(await first.socketId()) } });
+    await first.event("pusher_internal:subscription_succeeded");
+    await first.caughtUp();
+    expect(eventsOf(first)).toEqual(["e3", "e4", "e5"]);
+    const second = await RawClient.connect(herald.port, buffered.key);
+    second.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.7", auth: auth(await second.socketId()) } });
+    await second.event("pusher_internal:subscription_succeeded");
+    await second.caughtUp();
+    expect(eventsOf(second)).toEqual([]);
+    for (const client of [first, second]) client.close();
+  });
+
+  it("keep nothing for a channel outside every prefix, for an app without buffers, or while the channel is occupied", async () => {
+    await sdk().trigger("unmatched", "lost", {});
+    await serverSdk(herald.port, DEMO_APP).trigger("kept-elsewhere", "lost", {});
+    const present = await subscriber("kept-busy");
+    await sdk().trigger("kept-busy", "live", {});
+    expect(await present.event("live")).toMatchObject({ channel: "kept-busy" });
+    await present.closedByUs();
+    const clients = [await subscriber("unmatched"), await subscriber("kept-elsewhere", DEMO_APP), await subscriber("kept-busy")];
+    await Promise.all(clients.map((client) => client.caughtUp()));
+    expect(clients.map(eventsOf)).toEqual([[], [], []]);
+    expect(await waiting("unmatched")).toBe(0);
+    for (const client of clients) client.close();
+  });
+
+  it("let kept events expire after ttlSeconds", async () => {
+    await sdk().trigger("brief-news", "stale", {});
+    expect(await waiting("brief-news")).toBe(1);
+    await sleep(1100); // the rule's TTL, 1 s, passing
+    expect(await waiting("brief-news")).toBe(0);
+    const late = await subscriber("brief-news");
+    await late.caughtUp();
+    expect(eventsOf(late)).toEqual([]);
+    late.close();
+  });
+
+  it("deliver a stream published while the first subscriber joins without a gap or a duplicate", async () => {
+    const channel = "kept-stream";
+    const published = Array.from({ length: 200 }, (_, n) => `s${n}`);
+    const client = await RawClient.connect(herald.port, buffered.key);
+    await client.socketId();
+    const stream = (async () => {
+      for (const name of published) await sdk().trigger(channel, name, {});
+    })();
+    await sleep(20); // let the stream start, so the subscription lands inside it
+    client.send({ event: "pusher:subscribe", data: { channel } });
+    await stream;
+    await client.caughtUp();
+    expect(eventsOf(client)).toEqual(published);
+    client.close();
+  });
+
+  it("hand sendToUser events kept for #server-to-user- to the user's next sign-in", async () => {
+    await sdk().sendToUser("away-user", "order-shipped", { order: 42 });
+    const user = pusherClient(herald.port, buffered, { signinAs: { id: "away-user" } });
+    const shipped = nextCall<unknown>();
+    user.user.bind("order-shipped", shipped.callback);
+    await signedIn(user);
+    expect(await shipped.promise).toEqual({ order: 42 });
+    await caughtUp(user);
+    user.disconnect();
+  });
+
+  it("answer info=buffered per app, and Echo private channels still subscribe normally", async () => {
+    await sdk().trigger("kept-counted", "a", {});
+    await sdk().trigger("kept-counted", "b", {});
+    expect(await waiting("kept-counted")).toBe(2);
+    expect(await waiting("kept-counted", DEMO_APP)).toBe(0);
+    const echo = echoClient(herald.port, buffered);
+    const heard: string[] = [];
+    const channel = echo.channel("kept-counted").listen(".a", () => heard.push("a")).listen(".b", () => heard.push("b"));
+    await echoReady(channel);
+    await expect.poll(() => heard).toEqual(["a", "b"]);
+    echo.disconnect();
+  });
+});
