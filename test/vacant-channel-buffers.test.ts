@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, caughtUp, echoClient, echoReady, nextCall, pusherClient, serverSdk, signedIn, sleep } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { freePort } from "./helpers/redis-server.js";
 
 const buffered: AppConfig = {
   id: "buffered",
@@ -16,11 +17,14 @@ const buffered: AppConfig = {
     { channelPrefix: "brief-", ttlSeconds: 1, maxEvents: 10 },
     { channelPrefix: "#server-to-user-", ttlSeconds: 600, maxEvents: 10 },
     { channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 },
+    { channelPrefix: "presence-kept-", ttlSeconds: 600, maxEvents: 10 },
   ],
 };
 let herald: Herald;
+let metricsPort: number;
 beforeAll(async () => {
-  herald = await startHerald({ apps: [DEMO_APP, buffered] });
+  metricsPort = await freePort();
+  herald = await startHerald({ apps: [DEMO_APP, buffered], args: ["--metrics-port", String(metricsPort)] });
 });
 afterAll(() => herald.stop());
 
@@ -117,6 +121,44 @@ describe("vacant-channel buffers", () => {
     expect(await shipped.promise).toEqual({ order: 42 });
     await caughtUp(user);
     user.disconnect();
+  });
+
+  it("hand a presence channel's kept events to the joining socket, and not to the member who joins next", async () => {
+    await sdk().trigger("presence-kept-room", "agenda", { item: 1 });
+    const ada = pusherClient(herald.port, buffered, { user: { user_id: "ada" } });
+    const adaHeard = nextCall<unknown>();
+    ada.subscribe("presence-kept-room").bind("agenda", adaHeard.callback);
+    expect(await adaHeard.promise).toEqual({ item: 1 });
+    const bob = pusherClient(herald.port, buffered, { user: { user_id: "bob" } });
+    const bobHeard: unknown[] = [];
+    bob.subscribe("presence-kept-room").bind("agenda", (data: unknown) => bobHeard.push(data));
+    await new Promise((resolve) => bob.channel("presence-kept-room").bind("pusher:subscription_succeeded", resolve));
+    await caughtUp(bob);
+    expect(bobHeard).toEqual([]);
+    for (const client of [ada, bob]) client.disconnect();
+  });
+
+  it("count kept events, hand-overs and drops in /metrics", async () => {
+    const sample = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return Number(new RegExp(`^${name.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    };
+    const before = {
+      kept: await sample('herald_buffered_events_total{app="buffered"}'),
+      handovers: await sample('herald_buffer_handovers_total{app="buffered"}'),
+      overMax: await sample('herald_buffered_events_dropped_total{app="buffered",reason="max_events"}'),
+    };
+    for (const n of [1, 2, 3, 4]) await sdk().trigger("private-App.Models.User.99", `m${n}`, {});
+    const auth = (socketId: string) => sdk().authorizeChannel(socketId, "private-App.Models.User.99").auth;
+    const client = await RawClient.connect(herald.port, buffered.key);
+    client.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.99", auth: auth(await client.socketId()) } });
+    await client.event("pusher_internal:subscription_succeeded");
+    await client.caughtUp();
+    expect(eventsOf(client)).toEqual(["m2", "m3", "m4"]);
+    expect(await sample('herald_buffered_events_total{app="buffered"}')).toBe(before.kept + 4);
+    expect(await sample('herald_buffer_handovers_total{app="buffered"}')).toBe(before.handovers + 1);
+    expect(await sample('herald_buffered_events_dropped_total{app="buffered",reason="max_events"}')).toBe(before.overMax + 1);
+    client.close();
   });
 
   it("answer info=buffered per app, and Echo private channels still subscribe normally", async () => {
