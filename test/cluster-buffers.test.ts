@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { RawClient, serverSdk, sleep } from "./helpers/clients.js";
-import { buffering, until, useTwoNodes } from "./helpers/cluster-nodes.js";
-import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
+import { FAST_TIMINGS_ENV, buffering, until, useTwoNodes } from "./helpers/cluster-nodes.js";
+import { startHerald } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 const cluster = useTwoNodes();
 const eventsOf = (client: RawClient) => client.frames.filter((frame) => !frame.event.startsWith("pusher")).map((frame) => frame.event);
@@ -50,5 +51,34 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: vacant-channel buffer
     await until(() => eventsOf(client).includes("marker"), "the marker");
     expect(eventsOf(client)).toEqual([...published, "marker"]);
     client.close();
+  });
+
+  it("keeps serving while Redis is away, holds no subscriber up, and hands what was kept before over once when it is back", { timeout: 30_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const node = await startHerald({ apps: [buffering], args: ["--redis", durable.url], env: FAST_TIMINGS_ENV });
+    const sdk = serverSdk(node.port, buffering);
+    try {
+      await sdk.trigger("kept-before", "before", {});
+      const present = await RawClient.subscribed(node.port, "kept-present", buffering.key);
+      await durable.kill();
+      await until(() => node.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
+      await sdk.trigger("kept-present", "during", {});
+      expect(await present.event("during")).toMatchObject({ channel: "kept-present" });
+      // Nothing can be kept or claimed now; the new subscriber's live events are not held for a claim.
+      const newcomer = await RawClient.subscribed(node.port, "kept-newcomer", buffering.key);
+      await sdk.trigger("kept-newcomer", "live", {});
+      expect(await newcomer.event("live", 1000)).toMatchObject({ channel: "kept-newcomer" });
+
+      await durable.start();
+      await until(() => node.logs.some((line) => line.msg.includes("is reachable again")), "the reconnect", 10_000);
+      const first = await RawClient.subscribed(node.port, "kept-before", buffering.key);
+      const second = await RawClient.subscribed(node.port, "kept-before", buffering.key);
+      await Promise.all([first.caughtUp(), second.caughtUp()]);
+      expect([eventsOf(first), eventsOf(second)]).toEqual([["before"], []]);
+      for (const client of [present, newcomer, first, second]) client.close();
+    } finally {
+      await node.stop();
+      await durable.kill();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * Echo and pusher-js unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import nacl from "tweetnacl";
 import { RawClient, caughtUp, echoClient, echoReady, nextCall, pusherClient, serverSdk, signedIn, sleep } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { freePort } from "./helpers/redis-server.js";
@@ -18,6 +19,7 @@ const buffered: AppConfig = {
     { channelPrefix: "#server-to-user-", ttlSeconds: 600, maxEvents: 10 },
     { channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 },
     { channelPrefix: "presence-kept-", ttlSeconds: 600, maxEvents: 10 },
+    { channelPrefix: "private-encrypted-vault.", ttlSeconds: 600, maxEvents: 10 },
   ],
 };
 let herald: Herald;
@@ -136,6 +138,18 @@ describe("vacant-channel buffers", () => {
     await caughtUp(bob);
     expect(bobHeard).toEqual([]);
     for (const client of [ada, bob]) client.disconnect();
+  });
+
+  it("hand an end-to-end encrypted event kept for a vacant channel to Echo.encryptedPrivate(), which decrypts it", async () => {
+    const masterKey = Buffer.from(nacl.randomBytes(32)).toString("base64");
+    const backend = serverSdk(herald.port, buffered, { encryptionMasterKeyBase64: masterKey });
+    await backend.trigger("private-encrypted-vault.9", "secret", { code: 1234 });
+    expect(await waiting("private-encrypted-vault.9")).toBe(1);
+    const echo = echoClient(herald.port, buffered, { authorizer: backend });
+    const received = nextCall<unknown>();
+    echo.encryptedPrivate("vault.9").listen(".secret", received.callback);
+    expect(await received.promise).toEqual({ code: 1234 });
+    echo.disconnect();
   });
 
   it("count kept events, hand-overs and drops in /metrics", async () => {
