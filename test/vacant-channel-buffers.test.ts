@@ -18,6 +18,7 @@ const buffered: AppConfig = {
     { channelPrefix: "brief-", ttlSeconds: 1, maxEvents: 10 },
     { channelPrefix: "#server-to-user-", ttlSeconds: 600, maxEvents: 10 },
     { channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 },
+    { channelPrefix: "cache-kept-", ttlSeconds: 600, maxEvents: 10 },
     { channelPrefix: "presence-kept-", ttlSeconds: 600, maxEvents: 10 },
     { channelPrefix: "private-encrypted-vault.", ttlSeconds: 600, maxEvents: 10 },
   ],
@@ -150,6 +151,22 @@ describe("vacant-channel buffers", () => {
     echo.encryptedPrivate("vault.9").listen(".secret", received.callback);
     expect(await received.promise).toEqual({ code: 1234 });
     echo.disconnect();
+  });
+
+  it("keep batch_events in order, and hand them over after a cache channel's replay", async () => {
+    await sdk().triggerBatch([
+      { channel: "cache-kept-prices", name: "p1", data: "{}" },
+      { channel: "cache-kept-prices", name: "p2", data: "{}" },
+    ]);
+    const cached = await RawClient.connect(herald.port, buffered.key);
+    await cached.socketId();
+    cached.send({ event: "pusher:subscribe", data: { channel: "cache-kept-prices" } });
+    await cached.event("pusher_internal:subscription_succeeded");
+    await cached.caughtUp();
+    // The cache replays the last event, then the buffer hands over both, in order.
+    expect(eventsOf(cached)).toEqual(["p2", "p1", "p2"]);
+
+    cached.close();
   });
 
   it("count kept events, hand-overs and drops in /metrics", async () => {
