@@ -46,3 +46,20 @@ export interface PusherSocket {
   /** Closes with a code and reason (close-connection.ts decides them). */
   end(code: number, reason: string): unknown;
 }
+
+/**
+ * What this node does with each of its connections besides the rules: the
+ * keepalive sweep, exclusion on publish, the graceful stop. A uWebSockets.js
+ * socket is one as it is; an HTTP-transport session implements the same.
+ */
+export interface NodeSocket extends PusherSocket {
+  /** Output queued for the client and not yet taken by it. */
+  getBufferedAmount(): number;
+  /** A transport-level ping (WebSocket control frame); nothing on transports without one. */
+  ping(): unknown;
+  /** Runs `work`, sending what it sends in one write where the transport can. */
+  cork(work: () => void): unknown;
+  /** Publishes to a topic's subscribers except this socket (it must be subscribed). */
+  publish(topic: string, frame: string): unknown;
+  isSubscribed(topic: string): boolean;
+}

@@ -1,15 +1,14 @@
-import type { WebSocket } from "./uws.js";
-import type { Connection } from "./connection.js";
+import type { Connection, NodeSocket } from "./connection.js";
 
 /**
- * The open sockets of this node: by socket_id for exclusion on publish, and a
+ * The open connections of this node (WebSockets and HTTP-transport sessions): by socket_id for exclusion on publish, and a
  * count per app for the connection quota.
  */
 export class SocketRegistry {
-  private readonly bySocketId = new Map<string, WebSocket<Connection>>();
+  private readonly bySocketId = new Map<string, NodeSocket>();
   private readonly perApp = new Map<string, number>();
 
-  add(ws: WebSocket<Connection>, socketId: string, appId: string): void {
+  add(ws: NodeSocket, socketId: string, appId: string): void {
     this.bySocketId.set(socketId, ws);
     this.perApp.set(appId, (this.perApp.get(appId) ?? 0) + 1);
   }
@@ -21,7 +20,7 @@ export class SocketRegistry {
     else this.perApp.delete(connection.app.id);
   }
 
-  get(socketId: string): WebSocket<Connection> | undefined {
+  get(socketId: string): NodeSocket | undefined {
     return this.bySocketId.get(socketId);
   }
 
@@ -33,7 +32,7 @@ export class SocketRegistry {
     return this.bySocketId.size;
   }
 
-  sockets(): IterableIterator<WebSocket<Connection>> {
+  sockets(): IterableIterator<NodeSocket> {
     return this.bySocketId.values();
   }
 }

@@ -1,46 +1,14 @@
 /**
  * The uWebSockets.js behaviour for `/app/{key}`: upgrade, open, message, close.
- * It turns frames into calls and leaves the rules to the modules it calls.
+ * It moves frames; what a connection is and does is pusher-connection.ts's.
  */
-import type { App } from "../apps/app.js";
-import type { AppRegistry } from "../apps/app-registry.js";
-import type { ConnectionCounts } from "../cluster/cluster.js";
-import type { NodeCounters } from "../metrics/counters.js";
-import { parseClientFrame } from "../protocol/client-frames.js";
 import { ErrorCode } from "../protocol/error-codes.js";
 import * as frames from "../protocol/server-frames.js";
-import { closeMeaning } from "../console/entries.js";
-import { admit } from "./admission.js";
-import { relayClientEvent, type ClientEventServices } from "./client-events.js";
-import { Closes } from "../protocol/closes.js";
-import { closeConnection } from "./close-connection.js";
 import type { Connection } from "./connection.js";
-import type { Keepalive } from "./keepalive.js";
-import type { Lifecycle } from "./graceful-stop.js";
-import { signIn, signOut, type SigninServices } from "./signin.js";
-import type { SocketRegistry } from "./socket-registry.js";
-import { releaseAll, subscribe, unsubscribe, type SubscriptionServices } from "./subscriptions.js";
-import uWS, { type WebSocket, type WebSocketBehavior } from "./uws.js";
+import { connectionClosed, newConnection, openConnection, receiveFrame, type SocketLimits, type SocketServices } from "./pusher-connection.js";
+import uWS, { type WebSocketBehavior } from "./uws.js";
 
-/** What the socket route uses itself, and what the rules it calls use. */
-export interface SocketServices extends SubscriptionServices, SigninServices, ClientEventServices {
-  readonly apps: AppRegistry;
-  /** This node's open sockets. */
-  readonly sockets: SocketRegistry;
-  /** Connections of each app on the other nodes, for maxConnections. */
-  readonly connectionCounts: ConnectionCounts;
-  readonly counters: NodeCounters;
-  readonly keepalive: Keepalive;
-  readonly lifecycle: Lifecycle;
-  readonly nextSocketId: () => string;
-}
-
-/** The server-wide socket limits (--max-frame-kb, --max-backpressure-kb, --max-connections). */
-export interface SocketLimits {
-  readonly maxFrameBytes: number;
-  readonly maxBackpressureBytes: number;
-  readonly maxConnections: number;
-}
+export type { SocketLimits, SocketServices } from "./pusher-connection.js";
 
 export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): WebSocketBehavior<Connection> {
   const { keepalive } = ctx;
@@ -65,22 +33,7 @@ export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): We
         res.writeStatus("503 Service Unavailable").end("Herald is shutting down; connect again.");
         return;
       }
-      const key = safeDecode(req.getParameter(0) ?? "");
-      const origin = req.getHeader("origin");
-      const admission = admit(ctx.apps, key, req.getQuery() ?? "", origin);
-      const connection: Connection = {
-        app: admission.app,
-        rejection: admission.rejection,
-        socketId: admission.app ? ctx.nextSocketId() : "",
-        channels: undefined,
-        lastSeen: keepalive.now,
-        pingedAt: 0,
-        open: true,
-        clientEvents: undefined,
-        user: undefined,
-        signinDeadline: admission.app?.requireUserAuthentication ? keepalive.now + admission.app.userAuthenticationTimeout : 0,
-        origin: admission.app && ctx.tap.watching(admission.app.id) ? origin : undefined,
-      };
+      const connection = newConnection(ctx, safeDecode(req.getParameter(0) ?? ""), req.getQuery() ?? "", req.getHeader("origin"));
       res.upgrade(
         connection,
         req.getHeader("sec-websocket-key"),
@@ -91,42 +44,21 @@ export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): We
     },
 
     open(ws) {
-      const connection = ws.getUserData();
-      const { app } = connection;
-      if (!app) return closeConnection(ws, connection.rejection!);
-      const serverLimit = limits.maxConnections;
-      if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) return closeConnection(ws, Closes.serverFull(serverLimit));
-      if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
-        return closeConnection(ws, Closes.appOverQuota(app.id, app.maxConnections));
-      }
-      ctx.sockets.add(ws, connection.socketId, app.id);
-      ctx.counters.of(app.id).connectionsOpened += 1;
-      ws.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
-      if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId }, "connection opened");
-      if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "connection_opened", socketId: connection.socketId, origin: connection.origin, transport: "ws" });
+      openConnection(ctx, limits, ws, "ws");
     },
 
     message(ws, message, isBinary) {
-      const connection = ws.getUserData();
-      keepalive.heard(connection);
-      const { app } = connection;
-      if (!app) return;
-      const counters = ctx.counters.of(app.id);
-      counters.messagesReceived += 1;
-      counters.bytesReceived += message.byteLength;
       if (isBinary) {
+        const connection = ws.getUserData();
+        keepalive.heard(connection);
+        if (!connection.app) return;
+        const counters = ctx.counters.of(connection.app.id);
+        counters.messagesReceived += 1;
+        counters.bytesReceived += message.byteLength;
         ws.send(frames.pusherError(ErrorCode.FrameRejected, "Binary frames are not part of the Pusher protocol; send JSON text."));
         return;
       }
-      try {
-        const text = Buffer.from(message).toString("utf8");
-        if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ socketId: connection.socketId, frame: redactAuth(text.slice(0, 2000)) }, "frame received");
-        handleFrame(ctx, ws, app, text);
-      } catch (error) {
-        // A bug must cost one frame, never the process or the other sockets.
-        ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
-        ws.send(frames.pusherError(ErrorCode.FrameRejected, "The server could not process this frame."));
-      }
+      receiveFrame(ctx, ws, Buffer.from(message).toString("utf8"), message.byteLength);
     },
 
     pong(ws) {
@@ -134,51 +66,12 @@ export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): We
     },
 
     close(ws, code) {
-      const connection = ws.getUserData();
-      connection.open = false;
-      if (!connection.app) return;
-      if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, code }, "connection closed");
-      ctx.counters.of(connection.app.id).closed(code);
-      if (ctx.tap.watching(connection.app.id)) {
-        ctx.tap.emit(connection.app.id, { type: "connection_closed", socketId: connection.socketId, code, detail: closeMeaning(code) });
-      }
-      ctx.sockets.remove(connection);
-      releaseAll(ctx, connection.app, connection);
-      if (connection.user) signOut(ctx, ws, connection.app, connection.user);
+      connectionClosed(ctx, ws, code);
     },
   };
 }
 
-function handleFrame(ctx: SocketServices, ws: WebSocket<Connection>, app: App, text: string): void {
-  const parsed = parseClientFrame(text);
-  if (!parsed.ok) {
-    ws.send(frames.pusherError(ErrorCode.FrameRejected, parsed.message));
-    return;
-  }
-  const { frame } = parsed;
-  switch (frame.kind) {
-    case "ping":
-      ws.send(frames.PONG);
-      return;
-    case "pong":
-      return;
-    case "subscribe":
-      return subscribe(ctx, ws, app, frame);
-    case "unsubscribe":
-      return unsubscribe(ctx, ws, app, frame.channel);
-    case "signin":
-      return signIn(ctx, ws, app, frame);
-    case "client-event":
-      return relayClientEvent(ctx, ws, app, frame, ctx.keepalive.now);
-  }
-}
-
-/** Signatures never reach the logs, not even at debug level. */
-function redactAuth(frame: string): string {
-  return frame.replace(/("auth"\s*:\s*")[^"]*"/g, '$1[redacted]"');
-}
-
-function safeDecode(value: string): string {
+export function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
