@@ -22,6 +22,9 @@ export interface Config {
   maxConnections: number;
   /** Port of the ops listener serving GET /metrics (Prometheus) and the console; 0 turns it off. */
   metricsPort: number;
+  /** Whether pusher-js's HTTP fallback transports are served, and where (pusher-js's httpPath). */
+  httpTransports: boolean;
+  httpTransportPath: string;
   /** Whether the ops listener serves the console. */
   console: boolean;
   /** The token every console call must bear; without one the console answers loopback only. */
@@ -123,6 +126,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     maxConnections: maxConnections(raw("max-connections")),
     metricsPort: integer("metrics-port"),
     console: booleanSetting(settingName(settingOf("console")), raw("console")!),
+    httpTransports: booleanSetting(settingName(settingOf("http-transports")), raw("http-transports")!),
+    httpTransportPath: normalisePrefix(raw("http-transport-path")!),
     consoleToken: raw("console-token"),
     maxFrameBytes: 1024 * integer("max-frame-kb"),
     maxBodyBytes: 1024 * integer("max-body-kb"),

@@ -28,6 +28,7 @@ import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
 import { UserSockets } from "./server/user-sockets.js";
 import { VacantChannels } from "./server/vacant-channels.js";
+import { SessionTopics } from "./server/http-transport/session-topics.js";
 import { createUwsApp, TlsSetupError } from "./server/uws-app.js";
 import { listenExclusively, nativeEngineProblem } from "./server/uws.js";
 import { postJson } from "./webhooks/http-post.js";
@@ -94,15 +95,16 @@ async function main(): Promise<void> {
   const counters = new NodeCounters();
   const tap = new ConsoleTap(String(nodeNumber));
   const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
+  const sessionTopics = new SessionTopics();
   const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
   const start = membership?.start ?? singleNode(config.maxBufferedBytes);
-  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, broker: () => cluster.broker }));
+  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, sessionTopics, broker: () => cluster.broker }));
   const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers } = cluster;
   const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
   const lifecycle: Lifecycle = { draining: false };
   const services = {
     log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
-    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant,
+    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics,
     rateLimits: new AppRateLimits(),
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     nextSocketId: socketIdGenerator(nodeNumber),

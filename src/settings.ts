@@ -26,6 +26,8 @@ export const SETTINGS = [
   { flag: "apps", env: "HERALD_APPS_FILE", default: "apps.json", value: "<file>", help: "the apps file" },
   { flag: "soketi-config", env: "HERALD_SOKETI_CONFIG", default: undefined, value: "<file>", help: "take the apps from a Soketi config file instead (its appManager.array.apps)" },
   { flag: "path-prefix", env: "HERALD_PATH_PREFIX", default: undefined, value: "<path>", help: "serve under a path, e.g. /pusher" },
+  { flag: "http-transports", env: "HERALD_HTTP_TRANSPORTS", default: "true", value: "<true|false>", help: "serve pusher-js's HTTP fallback (xhr_streaming, xhr_polling) for networks that block WebSockets" },
+  { flag: "http-transport-path", env: "HERALD_HTTP_TRANSPORT_PATH", default: "/pusher", value: "<path>", help: "where the HTTP fallback is served (pusher-js's httpPath), under --path-prefix" },
   { flag: "pong-timeout", env: "HERALD_PONG_TIMEOUT", default: "30", value: "<seconds>", range: [1, 3600], help: "grace for a pinged client to answer before 4201" },
   { flag: "ssl-cert", env: "HERALD_SSL_CERT", default: undefined, value: "<file>", help: "serve wss:// and https:// with this PEM certificate (chain)" },
   { flag: "ssl-key", env: "HERALD_SSL_KEY", default: undefined, value: "<file>", help: "... and this PEM private key" },

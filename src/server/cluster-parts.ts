@@ -16,6 +16,7 @@ import type { SocketRegistry } from "./socket-registry.js";
 import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import type { UserSockets } from "./user-sockets.js";
 import type { VacantChannels } from "./vacant-channels.js";
+import type { SessionTopics } from "./http-transport/session-topics.js";
 import type { TemplatedApp } from "./uws.js";
 
 export interface NodeParts {
@@ -33,13 +34,15 @@ export interface NodeParts {
   readonly broker: () => Broker;
   /** Holds a channel's live frames while its kept events are handed over. */
   readonly vacant: VacantChannels;
+  /** The HTTP-transport sessions' topics, which the fan-out serves after the engine's. */
+  readonly sessionTopics: SessionTopics;
 }
 
 export function clusterParts(node: NodeParts): ClusterParts {
   const { sockets, users, webhooks, tap } = node;
   return {
     local: {
-      deliver: node.vacant.holdingFanout(localFanout(node.uwsApp, sockets, node.counters)),
+      deliver: node.vacant.holdingFanout(localFanout(node.uwsApp, sockets, node.counters, node.sessionTopics)),
       terminateUser: (appId, userId) => users.terminate(appId, userId),
       signedInUsers: () => users.signedIn(),
       hasUser: (appId, userId) => users.has(appId, userId),

@@ -62,4 +62,6 @@ export interface NodeSocket extends PusherSocket {
   /** Publishes to a topic's subscribers except this socket (it must be subscribed). */
   publish(topic: string, frame: string): unknown;
   isSubscribed(topic: string): boolean;
+  /** True for an HTTP-transport session, which the engine's topics do not know. */
+  readonly isSession?: true;
 }

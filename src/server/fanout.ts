@@ -1,5 +1,6 @@
 import type { ChannelMessage } from "../cluster/cluster.js";
 import type { NodeCounters } from "../metrics/counters.js";
+import type { SessionTopics } from "./http-transport/session-topics.js";
 import type { TemplatedApp } from "./uws.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import { topicOf } from "./topics.js";
@@ -9,17 +10,27 @@ import { topicOf } from "./topics.js";
  * walks the subscribers. Exclusion publishes through the excluded socket, which
  * uWS skips; uWS only does that for a socket that is itself subscribed, so an
  * excluded socket elsewhere (or not in the channel) means a plain publish.
+ * HTTP-transport sessions of the topic, if the node has any, get it after.
  */
-export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, counters: NodeCounters): (message: ChannelMessage) => void {
+export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, counters: NodeCounters, sessions: SessionTopics): (message: ChannelMessage) => void {
   return ({ appId, channel, frame, exceptSocketId }) => {
     const topic = topicOf(appId, channel);
-    let recipients = uwsApp.numSubscribers(topic);
-    if (recipients === 0) return;
+    const onSockets = uwsApp.numSubscribers(topic);
+    const onSessions = sessions.size === 0 ? 0 : sessions.count(topic);
+    if (onSockets + onSessions === 0) return;
     const excluded = exceptSocketId === undefined ? undefined : sockets.get(exceptSocketId);
-    if (excluded !== undefined && excluded.isSubscribed(topic)) {
-      excluded.publish(topic, frame);
-      recipients -= 1;
-    } else uwsApp.publish(topic, frame);
+    let recipients = 0;
+    if (onSockets > 0) {
+      // A session is never a uWS subscriber: excluding one is a plain publish to the WebSockets.
+      if (excluded !== undefined && excluded.isSubscribed(topic) && !excluded.isSession) {
+        excluded.publish(topic, frame);
+        recipients += onSockets - 1;
+      } else {
+        uwsApp.publish(topic, frame);
+        recipients += onSockets;
+      }
+    }
+    if (onSessions > 0) recipients += sessions.deliver(topic, frame, excluded);
     // Counted as handed to uWS; a socket over its backpressure limit drops the frame and is closed.
     const appCounters = counters.of(appId);
     appCounters.messagesSent += recipients;

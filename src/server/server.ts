@@ -14,10 +14,11 @@ import { terminateUserConnections } from "./api/terminate-user-connections.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { health, readiness } from "./ops/health.js";
 import type { TemplatedApp } from "./uws.js";
-import { websocketBehavior, type SocketLimits, type SocketServices } from "./websocket-handler.js";
+import { mountHttpTransports, type HttpTransportServices } from "./http-transport/routes.js";
+import { websocketBehavior, type SocketLimits } from "./websocket-handler.js";
 
 /** What the public port's routes use, all together. */
-export interface RouteServices extends SocketServices, SignedEndpointServices, PublishingServices {
+export interface RouteServices extends HttpTransportServices, SignedEndpointServices, PublishingServices {
   readonly eventCache: EventCache;
   readonly channelBuffers: ChannelBuffers;
 }
@@ -27,6 +28,9 @@ export interface RouteOptions extends SocketLimits {
   readonly pathPrefix: string;
   /** The server-wide HTTP API body cap (--max-body-kb). */
   readonly maxBodyBytes: number;
+  /** Whether to serve pusher-js's HTTP fallback, and its httpPath (under pathPrefix). */
+  readonly httpTransports: boolean;
+  readonly httpTransportPath: string;
   /** Why this node should not take clients now (its cluster store unreachable), for /ready. */
   readonly problem: () => string | undefined;
 }
@@ -45,6 +49,7 @@ function apiRoutes(services: RouteServices): readonly Route[] {
 export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, options: RouteOptions): void {
   const prefix = options.pathPrefix;
   uwsApp.ws(`${prefix}/app/:key`, websocketBehavior(services, options));
+  if (options.httpTransports) mountHttpTransports(uwsApp, services, options, `${prefix}${options.httpTransportPath}`);
   // The API is also served at the root: backends often call Herald directly, not
   // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
   const routes = apiRoutes(services);

@@ -55,14 +55,22 @@ function channelAuthorization(sdk: PusherServer, options: ChannelAuthOptions, so
  * Laravel backend's /broadcasting/auth would. `user` is the presence identity;
  * `signinAs` is what the user-auth endpoint answers `signin()` with.
  */
-export function pusherClient(port: number, app: AppConfig, options: ChannelAuthOptions & { signinAs?: UserData } = {}): Pusher {
+export function pusherClient(
+  port: number,
+  app: AppConfig,
+  options: ChannelAuthOptions & { signinAs?: UserData; transport?: "xhr_streaming" | "xhr_polling" } = {},
+): Pusher {
   const sdk = options.authorizer ?? serverSdk(port, app);
   return new Pusher(app.key, {
     cluster: "mt1",
     wsHost: "127.0.0.1",
     wsPort: port,
+    // pusher-js's HTTP fallback, forced: its own options, which do not default to wsHost.
+    httpHost: "127.0.0.1",
+    httpPort: port,
+    httpPath: "/pusher",
     forceTLS: false,
-    enabledTransports: ["ws"],
+    enabledTransports: [options.transport ?? "ws"],
     disableStats: true,
     channelAuthorization: {
       endpoint: "/broadcasting/auth",
