@@ -25,6 +25,8 @@ export interface Config {
   /** Whether pusher-js's HTTP fallback transports are served, and where (pusher-js's httpPath). */
   httpTransports: boolean;
   httpTransportPath: string;
+  /** The host name HTTP fallback sessions are pinned to (`o{"hostname":...}`), if any. */
+  advertiseHost: string | undefined;
   /** Whether the ops listener serves the console. */
   console: boolean;
   /** The token every console call must bear; without one the console answers loopback only. */
@@ -128,6 +130,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     console: booleanSetting(settingName(settingOf("console")), raw("console")!),
     httpTransports: booleanSetting(settingName(settingOf("http-transports")), raw("http-transports")!),
     httpTransportPath: normalisePrefix(raw("http-transport-path")!),
+    advertiseHost: raw("advertise-host"),
     consoleToken: raw("console-token"),
     maxFrameBytes: 1024 * integer("max-frame-kb"),
     maxBodyBytes: 1024 * integer("max-body-kb"),

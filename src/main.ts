@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     nextSocketId: socketIdGenerator(nodeNumber),
   };
 
-  mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
+  const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
   const listening = await listenExclusively(uwsApp, config.host, config.port);
   if (!listening) fail(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     sockets,
     webhooks,
     cluster,
+    httpSessions,
     stopTimers: () => {
       keepalive.stop();
       tap.stop();

@@ -27,6 +27,7 @@ export const SETTINGS = [
   { flag: "soketi-config", env: "HERALD_SOKETI_CONFIG", default: undefined, value: "<file>", help: "take the apps from a Soketi config file instead (its appManager.array.apps)" },
   { flag: "path-prefix", env: "HERALD_PATH_PREFIX", default: undefined, value: "<path>", help: "serve under a path, e.g. /pusher" },
   { flag: "http-transports", env: "HERALD_HTTP_TRANSPORTS", default: "true", value: "<true|false>", help: "serve pusher-js's HTTP fallback (xhr_streaming, xhr_polling) for networks that block WebSockets" },
+  { flag: "advertise-host", env: "HERALD_ADVERTISE_HOST", default: undefined, value: "<host>", help: "the host name of this node that HTTP fallback sessions send their later requests to (cluster behind a load balancer)" },
   { flag: "http-transport-path", env: "HERALD_HTTP_TRANSPORT_PATH", default: "/pusher", value: "<path>", help: "where the HTTP fallback is served (pusher-js's httpPath), under --path-prefix" },
   { flag: "pong-timeout", env: "HERALD_PONG_TIMEOUT", default: "30", value: "<seconds>", range: [1, 3600], help: "grace for a pinged client to answer before 4201" },
   { flag: "ssl-cert", env: "HERALD_SSL_CERT", default: undefined, value: "<file>", help: "serve wss:// and https:// with this PEM certificate (chain)" },

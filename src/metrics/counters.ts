@@ -13,6 +13,8 @@ function closeCodeLabel(code: number): string {
   return KNOWN_CLOSE_CODES.has(code) ? String(code) : "other";
 }
 
+export type HttpTransport = "xhr_streaming" | "xhr_polling";
+
 export type RateLimitKind = "api_reads" | "backend_events" | "client_events";
 
 export class AppCounters {
@@ -30,6 +32,9 @@ export class AppCounters {
   readonly rateLimited: Record<RateLimitKind, number> = { api_reads: 0, backend_events: 0, client_events: 0 };
   /** Signed HTTP API requests, for the console's stats. */
   apiRequests = 0;
+  /** pusher-js's HTTP fallback: sessions open now, and opened since start, by transport. */
+  readonly httpSessions: Record<HttpTransport, number> = { xhr_streaming: 0, xhr_polling: 0 };
+  readonly httpSessionsOpened: Record<HttpTransport, number> = { xhr_streaming: 0, xhr_polling: 0 };
   /** Vacant-channel buffers: events kept, hand-overs of at least one, events thrown away by reason. */
   bufferedEvents = 0;
   bufferHandovers = 0;

@@ -7,7 +7,7 @@
 import client from "prom-client";
 import type { ChannelKind } from "../protocol/channel-names.js";
 import type { BufferDropReason } from "../cluster/cluster.js";
-import { LATENCY_BUCKETS, type AppCounters, type LatencyHistogram, type NodeCounters, type RateLimitKind } from "./counters.js";
+import { LATENCY_BUCKETS, type AppCounters, type LatencyHistogram, type NodeCounters, type RateLimitKind, type HttpTransport } from "./counters.js";
 
 /** What an app's webhook queues count as they go (and keep across a reload). */
 export interface WebhookDeliveries {
@@ -100,6 +100,15 @@ export function prometheusExporter(sources: MetricSources): MetricsExporter {
       for (const kind of Object.keys(c.rateLimited) as RateLimitKind[]) yield [{ app, kind }, c.rateLimited[kind]];
     }
   });
+  const perTransport = (read: (c: AppCounters) => Record<HttpTransport, number>) =>
+    function* (): Iterable<Sample> {
+      for (const app of sources.appIds()) {
+        const byTransport = read(counters.of(app));
+        for (const transport of Object.keys(byTransport) as HttpTransport[]) yield [{ app, transport }, byTransport[transport]];
+      }
+    };
+  metric("gauge", "herald_http_sessions", "Open sessions of pusher-js's HTTP fallback (also counted in herald_connections), by transport.", ["app", "transport"], perTransport((c) => c.httpSessions));
+  metric("counter", "herald_http_sessions_opened_total", "Sessions of pusher-js's HTTP fallback opened, by transport.", ["app", "transport"], perTransport((c) => c.httpSessionsOpened));
   metric("counter", "herald_buffered_events_total", "HTTP API events kept for a vacant channel (the app's vacantChannelBuffers), on this node.", ["app"], () =>
     perApp((c) => c.bufferedEvents));
   metric("counter", "herald_buffer_handovers_total", "Kept events handed to the subscriber that made their channel occupied again, counted once per hand-over.", ["app"], () =>

@@ -11,6 +11,10 @@ import type { Webhooks } from "../webhooks/webhooks.js";
 import { closeConnection } from "./close-connection.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import uWS, { type us_listen_socket } from "./uws.js";
+import type { HttpSessions } from "./http-transport/routes.js";
+
+/** How long the stop waits for HTTP sessions between two polls to come for their close. */
+const SESSION_CLOSE_WAIT_MS = 2000;
 
 /** Shared by the WebSocket upgrade, /ready and the stop. */
 export interface Lifecycle {
@@ -25,6 +29,8 @@ export interface Drainable {
   readonly cluster: Pick<ClusterServices, "settled" | "close">;
   /** The node's timers and feeds (keepalive, console, stats, sweeps), stopped first. */
   readonly stopTimers: () => void;
+  /** The HTTP fallback's sessions, which take their close with their next receive request. */
+  readonly httpSessions: HttpSessions | undefined;
   /** Closed last, so a load balancer can read /ready until the end. */
   readonly listeners: readonly us_listen_socket[];
 }
@@ -34,6 +40,7 @@ export async function drain(node: Drainable): Promise<void> {
   node.stopTimers();
   // Closing a socket removes it from the registry: walk a copy.
   for (const ws of [...node.sockets.sockets()]) closeConnection(ws, Closes.shuttingDown());
+  await node.httpSessions?.closed(SESSION_CLOSE_WAIT_MS);
   // Departures are held 3 s (clients reconnecting elsewhere cancel theirs); then
   // their webhooks, and whatever else is queued, go out before the node leaves.
   await node.cluster.settled();

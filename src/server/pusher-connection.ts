@@ -74,7 +74,12 @@ export function openConnection(ctx: SocketServices, limits: SocketLimits, socket
     return void closeConnection(socket, Closes.appOverQuota(app.id, app.maxConnections)), false;
   }
   ctx.sockets.add(socket, connection.socketId, app.id);
-  ctx.counters.of(app.id).connectionsOpened += 1;
+  const counters = ctx.counters.of(app.id);
+  counters.connectionsOpened += 1;
+  if (transport !== "ws") {
+    counters.httpSessions[transport] += 1;
+    counters.httpSessionsOpened[transport] += 1;
+  }
   socket.send(frames.connectionEstablished(connection.socketId, app.activityTimeout));
   if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: app.id, socketId: connection.socketId, transport }, "connection opened");
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "connection_opened", socketId: connection.socketId, origin: connection.origin, transport });
@@ -101,10 +106,12 @@ export function receiveFrame(ctx: SocketServices, socket: NodeSocket, text: stri
 }
 
 /** The connection is gone (closed by either side, or expired): what it held is released. */
-export function connectionClosed(ctx: SocketServices, socket: NodeSocket, code: number): void {
+export function connectionClosed(ctx: SocketServices, socket: NodeSocket, code: number, transport: Transport = "ws"): void {
   const connection = socket.getUserData();
   connection.open = false;
   if (!connection.app) return;
+  // A connection refused at open never counted as one: it has no socket id in the registry.
+  if (transport !== "ws" && ctx.sockets.get(connection.socketId) === socket) ctx.counters.of(connection.app.id).httpSessions[transport] -= 1;
   if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, code }, "connection closed");
   ctx.counters.of(connection.app.id).closed(code);
   if (ctx.tap.watching(connection.app.id)) {

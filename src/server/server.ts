@@ -14,7 +14,7 @@ import { terminateUserConnections } from "./api/terminate-user-connections.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { health, readiness } from "./ops/health.js";
 import type { TemplatedApp } from "./uws.js";
-import { mountHttpTransports, type HttpTransportServices } from "./http-transport/routes.js";
+import { mountHttpTransports, type HttpSessions, type HttpTransportServices } from "./http-transport/routes.js";
 import { websocketBehavior, type SocketLimits } from "./websocket-handler.js";
 
 /** What the public port's routes use, all together. */
@@ -31,6 +31,8 @@ export interface RouteOptions extends SocketLimits {
   /** Whether to serve pusher-js's HTTP fallback, and its httpPath (under pathPrefix). */
   readonly httpTransports: boolean;
   readonly httpTransportPath: string;
+  /** Where this node's sessions send their later requests (--advertise-host). */
+  readonly advertiseHost: string | undefined;
   /** Why this node should not take clients now (its cluster store unreachable), for /ready. */
   readonly problem: () => string | undefined;
 }
@@ -46,10 +48,11 @@ function apiRoutes(services: RouteServices): readonly Route[] {
   ];
 }
 
-export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, options: RouteOptions): void {
+/** Mounts every route; answers the HTTP fallback's sessions, for the stop. */
+export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, options: RouteOptions): HttpSessions | undefined {
   const prefix = options.pathPrefix;
   uwsApp.ws(`${prefix}/app/:key`, websocketBehavior(services, options));
-  if (options.httpTransports) mountHttpTransports(uwsApp, services, options, `${prefix}${options.httpTransportPath}`);
+  const sessions = options.httpTransports ? mountHttpTransports(uwsApp, services, options, `${prefix}${options.httpTransportPath}`, options.advertiseHost) : undefined;
   // The API is also served at the root: backends often call Herald directly, not
   // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
   const routes = apiRoutes(services);
@@ -70,4 +73,5 @@ export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, optio
     // Any body that follows is not read, so the connection cannot be reused.
     sendError(res, state, 404, message, true);
   });
+  return sessions;
 }

@@ -22,15 +22,22 @@ const SERVER_ID = /^\d{1,6}$/;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
 
 /** Mounts the fallback under `path` (the prefix and httpPath together). */
-export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServices, limits: SocketLimits, path: string): void {
+/** What the stop needs of the sessions: that each took its close (or expired), within `waitMs`. */
+export interface HttpSessions {
+  closed(waitMs: number): Promise<void>;
+}
+
+export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServices, limits: SocketLimits, path: string, advertiseHost: string | undefined): HttpSessions {
   const sessions = new Map<string, HttpSession>();
   const host: SessionHost = {
+    // pusher-js sends every later request of the session to this host (same scheme, port and path).
+    openLine: advertiseHost ? `o${JSON.stringify({ hostname: advertiseHost })}\n` : "o\n",
     topics: ctx.sessionTopics,
     publishExcept(topic, frame, except) {
       uwsApp.publish(topic, frame);
       ctx.sessionTopics.deliver(topic, frame, except);
     },
-    gone: (session, code) => connectionClosed(ctx, session, code),
+    gone: (session, code) => connectionClosed(ctx, session, code, session.transport),
     forget(session) {
       if (sessions.get(session.id) === session) sessions.delete(session.id);
     },
@@ -101,6 +108,13 @@ export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServ
   });
 
   for (const route of ["xhr_streaming", "xhr", "xhr_send"]) uwsApp.options(`${base}/${route}`, preflight);
+  return {
+    // A session between two polls takes its close with the next one, within milliseconds.
+    async closed(waitMs) {
+      const deadline = Date.now() + waitMs;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+  };
 }
 
 function sessionId(req: HttpRequest): string | undefined {

@@ -14,6 +14,8 @@ export type SessionTransport = "xhr_streaming" | "xhr_polling";
 
 /** What a session asks of the node that holds it. */
 export interface SessionHost {
+  /** The first line of a session: `o`, with the host to pin later requests to, if any. */
+  readonly openLine: string;
   readonly topics: SessionTopics;
   /** Publishes to a topic's WebSockets and its other sessions (exclusion through a session). */
   publishExcept(topic: string, frame: string, except: HttpSession): void;
@@ -61,7 +63,7 @@ export class HttpSession implements NodeSocket {
     private readonly connection: Connection,
     private readonly host: SessionHost,
   ) {
-    this.control = "o\n";
+    this.control = host.openLine;
     this.startExpiry();
   }
 

@@ -1,0 +1,116 @@
+/**
+ * The HTTP fallback's edges, over raw HTTP: framing, CORS, bad sends, origins,
+ * limits, the graceful stop, --advertise-host and --http-transports false.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pusherClient, subscribed } from "./helpers/clients.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { freePort } from "./helpers/redis-server.js";
+import { ErrorCode } from "../src/protocol/error-codes.js";
+
+const guarded: AppConfig = { id: "guarded", key: "guarded-key", secret: "guarded-secret", allowedOrigins: ["https://app.example.com"] };
+const small: AppConfig = { id: "small", key: "small-key", secret: "small-secret", maxConnections: 1 };
+let herald: Herald;
+let metricsPort: number;
+beforeAll(async () => {
+  metricsPort = await freePort();
+  herald = await startHerald({ apps: [DEMO_APP, guarded, small], args: ["--advertise-host", "node-1.example.com", "--metrics-port", String(metricsPort)] });
+});
+afterAll(() => herald.stop());
+
+let sessionNumber = 0;
+const nextSession = () => `${100 + sessionNumber}/s${String(sessionNumber++).padStart(7, "0")}`;
+const base = (port: number, key: string, session: string) => `http://127.0.0.1:${port}/pusher/app/${key}/${session}`;
+
+/** One long-polling receive request: the lines of its answer. */
+async function poll(port: number, key: string, session: string, headers: Record<string, string> = {}): Promise<{ status: number; lines: string[]; headers: Headers }> {
+  const response = await fetch(`${base(port, key, session)}/xhr?protocol=7&client=js&version=8.4.0`, { method: "POST", headers });
+  const text = await response.text();
+  return { status: response.status, lines: text.split("\n").filter(Boolean), headers: response.headers };
+}
+
+/** The Pusher frames of `a[...]` lines. */
+const framesOf = (lines: string[]) =>
+  lines.filter((line) => line.startsWith("a")).flatMap((line) => (JSON.parse(line.slice(1)) as string[]).map((frame) => JSON.parse(frame) as { event: string; data: unknown }));
+
+async function send(port: number, key: string, session: string, body: string): Promise<number> {
+  return (await fetch(`${base(port, key, session)}/xhr_send`, { method: "POST", headers: { "Content-Type": "application/json" }, body })).status;
+}
+
+describe("the HTTP fallback's edges", () => {
+  it("opens with o, pinned to --advertise-host, then connection_established, with CORS and no-cache headers", async () => {
+    const session = nextSession();
+    const opened = await poll(herald.port, DEMO_APP.key, session, { Origin: "https://anywhere.example" });
+    expect(opened.status).toBe(200);
+    expect(opened.lines[0]).toBe('o{"hostname":"node-1.example.com"}');
+    expect(framesOf(opened.lines)[0]).toMatchObject({ event: "pusher:connection_established" });
+    expect(opened.headers.get("access-control-allow-origin")).toBe("https://anywhere.example");
+    expect(opened.headers.get("cache-control")).toContain("no-cache");
+    const preflight = await fetch(`${base(herald.port, DEMO_APP.key, session)}/xhr_send`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://anywhere.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("content-type");
+  });
+
+  it("answers sends: 204 with frames handled in order, 400 for a body that is not an array of strings, 404 for an unknown session", async () => {
+    const session = nextSession();
+    await poll(herald.port, DEMO_APP.key, session);
+    const subscribe = JSON.stringify({ event: "pusher:subscribe", data: { channel: "edge-news" } });
+    expect(await send(herald.port, DEMO_APP.key, session, JSON.stringify([subscribe, JSON.stringify({ event: "pusher:ping", data: {} })]))).toBe(204);
+    const next = await poll(herald.port, DEMO_APP.key, session);
+    expect(framesOf(next.lines).map((frame) => frame.event)).toEqual(["pusher_internal:subscription_succeeded", "pusher:pong"]);
+    expect(await send(herald.port, DEMO_APP.key, session, '{"event":"pusher:ping"}')).toBe(400);
+    expect(await send(herald.port, DEMO_APP.key, session, "[1, 2]")).toBe(400);
+    expect(await send(herald.port, DEMO_APP.key, "999/nosuchse", "[]")).toBe(404);
+    expect(await send(herald.port, DEMO_APP.key, "../etc", "[]")).toBe(404);
+    // A frame the protocol refuses is answered in the session, as on a WebSocket.
+    expect(await send(herald.port, DEMO_APP.key, session, JSON.stringify(["{not json"]))).toBe(204);
+    expect(framesOf((await poll(herald.port, DEMO_APP.key, session)).lines)).toMatchObject([{ event: "pusher:error", data: { code: ErrorCode.FrameRejected } }]);
+  });
+
+  it("refuses an origin outside the app's allowedOrigins with 4009, and an app at its maxConnections with 4004, as c[code,reason]", async () => {
+    const refused = await poll(herald.port, guarded.key, nextSession(), { Origin: "https://evil.example" });
+    expect(framesOf(refused.lines)).toMatchObject([{ event: "pusher:error", data: { code: 4009 } }]);
+    expect(refused.lines.at(-1)).toMatch(/^c\[4009,"Origin not allowed"\]$/);
+    const allowed = await poll(herald.port, guarded.key, nextSession(), { Origin: "https://app.example.com" });
+    expect(framesOf(allowed.lines)[0]).toMatchObject({ event: "pusher:connection_established" });
+
+    const ws = pusherClient(herald.port, small);
+    await subscribed(ws, "fill");
+    const full = await poll(herald.port, small.key, nextSession());
+    expect(framesOf(full.lines)).toMatchObject([{ event: "pusher:error", data: { code: 4004 } }]);
+    expect(full.lines.at(-1)).toMatch(/^c\[4004,/);
+    ws.disconnect();
+  });
+
+  it("counts sessions by transport in /metrics", async () => {
+    const session = nextSession();
+    await poll(herald.port, DEMO_APP.key, session);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(Number(/^herald_http_sessions\{app="app-id",transport="xhr_polling"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^herald_http_sessions_opened_total\{app="app-id",transport="xhr_polling"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("the HTTP fallback and the process", () => {
+  it("closes sessions with 4200 on a graceful stop", async () => {
+    const server = await startHerald();
+    const session = nextSession();
+    await poll(server.port, DEMO_APP.key, session);
+    // Held or arriving after the stop began, the next poll gets the close.
+    const held = poll(server.port, DEMO_APP.key, session);
+    const stopped = server.stop();
+    const answer = await held;
+    expect(answer.lines.at(-1)).toMatch(/^c\[4200,/);
+    await stopped;
+  });
+
+  it("serves nothing with --http-transports false", async () => {
+    const server = await startHerald({ args: ["--http-transports", "false"] });
+    expect((await poll(server.port, DEMO_APP.key, nextSession())).status).toBe(404);
+    await server.stop();
+  });
+});
