@@ -3,7 +3,7 @@
  * limits, the graceful stop, --advertise-host and --http-transports false.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pusherClient, subscribed } from "./helpers/clients.js";
+import { pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { freePort } from "./helpers/redis-server.js";
 import { ErrorCode } from "../src/protocol/error-codes.js";
@@ -106,6 +106,19 @@ describe("the HTTP fallback and the process", () => {
     const answer = await held;
     expect(answer.lines.at(-1)).toMatch(/^c\[4200,/);
     await stopped;
+  });
+
+  it("closes a session whose queue passes --max-backpressure-kb with 4100, and counts it", async () => {
+    const server = await startHerald({ args: ["--max-backpressure-kb", "16"] });
+    const session = nextSession();
+    await poll(server.port, DEMO_APP.key, session);
+    expect(await send(server.port, DEMO_APP.key, session, JSON.stringify([JSON.stringify({ event: "pusher:subscribe", data: { channel: "firehose" } })]))).toBe(204);
+    // Nobody polls: three 9 KB events pass the 16 KB queue.
+    for (let n = 0; n < 3; n++) await serverSdk(server.port, DEMO_APP).trigger("firehose", "chunk", { blob: "z".repeat(9000) });
+    const answer = await poll(server.port, DEMO_APP.key, session);
+    expect(answer.lines.at(-1)).toMatch(/^c\[4100,"Too slow/);
+    expect(await send(server.port, DEMO_APP.key, session, "[]")).toBe(404);
+    await server.stop();
   });
 
   it("serves nothing with --http-transports false", async () => {
