@@ -1,0 +1,40 @@
+/**
+ * The HTTP fallback on a cluster, behind a real nginx that routes each session's
+ * requests to one node by its {server}/{session} path segments (the README's
+ * configuration): sessions on either node hear what is published through either.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nextCall, pusherClient, serverSdk, subscribed, type Pusher } from "./helpers/clients.js";
+import { useTwoNodes } from "./helpers/cluster-nodes.js";
+import { DEMO_APP } from "./helpers/herald.js";
+import { startNginx, type Nginx } from "./helpers/nginx.js";
+import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
+
+const cluster = useTwoNodes();
+let nginx: Nginx;
+beforeAll(async () => {
+  if (SKIP_REDIS_TESTS) return;
+  nginx = await startNginx([cluster.nodeA.port, cluster.nodeB.port]);
+});
+afterAll(async () => {
+  await nginx?.stop();
+});
+
+describe.skipIf(SKIP_REDIS_TESTS)("the HTTP fallback on a cluster behind nginx", () => {
+  it.each(["xhr_streaming", "xhr_polling"] as const)("keeps %s sessions on their node, and delivers through either node", { timeout: 20_000 }, async (transport) => {
+    // Enough sessions that both nodes hold some (the hash spreads them).
+    const clients: Pusher[] = Array.from({ length: 6 }, (_, n) => pusherClient(nginx.port, DEMO_APP, { transport, user: { user_id: `u${n}` } }));
+    const room = `presence-fallback-${transport}`;
+    await Promise.all(clients.map((client) => subscribed(client, room)));
+    for (const [n, node] of [cluster.nodeA, cluster.nodeB].entries()) {
+      const heard = clients.map(() => nextCall<unknown>(5000));
+      clients.forEach((client, index) => client.channel(room).bind(`from-${n}`, heard[index]!.callback));
+      await serverSdk(node.port, DEMO_APP).trigger(room, `from-${n}`, { n });
+      expect(await Promise.all(heard.map((call) => call.promise))).toEqual(clients.map(() => ({ n })));
+    }
+    // Every member sees all six, wherever its session lives.
+    const members = clients[0]!.channel(room) as unknown as { members: { count: number } };
+    expect(members.members.count).toBe(6);
+    for (const client of clients) client.disconnect();
+  });
+});
