@@ -33,6 +33,30 @@ async function poll(port: number, key: string, session: string, headers: Record<
 const framesOf = (lines: string[]) =>
   lines.filter((line) => line.startsWith("a")).flatMap((line) => (JSON.parse(line.slice(1)) as string[]).map((frame) => JSON.parse(frame) as { event: string; data: unknown }));
 
+/** A held xhr_streaming request, read a line at a time. */
+async function openStream(url: string): Promise<{ line(): Promise<string>; abort(): void }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { method: "POST", signal: controller.signal });
+  const reader = response.body!.getReader();
+  let buffered = "";
+  return {
+    async line() {
+      for (;;) {
+        const end = buffered.indexOf("\n");
+        if (end >= 0) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 1);
+          return line;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended; unread: ${buffered}`);
+        buffered += Buffer.from(value).toString("utf8");
+      }
+    },
+    abort: () => controller.abort(),
+  };
+}
+
 async function send(port: number, key: string, session: string, body: string): Promise<number> {
   return (await fetch(`${base(port, key, session)}/xhr_send`, { method: "POST", headers: { "Content-Type": "application/json" }, body })).status;
 }
@@ -84,6 +108,40 @@ describe("the HTTP fallback's edges", () => {
     expect(framesOf(full.lines)).toMatchObject([{ event: "pusher:error", data: { code: 4004 } }]);
     expect(full.lines.at(-1)).toMatch(/^c\[4004,/);
     ws.disconnect();
+  });
+
+  it("streams: answers the client's empty send with h, and resumes a re-opened stream without a second o", async () => {
+    const session = nextSession();
+    const url = `${base(herald.port, DEMO_APP.key, session)}/xhr_streaming?protocol=7&client=js&version=8.4.0`;
+    const first = await openStream(url);
+    expect(await first.line()).toBe('o{"hostname":"node-1.example.com"}');
+    expect(framesOf([await first.line()])[0]).toMatchObject({ event: "pusher:connection_established" });
+    expect(await send(herald.port, DEMO_APP.key, session, "[]")).toBe(204);
+    expect(await first.line()).toBe("h");
+    // pusher-js answers each h with an empty send: answering that again would ping-pong for ever.
+    expect(await send(herald.port, DEMO_APP.key, session, "[]")).toBe(204);
+    expect(await send(herald.port, DEMO_APP.key, session, JSON.stringify([JSON.stringify({ event: "pusher:ping", data: {} })]))).toBe(204);
+    expect(framesOf([await first.line()])).toMatchObject([{ event: "pusher:pong" }]);
+    expect(await send(herald.port, DEMO_APP.key, session, JSON.stringify([JSON.stringify({ event: "pusher:subscribe", data: { channel: "edge-stream" } })]))).toBe(204);
+    expect(framesOf([await first.line()])[0]).toMatchObject({ event: "pusher_internal:subscription_succeeded" });
+    // pusher-js aborts and re-opens its stream after 256 KB: the same session goes on.
+    first.abort();
+    const second = await openStream(url);
+    expect(await second.line()).toBe("h"); // open, and no second o
+    await serverSdk(herald.port, DEMO_APP).trigger("edge-stream", "after", {});
+    expect(framesOf([await second.line()])).toMatchObject([{ event: "after", channel: "edge-stream" }]);
+    second.abort();
+  });
+
+  it("is served under --path-prefix and --http-transport-path", async () => {
+    const server = await startHerald({ args: ["--path-prefix", "/ws", "--http-transport-path", "/fallback"] });
+    const client = pusherClient(server.port, DEMO_APP, { transport: "xhr_polling", httpPath: "/ws/fallback" });
+    await subscribed(client, "prefixed");
+    client.disconnect();
+    const at = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}/app/${DEMO_APP.key}/${nextSession()}/xhr`, { method: "POST" });
+    expect((await at("/ws/fallback")).status).toBe(200);
+    expect((await at("/pusher")).status).toBe(404);
+    await server.stop();
   });
 
   it("counts sessions by transport in /metrics", async () => {

@@ -58,7 +58,7 @@ function channelAuthorization(sdk: PusherServer, options: ChannelAuthOptions, so
 export function pusherClient(
   port: number,
   app: AppConfig,
-  options: ChannelAuthOptions & { signinAs?: UserData; transport?: "xhr_streaming" | "xhr_polling" } = {},
+  options: ChannelAuthOptions & { signinAs?: UserData; transport?: "xhr_streaming" | "xhr_polling"; httpPath?: string } = {},
 ): Pusher {
   const sdk = options.authorizer ?? serverSdk(port, app);
   return new Pusher(app.key, {
@@ -68,7 +68,7 @@ export function pusherClient(
     // pusher-js's HTTP fallback, forced: its own options, which do not default to wsHost.
     httpHost: "127.0.0.1",
     httpPort: port,
-    httpPath: "/pusher",
+    httpPath: options.httpPath ?? "/pusher",
     forceTLS: false,
     enabledTransports: [options.transport ?? "ws"],
     disableStats: true,

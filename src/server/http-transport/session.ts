@@ -34,12 +34,20 @@ export interface SessionHost {
 export const SESSION_EXPIRY_MS = 5_000;
 /** A held receive request answers (polling) or writes (streaming) a heartbeat this often: pusher-js waits 30 s for one. */
 export const HEARTBEAT_MS = 20_000;
+/**
+ * pusher-js answers every `h` on a stream with an empty send, which is also how it
+ * checks the server is there: an empty send is answered with `h` only when none
+ * went out for this long, or the two would ping-pong for ever.
+ */
+const HEARTBEAT_ANSWER_GAP_MS = 10_000;
 
 interface Receiver {
   readonly res: HttpResponse;
   readonly origin: string;
   /** Whether the status line and headers went out (streaming writes them once). */
   headed: boolean;
+  /** The engine could not take the last write: frames wait in the queue, where the bound applies. */
+  blocked: boolean;
   timer: NodeJS.Timeout;
 }
 
@@ -55,6 +63,7 @@ export class HttpSession implements NodeSocket {
   private expiry: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private ended = false;
+  private lastHeartbeatAt = 0;
 
   constructor(
     /** "key/server/session", as the client's URLs carry it. */
@@ -121,10 +130,7 @@ export class HttpSession implements NodeSocket {
 
   /** The client's empty send (`[]`): its liveness check, answered on the stream. */
   heartbeatAsked(): void {
-    if (this.transport === "xhr_streaming") {
-      this.control += "h\n";
-      this.scheduleFlush();
-    }
+    if (this.transport === "xhr_streaming" && Date.now() - this.lastHeartbeatAt >= HEARTBEAT_ANSWER_GAP_MS) this.heartbeat();
   }
 
   /** A receive request for this session: it takes what is queued (polling holds it until there is some). */
@@ -132,7 +138,7 @@ export class HttpSession implements NodeSocket {
     this.detach(true);
     clearTimeout(this.expiry);
     this.expiry = undefined;
-    const receiver: Receiver = { res, origin, headed: false, timer: setTimeout(() => this.beat(receiver), HEARTBEAT_MS) };
+    const receiver: Receiver = { res, origin, headed: false, blocked: false, timer: setTimeout(() => this.beat(receiver), HEARTBEAT_MS) };
     receiver.timer.unref();
     this.receiver = receiver;
     res.onAborted(() => {
@@ -141,8 +147,16 @@ export class HttpSession implements NodeSocket {
       this.receiver = undefined;
       this.startExpiry();
     });
-    // A resumed stream with nothing to say writes nothing yet (an empty write could end a chunked body).
-    if (this.hasOutput()) this.flush();
+    // A resumed stream with nothing queued says `h`, so the client sees it open at once
+    // (an empty write could end a chunked body).
+    if (!this.hasOutput() && this.transport === "xhr_streaming") this.heartbeat();
+    else this.flush();
+  }
+
+  private heartbeat(): void {
+    this.lastHeartbeatAt = Date.now();
+    this.control += "h\n";
+    this.scheduleFlush();
   }
 
   /** The session is over and its last words are out: nothing more is kept. */
@@ -166,7 +180,7 @@ export class HttpSession implements NodeSocket {
 
   private flush(): void {
     const receiver = this.receiver;
-    if (!receiver || !this.hasOutput()) return;
+    if (!receiver || receiver.blocked || !this.hasOutput()) return;
     let text = this.control;
     this.control = "";
     if (this.queue.length > 0) {
@@ -186,6 +200,7 @@ export class HttpSession implements NodeSocket {
   /** A held request with nothing to say for HEARTBEAT_MS says `h`: a poll ends, a stream goes on. */
   private beat(receiver: Receiver): void {
     if (this.receiver !== receiver) return;
+    this.lastHeartbeatAt = Date.now();
     this.control += "h\n";
     this.flush();
     if (this.receiver === receiver) {
@@ -200,7 +215,14 @@ export class HttpSession implements NodeSocket {
         this.host.writeHead(receiver.res, receiver.origin);
         receiver.headed = true;
       }
-      if (text !== "") receiver.res.write(text);
+      if (text !== "" && !receiver.res.write(text)) {
+        receiver.blocked = true;
+        receiver.res.onWritable(() => {
+          receiver.blocked = false;
+          if (this.receiver === receiver) this.flush();
+          return true;
+        });
+      }
     });
   }
 
