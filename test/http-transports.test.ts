@@ -12,11 +12,12 @@ import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-re
 let herald: Herald;
 let receiver: WebhookReceiver;
 let hooked: AppConfig;
+const counted: AppConfig = { id: "counted", key: "counted-key", secret: "counted-secret", enableSubscriptionCount: true, enableClientMessages: true, maxClientEventsPerSecond: 1 };
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   hooked = { id: "hooked", key: "hooked-key", secret: "hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_vacated", "member_removed"] }] };
   // A short departure hold, so that the webhooks of an expired session come soon.
-  herald = await startHerald({ apps: [DEMO_APP, hooked], env: { HERALD_TEST_TIMINGS: JSON.stringify({ departureHoldMs: 300 }) } });
+  herald = await startHerald({ apps: [DEMO_APP, hooked, counted], env: { HERALD_TEST_TIMINGS: JSON.stringify({ departureHoldMs: 300 }) } });
 });
 afterAll(async () => {
   await herald.stop();
@@ -107,6 +108,31 @@ describe.each(["xhr_streaming", "xhr_polling"] as const)("pusher-js over %s", (t
     http.subscribe(cache).bind("tick", replayed.callback);
     expect(await replayed.promise).toEqual({ price: 9 });
     http.disconnect();
+  });
+
+  it("hears watchlists, subscription counts and the client-event rate limit as a WebSocket does", async () => {
+    const watched = `watched-${transport}`;
+    const watcher = client({ signinAs: { id: `watcher-${transport}`, watchlist: [watched] } });
+    const online = nextCall<{ user_ids: string[] }>();
+    watcher.user.watchlist.bind("online", online.callback);
+    await signedIn(watcher, 5000);
+    const friend = pusherClient(herald.port, DEMO_APP, { signinAs: { id: watched } });
+    await signedIn(friend);
+    expect(await online.promise).toMatchObject({ user_ids: [watched] });
+
+    const room = channel("private-counted");
+    const http = client({}, counted);
+    const counts: number[] = [];
+    http.subscribe(room).bind("pusher:subscription_count", (data: { subscription_count: number }) => counts.push(data.subscription_count));
+    await expect.poll(() => counts).toEqual([1]);
+    const ws = pusherClient(herald.port, counted);
+    await subscribed(ws, room);
+    await expect.poll(() => counts).toEqual([1, 2]);
+    const limited = nextCall<{ data: { code: number } }>();
+    http.connection.bind("error", (error: { data: { code: number } }) => limited.callback({ data: error.data }));
+    for (let n = 0; n < 3; n++) http.channel(room).trigger("client-typing", { n });
+    expect((await limited.promise).data.code).toBe(4301);
+    for (const each of [watcher, friend, http, ws]) each.disconnect();
   });
 
   it("gets close codes as a WebSocket would: terminate_connections closes with 4009 and pusher-js stays away", async () => {
