@@ -44,6 +44,16 @@ function subscriber(channel: string, app = buffered): Promise<RawClient> {
   return RawClient.subscribed(herald.port, channel, app.key);
 }
 
+/** A raw subscriber of a private channel, caught up: its frames hold whatever it was handed. */
+async function privateSubscriber(channel: string): Promise<RawClient> {
+  const client = await RawClient.connect(herald.port, buffered.key);
+  const { auth } = sdk().authorizeChannel(await client.socketId(), channel);
+  client.send({ event: "pusher:subscribe", data: { channel, auth } });
+  await client.event("pusher_internal:subscription_succeeded");
+  await client.caughtUp();
+  return client;
+}
+
 const eventsOf = (client: RawClient) => client.frames.filter((frame) => !frame.event.startsWith("pusher")).map((frame) => frame.event);
 
 describe("vacant-channel buffers", () => {
@@ -60,16 +70,9 @@ describe("vacant-channel buffers", () => {
 
   it("keep the newest maxEvents in order, and give them to the first subscriber only", async () => {
     for (const n of [1, 2, 3, 4, 5]) await sdk().trigger("private-App.Models.User.7", `e${n}`, {});
-    const auth = (socketId: string) => sdk().authorizeChannel(socketId, "private-App.Models.User.7").auth;
-    const first = await RawClient.connect(herald.port, buffered.key);
-    first.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.7", auth: auth(await first.socketId()) } });
-    await first.event("pusher_internal:subscription_succeeded");
-    await first.caughtUp();
+    const first = await privateSubscriber("private-App.Models.User.7");
     expect(eventsOf(first)).toEqual(["e3", "e4", "e5"]);
-    const second = await RawClient.connect(herald.port, buffered.key);
-    second.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.7", auth: auth(await second.socketId()) } });
-    await second.event("pusher_internal:subscription_succeeded");
-    await second.caughtUp();
+    const second = await privateSubscriber("private-App.Models.User.7");
     expect(eventsOf(second)).toEqual([]);
     for (const client of [first, second]) client.close();
   });
@@ -180,11 +183,7 @@ describe("vacant-channel buffers", () => {
       overMax: await sample('herald_buffered_events_dropped_total{app="buffered",reason="max_events"}'),
     };
     for (const n of [1, 2, 3, 4]) await sdk().trigger("private-App.Models.User.99", `m${n}`, {});
-    const auth = (socketId: string) => sdk().authorizeChannel(socketId, "private-App.Models.User.99").auth;
-    const client = await RawClient.connect(herald.port, buffered.key);
-    client.send({ event: "pusher:subscribe", data: { channel: "private-App.Models.User.99", auth: auth(await client.socketId()) } });
-    await client.event("pusher_internal:subscription_succeeded");
-    await client.caughtUp();
+    const client = await privateSubscriber("private-App.Models.User.99");
     expect(eventsOf(client)).toEqual(["m2", "m3", "m4"]);
     expect(await sample('herald_buffered_events_total{app="buffered"}')).toBe(before.kept + 4);
     expect(await sample('herald_buffer_handovers_total{app="buffered"}')).toBe(before.handovers + 1);

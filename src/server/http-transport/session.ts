@@ -135,7 +135,8 @@ export class HttpSession implements NodeSocket {
 
   /** A receive request for this session: it takes what is queued (polling holds it until there is some). */
   attach(res: HttpResponse, origin: string): void {
-    this.detach(true);
+    // A new request replaces a held one (the client re-opened its stream): the old one ends.
+    if (this.receiver) this.finish(this.receiver, "");
     clearTimeout(this.expiry);
     this.expiry = undefined;
     const receiver: Receiver = { res, origin, headed: false, blocked: false, timer: setTimeout(() => this.beat(receiver), HEARTBEAT_MS) };
@@ -236,17 +237,6 @@ export class HttpSession implements NodeSocket {
     });
     if (this.finished) this.host.forget(this);
     else this.startExpiry();
-  }
-
-  /** Lets go of the held request, if any (a new one replaces it: the client re-opened its stream). */
-  private detach(answer: boolean): void {
-    const receiver = this.receiver;
-    if (!receiver) return;
-    if (answer) this.finish(receiver, "");
-    else {
-      clearTimeout(receiver.timer);
-      this.receiver = undefined;
-    }
   }
 
   private startExpiry(): void {
