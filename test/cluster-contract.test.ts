@@ -1,15 +1,34 @@
 /**
  * One conformance suite for the cluster contract, run against each of its
- * implementations: the single process, and two nodes on a real Redis.
+ * implementations: the single process, two nodes on a real Redis, and two worker
+ * threads' sides of one process's hub (over real MessagePorts).
  */
+import { MessageChannel } from "node:worker_threads";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
+import { ThreadHub } from "../src/cluster/thread-hub.js";
+import { threadNode } from "../src/cluster/thread-node.js";
 import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
 
 describeClusterContract("a single process", 1, async () => [singleNode(1024 * 1024)]);
+
+let hub: ThreadHub | undefined;
+describeClusterContract(
+  "two worker threads on the main thread's hub",
+  2,
+  async (count) => {
+    hub = new ThreadHub(1024 * 1024);
+    return Array.from({ length: count }, (_, thread) => {
+      const { port1, port2 } = new MessageChannel();
+      hub!.attach(thread, port1);
+      return threadNode(thread, port2, new AppRegistry(CONTRACT_APPS));
+    });
+  },
+  async () => hub?.stop(),
+);
 
 if (!SKIP_REDIS_TESTS) {
   let redis: RedisServer | undefined;

@@ -1,11 +1,11 @@
 /**
- * Vacant-channel buffers of a single process: in memory, answered at once. "Vacant"
- * is this node's own subscriber count, which is the whole truth here. Each app's
+ * Vacant-channel buffers in one process's memory, answered at once: a single
+ * process's (where "vacant" is its own subscriber count, the whole truth there)
+ * and the worker threads' hub's (where it is every thread's count). Each app's
  * buffers sit in a Map in order of their last write, so the least recently written
  * is the first; a byte budget for the whole process bounds what they may hold.
  */
 import type { App, VacantChannelBuffer } from "../apps/app.js";
-import type { ChannelDirectory } from "../channels/channel-directory.js";
 import { MAX_BUFFERED_CHANNELS_PER_APP, type BufferDropReason, type BufferDrops, type ChannelBuffers } from "./cluster.js";
 
 interface Kept {
@@ -33,7 +33,8 @@ export class LocalChannelBuffers implements ChannelBuffers {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly channels: ChannelDirectory,
+    /** Whether the app's channel has a subscriber anywhere. */
+    private readonly occupied: (appId: string, channel: string) => boolean,
     private readonly drops: BufferDrops,
     /** The most the buffers of every app together may hold. */
     private readonly maxBytes: number,
@@ -43,8 +44,8 @@ export class LocalChannelBuffers implements ChannelBuffers {
     this.sweeper.unref();
   }
 
-  keepIfVacant(app: App, channel: string, rule: VacantChannelBuffer, frame: string): boolean {
-    if (this.channels.forApp(app.id).subscriptionCount(channel) > 0) return false;
+  keepIfVacant(app: Pick<App, "id">, channel: string, rule: VacantChannelBuffer, frame: string): boolean {
+    if (this.occupied(app.id, channel)) return false;
     const now = this.now();
     const buffers = this.byApp.get(app.id) ?? this.byApp.set(app.id, new Map()).get(app.id)!;
     let buffer = buffers.get(channel);
@@ -62,7 +63,7 @@ export class LocalChannelBuffers implements ChannelBuffers {
     return true;
   }
 
-  claim(app: App, channel: string): string[] {
+  claim(app: Pick<App, "id">, channel: string): string[] {
     const buffers = this.byApp.get(app.id);
     const buffer = buffers?.get(channel);
     if (!buffers || !buffer) return [];

@@ -15,7 +15,7 @@ const NO_OTHER_NODES: ConnectionCounts = { elsewhere: () => 0 };
 export const singleNode = (maxBufferedBytes: number): StartCluster => async ({ local, channels, events, bufferDrops }) => {
   const occupancy = new LocalOccupancy(channels, events);
   const presence = new LocalPresence(channels, events);
-  const channelBuffers = new LocalChannelBuffers(channels, bufferDrops, maxBufferedBytes);
+  const channelBuffers = new LocalChannelBuffers((appId, channel) => channels.forApp(appId).subscriptionCount(channel) > 0, bufferDrops, maxBufferedBytes);
   return {
     broker: new LocalBroker(local),
     occupancy,

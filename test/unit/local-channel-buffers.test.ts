@@ -15,7 +15,7 @@ function buffers(maxBytes = 1024 * 1024) {
   let now = 1_000_000;
   const dropped: string[] = [];
   const channels = new ChannelDirectory();
-  const store = new LocalChannelBuffers(channels, (appId, reason, count) => dropped.push(`${reason} ${appId} ${count}`), maxBytes, () => now);
+  const store = new LocalChannelBuffers((appId, channel) => channels.forApp(appId).subscriptionCount(channel) > 0, (appId, reason, count) => dropped.push(`${reason} ${appId} ${count}`), maxBytes, () => now);
   return { store, channels, dropped, advance: (ms: number) => (now += ms) };
 }
 

@@ -1,0 +1,206 @@
+/**
+ * What Redis is to the nodes of a cluster, the hub is to the worker threads of one
+ * process: it holds the shared facts (subscriber counts per thread, presence
+ * members, online users, connection counts, cache channels' last events, vacant
+ * channels' buffers) and passes each thread's messages to the others. It runs on
+ * the main thread and handles one message at a time, so each operation is atomic.
+ * Departures are held here (DEPARTURE_HOLD_MS) and reported to the thread that saw
+ * them, which reports them to webhooks if anyone hears the app then.
+ */
+import type { MessagePort } from "node:worker_threads";
+import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
+import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import type { BufferDropReason } from "./cluster.js";
+import { LocalChannelBuffers } from "./local-channel-buffers.js";
+import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread, Transition } from "./thread-wire.js";
+
+const key = (...parts: string[]) => parts.join("\n");
+
+interface Member {
+  info: unknown;
+  threads: Set<number>;
+}
+
+export class ThreadHub {
+  private readonly ports = new Map<number, MessagePort>();
+  /** "app\nchannel" → thread → subscribers there. */
+  private readonly subs = new Map<string, Map<number, number>>();
+  /** "app\nchannel" → user → member. */
+  private readonly members = new Map<string, Map<string, Member>>();
+  /** "app\nuser" → threads with a signed-in socket of the user. */
+  private readonly online = new Map<string, Set<number>>();
+  /** app → thread → open connections. */
+  private readonly connections = new Map<string, Map<number, number>>();
+  private readonly cache = new Map<string, CachedEvent>();
+  private readonly vacating = new DepartureHold(DEPARTURE_HOLD_MS);
+  private readonly leaving = new DepartureHold(DEPARTURE_HOLD_MS);
+  private readonly buffers: LocalChannelBuffers;
+  /** Buffer drops found while answering one thread's question go to that thread. */
+  private dropsTo: number | undefined;
+
+  constructor(maxBufferedBytes: number) {
+    this.buffers = new LocalChannelBuffers(
+      (appId, channel) => (this.subs.get(key(appId, channel))?.size ?? 0) > 0,
+      (appId, reason, count) => this.dropped(appId, reason, count),
+      maxBufferedBytes,
+    );
+  }
+
+  /** Serves thread `thread` over `port`. */
+  attach(thread: number, port: MessagePort): void {
+    this.ports.set(thread, port);
+    port.on("message", (message: ToHub) => this.receive(thread, message));
+  }
+
+  stop(): void {
+    this.vacating.stop();
+    this.leaving.stop();
+    this.buffers.stop();
+    for (const port of this.ports.values()) port.close();
+    this.ports.clear();
+  }
+
+  private receive(thread: number, message: ToHub): void {
+    if (message.t === "ask") {
+      this.dropsTo = thread;
+      const value = this.answer(thread, message.question);
+      this.dropsTo = undefined;
+      if (value instanceof Promise) void value.then((answer) => this.send(thread, { t: "reply", id: message.id, value: answer }));
+      else this.send(thread, { t: "reply", id: message.id, value });
+      return;
+    }
+    this.notice(thread, message);
+  }
+
+  private notice(thread: number, notice: ThreadNotice): void {
+    switch (notice.t) {
+      case "publish":
+      case "terminate": {
+        const forward: ToThread = notice.t === "publish" ? { t: "deliver", message: notice.message } : notice;
+        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(forward);
+        return;
+      }
+      case "count":
+        return this.count(thread, notice.appId, notice.channel, notice.count);
+      case "connections":
+        return this.connectionsOf(thread, notice.counts);
+      case "cache":
+        this.cache.set(key(notice.appId, notice.channel), { event: notice.event, data: notice.data, frame: notice.frame, expiresAt: Date.now() + CACHE_TTL_MS });
+    }
+  }
+
+  /** The answer to a question, or a promise of it (waiting for held departures, say). */
+  private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
+    switch (question.t) {
+      case "join":
+        return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit);
+      case "leave":
+        return this.leave(thread, question.appId, question.channel, question.userId);
+      case "subscriptionCount":
+        return [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0);
+      case "occupiedChannels": {
+        const start = key(question.appId, question.prefix);
+        return [...this.subs.keys()].filter((entry) => entry.startsWith(start)).map((entry) => entry.slice(question.appId.length + 1));
+      }
+      case "members":
+        return snapshot(this.members.get(key(question.appId, question.channel)));
+      case "cameOnline": {
+        const threads = this.online.get(key(question.appId, question.userId)) ?? new Set<number>();
+        this.online.set(key(question.appId, question.userId), threads.add(thread));
+        return threads.size === 1;
+      }
+      case "wentOffline": {
+        const threads = this.online.get(key(question.appId, question.userId));
+        if (!threads?.delete(thread)) return false;
+        if (threads.size > 0) return false;
+        this.online.delete(key(question.appId, question.userId));
+        return true;
+      }
+      case "online":
+        return question.userIds.filter((userId) => this.online.has(key(question.appId, userId)));
+      case "cacheGet": {
+        const cached = this.cache.get(key(question.appId, question.channel));
+        if (cached && cached.expiresAt <= Date.now()) this.cache.delete(key(question.appId, question.channel));
+        return cached && cached.expiresAt > Date.now() ? cached : undefined;
+      }
+      case "keep":
+        return this.buffers.keepIfVacant({ id: question.appId }, question.channel, question.rule, question.frame);
+      case "claim":
+        return this.buffers.claim({ id: question.appId }, question.channel);
+      case "waiting":
+        return this.buffers.waiting(question.appId, question.channel);
+      case "settled":
+        return Promise.all([this.vacating.settled(), this.leaving.settled()]).then(() => true as const);
+    }
+  }
+
+  /** A thread's own count of a channel's subscribers; transitions of the whole process go back to it. */
+  private count(thread: number, appId: string, channel: string, count: number): void {
+    const entry = key(appId, channel);
+    const counts = this.subs.get(entry) ?? new Map<number, number>();
+    const before = counts.size;
+    if (count > 0) counts.set(thread, count);
+    else counts.delete(thread);
+    if (counts.size > 0) this.subs.set(entry, counts);
+    else this.subs.delete(entry);
+    if (before === 0 && counts.size > 0 && !this.vacating.cancel(entry)) this.transition(thread, { kind: "occupied", appId, channel });
+    if (before > 0 && counts.size === 0) this.vacating.hold(entry, () => this.transition(thread, { kind: "vacated", appId, channel }));
+  }
+
+  private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number): Answers["join"] {
+    const entry = key(appId, channel);
+    const members = this.members.get(entry) ?? new Map<string, Member>();
+    const member = members.get(userId);
+    if (!member && members.size >= limit) return { ok: false, reason: `The presence channel already has ${limit} members, the most this app allows.` };
+    let added = false;
+    if (member) member.threads.add(thread);
+    else {
+      members.set(userId, { info: userInfo, threads: new Set([thread]) });
+      this.members.set(entry, members);
+      added = true;
+      // Back within the hold: subscribers hear of it, webhooks do not.
+      if (!this.leaving.cancel(key(entry, userId))) this.transition(thread, { kind: "memberAdded", appId, channel, userId });
+    }
+    return { ok: true, added, members: snapshot(members) };
+  }
+
+  private leave(thread: number, appId: string, channel: string, userId: string): boolean {
+    const entry = key(appId, channel);
+    const members = this.members.get(entry);
+    const member = members?.get(userId);
+    if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
+    members.delete(userId);
+    if (members.size === 0) this.members.delete(entry);
+    this.leaving.hold(key(entry, userId), () => this.transition(thread, { kind: "memberRemoved", appId, channel, userId }));
+    return true;
+  }
+
+  private connectionsOf(thread: number, counts: ReadonlyArray<readonly [string, number]>): void {
+    for (const [appId, count] of counts) {
+      const perThread = this.connections.get(appId) ?? new Map<number, number>();
+      this.connections.set(appId, perThread.set(thread, count));
+    }
+    const totals = [...this.connections].map(([appId, perThread]) => [appId, [...perThread]] as const);
+    for (const port of this.ports.values()) port.postMessage({ t: "connections", totals } satisfies ToThread);
+  }
+
+  private transition(thread: number, transition: Transition): void {
+    this.send(thread, { t: "transition", transition });
+  }
+
+  private dropped(appId: string, reason: BufferDropReason, count: number): void {
+    // The sweep finds drops outside any question: any thread may count them.
+    const thread = this.dropsTo ?? this.ports.keys().next().value;
+    if (thread !== undefined) this.send(thread, { t: "dropped", appId, reason, count });
+  }
+
+  private send(thread: number, message: ToThread): void {
+    this.ports.get(thread)?.postMessage(message);
+  }
+}
+
+function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
+  const entries = [...(members ?? [])];
+  return { ids: entries.map(([userId]) => userId), hash: Object.fromEntries(entries.map(([userId, member]) => [userId, member.info])), count: entries.length };
+}

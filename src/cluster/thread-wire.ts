@@ -1,0 +1,67 @@
+/**
+ * The messages between worker threads and the hub on the main thread (thread-hub.ts,
+ * thread-node.ts), over one MessagePort per thread. A port delivers in order, and
+ * the hub handles each message whole before the next, so every hub operation is
+ * atomic, as a Redis script is.
+ */
+import type { VacantChannelBuffer } from "../apps/app.js";
+import type { CachedEvent } from "../channels/channel-cache.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js";
+
+/** Told without an answer. */
+export type ThreadNotice =
+  | { readonly t: "publish"; readonly message: ChannelMessage }
+  | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
+  | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number }
+  | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]> }
+  | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string };
+
+/** Asked, and answered with a `reply` of the same id. */
+export type ThreadQuestion =
+  | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number }
+  | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string }
+  | { readonly t: "subscriptionCount"; readonly appId: string; readonly channel: string }
+  | { readonly t: "occupiedChannels"; readonly appId: string; readonly prefix: string }
+  | { readonly t: "members"; readonly appId: string; readonly channel: string }
+  | { readonly t: "cameOnline"; readonly appId: string; readonly userId: string }
+  | { readonly t: "wentOffline"; readonly appId: string; readonly userId: string }
+  | { readonly t: "online"; readonly appId: string; readonly userIds: readonly string[] }
+  | { readonly t: "cacheGet"; readonly appId: string; readonly channel: string }
+  | { readonly t: "keep"; readonly appId: string; readonly channel: string; readonly rule: VacantChannelBuffer; readonly frame: string }
+  | { readonly t: "claim"; readonly appId: string; readonly channel: string }
+  | { readonly t: "waiting"; readonly appId: string; readonly channel: string }
+  | { readonly t: "settled" };
+
+export type ToHub = ThreadNotice | { readonly t: "ask"; readonly id: number; readonly question: ThreadQuestion };
+
+/** What the hub answers each question with. */
+export interface Answers {
+  join: ClusterJoin;
+  leave: boolean;
+  subscriptionCount: number;
+  occupiedChannels: string[];
+  members: PresenceSnapshot;
+  cameOnline: boolean;
+  wentOffline: boolean;
+  online: string[];
+  cacheGet: CachedEvent | undefined;
+  keep: boolean;
+  claim: string[];
+  waiting: number;
+  settled: true;
+}
+
+/** Transitions the hub found, reported to the one thread whose change caused them. */
+export type Transition =
+  | { readonly kind: "occupied" | "vacated"; readonly appId: string; readonly channel: string }
+  | { readonly kind: "memberAdded" | "memberRemoved"; readonly appId: string; readonly channel: string; readonly userId: string };
+
+export type ToThread =
+  | { readonly t: "deliver"; readonly message: ChannelMessage }
+  | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
+  | { readonly t: "reply"; readonly id: number; readonly value: unknown }
+  | { readonly t: "transition"; readonly transition: Transition }
+  | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number }
+  /** Every thread's open connections per app, for maxConnections. */
+  | { readonly t: "connections"; readonly totals: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, number]>]> };
