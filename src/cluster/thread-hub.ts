@@ -53,6 +53,39 @@ export class ThreadHub {
     port.on("message", (message: ToHub) => this.receive(thread, message));
   }
 
+  /**
+   * A thread died: what its sockets held is released as for a dead node, and
+   * `reporter`, a surviving thread, tells every socket and reports the transitions.
+   */
+  forgetThread(dead: number, reporter: number): void {
+    this.ports.get(dead)?.close();
+    this.ports.delete(dead);
+    for (const [entry, counts] of this.subs) {
+      if (!counts.delete(dead) || counts.size > 0) continue;
+      this.subs.delete(entry);
+      const [appId, channel] = entry.split("\n") as [string, string];
+      this.vacating.hold(entry, () => this.transition(reporter, { kind: "vacated", appId, channel }));
+    }
+    for (const [entry, members] of this.members) {
+      const [appId, channel] = entry.split("\n") as [string, string];
+      for (const [userId, member] of members) {
+        if (!member.threads.delete(dead) || member.threads.size > 0) continue;
+        members.delete(userId);
+        this.send(reporter, { t: "memberGone", appId, channel, userId });
+        this.leaving.hold(key(entry, userId), () => this.transition(reporter, { kind: "memberRemoved", appId, channel, userId }));
+      }
+      if (members.size === 0) this.members.delete(entry);
+    }
+    for (const [entry, threads] of this.online) {
+      if (!threads.delete(dead) || threads.size > 0) continue;
+      this.online.delete(entry);
+      const [appId, userId] = entry.split("\n") as [string, string];
+      this.send(reporter, { t: "userGone", appId, userId });
+    }
+    for (const perThread of this.connections.values()) perThread.delete(dead);
+    this.connectionsOf(reporter, []);
+  }
+
   stop(): void {
     this.vacating.stop();
     this.leaving.stop();

@@ -41,6 +41,14 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
         }
         case "dropped":
           return bufferDrops(message.appId, message.reason, message.count);
+        case "memberGone":
+        case "userGone": {
+          const app = apps.byId(message.appId);
+          if (!app) return;
+          if (message.t === "memberGone") events.memberGone(app, message.channel, message.userId);
+          else events.userGone(app, message.userId);
+          return;
+        }
         case "connections":
           elsewhere = new Map(message.totals.map(([appId, perThread]) => [appId, perThread.reduce((sum, [other, count]) => (other === thread ? sum : sum + count), 0)]));
           return;

@@ -62,6 +62,9 @@ export type ToThread =
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
   | { readonly t: "reply"; readonly id: number; readonly value: unknown }
   | { readonly t: "transition"; readonly transition: Transition }
+  /** A dead thread's member or user is gone everywhere: the surviving thread told tells every socket. */
+  | { readonly t: "memberGone"; readonly appId: string; readonly channel: string; readonly userId: string }
+  | { readonly t: "userGone"; readonly appId: string; readonly userId: string }
   | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number }
   /** Every thread's open connections per app, for maxConnections. */
   | { readonly t: "connections"; readonly totals: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, number]>]> };

@@ -1,0 +1,51 @@
+/**
+ * The worker threads' hub beyond the shared contract suite: a thread that dies is
+ * released as a dead node is, and a surviving thread reports it once.
+ */
+import { MessageChannel } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { AppRegistry } from "../src/apps/app-registry.js";
+import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
+import { ThreadHub } from "../src/cluster/thread-hub.js";
+import { threadNode } from "../src/cluster/thread-node.js";
+import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
+
+const HEARD = CONTRACT_APPS[0]!;
+
+describe("the worker threads' hub", () => {
+  it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
+    const hub = new ThreadHub(1024 * 1024);
+    const [survivor, doomed] = await Promise.all(
+      [0, 1].map((thread) => {
+        const { port1, port2 } = new MessageChannel();
+        hub.attach(thread, port1);
+        return startNode(threadNode(thread, port2, new AppRegistry(CONTRACT_APPS)));
+      }),
+    );
+    try {
+      survivor!.subscribe(HEARD, "shared");
+      doomed!.subscribe(HEARD, "shared");
+      doomed!.subscribe(HEARD, "doomed-alone");
+      await survivor!.join(HEARD, "presence-room", "stays");
+      await doomed!.join(HEARD, "presence-room", "goes");
+      await doomed!.signIn(HEARD, "goes");
+      await expect.poll(() => survivor!.services.occupancy.subscriptionCount(HEARD.id, "shared")).toBe(2);
+
+      hub.forgetThread(1, 0);
+      await expect
+        .poll(() => survivor!.heard.filter((line) => line.startsWith("member_removed") || line.startsWith("vacated")), { timeout: DEPARTURE_HOLD_MS + 3000 })
+        .toEqual(expect.arrayContaining(["member_removed heard presence-room goes", "vacated heard doomed-alone"]));
+      expect(survivor!.heard.filter((line) => line.includes("_gone"))).toEqual(["member_gone heard presence-room goes", "user_gone heard goes"]);
+      expect(await survivor!.services.presence.userIds(HEARD.id, "presence-room")).toEqual(["stays"]);
+      expect(await survivor!.services.occupancy.subscriptionCount(HEARD.id, "shared")).toBe(1);
+      expect(await survivor!.services.onlineUsers.online(HEARD, ["goes"])).toEqual([]);
+      expect(survivor!.heard.filter((line) => line.startsWith("vacated") || line.startsWith("member_removed"))).toEqual(
+        expect.arrayContaining(["vacated heard doomed-alone", "member_removed heard presence-room goes"]),
+      );
+      expect(survivor!.heard.filter((line) => line.startsWith("vacated") || line.startsWith("member_removed"))).toHaveLength(2);
+      expect(doomed!.heard.filter((line) => line.includes("goes") || line.includes("doomed-alone")).filter((line) => !line.startsWith("occupied") && !line.startsWith("member_added"))).toEqual([]);
+    } finally {
+      hub.stop();
+    }
+  });
+});
