@@ -17,9 +17,11 @@ export interface Timings {
   readonly countsRefreshMs: number;
   /** How often a webhook that keeps losing events says so in the log, at most. */
   readonly dropLogIntervalMs: number;
+  /** How long an HTTP fallback session lives without a receive request. */
+  readonly sessionExpiryMs: number;
 }
 
-const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000, dropLogIntervalMs: 10_000 };
+const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000, dropLogIntervalMs: 10_000, sessionExpiryMs: 5000 };
 
 export function readTimings(raw: string | undefined): Timings {
   if (!raw) return DEFAULTS;

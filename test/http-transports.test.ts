@@ -16,8 +16,8 @@ const counted: AppConfig = { id: "counted", key: "counted-key", secret: "counted
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   hooked = { id: "hooked", key: "hooked-key", secret: "hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_vacated", "member_removed"] }] };
-  // A short departure hold, so that the webhooks of an expired session come soon.
-  herald = await startHerald({ apps: [DEMO_APP, hooked, counted], env: { HERALD_TEST_TIMINGS: JSON.stringify({ departureHoldMs: 300 }) } });
+  // A short departure hold and session expiry, so that an abandoned session's webhooks come soon.
+  herald = await startHerald({ apps: [DEMO_APP, hooked, counted], env: { HERALD_TEST_TIMINGS: JSON.stringify({ departureHoldMs: 300, sessionExpiryMs: 1000 }) } });
 });
 afterAll(async () => {
   await herald.stop();

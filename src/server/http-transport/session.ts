@@ -6,6 +6,7 @@
  * ends it. Framing (PROTOCOL.md §5): `o` open, `a[...]` frames as JSON strings,
  * `h` heartbeat, `c[code,"reason"]` close, one per line.
  */
+import { TIMINGS } from "../../timings.js";
 import type { Connection, NodeSocket } from "../connection.js";
 import type { HttpResponse } from "../uws.js";
 import type { SessionTopics } from "./session-topics.js";
@@ -31,7 +32,7 @@ export interface SessionHost {
 }
 
 /** How long a session lives without a receive request: the client re-polls at once, and a stream is re-opened at once. */
-export const SESSION_EXPIRY_MS = 5_000;
+export const SESSION_EXPIRY_MS = TIMINGS.sessionExpiryMs;
 /** A held receive request answers (polling) or writes (streaming) a heartbeat this often: pusher-js waits 30 s for one. */
 export const HEARTBEAT_MS = 20_000;
 /**
