@@ -1,29 +1,31 @@
 /**
- * The HTTP fallback on a cluster, behind a real nginx that routes each session's
- * requests to one node by its {server}/{session} path segments (the README's
- * configuration): sessions on either node hear what is published through either.
+ * The HTTP fallback on a cluster, behind a real nginx and a real HAProxy that route
+ * each session's requests to one node by its {server}/{session} path segments (the
+ * README's configurations): sessions on either node hear what either publishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, subscribed, type Pusher } from "./helpers/clients.js";
 import { useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP } from "./helpers/herald.js";
+import { startHaproxy } from "./helpers/haproxy.js";
 import { startNginx, type Nginx } from "./helpers/nginx.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
 
 const cluster = useTwoNodes();
-let nginx: Nginx;
+const proxies: Record<string, Nginx> = {};
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
-  nginx = await startNginx([cluster.nodeA.port, cluster.nodeB.port]);
+  const nodes = [cluster.nodeA.port, cluster.nodeB.port];
+  [proxies.nginx, proxies.haproxy] = await Promise.all([startNginx(nodes), startHaproxy(nodes)]);
 });
 afterAll(async () => {
-  await nginx?.stop();
+  await Promise.all(Object.values(proxies).map((proxy) => proxy.stop()));
 });
 
-describe.skipIf(SKIP_REDIS_TESTS)("the HTTP fallback on a cluster behind nginx", () => {
+describe.skipIf(SKIP_REDIS_TESTS).each(["nginx", "haproxy"])("the HTTP fallback on a cluster behind %s", (proxyName) => {
   it.each(["xhr_streaming", "xhr_polling"] as const)("keeps %s sessions on their node, and delivers through either node", { timeout: 20_000 }, async (transport) => {
     // Enough sessions that both nodes hold some (the hash spreads them).
-    const clients: Pusher[] = Array.from({ length: 6 }, (_, n) => pusherClient(nginx.port, DEMO_APP, { transport, user: { user_id: `u${n}` } }));
+    const clients: Pusher[] = Array.from({ length: 6 }, (_, n) => pusherClient(proxies[proxyName]!.port, DEMO_APP, { transport, user: { user_id: `u${n}` } }));
     const room = `presence-fallback-${transport}`;
     await Promise.all(clients.map((client) => subscribed(client, room)));
     for (const [n, node] of [cluster.nodeA, cluster.nodeB].entries()) {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./redis-server.js";
 
+/** A proxy in front of the nodes. */
 export interface Nginx {
   readonly port: number;
   stop(): Promise<void>;
@@ -73,7 +74,8 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n"
   };
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Whether something accepts connections on the port yet. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => resolve(socket.end() && true));
