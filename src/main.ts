@@ -1,41 +1,22 @@
 #!/usr/bin/env node
 /**
- * Composition root: reads the settings, loads the apps, joins the cluster (or
- * runs alone), builds every service once, hands each route what it uses, listens,
- * and stops gracefully on a signal. Nothing else in Herald constructs a service.
+ * The process: reads the settings, loads the apps, joins the cluster (or runs
+ * alone), starts the node (node.ts, where every service is built once), reloads
+ * apps.json when it changes, and stops gracefully on a signal.
  */
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadApps } from "./apps/apps-file.js";
-import { AppRateLimits } from "./apps/rate-window.js";
-import { ChannelDirectory } from "./channels/channel-directory.js";
 import type { ClusterMembership } from "./cluster/cluster.js";
 import { ClusterStartError } from "./cluster/errors.js";
 import { singleNode } from "./cluster/local-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
-import { ConsoleTap } from "./console/tap.js";
 import { createLogger } from "./logger.js";
-import { NodeCounters } from "./metrics/counters.js";
 import { reportOpenFileLimit } from "./open-file-limit.js";
-import { socketIdGenerator } from "./protocol/socket-ids.js";
-import { applyApps } from "./server/apps-reload.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
-import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
-import { stopOnSignals, type Lifecycle } from "./server/graceful-stop.js";
-import { Keepalive } from "./server/keepalive.js";
-import { startOps } from "./server/ops/ops-listener.js";
-import { mountRoutes } from "./server/server.js";
-import { SocketRegistry } from "./server/socket-registry.js";
-import { SubscriptionCounts } from "./server/subscription-counts.js";
-import { UserSockets } from "./server/user-sockets.js";
-import { VacantChannels } from "./server/vacant-channels.js";
-import { SessionTopics } from "./server/http-transport/session-topics.js";
-import { createUwsApp, TlsSetupError } from "./server/uws-app.js";
-import { listenExclusively, nativeEngineProblem } from "./server/uws.js";
-import { postJson } from "./webhooks/http-post.js";
-import { Webhooks } from "./webhooks/webhooks.js";
-
-/** Expired cache-channel events are also dropped when read; the sweep frees those nobody reads. */
-const CACHE_SWEEP_INTERVAL_MS = 60_000;
+import { stopOnSignals } from "./server/graceful-stop.js";
+import { TlsSetupError } from "./server/uws-app.js";
+import { nativeEngineProblem } from "./server/uws.js";
+import { NodeStartError, startNode } from "./node.js";
 
 const log = createLogger();
 
@@ -86,60 +67,15 @@ async function main(): Promise<void> {
   // In a cluster Redis hands out node numbers; alone, a random one keeps socket_ids
   // unique across restarts of this process.
   const nodeNumber = membership?.nodeNumber ?? Math.floor(Math.random() * 1_000_000_000);
-
-  // The services, each built once; every route receives only what it uses.
-  const uwsApp = await orFail(() => createUwsApp(config.tls), TlsSetupError);
-  const sockets = new SocketRegistry();
-  const channels = new ChannelDirectory();
-  const users = new UserSockets();
-  const counters = new NodeCounters();
-  const tap = new ConsoleTap(String(nodeNumber));
-  const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
-  const sessionTopics = new SessionTopics();
-  const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
   const start = membership?.start ?? singleNode(config.maxBufferedBytes);
-  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, sessionTopics, broker: () => cluster.broker }));
-  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers } = cluster;
-  const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
-  const lifecycle: Lifecycle = { draining: false };
-  const services = {
-    log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
-    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics,
-    rateLimits: new AppRateLimits(),
-    subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
-    nextSocketId: socketIdGenerator(nodeNumber),
-  };
+  const node = await orFail(() => startNode(config, apps, log, start, nodeNumber), TlsSetupError, NodeStartError);
 
-  const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
-  const listening = await listenExclusively(uwsApp, config.host, config.port);
-  if (!listening) fail(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
-  const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
-  if (ops === null) fail(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
-
-  keepalive.start();
-  tap.start(cluster.consoleRelay);
-  const cacheSweep = setInterval(() => channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
-  cacheSweep.unref();
   // Watching starts before the line that says Herald is up, so no change made after it is missed.
-  reloadAppsOnChange(config.apps, apps, (next) => applyApps(services, next), log);
-  stopOnSignals(log, config.shutdownGrace, {
-    lifecycle,
-    sockets,
-    webhooks,
-    cluster,
-    httpSessions,
-    stopTimers: () => {
-      keepalive.stop();
-      tap.stop();
-      ops?.stop();
-      clearInterval(cacheSweep);
-      services.subscriptionCounts.stop();
-    },
-    listeners: ops ? [listening.socket, ops.socket] : [listening.socket],
-  });
+  reloadAppsOnChange(config.apps, apps, node.applyApps, log);
+  stopOnSignals(log, config.shutdownGrace, node.drainable);
   log.info(
-    { host: config.host, port: listening.port, metricsPort: ops?.port, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: membership !== undefined },
-    `Herald listening on ${config.host}:${listening.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${membership ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
+    { host: config.host, port: node.port, metricsPort: node.opsPort, apps: apps.size, pathPrefix: config.pathPrefix || undefined, node: nodeNumber, cluster: membership !== undefined },
+    `Herald listening on ${config.host}:${node.port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}${membership ? `, node ${nodeNumber} of a Redis cluster` : ""}`,
   );
 }
 

@@ -1,0 +1,105 @@
+/**
+ * One Herald node: every service built once, the routes mounted, the port and the
+ * ops port listening, the timers running. The process (main.ts) decides where the
+ * settings, the apps and the cluster come from, and what ends the node; a node
+ * only runs and, asked to, drains.
+ */
+import type { AppRegistry } from "./apps/app-registry.js";
+import { AppRateLimits } from "./apps/rate-window.js";
+import { ChannelDirectory } from "./channels/channel-directory.js";
+import type { StartCluster } from "./cluster/cluster.js";
+import type { Config } from "./config.js";
+import { ConsoleTap } from "./console/tap.js";
+import type { Logger } from "./logger.js";
+import { NodeCounters } from "./metrics/counters.js";
+import { socketIdGenerator } from "./protocol/socket-ids.js";
+import { applyApps, type AppChanges } from "./server/apps-reload.js";
+import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
+import type { Drainable, Lifecycle } from "./server/graceful-stop.js";
+import { SessionTopics } from "./server/http-transport/session-topics.js";
+import { Keepalive } from "./server/keepalive.js";
+import { startOps } from "./server/ops/ops-listener.js";
+import { mountRoutes } from "./server/server.js";
+import { SocketRegistry } from "./server/socket-registry.js";
+import { SubscriptionCounts } from "./server/subscription-counts.js";
+import { UserSockets } from "./server/user-sockets.js";
+import { createUwsApp } from "./server/uws-app.js";
+import { listenExclusively } from "./server/uws.js";
+import { VacantChannels } from "./server/vacant-channels.js";
+import { postJson } from "./webhooks/http-post.js";
+import { Webhooks } from "./webhooks/webhooks.js";
+import type { App } from "./apps/app.js";
+
+/** Expired cache-channel events are also dropped when read; the sweep frees those nobody reads. */
+const CACHE_SWEEP_INTERVAL_MS = 60_000;
+
+/** A node could not start for a reason its operator can act on. */
+export class NodeStartError extends Error {
+  override name = "NodeStartError";
+}
+
+export interface RunningNode {
+  /** The port actually listened on (the setting may say 0). */
+  readonly port: number;
+  /** The ops port, when it is on. */
+  readonly opsPort: number | undefined;
+  /** What a graceful stop of this node needs. */
+  readonly drainable: Drainable;
+  /** Applies a reloaded apps.json to this node. */
+  readonly applyApps: (next: readonly App[]) => Promise<AppChanges>;
+}
+
+export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number): Promise<RunningNode> {
+  // The services, each built once; every route receives only what it uses.
+  const uwsApp = await createUwsApp(config.tls);
+  const sockets = new SocketRegistry();
+  const channels = new ChannelDirectory();
+  const users = new UserSockets();
+  const counters = new NodeCounters();
+  const tap = new ConsoleTap(String(nodeNumber));
+  const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
+  const sessionTopics = new SessionTopics();
+  const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
+  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, sessionTopics, broker: () => cluster.broker }));
+  const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers } = cluster;
+  const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
+  const lifecycle: Lifecycle = { draining: false };
+  const services = {
+    log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
+    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics,
+    rateLimits: new AppRateLimits(),
+    subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
+    nextSocketId: socketIdGenerator(nodeNumber),
+  };
+
+  const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
+  const listening = await listenExclusively(uwsApp, config.host, config.port);
+  if (!listening) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
+  const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
+  if (ops === null) throw new NodeStartError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
+
+  keepalive.start();
+  tap.start(cluster.consoleRelay);
+  const cacheSweep = setInterval(() => channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
+  cacheSweep.unref();
+  return {
+    port: listening.port,
+    opsPort: ops?.port,
+    applyApps: (next) => applyApps(services, next),
+    drainable: {
+      lifecycle,
+      sockets,
+      webhooks,
+      cluster,
+      httpSessions,
+      stopTimers: () => {
+        keepalive.stop();
+        tap.stop();
+        ops?.stop();
+        clearInterval(cacheSweep);
+        services.subscriptionCounts.stop();
+      },
+      listeners: ops ? [listening.socket, ops.socket] : [listening.socket],
+    },
+  };
+}
