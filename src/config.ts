@@ -2,6 +2,7 @@
  * Server settings from command-line flags, then environment variables, then
  * defaults. A flag wins over its variable.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { SETTINGS, settingName, settingsHelp, type Setting, type SettingFlag } from "./settings.js";
 
@@ -39,6 +40,8 @@ export interface Config {
   maxBackpressureBytes: number;
   /** Memory a single process's vacant-channel buffers may hold; past it the least recently written buffer goes. */
   maxBufferedBytes: number;
+  /** Worker threads sharing the port (1: the main thread serves alone). */
+  workers: number;
   /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
   shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
@@ -137,12 +140,19 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     maxBackpressureBytes: 1024 * integer("max-backpressure-kb"),
     maxBufferedBytes: 1024 * 1024 * integer("max-buffered-mb"),
     shutdownGrace: integer("shutdown-grace"),
+    workers: workersSetting(settingName(settingOf("workers")), raw("workers")!),
     redis: redisTarget(raw("redis"), raw("redis-sentinels"), raw("redis-sentinel-name"), raw("redis-cluster")),
   };
 }
 
 function settingOf(flag: SettingFlag): Setting {
   return SETTINGS.find((setting) => setting.flag === flag)!;
+}
+
+/** A number of worker threads, or `auto`: one per CPU this process may use. */
+function workersSetting(name: string, raw: string): number {
+  if (raw === "auto") return availableParallelism();
+  return integerSetting(name, raw, 1, 256);
 }
 
 function integerSetting(name: string, raw: string, min: number, max: number): number {

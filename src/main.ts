@@ -17,6 +17,7 @@ import { stopOnSignals } from "./server/graceful-stop.js";
 import { TlsSetupError } from "./server/uws-app.js";
 import { nativeEngineProblem } from "./server/uws.js";
 import { NodeStartError, startNode } from "./node.js";
+import { lockPort, runWorkers } from "./workers.js";
 
 const log = createLogger();
 
@@ -58,6 +59,16 @@ async function main(): Promise<void> {
   for (const warning of loaded.warnings) log.warn(warning);
   const apps = new AppRegistry(loaded.apps);
 
+  if (config.workers > 1) {
+    if (config.redis) fail("--workers above 1 does not combine with --redis yet: run one process per core on Redis, or --workers alone.");
+    const { port, opsPort } = await runWorkers(config, apps, log, fail);
+    log.info(
+      { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers },
+      `Herald listening on ${config.host}:${port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}, ${config.workers} worker threads`,
+    );
+    return;
+  }
+
   let membership: ClusterMembership | undefined;
   if (config.redis) {
     // Loaded only for a cluster: a single process never pulls in the Redis client.
@@ -68,7 +79,10 @@ async function main(): Promise<void> {
   // unique across restarts of this process.
   const nodeNumber = membership?.nodeNumber ?? Math.floor(Math.random() * 1_000_000_000);
   const start = membership?.start ?? singleNode(config.maxBufferedBytes);
+  // A process with worker threads shares its port with them; this lock keeps it from sharing with us.
+  if (config.port !== 0 && (await lockPort(config.port)) === null) fail(`Cannot listen on ${config.host}:${config.port}: another Herald holds it.`);
   const node = await orFail(() => startNode(config, apps, log, start, nodeNumber), TlsSetupError, NodeStartError);
+  if (config.port === 0) await lockPort(node.port);
 
   // Watching starts before the line that says Herald is up, so no change made after it is missed.
   reloadAppsOnChange(config.apps, apps, node.applyApps, log);

@@ -24,7 +24,7 @@ import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
 import { UserSockets } from "./server/user-sockets.js";
 import { createUwsApp } from "./server/uws-app.js";
-import { listenExclusively } from "./server/uws.js";
+import { listenExclusively, listenShared } from "./server/uws.js";
 import { VacantChannels } from "./server/vacant-channels.js";
 import { postJson } from "./webhooks/http-post.js";
 import { Webhooks } from "./webhooks/webhooks.js";
@@ -49,7 +49,8 @@ export interface RunningNode {
   readonly applyApps: (next: readonly App[]) => Promise<AppChanges>;
 }
 
-export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number): Promise<RunningNode> {
+/** `sharedPort`: a worker thread, listening on the port with the process's other threads. */
+export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, sharedPort = false): Promise<RunningNode> {
   // The services, each built once; every route receives only what it uses.
   const uwsApp = await createUwsApp(config.tls);
   const sockets = new SocketRegistry();
@@ -73,7 +74,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   };
 
   const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
-  const listening = await listenExclusively(uwsApp, config.host, config.port);
+  const listening = await (sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
   if (!listening) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
   if (ops === null) throw new NodeStartError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);

@@ -26,17 +26,20 @@ describe.skipIf(SKIP_REDIS_TESTS).each(["nginx", "haproxy"])("the HTTP fallback 
   it.each(["xhr_streaming", "xhr_polling"] as const)("keeps %s sessions on their node, and delivers through either node", { timeout: 20_000 }, async (transport) => {
     // Enough sessions that both nodes hold some (the hash spreads them).
     const clients: Pusher[] = Array.from({ length: 6 }, (_, n) => pusherClient(proxies[proxyName]!.port, DEMO_APP, { transport, user: { user_id: `u${n}` } }));
-    const room = `presence-fallback-${transport}`;
-    await Promise.all(clients.map((client) => subscribed(client, room)));
-    for (const [n, node] of [cluster.nodeA, cluster.nodeB].entries()) {
-      const heard = clients.map(() => nextCall<unknown>(5000));
-      clients.forEach((client, index) => client.channel(room).bind(`from-${n}`, heard[index]!.callback));
-      await serverSdk(node.port, DEMO_APP).trigger(room, `from-${n}`, { n });
-      expect(await Promise.all(heard.map((call) => call.promise))).toEqual(clients.map(() => ({ n })));
+    const room = `presence-fallback-${transport}-${proxyName}`;
+    try {
+      await Promise.all(clients.map((client) => subscribed(client, room)));
+      for (const [n, node] of [cluster.nodeA, cluster.nodeB].entries()) {
+        const heard = clients.map(() => nextCall<unknown>(5000));
+        clients.forEach((client, index) => client.channel(room).bind(`from-${n}`, heard[index]!.callback));
+        await serverSdk(node.port, DEMO_APP).trigger(room, `from-${n}`, { n });
+        expect(await Promise.all(heard.map((call) => call.promise))).toEqual(clients.map(() => ({ n })));
+      }
+      // Every member comes to see all six, wherever its session lives.
+      const members = clients[0]!.channel(room) as unknown as { members: { count: number } };
+      await expect.poll(() => members.members.count).toBe(6);
+    } finally {
+      for (const client of clients) client.disconnect();
     }
-    // Every member sees all six, wherever its session lives.
-    const members = clients[0]!.channel(room) as unknown as { members: { count: number } };
-    expect(members.members.count).toBe(6);
-    for (const client of clients) client.disconnect();
   });
 });

@@ -115,7 +115,7 @@ export class ThreadHub {
         return;
       }
       case "count":
-        return this.count(thread, notice.appId, notice.channel, notice.count);
+        return this.count(thread, notice.appId, notice.channel, notice.count, notice.heard);
       case "connections":
         return this.connectionsOf(thread, notice.counts);
       case "cache":
@@ -129,7 +129,7 @@ export class ThreadHub {
       case "join":
         return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit);
       case "leave":
-        return this.leave(thread, question.appId, question.channel, question.userId);
+        return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
       case "subscriptionCount":
         return [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0);
       case "occupiedChannels": {
@@ -169,7 +169,7 @@ export class ThreadHub {
   }
 
   /** A thread's own count of a channel's subscribers; transitions of the whole process go back to it. */
-  private count(thread: number, appId: string, channel: string, count: number): void {
+  private count(thread: number, appId: string, channel: string, count: number, heard: boolean): void {
     const entry = key(appId, channel);
     const counts = this.subs.get(entry) ?? new Map<number, number>();
     const before = counts.size;
@@ -178,7 +178,8 @@ export class ThreadHub {
     if (counts.size > 0) this.subs.set(entry, counts);
     else this.subs.delete(entry);
     if (before === 0 && counts.size > 0 && !this.vacating.cancel(entry)) this.transition(thread, { kind: "occupied", appId, channel });
-    if (before > 0 && counts.size === 0) this.vacating.hold(entry, () => this.transition(thread, { kind: "vacated", appId, channel }));
+    // When nobody hears of the app, there is nothing to hold (and a stop need not wait for it).
+    if (before > 0 && counts.size === 0 && heard) this.vacating.hold(entry, () => this.transition(thread, { kind: "vacated", appId, channel }));
   }
 
   private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number): Answers["join"] {
@@ -198,14 +199,14 @@ export class ThreadHub {
     return { ok: true, added, members: snapshot(members) };
   }
 
-  private leave(thread: number, appId: string, channel: string, userId: string): boolean {
+  private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {
     const entry = key(appId, channel);
     const members = this.members.get(entry);
     const member = members?.get(userId);
     if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
     members.delete(userId);
     if (members.size === 0) this.members.delete(entry);
-    this.leaving.hold(key(entry, userId), () => this.transition(thread, { kind: "memberRemoved", appId, channel, userId }));
+    if (heard) this.leaving.hold(key(entry, userId), () => this.transition(thread, { kind: "memberRemoved", appId, channel, userId }));
     return true;
   }
 

@@ -84,7 +84,7 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
     };
     const settled = async () => void (await ask({ t: "settled" }));
     const occupancy: Occupancy = {
-      changed: (app, channel) => tell({ t: "count", appId: app.id, channel, count: channels.forApp(app.id).subscriptionCount(channel) }),
+      changed: (app, channel) => tell({ t: "count", appId: app.id, channel, count: channels.forApp(app.id).subscriptionCount(channel), heard: events.heard(app) }),
       subscriptionCount: (appId, channel) => ask({ t: "subscriptionCount", appId, channel }),
       occupiedChannels: (appId, prefix) => ask({ t: "occupiedChannels", appId, prefix }),
       settled,
@@ -92,7 +92,7 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
     };
     const presence: Presence = {
       join: (app, channel, userId, userInfo) => ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel }),
-      leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId }),
+      leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId, heard: events.heard(app) }),
       userCount: async (appId, channel) => (await ask({ t: "members", appId, channel })).count,
       userIds: async (appId, channel) => (await ask({ t: "members", appId, channel })).ids,
       members: (appId, channel) => ask({ t: "members", appId, channel }),

@@ -13,14 +13,15 @@ import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js
 export type ThreadNotice =
   | { readonly t: "publish"; readonly message: ChannelMessage }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
-  | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number }
+  /** `heard`: whether anyone hears the app's transitions; departures of apps nobody hears are not held. */
+  | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number; readonly heard: boolean }
   | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]> }
   | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string };
 
 /** Asked, and answered with a `reply` of the same id. */
 export type ThreadQuestion =
   | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number }
-  | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string }
+  | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string; readonly heard: boolean }
   | { readonly t: "subscriptionCount"; readonly appId: string; readonly channel: string }
   | { readonly t: "occupiedChannels"; readonly appId: string; readonly prefix: string }
   | { readonly t: "members"; readonly appId: string; readonly channel: string }

@@ -50,6 +50,16 @@ export async function drain(node: Drainable): Promise<void> {
   for (const socket of node.listeners) uWS.us_listen_socket_close(socket);
 }
 
+/** Ends everything at once, with no wait for webhooks or held departures: for a second signal or a spent grace. */
+export function halt(node: Drainable): void {
+  node.lifecycle.draining = true;
+  node.stopTimers();
+  for (const ws of [...node.sockets.sockets()]) closeConnection(ws, Closes.shuttingDown());
+  node.webhooks.stop();
+  void node.cluster.close();
+  for (const socket of node.listeners) uWS.us_listen_socket_close(socket);
+}
+
 /** Drains on the first SIGTERM or SIGINT, bounded by `graceSeconds`; exits 1 on a second signal or past the grace. */
 export function stopOnSignals(log: Logger, graceSeconds: number, node: Drainable): void {
   let stopping = false;

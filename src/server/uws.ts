@@ -24,6 +24,19 @@ export function nativeEngineProblem(): string | null {
  * Listens without SO_REUSEPORT (which uWS sets by default), so a second server on
  * a taken port fails instead of silently sharing it. Resolves to the bound port.
  */
+/**
+ * Listens sharing the port with the process's other worker threads (SO_REUSEPORT,
+ * the engine's default): the kernel spreads connections over them. Port 0 takes a
+ * free port, which the other threads then share.
+ */
+export function listenShared(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number } | null> {
+  return new Promise((resolve) => {
+    app.listen(host, port, (socket) => {
+      resolve(socket ? { socket, port: uWS.us_socket_local_port(socket) } : null);
+    });
+  });
+}
+
 export function listenExclusively(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number } | null> {
   const exclusive = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
   // The host + options overload exists in the engine but not in its type declarations.

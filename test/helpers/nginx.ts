@@ -69,7 +69,8 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n"
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
         child.once("exit", () => done());
-        child.kill("SIGQUIT");
+        // SIGTERM: a fast stop; a graceful one (SIGQUIT) would wait for open streams.
+        child.kill("SIGTERM");
       }),
   };
 }

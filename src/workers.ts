@@ -1,0 +1,164 @@
+/**
+ * The main thread of a process started with --workers N: it holds the port lock
+ * and the hub (thread-hub.ts), starts N worker threads (worker.ts) that share the
+ * port, reloads apps.json for them, restarts a thread that dies, and stops them
+ * all on a signal, each letting its own event loop end before the process exits.
+ */
+import { createServer, type Server } from "node:net";
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { AppRegistry } from "./apps/app-registry.js";
+import type { App } from "./apps/app.js";
+import { ThreadHub } from "./cluster/thread-hub.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import type { AppChanges } from "./server/apps-reload.js";
+import { reloadAppsOnChange } from "./server/apps-watch.js";
+
+/** What the main thread tells a worker. */
+export type ToWorker = { readonly t: "apps"; readonly id: number; readonly apps: readonly App[] } | { readonly t: "stop" } | { readonly t: "halt" };
+
+type FromWorker =
+  | { readonly t: "listening"; readonly port: number; readonly opsPort: number | undefined }
+  | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
+  | { readonly t: "stopped" };
+
+interface Thread {
+  worker: Worker;
+  stopped: Promise<void>;
+}
+
+/**
+ * Another Herald on the same port would share it silently (SO_REUSEPORT): a lock
+ * the process holds, an abstract Unix socket named after the port, refuses a second.
+ */
+export function lockPort(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const lock = createServer();
+    lock.once("error", () => resolve(null));
+    lock.listen({ path: `\0herald-port-${port}` }, () => resolve(lock.unref()));
+  });
+}
+
+/** A port free on `host` now, for --port 0. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined }> {
+  const hub = new ThreadHub(config.maxBufferedBytes);
+  const nodeBase = Math.floor(Math.random() * 1_000_000) * 1000;
+  const threads: Array<Thread | undefined> = [];
+  let stopping = false;
+  let port = config.port;
+  let opsPort: number | undefined;
+
+  const spawn = (thread: number): Promise<void> => {
+    const { port1, port2 } = new MessageChannel();
+    hub.attach(thread, port1);
+    // Only the first thread serves the ops port; the HTTP fallback needs a session's requests on one thread.
+    const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0, httpTransports: false };
+    const worker = new Worker(new URL("./worker.js", import.meta.url), {
+      workerData: { thread, config: threadConfig, apps: [...apps.all()], hub: port2, nodeNumber: nodeBase + thread },
+      transferList: [port2],
+    });
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    threads[thread] = { worker, stopped };
+    let served = false;
+    return new Promise<void>((listening, failed) => {
+      worker.on("message", (message: FromWorker) => {
+        if (message.t === "listening") {
+          served = true;
+          port = message.port;
+          if (thread === 0) opsPort = message.opsPort;
+          listening();
+        }
+      });
+      worker.once("error", (error) => {
+        log.error({ err: error, thread }, "a worker thread failed");
+        failed(error);
+      });
+      worker.once("exit", (code) => {
+        resolveStopped();
+        // A thread that never listened is a start-up failure, reported above, not restarted.
+        if (stopping || !served) return;
+        log.error({ thread, code }, "a worker thread ended; its connections are released and it starts again");
+        const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
+        hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
+        void spawn(thread).catch(() => undefined);
+      });
+    });
+  };
+
+  // The kernel does not let threads share a port it chose itself (port 0): one is chosen first.
+  if (port === 0) port = await freePort(config.host);
+  // Taken before any thread listens, so a second Herald stops before it shares the port.
+  if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
+  await spawn(0).catch((error: Error) => fail(`Cannot start worker thread 0: ${error.message}`));
+  await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => fail(`Cannot start a worker thread: ${error.message}`));
+
+  let nextReload = 1;
+  reloadAppsOnChange(config.apps, apps, async (next) => {
+    apps.replace(next);
+    const id = nextReload++;
+    const answers = await Promise.all(threads.map((thread) => thread && answerOf(thread.worker, id, next)));
+    return answers.reduce<AppChanges>((sum, changes) => (changes ? { ...changes, closedSockets: sum.closedSockets + changes.closedSockets } : sum), {
+      added: [],
+      removed: [],
+      changed: [],
+      closedSockets: 0,
+    });
+  }, log);
+
+  /** Every thread closes what it holds at once; the process exits once they have (or 2 s on, whatever they hold). */
+  const haltAll = () => {
+    for (const thread of threads) thread?.worker.postMessage({ t: "halt" } satisfies ToWorker);
+    const last = setTimeout(() => process.exit(1), 2000);
+    void Promise.all(threads.map((thread) => thread?.stopped)).then(() => {
+      clearTimeout(last);
+      process.exit(1);
+    });
+  };
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting at once");
+      return haltAll();
+    }
+    stopping = true;
+    log.info({ signal, graceSeconds: config.shutdownGrace, workers: threads.length }, "shutting down: draining connections");
+    const deadline = setTimeout(() => {
+      log.warn(`shutdown took longer than ${config.shutdownGrace} s (--shutdown-grace); exiting anyway`);
+      haltAll();
+    }, config.shutdownGrace * 1000);
+    deadline.unref();
+    for (const thread of threads) thread?.worker.postMessage({ t: "stop" } satisfies ToWorker);
+    void Promise.all(threads.map((thread) => thread?.stopped)).then(() => {
+      hub.stop();
+      log.info("stopped");
+      process.exit(0);
+    });
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return { port, opsPort };
+}
+
+/** Sends a reload to a thread and waits for what it changed. */
+function answerOf(worker: Worker, id: number, apps: readonly App[]): Promise<AppChanges> {
+  return new Promise((resolve) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.t !== "applied" || message.id !== id) return;
+      worker.off("message", onMessage);
+      resolve(message.changes);
+    };
+    worker.on("message", onMessage);
+    worker.postMessage({ t: "apps", id, apps } satisfies ToWorker);
+  });
+}

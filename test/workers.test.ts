@@ -1,0 +1,71 @@
+/**
+ * One process on several cores: --workers 2 puts two worker threads on one port,
+ * and the process behaves as one server whichever thread a socket lands on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
+import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
+
+let herald: Herald;
+beforeAll(async () => {
+  herald = await startHerald({ args: ["--workers", "2"] });
+});
+afterAll(() => herald.stop());
+
+/** A raw subscriber of `channel`, with the socket_id the server gave it. */
+async function subscriber(channel: string): Promise<{ client: RawClient; socketId: string }> {
+  const client = await RawClient.connect(herald.port);
+  const socketId = await client.socketId();
+  client.send({ event: "pusher:subscribe", data: { channel } });
+  await client.event("pusher_internal:subscription_succeeded");
+  return { client, socketId };
+}
+
+/** The thread a socket_id came from: its node number, one per thread. */
+const nodeOf = (socketId: string) => socketId.split(".")[0];
+
+describe("--workers 2", () => {
+  it("spreads connections over both threads, and a publish through either reaches every subscriber once", async () => {
+    // Twenty sockets: the kernel hashes each to a thread, so both get some (all on one: 2 in a million).
+    const subscribers = await Promise.all(Array.from({ length: 20 }, () => subscriber("w-news")));
+    expect(new Set(subscribers.map(({ socketId }) => nodeOf(socketId))).size).toBe(2);
+    for (let n = 0; n < 4; n++) await serverSdk(herald.port, DEMO_APP).trigger("w-news", "headline", { n });
+    // The marker: a fifth event, which each socket gets after the four.
+    await serverSdk(herald.port, DEMO_APP).trigger("w-news", "marker", {});
+    await Promise.all(subscribers.map(({ client }) => client.event("marker")));
+    for (const { client } of subscribers) expect(client.frames.filter((frame) => frame.event === "headline")).toHaveLength(4);
+    const counted = await serverSdk(herald.port, DEMO_APP).get({ path: "/channels/w-news", params: { info: "subscription_count" } });
+    expect(await counted.json()).toEqual({ occupied: true, subscription_count: 20 });
+    for (const { client } of subscribers) client.close();
+  });
+
+  it("announces presence members once across threads, and carries client events between them", async () => {
+    const members = Array.from({ length: 6 }, (_, n) => pusherClient(herald.port, DEMO_APP, { user: { user_id: `m${n}`, user_info: { n } } }));
+    const views = (await Promise.all(members.map((member) => subscribed(member, "presence-w-room")))) as Array<{ count: number }>;
+    expect(views.at(-1)!.count).toBe(6);
+    const whispered = members.slice(1).map(() => nextCall<unknown>());
+    members.slice(1).forEach((member, index) => member.channel("presence-w-room").bind("client-hi", whispered[index]!.callback));
+    members[0]!.channel("presence-w-room").trigger("client-hi", { from: "m0" });
+    expect(await Promise.all(whispered.map((call) => call.promise))).toEqual(members.slice(1).map(() => ({ from: "m0" })));
+    const users = await serverSdk(herald.port, DEMO_APP).get({ path: "/channels/presence-w-room/users" });
+    expect(((await users.json()) as { users: unknown[] }).users).toHaveLength(6);
+    for (const member of members) member.disconnect();
+  });
+
+  it("refuses a second Herald on the same port", async () => {
+    const second = await runHerald(["--host", "0.0.0.0", "--port", String(herald.port), "--workers", "2"]);
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`Cannot listen on 0.0.0.0:${herald.port}: another Herald holds it`);
+    const single = await runHerald(["--host", "0.0.0.0", "--port", String(herald.port)]);
+    expect(single.code).toBe(1);
+  });
+
+  it("stops on SIGTERM: sockets on every thread closed with 4200, then exit 0", async () => {
+    const server = await startHerald({ args: ["--workers", "2"] });
+    const clients = await Promise.all(Array.from({ length: 10 }, () => RawClient.subscribed(server.port, "w-stop")));
+    const exited = new Promise<number | null>((resolve) => server.process.once("exit", resolve));
+    server.process.kill("SIGTERM");
+    expect(await Promise.all(clients.map((client) => client.closed(5000)))).toEqual(clients.map(() => 4200));
+    expect(await exited).toBe(0);
+  });
+});
