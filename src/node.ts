@@ -18,7 +18,8 @@ import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
 import type { Drainable, Lifecycle } from "./server/graceful-stop.js";
 import { SessionTopics } from "./server/http-transport/session-topics.js";
 import { Keepalive } from "./server/keepalive.js";
-import { startOps } from "./server/ops/ops-listener.js";
+import { nodeExporter, startOps } from "./server/ops/ops-listener.js";
+import type { MetricsExporter } from "./metrics/prometheus.js";
 import { mountRoutes } from "./server/server.js";
 import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
@@ -47,10 +48,18 @@ export interface RunningNode {
   readonly drainable: Drainable;
   /** Applies a reloaded apps.json to this node. */
   readonly applyApps: (next: readonly App[]) => Promise<AppChanges>;
+  /** This node's metrics, as /metrics renders them. */
+  readonly metricsText: () => Promise<string>;
 }
 
-/** `sharedPort`: a worker thread, listening on the port with the process's other threads. */
-export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, sharedPort = false): Promise<RunningNode> {
+export interface NodeOptions {
+  /** A worker thread, listening on the port with the process's other threads. */
+  readonly sharedPort?: boolean;
+  /** With worker threads, on the one serving /metrics: the others' expositions. */
+  readonly otherThreads?: () => Promise<string[]>;
+}
+
+export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, options: NodeOptions = {}): Promise<RunningNode> {
   // The services, each built once; every route receives only what it uses.
   const uwsApp = await createUwsApp(config.tls);
   const sockets = new SocketRegistry();
@@ -74,9 +83,12 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   };
 
   const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
-  const listening = await (sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
+  const listening = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
   if (!listening) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
-  const ops = config.metricsPort === 0 ? undefined : await startOps(services, { ...config, port: config.metricsPort });
+  // Built when first needed: a node without metrics pays nothing for them.
+  let exporter: MetricsExporter | undefined;
+  const metrics = () => (exporter ??= nodeExporter(services));
+  const ops = config.metricsPort === 0 ? undefined : await startOps(services, metrics(), { ...config, port: config.metricsPort, otherThreads: options.otherThreads });
   if (ops === null) throw new NodeStartError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
 
   keepalive.start();
@@ -87,6 +99,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
     port: listening.port,
     opsPort: ops?.port,
     applyApps: (next) => applyApps(services, next),
+    metricsText: () => metrics().text(),
     drainable: {
       lifecycle,
       sockets,

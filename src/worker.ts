@@ -14,15 +14,36 @@ import { startNode } from "./node.js";
 import { drain, halt } from "./server/graceful-stop.js";
 import type { ToWorker } from "./workers.js";
 
-const { thread, config, apps, hub, nodeNumber } = workerData as { thread: number; config: Config; apps: App[]; hub: MessagePort; nodeNumber: number };
+const { thread, threads, config, apps, hub, nodeNumber } = workerData as { thread: number; threads: number; config: Config; apps: App[]; hub: MessagePort; nodeNumber: number };
 const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
-const node = await startNode(config, registry, log, threadNode(thread, hub, registry), nodeNumber, true);
+let nextAsk = 1;
+const asked = new Map<number, (texts: string[]) => void>();
+/** The first thread serves /metrics for the process: it asks the main thread for the others'. */
+const otherThreads = () =>
+  new Promise<string[]>((resolve) => {
+    const id = nextAsk++;
+    asked.set(id, resolve);
+    parentPort!.postMessage({ t: "peerMetrics", id });
+  });
+const node = await startNode(config, registry, log, threadNode(thread, hub, registry), nodeNumber, {
+  sharedPort: true,
+  otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
+});
 parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
 
 let finished = false;
 parentPort!.on("message", (message: ToWorker) => {
+  if (message.t === "metrics") {
+    void node.metricsText().then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
+    return;
+  }
+  if (message.t === "peerMetrics") {
+    asked.get(message.id)?.(message.texts);
+    asked.delete(message.id);
+    return;
+  }
   if (message.t === "apps") {
     void node.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));
     return;

@@ -15,11 +15,18 @@ import type { AppChanges } from "./server/apps-reload.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
 
 /** What the main thread tells a worker. */
-export type ToWorker = { readonly t: "apps"; readonly id: number; readonly apps: readonly App[] } | { readonly t: "stop" } | { readonly t: "halt" };
+export type ToWorker =
+  | { readonly t: "apps"; readonly id: number; readonly apps: readonly App[] }
+  | { readonly t: "metrics"; readonly id: number }
+  | { readonly t: "peerMetrics"; readonly id: number; readonly texts: string[] }
+  | { readonly t: "stop" }
+  | { readonly t: "halt" };
 
 type FromWorker =
   | { readonly t: "listening"; readonly port: number; readonly opsPort: number | undefined }
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
+  | { readonly t: "metricsText"; readonly id: number; readonly text: string }
+  | { readonly t: "peerMetrics"; readonly id: number }
   | { readonly t: "stopped" };
 
 interface Thread {
@@ -62,10 +69,11 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   const spawn = (thread: number): Promise<void> => {
     const { port1, port2 } = new MessageChannel();
     hub.attach(thread, port1);
-    // Only the first thread serves the ops port; the HTTP fallback needs a session's requests on one thread.
+    // Only the first thread serves the ops port (its /metrics sums every thread's); the HTTP
+    // fallback needs a session's requests on one thread.
     const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0, httpTransports: false };
     const worker = new Worker(new URL("./worker.js", import.meta.url), {
-      workerData: { thread, config: threadConfig, apps: [...apps.all()], hub: port2, nodeNumber: nodeBase + thread },
+      workerData: { thread, threads: config.workers, config: threadConfig, apps: [...apps.all()], hub: port2, nodeNumber: nodeBase + thread },
       transferList: [port2],
     });
     let resolveStopped!: () => void;
@@ -74,6 +82,14 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     let served = false;
     return new Promise<void>((listening, failed) => {
       worker.on("message", (message: FromWorker) => {
+        if (message.t === "peerMetrics") {
+          // The first thread's /metrics asks for the others' expositions.
+          const others = threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
+          void Promise.all(others.map((other) => askWorker<string>(other.worker, "metricsText", (id) => ({ t: "metrics", id })))).then((texts) =>
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts } satisfies ToWorker),
+          );
+          return;
+        }
         if (message.t === "listening") {
           served = true;
           port = message.port;
@@ -104,11 +120,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   await spawn(0).catch((error: Error) => fail(`Cannot start worker thread 0: ${error.message}`));
   await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => fail(`Cannot start a worker thread: ${error.message}`));
 
-  let nextReload = 1;
   reloadAppsOnChange(config.apps, apps, async (next) => {
     apps.replace(next);
-    const id = nextReload++;
-    const answers = await Promise.all(threads.map((thread) => thread && answerOf(thread.worker, id, next)));
+    const answers = await Promise.all(threads.map((thread) => thread && askWorker<AppChanges>(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next }))));
     return answers.reduce<AppChanges>((sum, changes) => (changes ? { ...changes, closedSockets: sum.closedSockets + changes.closedSockets } : sum), {
       added: [],
       removed: [],
@@ -150,15 +164,18 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   return { port, opsPort };
 }
 
-/** Sends a reload to a thread and waits for what it changed. */
-function answerOf(worker: Worker, id: number, apps: readonly App[]): Promise<AppChanges> {
+let nextAsk = 1;
+
+/** Asks a thread and waits for its answer of kind `answer` to that question. */
+function askWorker<T>(worker: Worker, answer: "applied" | "metricsText", question: (id: number) => ToWorker): Promise<T> {
+  const id = nextAsk++;
   return new Promise((resolve) => {
     const onMessage = (message: FromWorker) => {
-      if (message.t !== "applied" || message.id !== id) return;
+      if (message.t !== answer || message.id !== id) return;
       worker.off("message", onMessage);
-      resolve(message.changes);
+      resolve((message.t === "applied" ? message.changes : message.text) as T);
     };
     worker.on("message", onMessage);
-    worker.postMessage({ t: "apps", id, apps } satisfies ToWorker);
+    worker.postMessage(question(id));
   });
 }

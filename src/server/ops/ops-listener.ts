@@ -6,6 +6,7 @@
 import type { ChannelDirectory } from "../../channels/channel-directory.js";
 import type { ClusterServices, ConnectionCounts } from "../../cluster/cluster.js";
 import { StatsHistory, type AppTotals } from "../../console/stats.js";
+import { mergeExpositions } from "../../metrics/merge.js";
 import { prometheusExporter, type MetricsExporter } from "../../metrics/prometheus.js";
 import type { Webhooks } from "../../webhooks/webhooks.js";
 import { sendError, watchAbort } from "../http-io.js";
@@ -30,6 +31,8 @@ export interface OpsOptions {
   readonly consoleToken: string | undefined;
   /** The server-wide body cap (--max-body-kb), for the console's event form. */
   readonly maxBodyBytes: number;
+  /** With worker threads: the other threads' expositions, summed into this one's. */
+  readonly otherThreads?: (() => Promise<string[]>) | undefined;
 }
 
 export interface OpsListener {
@@ -39,10 +42,9 @@ export interface OpsListener {
   stop(): void;
 }
 
-/** Resolves to the listener, or null when the port is taken. */
-export async function startOps(services: OpsServices, options: OpsOptions): Promise<OpsListener | null> {
-  const app = uWS.App();
-  const exporter = prometheusExporter({
+/** What this node's /metrics says, from what it counts. */
+export function nodeExporter(services: OpsServices): MetricsExporter {
+  return prometheusExporter({
     counters: services.counters,
     appIds: () => services.apps.ids,
     connections: (appId) => services.sockets.connectionsOf(appId),
@@ -50,7 +52,12 @@ export async function startOps(services: OpsServices, options: OpsOptions): Prom
     webhooks: (appId) => services.webhooks.stats(appId),
     redisLink: () => services.cluster.redisLink(),
   });
-  app.get("/metrics", metrics(exporter));
+}
+
+/** Resolves to the listener, or null when the port is taken. */
+export async function startOps(services: OpsServices, exporter: MetricsExporter, options: OpsOptions): Promise<OpsListener | null> {
+  const app = uWS.App();
+  app.get("/metrics", metrics(exporter, options.otherThreads));
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId));
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, maxBodyBytes: options.maxBodyBytes }) : () => {};
   app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
@@ -67,10 +74,11 @@ export async function startOps(services: OpsServices, options: OpsOptions): Prom
   };
 }
 
-function metrics(exporter: MetricsExporter) {
+function metrics(exporter: MetricsExporter, otherThreads: (() => Promise<string[]>) | undefined) {
+  const text = async () => (otherThreads ? mergeExpositions([await exporter.text(), ...(await otherThreads())]) : exporter.text());
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
-    exporter.text().then(
+    text().then(
       (text) => {
         if (state.aborted) return;
         res.cork(() => res.writeHeader("Content-Type", exporter.contentType).end(text));
