@@ -27,39 +27,61 @@ const otherThreads = () =>
     asked.set(id, resolve);
     parentPort!.postMessage({ t: "peerMetrics", id });
   });
-const node = await startNode(config, registry, log, threadNode(thread, hub, registry), nodeNumber, {
-  sharedPort: true,
-  otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
-});
-parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
-
+/**
+ * Nothing may end this thread while it holds the engine's sockets (that aborts the
+ * whole process): a failure closes them, tells the main thread, and lets the loop end.
+ */
 let finished = false;
+let node: Awaited<ReturnType<typeof startNode>> | undefined;
+function end(report: { t: "stopped" } | { t: "failed"; message: string }, closeAll: boolean): void {
+  if (finished) return;
+  finished = true;
+  // The hub first: what closing the sockets would tell it is left to forgetThread on the
+  // main thread, which tells the other threads' sockets too.
+  hub.close();
+  if (closeAll && node) halt(node.drainable);
+  parentPort!.postMessage(report);
+  parentPort!.close();
+}
+const failed = (error: unknown) => {
+  log.fatal({ err: error }, "this worker thread failed; its connections close and the main thread starts it again");
+  end({ t: "failed", message: error instanceof Error ? error.message : String(error) }, true);
+};
+process.on("uncaughtException", failed);
+process.on("unhandledRejection", failed);
+
+try {
+  node = await startNode(config, registry, log, threadNode(thread, hub, registry), nodeNumber, {
+    sharedPort: true,
+    otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
+  });
+  parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
+} catch (error) {
+  end({ t: "failed", message: error instanceof Error ? error.message : String(error) }, false);
+}
+
 parentPort!.on("message", (message: ToWorker) => {
-  if (message.t === "metrics") {
-    void node.metricsText().then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
-    return;
+  if (!node || finished) return;
+  const running = node;
+  switch (message.t) {
+    case "metrics":
+      return void running.metricsText().then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
+    case "peerMetrics":
+      asked.get(message.id)?.(message.texts);
+      asked.delete(message.id);
+      return;
+    case "apps":
+      return void running.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));
+    case "crash":
+      // Test-only (HERALD_TEST_WORKER_CRASH): a real uncaught exception, as a bug would throw.
+      setImmediate(() => {
+        throw new Error("a crash asked for by a test");
+      });
+      return;
+    case "halt":
+      return end({ t: "stopped" }, true);
+    case "stop":
+      // Everything this thread holds is closed, so its event loop ends by itself.
+      return void drain(running.drainable).then(() => end({ t: "stopped" }, false));
   }
-  if (message.t === "peerMetrics") {
-    asked.get(message.id)?.(message.texts);
-    asked.delete(message.id);
-    return;
-  }
-  if (message.t === "apps") {
-    void node.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));
-    return;
-  }
-  // Stop (or halt, at once): everything this thread holds is closed, so its event loop
-  // ends by itself (ending a thread that still holds the engine's sockets aborts the process).
-  const done = () => {
-    if (finished) return;
-    finished = true;
-    hub.close();
-    parentPort!.postMessage({ t: "stopped" });
-    parentPort!.close();
-  };
-  if (message.t === "halt") {
-    halt(node.drainable);
-    return done();
-  }
-  void drain(node.drainable).then(done);
 });

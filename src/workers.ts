@@ -20,14 +20,17 @@ export type ToWorker =
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "peerMetrics"; readonly id: number; readonly texts: string[] }
   | { readonly t: "stop" }
-  | { readonly t: "halt" };
+  | { readonly t: "halt" }
+  /** Test-only: throw an uncaught exception on that thread. */
+  | { readonly t: "crash" };
 
 type FromWorker =
   | { readonly t: "listening"; readonly port: number; readonly opsPort: number | undefined }
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
   | { readonly t: "metricsText"; readonly id: number; readonly text: string }
   | { readonly t: "peerMetrics"; readonly id: number }
-  | { readonly t: "stopped" };
+  | { readonly t: "stopped" }
+  | { readonly t: "failed"; readonly message: string };
 
 interface Thread {
   worker: Worker;
@@ -97,6 +100,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
           listening();
         }
       });
+      worker.on("message", (message: FromWorker) => {
+        if (message.t === "failed" && !served) failed(new Error(message.message));
+      });
       worker.once("error", (error) => {
         log.error({ err: error, thread }, "a worker thread failed");
         failed(error);
@@ -113,12 +119,24 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     });
   };
 
+  /** A start-up failure: the threads that run close what they hold before the process exits. */
+  const failAll = async (message: string): Promise<never> => {
+    stopping = true;
+    for (const thread of threads) thread?.worker.postMessage({ t: "halt" } satisfies ToWorker);
+    await Promise.race([Promise.all(threads.map((thread) => thread?.stopped)), new Promise((resolve) => setTimeout(resolve, 2000))]);
+    return fail(message);
+  };
+
   // The kernel does not let threads share a port it chose itself (port 0): one is chosen first.
   if (port === 0) port = await freePort(config.host);
   // Taken before any thread listens, so a second Herald stops before it shares the port.
   if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
-  await spawn(0).catch((error: Error) => fail(`Cannot start worker thread 0: ${error.message}`));
-  await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => fail(`Cannot start a worker thread: ${error.message}`));
+  await spawn(0).catch((error: Error) => failAll(`Cannot start worker thread 0: ${error.message}`));
+  await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => failAll(`Cannot start a worker thread: ${error.message}`));
+  if (process.env.HERALD_TEST_WORKER_CRASH === "1") {
+    // Test-only: SIGUSR2 makes the last thread throw, to see it released and started again.
+    process.on("SIGUSR2", () => threads.at(-1)?.worker.postMessage({ t: "crash" } satisfies ToWorker));
+  }
 
   reloadAppsOnChange(config.apps, apps, async (next) => {
     apps.replace(next);

@@ -66,6 +66,44 @@ describe("--workers 2", () => {
     await server.stop();
   });
 
+  it("survives a thread that throws: its members are removed for the others, and the thread starts again", { timeout: 20_000 }, async () => {
+    const server = await startHerald({ args: ["--workers", "2"], env: { HERALD_TEST_WORKER_CRASH: "1" } });
+    const join = async (userId: string) => {
+      const client = await RawClient.connect(server.port);
+      const socketId = await client.socketId();
+      const channelData = JSON.stringify({ user_id: userId });
+      const { auth } = serverSdk(server.port, DEMO_APP).authorizeChannel(socketId, "presence-w-crash", { user_id: userId });
+      client.send({ event: "pusher:subscribe", data: { channel: "presence-w-crash", auth, channel_data: channelData } });
+      await client.event("pusher_internal:subscription_succeeded");
+      return { client, socketId, userId };
+    };
+    const members = [];
+    for (let n = 0; n < 12; n++) members.push(await join(`c${n}`));
+    const numbers = [...new Set(members.map(({ socketId }) => Number(nodeOf(socketId))))].sort();
+    expect(numbers).toHaveLength(2);
+    // SIGUSR2 (test-only) makes the last thread, the higher node number, throw.
+    const doomed = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[1]);
+    const survivors = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[0]);
+    const observer = survivors[0]!.client;
+    server.process.kill("SIGUSR2");
+    for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
+    for (const { userId } of doomed) await observer.next((frame) => frame.event === "pusher_internal:member_removed" && frame.data === JSON.stringify({ user_id: userId }), 5000);
+    const users = await serverSdk(server.port, DEMO_APP).get({ path: "/channels/presence-w-crash/users" });
+    expect(((await users.json()) as { users: Array<{ id: string }> }).users.map((user) => user.id).sort()).toEqual(survivors.map(({ userId }) => userId).sort());
+    expect(server.logs.some((line) => line.msg.includes("a worker thread ended"))).toBe(true);
+    // Started again: new connections reach both threads once more.
+    await expect
+      .poll(async () => {
+        const probes = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
+        const ids = await Promise.all(probes.map((probe) => probe.socketId()));
+        for (const probe of probes) probe.close();
+        return new Set(ids.map(nodeOf)).size;
+      }, { timeout: 10_000 })
+      .toBe(2);
+    for (const { client } of survivors) client.close();
+    await server.stop();
+  });
+
   it("refuses a second Herald on the same port", async () => {
     const second = await runHerald(["--host", "0.0.0.0", "--port", String(herald.port), "--workers", "2"]);
     expect(second.code).toBe(1);
