@@ -104,6 +104,25 @@ describe("--workers 2", () => {
     await server.stop();
   });
 
+  it("counts --max-connections over the whole process (as each thread last heard, within a second)", { timeout: 15_000 }, async () => {
+    const server = await startHerald({ args: ["--workers", "2", "--max-connections", "10"] });
+    const held = await Promise.all(Array.from({ length: 10 }, async () => {
+      const client = await RawClient.connect(server.port);
+      await client.next((frame) => frame.event === "pusher:connection_established" || frame.event === "pusher:error");
+      return client;
+    }));
+    const attempt = async (): Promise<number | undefined> => {
+      const probe = await RawClient.connect(server.port);
+      const answer = await probe.next((frame) => frame.event === "pusher:error" || frame.event === "pusher:connection_established");
+      if (answer.event === "pusher:error") return await probe.closed();
+      probe.close();
+      return undefined;
+    };
+    await expect.poll(attempt, { timeout: 5000, interval: 300 }).toBe(4100);
+    for (const client of held) client.close();
+    await server.stop();
+  });
+
   it("refuses a second Herald on the same port", async () => {
     const second = await runHerald(["--host", "0.0.0.0", "--port", String(herald.port), "--workers", "2"]);
     expect(second.code).toBe(1);

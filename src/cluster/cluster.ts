@@ -179,6 +179,12 @@ export interface ConnectionCounts {
    * apps with a maxConnections only (0 for the others). During an outage: as last seen.
    */
   elsewhere(appId: string): number;
+  /**
+   * Connections of every app on this process's other worker threads, as last seen,
+   * for the process-wide --max-connections; never waits. 0 where the node is the
+   * whole process (one thread, alone or in a Redis cluster).
+   */
+  elsewhereInProcess(): number;
 }
 
 // ─── Event cache ───────────────────────────────────────────────────────────────

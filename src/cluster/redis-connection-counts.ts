@@ -12,6 +12,11 @@ import { TIMINGS } from "../timings.js";
 const REFRESH_MS = TIMINGS.countsRefreshMs;
 
 export class RedisConnectionCounts implements ConnectionCounts {
+  /** A node of a Redis cluster is a whole process (--workers does not combine with --redis). */
+  elsewhereInProcess(): number {
+    return 0;
+  }
+
   private readonly others = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 

@@ -32,6 +32,8 @@ export class ThreadHub {
   private readonly online = new Map<string, Set<number>>();
   /** app → thread → open connections. */
   private readonly connections = new Map<string, Map<number, number>>();
+  /** thread → its open connections of all apps. */
+  private readonly threadConnections = new Map<number, number>();
   private readonly cache = new Map<string, CachedEvent>();
   private readonly vacating = new DepartureHold(DEPARTURE_HOLD_MS);
   private readonly leaving = new DepartureHold(DEPARTURE_HOLD_MS);
@@ -83,7 +85,8 @@ export class ThreadHub {
       this.send(reporter, { t: "userGone", appId, userId });
     }
     for (const perThread of this.connections.values()) perThread.delete(dead);
-    this.connectionsOf(reporter, []);
+    this.threadConnections.delete(dead);
+    this.connectionsOf(reporter, [], undefined);
   }
 
   stop(): void {
@@ -117,7 +120,7 @@ export class ThreadHub {
       case "count":
         return this.count(thread, notice.appId, notice.channel, notice.count, notice.heard);
       case "connections":
-        return this.connectionsOf(thread, notice.counts);
+        return this.connectionsOf(thread, notice.counts, notice.total);
       case "cache":
         this.cache.set(key(notice.appId, notice.channel), { event: notice.event, data: notice.data, frame: notice.frame, expiresAt: Date.now() + CACHE_TTL_MS });
     }
@@ -210,13 +213,15 @@ export class ThreadHub {
     return true;
   }
 
-  private connectionsOf(thread: number, counts: ReadonlyArray<readonly [string, number]>): void {
+  private connectionsOf(thread: number, counts: ReadonlyArray<readonly [string, number]>, total: number | undefined): void {
+    if (total !== undefined) this.threadConnections.set(thread, total);
     for (const [appId, count] of counts) {
       const perThread = this.connections.get(appId) ?? new Map<number, number>();
       this.connections.set(appId, perThread.set(thread, count));
     }
     const totals = [...this.connections].map(([appId, perThread]) => [appId, [...perThread]] as const);
-    for (const port of this.ports.values()) port.postMessage({ t: "connections", totals } satisfies ToThread);
+    const threads = [...this.threadConnections];
+    for (const port of this.ports.values()) port.postMessage({ t: "connections", totals, threads } satisfies ToThread);
   }
 
   private transition(thread: number, transition: Transition): void {

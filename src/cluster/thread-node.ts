@@ -27,6 +27,8 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
     const tell = (notice: ThreadNotice) => port.postMessage(notice);
     /** Other threads' connections per app, as the hub last told. */
     let elsewhere = new Map<string, number>();
+    /** Other threads' connections of all apps, as the hub last told. */
+    let inProcess = 0;
 
     port.on("message", (message: ToThread) => {
       switch (message.t) {
@@ -51,6 +53,7 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
         }
         case "connections":
           elsewhere = new Map(message.totals.map(([appId, perThread]) => [appId, perThread.reduce((sum, [other, count]) => (other === thread ? sum : sum + count), 0)]));
+          inProcess = message.threads.reduce((sum, [other, count]) => (other === thread ? sum : sum + count), 0);
           return;
         case "transition": {
           const { transition } = message;
@@ -115,7 +118,8 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
     };
     const reportConnections = () => {
       const counts = apps.ids.filter((id) => (apps.byId(id)?.maxConnections ?? -1) >= 0).map((id) => [id, local.connections(id)] as const);
-      if (counts.length > 0) tell({ t: "connections", counts });
+      const total = apps.ids.reduce((sum, id) => sum + local.connections(id), 0);
+      tell({ t: "connections", counts, total });
     };
     const refresh = setInterval(reportConnections, CONNECTIONS_REFRESH_MS);
     refresh.unref();
@@ -126,7 +130,7 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
       occupancy,
       presence,
       onlineUsers,
-      connectionCounts: { elsewhere: (appId) => elsewhere.get(appId) ?? 0 },
+      connectionCounts: { elsewhere: (appId) => elsewhere.get(appId) ?? 0, elsewhereInProcess: () => inProcess },
       eventCache,
       channelBuffers,
       consoleRelay: NO_RELAY,

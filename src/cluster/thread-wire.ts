@@ -15,7 +15,8 @@ export type ThreadNotice =
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
   /** `heard`: whether anyone hears the app's transitions; departures of apps nobody hears are not held. */
   | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number; readonly heard: boolean }
-  | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]> }
+  /** The thread's open connections: per app with a maxConnections, and of all apps together. */
+  | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]>; readonly total: number }
   | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string };
 
 /** Asked, and answered with a `reply` of the same id. */
@@ -68,4 +69,9 @@ export type ToThread =
   | { readonly t: "userGone"; readonly appId: string; readonly userId: string }
   | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number }
   /** Every thread's open connections per app, for maxConnections. */
-  | { readonly t: "connections"; readonly totals: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, number]>]> };
+  | {
+      readonly t: "connections";
+      readonly totals: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, number]>]>;
+      /** Each thread's connections of all apps together. */
+      readonly threads: ReadonlyArray<readonly [number, number]>;
+    };

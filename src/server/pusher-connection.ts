@@ -69,7 +69,10 @@ export function openConnection(ctx: SocketServices, limits: SocketLimits, socket
   const { app } = connection;
   if (!app) return void closeConnection(socket, connection.rejection!), false;
   const serverLimit = limits.maxConnections;
-  if (serverLimit >= 0 && ctx.sockets.size >= serverLimit) return void closeConnection(socket, Closes.serverFull(serverLimit)), false;
+  // With worker threads the limit is the process's: the others' connections as last seen count too.
+  if (serverLimit >= 0 && ctx.sockets.size + ctx.connectionCounts.elsewhereInProcess() >= serverLimit) {
+    return void closeConnection(socket, Closes.serverFull(serverLimit)), false;
+  }
   if (app.maxConnections >= 0 && ctx.sockets.connectionsOf(app.id) + ctx.connectionCounts.elsewhere(app.id) >= app.maxConnections) {
     return void closeConnection(socket, Closes.appOverQuota(app.id, app.maxConnections)), false;
   }
