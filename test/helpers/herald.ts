@@ -66,7 +66,10 @@ export async function startHerald(
   options: { apps?: AppConfig[] | null; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<Herald> {
   const appsArgs = options.apps === null ? [] : ["--apps", writeAppsFile({ apps: options.apps ?? [DEMO_APP] })];
-  const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", ...appsArgs, ...(options.args ?? [])], {
+  const args = options.args ?? [];
+  // HERALD_TEST_WORKERS=2 runs the integration tests against worker threads (not with --redis, which --workers refuses yet).
+  const workers = process.env.HERALD_TEST_WORKERS && !args.includes("--workers") && !args.some((arg) => arg.startsWith("--redis")) ? ["--workers", process.env.HERALD_TEST_WORKERS] : [];
+  const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", ...appsArgs, ...workers, ...args], {
     env: { ...process.env, ...QUIET_OPS, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
