@@ -193,7 +193,8 @@ export class ThreadHub {
     let added = false;
     if (member) member.threads.add(thread);
     else {
-      members.set(userId, { info: userInfo, threads: new Set([thread]) });
+      // As Redis keeps it: no user_info is null, which JSON (the snapshot's hash) keeps and undefined is not.
+      members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
       this.members.set(entry, members);
       added = true;
       // Back within the hold: subscribers hear of it, webhooks do not.
