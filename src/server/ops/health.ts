@@ -3,19 +3,21 @@
  * balancer should send clients here: not while draining, not while cut off from
  * the cluster's Redis).
  */
+import type { ConnectionCounts } from "../../cluster/cluster.js";
 import type { AppRegistry } from "../../apps/app-registry.js";
 import type { Lifecycle } from "../graceful-stop.js";
 import type { SocketRegistry } from "../socket-registry.js";
 import { sendJson, watchAbort } from "../http-io.js";
 import type { HttpResponse } from "../uws.js";
 
-export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry }, startedAtMs: number) {
+export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry; readonly connectionCounts: ConnectionCounts }, startedAtMs: number) {
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
     sendJson(res, state, 200, {
       status: "ok",
       uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
-      connections: ctx.sockets.size,
+      // The process's: with worker threads, the others' as last seen too.
+      connections: ctx.sockets.size + ctx.connectionCounts.elsewhereInProcess(),
       apps: ctx.apps.size,
     });
   };
