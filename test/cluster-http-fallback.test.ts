@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, subscribed, type Pusher } from "./helpers/clients.js";
 import { useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP } from "./helpers/herald.js";
-import { startHaproxy } from "./helpers/haproxy.js";
-import { startNginx, type Nginx } from "./helpers/nginx.js";
+import { startHaproxy, startNginx, type Proxy } from "./helpers/proxies.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
 
 const cluster = useTwoNodes();
-const proxies: Record<string, Nginx> = {};
+const proxies: Record<string, Proxy> = {};
 beforeAll(async () => {
   if (SKIP_REDIS_TESTS) return;
   const nodes = [cluster.nodeA.port, cluster.nodeB.port];

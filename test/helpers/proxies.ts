@@ -1,6 +1,6 @@
 /**
- * A throwaway nginx from PATH (Debian's nginx-light), in front of Herald nodes,
- * with the routing the README gives for the HTTP fallback on a cluster.
+ * Throwaway proxies from PATH (Debian's nginx-light and haproxy) in front of Herald
+ * nodes, with the routing the README gives for the HTTP fallback on a cluster.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -10,13 +10,13 @@ import { join } from "node:path";
 import { freePort } from "./redis-server.js";
 
 /** A proxy in front of the nodes. */
-export interface Nginx {
+export interface Proxy {
   readonly port: number;
   stop(): Promise<void>;
 }
 
 /** nginx balancing over `upstreamPorts` on 127.0.0.1, routing each HTTP fallback session to one node. */
-export async function startNginx(upstreamPorts: number[]): Promise<Nginx> {
+export async function startNginx(upstreamPorts: number[]): Promise<Proxy> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "herald-nginx-"));
   const config = `
@@ -54,13 +54,50 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n"
 }
 `;
   writeFileSync(join(dir, "nginx.conf"), config);
-  const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  return run("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], port, "nginx-light");
+}
+
+/** HAProxy balancing over `upstreamPorts` on 127.0.0.1 by the session's path segments. */
+export async function startHaproxy(upstreamPorts: number[]): Promise<Proxy> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "herald-haproxy-"));
+  const config = `
+global
+  maxconn 512
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 300s
+frontend herald_in
+  bind 127.0.0.1:${port}
+  default_backend herald
+backend herald
+  balance uri depth 5
+  hash-type consistent
+  option httpchk
+  http-check send meth GET uri /ready ver HTTP/1.1 hdr Host herald
+  http-check expect status 200
+${upstreamPorts.map((upstream, index) => `  server herald-${index + 1} 127.0.0.1:${upstream} check inter 1s`).join("\n")}
+`;
+  writeFileSync(join(dir, "haproxy.cfg"), config);
+  return run("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], port, "haproxy");
+}
+
+/** Runs the proxy in the foreground until it accepts connections on `port`. */
+async function run(command: string, args: string[], port: number, debianPackage: string): Promise<Proxy> {
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   let errors = "";
+  let missing = false;
   child.stderr!.on("data", (chunk: Buffer) => (errors += chunk));
-  child.once("error", (error) => (errors += `${error.message}: install Debian's nginx (apt-get install -y nginx-light)`));
+  child.once("error", (error) => {
+    missing = true;
+    errors += `${error.message}: install Debian's ${debianPackage} (apt-get install -y ${debianPackage})`;
+  });
   const deadline = Date.now() + 5000;
   while (!(await accepts(port))) {
-    if (child.exitCode !== null || errors.includes("install Debian's nginx") || Date.now() > deadline) throw new Error(`nginx did not start: ${errors}`);
+    if (child.exitCode !== null || missing || Date.now() > deadline) throw new Error(`${command} did not start: ${errors}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
@@ -69,14 +106,14 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n"
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
         child.once("exit", () => done());
-        // SIGTERM: a fast stop; a graceful one (SIGQUIT) would wait for open streams.
+        // SIGTERM: a fast stop for both; nginx's graceful one (SIGQUIT) would wait for open streams.
         child.kill("SIGTERM");
       }),
   };
 }
 
 /** Whether something accepts connections on the port yet. */
-export function accepts(port: number): Promise<boolean> {
+function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => resolve(socket.end() && true));
