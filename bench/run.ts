@@ -11,6 +11,7 @@
  *   npm run bench -- --b4 50000        more signed publishes
  *   npm run bench -- --b5 100,2000     other presence storm sizes
  *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
+ *   npm run bench -- --workers 2       Herald on two worker threads (CPU is the whole process's)
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -31,8 +32,11 @@ const { values } = parseArgs({
     b5: { type: "string" },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
+    /** Herald with --workers N (the baseline stays one thread): what crossing threads costs. */
+    workers: { type: "string" },
   },
 });
+const heraldArgs = values.workers ? ["--workers", values.workers] : [];
 
 const numbers = (list: string | undefined, fallback: number[]) => (list ? list.split(",").map(Number) : fallback);
 
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
         for (const kind of ["herald", "baseline"] as const) {
           const profileDir = resolve(import.meta.dirname, "../../bench/results/profiles");
           const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${scenario.name.split(" ")[0]}-${kind}.cpuprofile`] : [];
-          const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags]);
+          const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags], kind === "herald" ? heraldArgs : []);
           try {
             const metrics = await scenario.run(server, pool);
             rounds[kind].push(metrics);
