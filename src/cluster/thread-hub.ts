@@ -112,7 +112,9 @@ export class ThreadHub {
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
       case "publish":
-      case "terminate": {
+      case "terminate":
+      case "consoleEntry":
+      case "consoleWatch": {
         const forward: ToThread = notice.t === "publish" ? { t: "deliver", message: notice.message } : notice;
         for (const [other, port] of this.ports) if (other !== thread) port.postMessage(forward);
         return;

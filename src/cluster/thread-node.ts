@@ -6,7 +6,6 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
-import { NO_RELAY } from "../console/tap.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
 
@@ -15,7 +14,7 @@ const CONNECTIONS_REFRESH_MS = 1000;
 
 /** Thread `thread` of the process, talking to the hub over `port`. */
 export function threadNode(thread: number, port: MessagePort, apps: AppRegistry): StartCluster {
-  return async ({ local, channels, events, bufferDrops }): Promise<ClusterServices> => {
+  return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
     const pending = new Map<number, (value: unknown) => void>();
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
@@ -36,6 +35,10 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
           return local.deliver(message.message);
         case "terminate":
           return local.terminateUser(message.appId, message.userId);
+        case "consoleEntry":
+          return consoles.received(message.appId, message.entryJson);
+        case "consoleWatch":
+          return consoles.watchedElsewhere(message.appIds);
         case "reply": {
           const resolve = pending.get(message.id);
           pending.delete(message.id);
@@ -133,7 +136,11 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
       connectionCounts: { elsewhere: (appId) => elsewhere.get(appId) ?? 0, elsewhereInProcess: () => inProcess },
       eventCache,
       channelBuffers,
-      consoleRelay: NO_RELAY,
+      // As over Redis, at most once and best effort: a console is a view.
+      consoleRelay: {
+        publish: (appId, entryJson) => tell({ t: "consoleEntry", appId, entryJson }),
+        announce: (appIds) => tell({ t: "consoleWatch", appIds }),
+      },
       problem: () => undefined,
       redisLink: () => undefined,
       addApps: async () => {},

@@ -17,7 +17,10 @@ export type ThreadNotice =
   | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number; readonly heard: boolean }
   /** The thread's open connections: per app with a maxConnections, and of all apps together. */
   | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]>; readonly total: number }
-  | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string };
+  | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string }
+  /** Console entries for the threads whose consoles watch the app, and this thread's watches. */
+  | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
+  | { readonly t: "consoleWatch"; readonly appIds: readonly string[] };
 
 /** Asked, and answered with a `reply` of the same id. */
 export type ThreadQuestion =
@@ -61,6 +64,8 @@ export type Transition =
 
 export type ToThread =
   | { readonly t: "deliver"; readonly message: ChannelMessage }
+  | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
+  | { readonly t: "consoleWatch"; readonly appIds: readonly string[] }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
   | { readonly t: "reply"; readonly id: number; readonly value: unknown }
   | { readonly t: "transition"; readonly transition: Transition }
