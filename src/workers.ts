@@ -37,6 +37,9 @@ interface Thread {
   stopped: Promise<void>;
 }
 
+/** The port locks, held for the life of the process (unref'd: they never keep it running). */
+const heldLocks: Server[] = [];
+
 /**
  * Another Herald on the same port would share it silently (SO_REUSEPORT): a lock
  * the process holds, an abstract Unix socket named after the port, refuses a second.
@@ -45,9 +48,13 @@ export function lockPort(port: number): Promise<Server | null> {
   return new Promise((resolve) => {
     const lock = createServer();
     lock.once("error", () => resolve(null));
-    lock.listen({ path: `\0herald-port-${port}` }, () => resolve(lock.unref()));
+    lock.listen({ path: `\0herald-port-${port}` }, () => {
+      heldLocks.push(lock.unref());
+      resolve(lock);
+    });
   });
 }
+
 
 /** A port free on `host` now, for --port 0. */
 function freePort(host: string): Promise<number> {
