@@ -17,7 +17,7 @@ import { stopOnSignals } from "./server/graceful-stop.js";
 import { TlsSetupError } from "./server/uws-app.js";
 import { nativeEngineProblem } from "./server/uws.js";
 import { NodeStartError, startNode } from "./node.js";
-import { lockPort, runWorkers } from "./workers.js";
+import { lockPort } from "./port-lock.js";
 
 const log = createLogger();
 
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
 
   if (config.workers > 1) {
     if (config.redis) fail("--workers above 1 does not combine with --redis yet: run one process per core on Redis, or --workers alone.");
+    // Loaded only for worker threads: a single thread never pulls in the hub.
+    const { runWorkers } = await import("./workers.js");
     const { port, opsPort } = await runWorkers(config, apps, log, fail);
     log.info(
       { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers },

@@ -4,7 +4,8 @@
  * port, reloads apps.json for them, restarts a thread that dies, and stops them
  * all on a signal, each letting its own event loop end before the process exits.
  */
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
+import { lockPort } from "./port-lock.js";
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
@@ -36,25 +37,6 @@ interface Thread {
   worker: Worker;
   stopped: Promise<void>;
 }
-
-/** The port locks, held for the life of the process (unref'd: they never keep it running). */
-const heldLocks: Server[] = [];
-
-/**
- * Another Herald on the same port would share it silently (SO_REUSEPORT): a lock
- * the process holds, an abstract Unix socket named after the port, refuses a second.
- */
-export function lockPort(port: number): Promise<Server | null> {
-  return new Promise((resolve) => {
-    const lock = createServer();
-    lock.once("error", () => resolve(null));
-    lock.listen({ path: `\0herald-port-${port}` }, () => {
-      heldLocks.push(lock.unref());
-      resolve(lock);
-    });
-  });
-}
-
 
 /** A port free on `host` now, for --port 0. */
 function freePort(host: string): Promise<number> {

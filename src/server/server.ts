@@ -15,7 +15,8 @@ import { sendError, watchAbort } from "./http-io.js";
 import { health, readiness } from "./ops/health.js";
 import type { TemplatedApp } from "./uws.js";
 import { mountHttpTransports, type HttpSessions, type HttpTransportServices } from "./http-transport/routes.js";
-import { websocketBehavior, type SocketLimits } from "./websocket-handler.js";
+import type { SocketLimits } from "./pusher-connection.js";
+import { websocketBehavior } from "./websocket-handler.js";
 
 /** What the public port's routes use, all together. */
 export interface RouteServices extends HttpTransportServices, SignedEndpointServices, PublishingServices {

@@ -8,8 +8,6 @@ import type { Connection } from "./connection.js";
 import { connectionClosed, newConnection, openConnection, receiveFrame, type SocketLimits, type SocketServices } from "./pusher-connection.js";
 import uWS, { type WebSocketBehavior } from "./uws.js";
 
-export type { SocketLimits, SocketServices } from "./pusher-connection.js";
-
 export function websocketBehavior(ctx: SocketServices, limits: SocketLimits): WebSocketBehavior<Connection> {
   const { keepalive } = ctx;
   return {
