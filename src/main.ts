@@ -60,7 +60,6 @@ async function main(): Promise<void> {
   const apps = new AppRegistry(loaded.apps);
 
   if (config.workers > 1) {
-    if (config.redis) fail("--workers above 1 does not combine with --redis yet: run one process per core on Redis, or --workers alone.");
     // Loaded only for worker threads: a single thread never pulls in the hub.
     const { runWorkers } = await import("./workers.js");
     const { port, opsPort } = await runWorkers(config, apps, log, fail);

@@ -5,7 +5,7 @@
  * only runs and, asked to, drains.
  */
 import type { AppRegistry } from "./apps/app-registry.js";
-import { AppRateLimits } from "./apps/rate-window.js";
+import { AppRateLimits, type SharedAllowances } from "./apps/rate-window.js";
 import { ChannelDirectory } from "./channels/channel-directory.js";
 import type { StartCluster } from "./cluster/cluster.js";
 import type { Config } from "./config.js";
@@ -57,6 +57,8 @@ export interface NodeOptions {
   readonly sharedPort?: boolean;
   /** With worker threads, on the one serving /metrics: the others' expositions. */
   readonly otherThreads?: () => Promise<string[]>;
+  /** With worker threads: each app's HTTP API allowances, shared by every thread. */
+  readonly sharedAllowances?: SharedAllowances;
 }
 
 export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, options: NodeOptions = {}): Promise<RunningNode> {
@@ -77,7 +79,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   const services = {
     log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
     broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics,
-    rateLimits: new AppRateLimits(),
+    rateLimits: new AppRateLimits(options.sharedAllowances),
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     nextSocketId: socketIdGenerator(nodeNumber),
   };

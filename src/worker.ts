@@ -1,23 +1,42 @@
 /**
  * One worker thread of a process started with --workers: a whole node (node.ts)
- * on the shared port, whose cluster is the main thread's hub (thread-node.ts).
- * The main thread (workers.ts) owns the signals and apps.json; this thread
- * reports that it listens, applies the apps it is sent, and drains when told.
+ * on the shared port, whose cluster is the main thread's hub (thread-node.ts), or,
+ * with --redis, Redis itself: each thread is then a node of the Redis cluster.
+ * Connections and the HTTP API's allowances are counted with the other threads in
+ * shared memory (thread-tally.ts). The main thread (workers.ts) owns the signals
+ * and apps.json; this thread reports that it listens, applies the apps it is
+ * sent, and drains when told.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
+import type { StartCluster } from "./cluster/cluster.js";
 import { threadNode } from "./cluster/thread-node.js";
+import { ThreadTally } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startNode } from "./node.js";
 import { drain, halt } from "./server/graceful-stop.js";
 import type { ToWorker } from "./workers.js";
 
-const { thread, threads, config, apps, hub, nodeNumber } = workerData as { thread: number; threads: number; config: Config; apps: App[]; hub: MessagePort; nodeNumber: number };
+export interface WorkerData {
+  readonly thread: number;
+  readonly threads: number;
+  readonly config: Config;
+  readonly apps: App[];
+  /** The thread's port to the hub; none with --redis. */
+  readonly hub: MessagePort | undefined;
+  /** Unique in the process; with --redis, Redis gives the node its number. */
+  readonly nodeNumber: number;
+  readonly tally: SharedArrayBuffer;
+  readonly slots: Array<[string, number]>;
+}
+
+const { thread, threads, config, apps, hub, nodeNumber, tally: tallyBuffer, slots } = workerData as WorkerData;
 const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
+const tally = new ThreadTally(tallyBuffer, thread, threads, slots);
 let nextAsk = 1;
 const asked = new Map<number, (texts: string[]) => void>();
 /** The first thread serves /metrics for the process: it asks the main thread for the others'. */
@@ -38,7 +57,7 @@ function end(report: { t: "stopped" } | { t: "failed"; message: string }, closeA
   finished = true;
   // The hub first: what closing the sockets would tell it is left to forgetThread on the
   // main thread, which tells the other threads' sockets too.
-  hub.close();
+  hub?.close();
   if (closeAll && node) halt(node.drainable);
   parentPort!.postMessage(report);
   parentPort!.close();
@@ -50,10 +69,32 @@ const failed = (error: unknown) => {
 process.on("uncaughtException", failed);
 process.on("unhandledRejection", failed);
 
+/** A node of the Redis cluster, whose connections the process's other threads also count. */
+async function redisNode(): Promise<{ start: StartCluster; nodeNumber: number }> {
+  const { joinCluster } = await import("./cluster/redis-cluster.js");
+  const membership = await joinCluster({ target: config.redis!, apps: registry, log });
+  const start: StartCluster = async (parts) => {
+    const services = await membership.start(parts);
+    const counts = services.connectionCounts;
+    return {
+      ...services,
+      connectionCounts: {
+        // Other nodes' connections of an app, this process's other threads among them, through Redis.
+        elsewhere: (appId) => counts.elsewhere(appId),
+        elsewhereInProcess: () => tally.elsewhereInProcess(),
+        changed: (appId, connections, total) => tally.counted(appId, connections, total),
+      },
+    };
+  };
+  return { start, nodeNumber: membership.nodeNumber };
+}
+
 try {
-  node = await startNode(config, registry, log, threadNode(thread, hub, registry), nodeNumber, {
+  const cluster = hub ? { start: threadNode(hub, registry, tally), nodeNumber } : await redisNode();
+  node = await startNode(config, registry, log, cluster.start, cluster.nodeNumber, {
     sharedPort: true,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
+    sharedAllowances: (appId, kind) => tally.allowance(appId, kind),
   });
   parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
 } catch (error) {
@@ -71,6 +112,7 @@ parentPort!.on("message", (message: ToWorker) => {
       asked.delete(message.id);
       return;
     case "apps":
+      tally.setSlots(message.slots);
       return void running.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));
     case "crash":
       // Test-only (HERALD_TEST_WORKER_CRASH): a real uncaught exception, as a bug would throw.

@@ -1,8 +1,10 @@
 /**
- * The main thread of a process started with --workers N: it holds the port lock
- * and the hub (thread-hub.ts), starts N worker threads (worker.ts) that share the
- * port, reloads apps.json for them, restarts a thread that dies, and stops them
- * all on a signal, each letting its own event loop end before the process exits.
+ * The main thread of a process started with --workers N: it holds the port lock,
+ * the hub (thread-hub.ts; with --redis, Redis is the hub and each thread a node of
+ * the cluster) and the shared counts (thread-tally.ts), starts N worker threads
+ * (worker.ts) that share the port, reloads apps.json for them, restarts a thread
+ * that dies, and stops them all on a signal, each letting its own event loop end
+ * before the process exits.
  */
 import { createServer } from "node:net";
 import { lockPort } from "./port-lock.js";
@@ -10,14 +12,16 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import type { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import { ThreadHub } from "./cluster/thread-hub.js";
+import { tallyBuffer, ThreadSlots } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { AppChanges } from "./server/apps-reload.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
+import type { WorkerData } from "./worker.js";
 
 /** What the main thread tells a worker. */
 export type ToWorker =
-  | { readonly t: "apps"; readonly id: number; readonly apps: readonly App[] }
+  | { readonly t: "apps"; readonly id: number; readonly apps: readonly App[]; readonly slots: Array<[string, number]> }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "peerMetrics"; readonly id: number; readonly texts: string[] }
   | { readonly t: "stop" }
@@ -51,22 +55,34 @@ function freePort(host: string): Promise<number> {
 }
 
 export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined }> {
-  const hub = new ThreadHub(config.maxBufferedBytes);
+  const hub = config.redis ? undefined : new ThreadHub(config.maxBufferedBytes);
+  const slots = new ThreadSlots(tallyBuffer(config.workers));
   const nodeBase = Math.floor(Math.random() * 1_000_000) * 1000;
   const threads: Array<Thread | undefined> = [];
+  /** Per thread: how often it died and was started again. */
+  const restarts: number[] = Array.from({ length: config.workers }, () => 0);
   let stopping = false;
   let port = config.port;
   let opsPort: number | undefined;
 
   const spawn = (thread: number): Promise<void> => {
-    const { port1, port2 } = new MessageChannel();
-    hub.attach(thread, port1);
+    const channel = hub && new MessageChannel();
+    if (channel) hub!.attach(thread, channel.port1);
     // Only the first thread serves the ops port (its /metrics sums every thread's); the HTTP
     // fallback needs a session's requests on one thread.
     const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0, httpTransports: false };
     const worker = new Worker(new URL("./worker.js", import.meta.url), {
-      workerData: { thread, threads: config.workers, config: threadConfig, apps: [...apps.all()], hub: port2, nodeNumber: nodeBase + thread },
-      transferList: [port2],
+      workerData: {
+        thread,
+        threads: config.workers,
+        config: threadConfig,
+        apps: [...apps.all()],
+        hub: channel?.port2,
+        nodeNumber: nodeBase + thread,
+        tally: slots.buffer,
+        slots: slots.assign(apps.ids),
+      } satisfies WorkerData,
+      transferList: channel ? [channel.port2] : [],
     });
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -78,7 +94,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
           // The first thread's /metrics asks for the others' expositions.
           const others = threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
           void Promise.all(others.map((other) => askWorker<string>(other.worker, "metricsText", (id) => ({ t: "metrics", id })))).then((texts) =>
-            worker.postMessage({ t: "peerMetrics", id: message.id, texts } satisfies ToWorker),
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, restartsExposition(restarts)] } satisfies ToWorker),
           );
           return;
         }
@@ -100,9 +116,12 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         resolveStopped();
         // A thread that never listened is a start-up failure, reported above, not restarted.
         if (stopping || !served) return;
-        log.error({ thread, code }, "a worker thread ended; its connections are released and it starts again");
+        restarts[thread] = (restarts[thread] ?? 0) + 1;
+        log.error({ thread, code, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
+        slots.forget(thread);
+        // On Redis, the thread's node is found dead and released by the others, as any node.
         const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
-        hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
+        hub?.forgetThread(thread, survivor >= 0 ? survivor : thread);
         void spawn(thread).catch(() => undefined);
       });
     });
@@ -129,7 +148,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
 
   reloadAppsOnChange(config.apps, apps, async (next) => {
     apps.replace(next);
-    const answers = await Promise.all(threads.map((thread) => thread && askWorker<AppChanges>(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next }))));
+    const appSlots = slots.assign(apps.ids);
+    const answers = await Promise.all(threads.map((thread) => thread && askWorker<AppChanges>(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next, slots: appSlots }))));
     return answers.reduce<AppChanges>((sum, changes) => (changes ? { ...changes, closedSockets: sum.closedSockets + changes.closedSockets } : sum), {
       added: [],
       removed: [],
@@ -138,8 +158,11 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     });
   }, log);
 
+  /** A stop cut short (second signal, grace over) exits 1, even if a graceful one ends at the same time. */
+  let exitCode = 0;
   /** Every thread closes what it holds at once; the process exits once they have (or 2 s on, whatever they hold). */
   const haltAll = () => {
+    exitCode = 1;
     for (const thread of threads) thread?.worker.postMessage({ t: "halt" } satisfies ToWorker);
     const last = setTimeout(() => process.exit(1), 2000);
     void Promise.all(threads.map((thread) => thread?.stopped)).then(() => {
@@ -161,14 +184,24 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     deadline.unref();
     for (const thread of threads) thread?.worker.postMessage({ t: "stop" } satisfies ToWorker);
     void Promise.all(threads.map((thread) => thread?.stopped)).then(() => {
-      hub.stop();
+      hub?.stop();
       log.info("stopped");
-      process.exit(0);
+      process.exit(exitCode);
     });
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   return { port, opsPort };
+}
+
+/** The main thread's own series, merged into the first thread's /metrics. */
+function restartsExposition(restarts: readonly number[]): string {
+  return [
+    "# HELP herald_worker_restarts_total Worker threads that died (an uncaught exception) and were started again, per thread.",
+    "# TYPE herald_worker_restarts_total counter",
+    ...restarts.map((count, thread) => `herald_worker_restarts_total{worker="${thread}"} ${count}`),
+    "",
+  ].join("\n");
 }
 
 let nextAsk = 1;

@@ -9,6 +9,7 @@ import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { threadNode } from "../src/cluster/thread-node.js";
+import { tallyBuffer, ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
@@ -21,10 +22,12 @@ describeClusterContract(
   2,
   async (count) => {
     hub = new ThreadHub(1024 * 1024);
+    const slots = new ThreadSlots(tallyBuffer(count));
+    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     return Array.from({ length: count }, (_, thread) => {
       const { port1, port2 } = new MessageChannel();
       hub!.attach(thread, port1);
-      return threadNode(thread, port2, new AppRegistry(CONTRACT_APPS));
+      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots));
     });
   },
   async () => hub?.stop(),

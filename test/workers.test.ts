@@ -2,6 +2,7 @@
  * One process on several cores: --workers 2 puts two worker threads on one port,
  * and the process behaves as one server whichever thread a socket lands on.
  */
+import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
@@ -67,7 +68,8 @@ describe("--workers 2", () => {
   });
 
   it("survives a thread that throws: its members are removed for the others, and the thread starts again", { timeout: 20_000 }, async () => {
-    const server = await startHerald({ args: ["--workers", "2"], env: { HERALD_TEST_WORKER_CRASH: "1" } });
+    const metricsPort = await freePort();
+    const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env: { HERALD_TEST_WORKER_CRASH: "1" } });
     const join = async (userId: string) => {
       const client = await RawClient.connect(server.port);
       const socketId = await client.socketId();
@@ -100,26 +102,38 @@ describe("--workers 2", () => {
         return new Set(ids.map(nodeOf)).size;
       }, { timeout: 10_000 })
       .toBe(2);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toContain('herald_worker_restarts_total{worker="0"} 0\nherald_worker_restarts_total{worker="1"} 1');
     for (const { client } of survivors) client.close();
     await server.stop();
   });
 
-  it("counts --max-connections over the whole process (as each thread last heard, within a second)", { timeout: 15_000 }, async () => {
-    const server = await startHerald({ args: ["--workers", "2", "--max-connections", "10"] });
-    const held = await Promise.all(Array.from({ length: 10 }, async () => {
+  it("counts --max-connections and an app's limits over the whole process, at once", { timeout: 15_000 }, async () => {
+    const limited = { ...DEMO_APP, maxConnections: 6, maxBackendEventsPerSecond: 10 };
+    const server = await startHerald({ apps: [limited], args: ["--workers", "2", "--max-connections", "10"] });
+    const answer = async () => {
       const client = await RawClient.connect(server.port);
-      await client.next((frame) => frame.event === "pusher:connection_established" || frame.event === "pusher:error");
-      return client;
-    }));
-    const attempt = async (): Promise<number | undefined> => {
-      const probe = await RawClient.connect(server.port);
-      const answer = await probe.next((frame) => frame.event === "pusher:error" || frame.event === "pusher:connection_established");
-      if (answer.event === "pusher:error") return await probe.closed();
-      probe.close();
-      return undefined;
+      const frame = await client.next((frame) => frame.event === "pusher:connection_established" || frame.event === "pusher:error");
+      if (frame.event === "pusher:error") return { client, socketId: undefined, code: await client.closed() };
+      return { client, socketId: (JSON.parse(frame.data as string) as { socket_id: string }).socket_id, code: undefined };
     };
-    await expect.poll(attempt, { timeout: 5000, interval: 300 }).toBe(4100);
-    for (const client of held) client.close();
+    // One at a time, so each lands after the last is counted: exactly six, over both threads (as the kernel spreads them).
+    const answers = [];
+    for (let n = 0; n < 8; n++) answers.push(await answer());
+    expect(answers.map(({ code }) => code)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, 4004, 4004]);
+    // 24 events, each on a new TCP connection (so over both threads): within one second, 10 pass.
+    const sdk = serverSdk(server.port, limited, { agent: new Agent({ keepAlive: false }) });
+    const burst = async () => {
+      // From the start of a second nobody has taken from yet.
+      await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
+      const second = Math.floor(Date.now() / 1000);
+      const statuses = [];
+      for (let n = 0; n < 24; n++) statuses.push(await sdk.trigger("w-limits", "e", String(n)).then(() => 200, (error: { status: number }) => error.status));
+      // A burst that crossed a second's end had two allowances: it is tried again.
+      return Math.floor(Date.now() / 1000) === second ? statuses.filter((status) => status === 200).length : undefined;
+    };
+    await expect.poll(burst, { timeout: 8000, interval: 0 }).toBe(10);
+    for (const { client } of answers) client.close();
     await server.stop();
   });
 

@@ -19,14 +19,32 @@ export class RateWindow {
   }
 }
 
-/** The HTTP API allowances of each app on this node. */
-export class AppRateLimits {
-  private readonly windows = new Map<string, { backendEvents: RateWindow; reads: RateWindow }>();
+export interface Allowances {
+  readonly backendEvents: Allowance;
+  readonly reads: Allowance;
+}
 
-  of(appId: string): { backendEvents: RateWindow; reads: RateWindow } {
+/** A per-second allowance: RateWindow, or one the process's worker threads share. */
+export interface Allowance {
+  tryTake(cost: number, limit: number, nowSecond: number): boolean;
+}
+
+/** Where the worker threads of a process keep an app's allowances together (thread-tally.ts). */
+export type SharedAllowances = (appId: string, kind: keyof Allowances) => Allowance | undefined;
+
+/** The HTTP API allowances of each app on this node (and on its process's other threads, when shared). */
+export class AppRateLimits {
+  private readonly windows = new Map<string, Allowances>();
+
+  constructor(private readonly shared?: SharedAllowances) {}
+
+  of(appId: string): Allowances {
     let windows = this.windows.get(appId);
     if (!windows) {
-      windows = { backendEvents: new RateWindow(), reads: new RateWindow() };
+      windows = {
+        backendEvents: this.shared?.(appId, "backendEvents") ?? new RateWindow(),
+        reads: this.shared?.(appId, "reads") ?? new RateWindow(),
+      };
       this.windows.set(appId, windows);
     }
     return windows;

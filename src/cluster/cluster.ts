@@ -185,6 +185,12 @@ export interface ConnectionCounts {
    * whole process (one thread, alone or in a Redis cluster).
    */
   elsewhereInProcess(): number;
+  /**
+   * This node now has `connections` of the app and `total` of every app. Where the
+   * counts are exchanged on a timer (Redis), nothing to do; worker threads write them
+   * where the others read them at once.
+   */
+  changed(appId: string, connections: number, total: number): void;
 }
 
 // ─── Event cache ───────────────────────────────────────────────────────────────

@@ -9,7 +9,7 @@ import { LocalOnlineUsers } from "./local-online-users.js";
 import { LocalPresence } from "./local-presence.js";
 
 /** There is nowhere else. */
-const NO_OTHER_NODES: ConnectionCounts = { elsewhere: () => 0, elsewhereInProcess: () => 0 };
+const NO_OTHER_NODES: ConnectionCounts = { elsewhere: () => 0, elsewhereInProcess: () => 0, changed: () => {} };
 
 /** A single process whose vacant-channel buffers may hold `maxBufferedBytes` in all. */
 export const singleNode = (maxBufferedBytes: number): StartCluster => async ({ local, channels, events, bufferDrops }) => {

@@ -12,10 +12,13 @@ import { TIMINGS } from "../timings.js";
 const REFRESH_MS = TIMINGS.countsRefreshMs;
 
 export class RedisConnectionCounts implements ConnectionCounts {
-  /** A node of a Redis cluster is a whole process (--workers does not combine with --redis). */
+  /** The process's other threads, when it has them, are counted in shared memory (worker.ts). */
   elsewhereInProcess(): number {
     return 0;
   }
+
+  /** Read from the node when the timer comes. */
+  changed(): void {}
 
   private readonly others = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;

@@ -30,10 +30,6 @@ export class ThreadHub {
   private readonly members = new Map<string, Map<string, Member>>();
   /** "app\nuser" → threads with a signed-in socket of the user. */
   private readonly online = new Map<string, Set<number>>();
-  /** app → thread → open connections. */
-  private readonly connections = new Map<string, Map<number, number>>();
-  /** thread → its open connections of all apps. */
-  private readonly threadConnections = new Map<number, number>();
   private readonly cache = new Map<string, CachedEvent>();
   private readonly vacating = new DepartureHold(DEPARTURE_HOLD_MS);
   private readonly leaving = new DepartureHold(DEPARTURE_HOLD_MS);
@@ -84,9 +80,6 @@ export class ThreadHub {
       const [appId, userId] = entry.split("\n") as [string, string];
       this.send(reporter, { t: "userGone", appId, userId });
     }
-    for (const perThread of this.connections.values()) perThread.delete(dead);
-    this.threadConnections.delete(dead);
-    this.connectionsOf(reporter, [], undefined);
   }
 
   stop(): void {
@@ -121,8 +114,6 @@ export class ThreadHub {
       }
       case "count":
         return this.count(thread, notice.appId, notice.channel, notice.count, notice.heard);
-      case "connections":
-        return this.connectionsOf(thread, notice.counts, notice.total);
       case "cache":
         this.cache.set(key(notice.appId, notice.channel), { event: notice.event, data: notice.data, frame: notice.frame, expiresAt: Date.now() + CACHE_TTL_MS });
     }
@@ -214,17 +205,6 @@ export class ThreadHub {
     if (members.size === 0) this.members.delete(entry);
     if (heard) this.leaving.hold(key(entry, userId), () => this.transition(thread, { kind: "memberRemoved", appId, channel, userId }));
     return true;
-  }
-
-  private connectionsOf(thread: number, counts: ReadonlyArray<readonly [string, number]>, total: number | undefined): void {
-    if (total !== undefined) this.threadConnections.set(thread, total);
-    for (const [appId, count] of counts) {
-      const perThread = this.connections.get(appId) ?? new Map<number, number>();
-      this.connections.set(appId, perThread.set(thread, count));
-    }
-    const totals = [...this.connections].map(([appId, perThread]) => [appId, [...perThread]] as const);
-    const threads = [...this.threadConnections];
-    for (const port of this.ports.values()) port.postMessage({ t: "connections", totals, threads } satisfies ToThread);
   }
 
   private transition(thread: number, transition: Transition): void {

@@ -7,13 +7,11 @@
 import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
+import type { ThreadTally } from "./thread-tally.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
 
-/** How often a thread tells the hub its connections of apps with a maxConnections. */
-const CONNECTIONS_REFRESH_MS = 1000;
-
-/** Thread `thread` of the process, talking to the hub over `port`. */
-export function threadNode(thread: number, port: MessagePort, apps: AppRegistry): StartCluster {
+/** A thread of the process, talking to the hub over `port`; connections are counted in `tally`. */
+export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally): StartCluster {
   return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
     const pending = new Map<number, (value: unknown) => void>();
@@ -24,10 +22,6 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
         port.postMessage({ t: "ask", id, question });
       });
     const tell = (notice: ThreadNotice) => port.postMessage(notice);
-    /** Other threads' connections per app, as the hub last told. */
-    let elsewhere = new Map<string, number>();
-    /** Other threads' connections of all apps, as the hub last told. */
-    let inProcess = 0;
 
     port.on("message", (message: ToThread) => {
       switch (message.t) {
@@ -54,10 +48,6 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
           else events.userGone(app, message.userId);
           return;
         }
-        case "connections":
-          elsewhere = new Map(message.totals.map(([appId, perThread]) => [appId, perThread.reduce((sum, [other, count]) => (other === thread ? sum : sum + count), 0)]));
-          inProcess = message.threads.reduce((sum, [other, count]) => (other === thread ? sum : sum + count), 0);
-          return;
         case "transition": {
           const { transition } = message;
           const app = apps.byId(transition.appId);
@@ -119,21 +109,17 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
       claim: (app, channel) => ask({ t: "claim", appId: app.id, channel }),
       waiting: (appId, channel) => ask({ t: "waiting", appId, channel }),
     };
-    const reportConnections = () => {
-      const counts = apps.ids.filter((id) => (apps.byId(id)?.maxConnections ?? -1) >= 0).map((id) => [id, local.connections(id)] as const);
-      const total = apps.ids.reduce((sum, id) => sum + local.connections(id), 0);
-      tell({ t: "connections", counts, total });
-    };
-    const refresh = setInterval(reportConnections, CONNECTIONS_REFRESH_MS);
-    refresh.unref();
-    reportConnections();
 
     return {
       broker,
       occupancy,
       presence,
       onlineUsers,
-      connectionCounts: { elsewhere: (appId) => elsewhere.get(appId) ?? 0, elsewhereInProcess: () => inProcess },
+      connectionCounts: {
+        elsewhere: (appId) => tally.elsewhere(appId),
+        elsewhereInProcess: () => tally.elsewhereInProcess(),
+        changed: (appId, connections, total) => tally.counted(appId, connections, total),
+      },
       eventCache,
       channelBuffers,
       // As over Redis, at most once and best effort: a console is a view.
@@ -145,9 +131,7 @@ export function threadNode(thread: number, port: MessagePort, apps: AppRegistry)
       redisLink: () => undefined,
       addApps: async () => {},
       settled,
-      close: async () => {
-        clearInterval(refresh);
-      },
+      close: async () => {},
     };
   };
 }

@@ -15,8 +15,6 @@ export type ThreadNotice =
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
   /** `heard`: whether anyone hears the app's transitions; departures of apps nobody hears are not held. */
   | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number; readonly heard: boolean }
-  /** The thread's open connections: per app with a maxConnections, and of all apps together. */
-  | { readonly t: "connections"; readonly counts: ReadonlyArray<readonly [string, number]>; readonly total: number }
   | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string }
   /** Console entries for the threads whose consoles watch the app, and this thread's watches. */
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
@@ -72,11 +70,4 @@ export type ToThread =
   /** A dead thread's member or user is gone everywhere: the surviving thread told tells every socket. */
   | { readonly t: "memberGone"; readonly appId: string; readonly channel: string; readonly userId: string }
   | { readonly t: "userGone"; readonly appId: string; readonly userId: string }
-  | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number }
-  /** Every thread's open connections per app, for maxConnections. */
-  | {
-      readonly t: "connections";
-      readonly totals: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, number]>]>;
-      /** Each thread's connections of all apps together. */
-      readonly threads: ReadonlyArray<readonly [number, number]>;
-    };
+  | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number };

@@ -77,6 +77,7 @@ export function openConnection(ctx: SocketServices, limits: SocketLimits, socket
     return void closeConnection(socket, Closes.appOverQuota(app.id, app.maxConnections)), false;
   }
   ctx.sockets.add(socket, connection.socketId, app.id);
+  ctx.connectionCounts.changed(app.id, ctx.sockets.connectionsOf(app.id), ctx.sockets.size);
   const counters = ctx.counters.of(app.id);
   counters.connectionsOpened += 1;
   if (transport !== "ws") {
@@ -121,6 +122,7 @@ export function connectionClosed(ctx: SocketServices, socket: NodeSocket, code: 
     ctx.tap.emit(connection.app.id, { type: "connection_closed", socketId: connection.socketId, code, detail: closeMeaning(code) });
   }
   ctx.sockets.remove(connection);
+  ctx.connectionCounts.changed(connection.app.id, ctx.sockets.connectionsOf(connection.app.id), ctx.sockets.size);
   releaseAll(ctx, connection.app, connection);
   if (connection.user) signOut(ctx, socket, connection.app, connection.user);
 }

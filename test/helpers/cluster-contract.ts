@@ -319,7 +319,9 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
 
     it("tells each node how many connections an app with a maxConnections has elsewhere", async () => {
       first().connections.set(SMALL.id, 5);
+      first().services.connectionCounts.changed(SMALL.id, 5, 5);
       other().connections.set(SMALL.id, 2);
+      other().services.connectionCounts.changed(SMALL.id, 2, 2);
       if (other() === first()) {
         expect(first().services.connectionCounts.elsewhere(SMALL.id)).toBe(0);
         return;

@@ -67,8 +67,8 @@ export async function startHerald(
 ): Promise<Herald> {
   const appsArgs = options.apps === null ? [] : ["--apps", writeAppsFile({ apps: options.apps ?? [DEMO_APP] })];
   const args = options.args ?? [];
-  // HERALD_TEST_WORKERS=2 runs the integration tests against worker threads (not with --redis, which --workers refuses yet).
-  const workers = process.env.HERALD_TEST_WORKERS && !args.includes("--workers") && !args.some((arg) => arg.startsWith("--redis")) ? ["--workers", process.env.HERALD_TEST_WORKERS] : [];
+  // HERALD_TEST_WORKERS=2 runs the integration tests against worker threads (npm run test:workers), cluster nodes on Redis among them.
+  const workers = process.env.HERALD_TEST_WORKERS && !args.includes("--workers") ? ["--workers", process.env.HERALD_TEST_WORKERS] : [];
   const child = spawn(process.execPath, [MAIN, "--host", "127.0.0.1", "--port", "0", ...appsArgs, ...workers, ...args], {
     env: { ...process.env, ...QUIET_OPS, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

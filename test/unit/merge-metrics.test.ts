@@ -23,4 +23,30 @@ describe("merging the threads' metrics", () => {
     expect(merged.startsWith("# HELP herald_connections Open connections.")).toBe(true);
     expect(mergeExpositions([first])).toBe(first);
   });
+
+  it("keeps the HELP and TYPE of a metric only another exposition has", () => {
+    const first = ["# HELP herald_connections Open connections.", "# TYPE herald_connections gauge", "herald_connections 1", ""].join("\n");
+    const main = ["# HELP herald_worker_restarts_total Restarts.", "# TYPE herald_worker_restarts_total counter", 'herald_worker_restarts_total{worker="0"} 2', ""].join("\n");
+    const again = ["# HELP herald_connections Open connections.", "# TYPE herald_connections gauge", "herald_connections 2", ""].join("\n");
+    expect(mergeExpositions([first, again, main])).toBe(
+      [
+        "# HELP herald_connections Open connections.",
+        "# TYPE herald_connections gauge",
+        "herald_connections 3",
+        "# HELP herald_worker_restarts_total Restarts.",
+        "# TYPE herald_worker_restarts_total counter",
+        'herald_worker_restarts_total{worker="0"} 2',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("reports the Redis link up only if every thread's is, with the slowest round trip", () => {
+    const threads = [
+      ["herald_redis_up 1", "herald_redis_round_trip_seconds 0.002", "herald_redis_messages_not_sent_total 1"],
+      ["herald_redis_up 0", "herald_redis_round_trip_seconds 0.005", "herald_redis_messages_not_sent_total 2"],
+      ["herald_redis_up 1", "herald_redis_round_trip_seconds 0.001", "herald_redis_messages_not_sent_total 0"],
+    ].map((lines) => lines.join("\n"));
+    expect(mergeExpositions(threads).split("\n")).toEqual(["herald_redis_up 0", "herald_redis_round_trip_seconds 0.005", "herald_redis_messages_not_sent_total 3"]);
+  });
 });
