@@ -64,8 +64,8 @@ async function main(): Promise<void> {
     const { runWorkers } = await import("./workers.js");
     const { port, opsPort } = await runWorkers(config, apps, log, fail);
     log.info(
-      { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers },
-      `Herald listening on ${config.host}:${port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}, ${config.workers} worker threads`,
+      { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers, cluster: config.redis !== undefined },
+      `Herald listening on ${config.host}:${port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}, ${config.workers} worker threads${config.redis ? ", each a node of a Redis cluster" : ""}`,
     );
     return;
   }

@@ -16,6 +16,7 @@ import { socketIdGenerator } from "./protocol/socket-ids.js";
 import { applyApps, type AppChanges } from "./server/apps-reload.js";
 import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
 import type { Drainable, Lifecycle } from "./server/graceful-stop.js";
+import type { SessionRelay } from "./server/http-transport/relay.js";
 import { SessionTopics } from "./server/http-transport/session-topics.js";
 import { Keepalive } from "./server/keepalive.js";
 import { nodeExporter, startOps } from "./server/ops/ops-listener.js";
@@ -59,6 +60,8 @@ export interface NodeOptions {
   readonly otherThreads?: () => Promise<string[]>;
   /** With worker threads: each app's HTTP API allowances, shared by every thread. */
   readonly sharedAllowances?: SharedAllowances;
+  /** With worker threads: how the HTTP fallback's requests reach their session's thread. */
+  readonly sessionRelay?: SessionRelay;
 }
 
 export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, options: NodeOptions = {}): Promise<RunningNode> {
@@ -84,7 +87,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
     nextSocketId: socketIdGenerator(nodeNumber),
   };
 
-  const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem() });
+  const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem(), sessionRelay: options.sessionRelay });
   const listening = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
   if (!listening) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   // Built when first needed: a node without metrics pays nothing for them.

@@ -13,6 +13,7 @@ import type { App } from "./apps/app.js";
 import type { StartCluster } from "./cluster/cluster.js";
 import { threadNode } from "./cluster/thread-node.js";
 import { ThreadTally } from "./cluster/thread-tally.js";
+import { SessionRelay } from "./server/http-transport/relay.js";
 import type { Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startNode } from "./node.js";
@@ -37,6 +38,8 @@ const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
 const tally = new ThreadTally(tallyBuffer, thread, threads, slots);
+/** The HTTP fallback's requests that land here for another thread's session, and back. */
+const sessionRelay = new SessionRelay({ thread, threads, post: (to, message) => parentPort!.postMessage({ t: "relay", to, message }) });
 let nextAsk = 1;
 const asked = new Map<number, (texts: string[]) => void>();
 /** The first thread serves /metrics for the process: it asks the main thread for the others'. */
@@ -95,6 +98,7 @@ try {
     sharedPort: true,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),
+    sessionRelay,
   });
   parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
 } catch (error) {
@@ -102,6 +106,7 @@ try {
 }
 
 parentPort!.on("message", (message: ToWorker) => {
+  if (message.t === "relay") return sessionRelay.received(message.message);
   if (!node || finished) return;
   const running = node;
   switch (message.t) {

@@ -17,6 +17,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { AppChanges } from "./server/apps-reload.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
+import type { RelayMessage } from "./server/http-transport/relay.js";
 import type { WorkerData } from "./worker.js";
 
 /** What the main thread tells a worker. */
@@ -24,6 +25,8 @@ export type ToWorker =
   | { readonly t: "apps"; readonly id: number; readonly apps: readonly App[]; readonly slots: Array<[string, number]> }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "peerMetrics"; readonly id: number; readonly texts: string[] }
+  /** A message of the HTTP fallback's relay (relay.ts) from another thread. */
+  | { readonly t: "relay"; readonly message: RelayMessage }
   | { readonly t: "stop" }
   | { readonly t: "halt" }
   /** Test-only: throw an uncaught exception on that thread. */
@@ -34,6 +37,7 @@ type FromWorker =
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
   | { readonly t: "metricsText"; readonly id: number; readonly text: string }
   | { readonly t: "peerMetrics"; readonly id: number }
+  | { readonly t: "relay"; readonly to: number; readonly message: RelayMessage }
   | { readonly t: "stopped" }
   | { readonly t: "failed"; readonly message: string };
 
@@ -68,9 +72,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   const spawn = (thread: number): Promise<void> => {
     const channel = hub && new MessageChannel();
     if (channel) hub!.attach(thread, channel.port1);
-    // Only the first thread serves the ops port (its /metrics sums every thread's); the HTTP
-    // fallback needs a session's requests on one thread.
-    const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0, httpTransports: false };
+    // Only the first thread serves the ops port (its /metrics sums every thread's).
+    const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0 };
     const worker = new Worker(new URL("./worker.js", import.meta.url), {
       workerData: {
         thread,
@@ -90,6 +93,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     let served = false;
     return new Promise<void>((listening, failed) => {
       worker.on("message", (message: FromWorker) => {
+        if (message.t === "relay") return relayTo(thread, message.to, message.message);
         if (message.t === "peerMetrics") {
           // The first thread's /metrics asks for the others' expositions.
           const others = threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
@@ -125,6 +129,15 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         void spawn(thread).catch(() => undefined);
       });
     });
+  };
+
+  /** Passes a relay message on; a request for a thread that is gone (restarting) finds no session there. */
+  const relayTo = (from: number, to: number, message: RelayMessage) => {
+    const target = threads[to];
+    if (target) return target.worker.postMessage({ t: "relay", message } satisfies ToWorker);
+    if (message.t !== "request") return;
+    const head = { status: "404 Not Found", headers: [["Content-Type", "text/plain; charset=utf-8"]] as Array<[string, string]> };
+    threads[from]?.worker.postMessage({ t: "relay", message: { t: "response", id: message.id, head, text: "No such session.", end: true } } satisfies ToWorker);
   };
 
   /** A start-up failure: the threads that run close what they hold before the process exits. */

@@ -14,6 +14,7 @@ import { terminateUserConnections } from "./api/terminate-user-connections.js";
 import { sendError, watchAbort } from "./http-io.js";
 import { health, readiness } from "./ops/health.js";
 import type { TemplatedApp } from "./uws.js";
+import type { SessionRelay } from "./http-transport/relay.js";
 import { mountHttpTransports, type HttpSessions, type HttpTransportServices } from "./http-transport/routes.js";
 import type { SocketLimits } from "./pusher-connection.js";
 import { websocketBehavior } from "./websocket-handler.js";
@@ -34,6 +35,8 @@ export interface RouteOptions extends SocketLimits {
   readonly httpTransportPath: string;
   /** Where this node's sessions send their later requests (--advertise-host). */
   readonly advertiseHost: string | undefined;
+  /** On worker threads: how the fallback's requests reach their session's thread. */
+  readonly sessionRelay?: SessionRelay;
   /** Why this node should not take clients now (its cluster store unreachable), for /ready. */
   readonly problem: () => string | undefined;
 }
@@ -53,7 +56,7 @@ function apiRoutes(services: RouteServices): readonly Route[] {
 export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, options: RouteOptions): HttpSessions | undefined {
   const prefix = options.pathPrefix;
   uwsApp.ws(`${prefix}/app/:key`, websocketBehavior(services, options));
-  const sessions = options.httpTransports ? mountHttpTransports(uwsApp, services, options, `${prefix}${options.httpTransportPath}`, options.advertiseHost) : undefined;
+  const sessions = options.httpTransports ? mountHttpTransports(uwsApp, services, options, `${prefix}${options.httpTransportPath}`, options.advertiseHost, options.sessionRelay) : undefined;
   // The API is also served at the root: backends often call Herald directly, not
   // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
   const routes = apiRoutes(services);

@@ -10,6 +10,7 @@ import { readBody, watchAbort } from "../http-io.js";
 import { connectionClosed, newConnection, openConnection, receiveFrame, type SocketLimits, type SocketServices } from "../pusher-connection.js";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "../uws.js";
 import { safeDecode } from "../websocket-handler.js";
+import type { SessionRelay } from "./relay.js";
 import { HttpSession, type SessionHost, type SessionTransport } from "./session.js";
 import type { SessionTopics } from "./session-topics.js";
 
@@ -27,7 +28,15 @@ export interface HttpSessions {
   closed(waitMs: number): Promise<void>;
 }
 
-export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServices, limits: SocketLimits, path: string, advertiseHost: string | undefined): HttpSessions {
+/** `relay`: on worker threads, how requests reach their session's thread. */
+export function mountHttpTransports(
+  uwsApp: TemplatedApp,
+  ctx: HttpTransportServices,
+  limits: SocketLimits,
+  path: string,
+  advertiseHost: string | undefined,
+  relay: SessionRelay | undefined,
+): HttpSessions {
   const sessions = new Map<string, HttpSession>();
   const host: SessionHost = {
     // pusher-js sends every later request of the session to this host (same scheme, port and path).
@@ -74,12 +83,10 @@ export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServ
     openConnection(ctx, limits, session, transport);
     session.attach(res, origin);
   };
-  uwsApp.post(`${base}/xhr_streaming`, receive("xhr_streaming"));
-  uwsApp.post(`${base}/xhr`, receive("xhr_polling"));
-
   // A body is one pusher-js frame as a JSON string in an array; its escaping may double it.
   const maxSendBytes = 2 * limits.maxFrameBytes + 1024;
-  uwsApp.post(`${base}/xhr_send`, (res, req) => {
+  const tooLarge = (res: HttpResponse, origin: string) => answer(res, "413 Payload Too Large", origin, `A send may carry at most ${maxSendBytes} bytes.`);
+  const send = (res: HttpResponse, req: HttpRequest) => {
     const origin = req.getHeader("origin");
     const id = sessionId(req);
     const session = id === undefined ? undefined : sessions.get(id);
@@ -103,16 +110,23 @@ export function mountHttpTransports(uwsApp: TemplatedApp, ctx: HttpTransportServ
         for (const text of texts) if (session.getUserData().open) receiveFrame(ctx, session, text, Buffer.byteLength(text));
         reply("204 No Content");
       },
-      () => reply("413 Payload Too Large", `A send may carry at most ${maxSendBytes} bytes.`),
+      () => {
+        if (!state.aborted) tooLarge(res, origin);
+        state.aborted = true;
+      },
     );
-  });
+  };
+  const handlers = { xhr_streaming: receive("xhr_streaming"), xhr: receive("xhr_polling"), xhr_send: send };
+  const routes = relay ? relay.route(handlers, sessionId, maxSendBytes, tooLarge) : handlers;
+  for (const [route, handler] of Object.entries(routes)) uwsApp.post(`${base}/${route}`, handler);
 
   for (const route of ["xhr_streaming", "xhr", "xhr_send"]) uwsApp.options(`${base}/${route}`, preflight);
   return {
     // A session between two polls takes its close with the next one, within milliseconds.
     async closed(waitMs) {
       const deadline = Date.now() + waitMs;
-      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // And the requests relayed to other threads' sessions, whose close comes back through this one.
+      while ((sessions.size > 0 || (relay?.pending ?? 0) > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     },
   };
 }
