@@ -62,10 +62,10 @@ async function main(): Promise<void> {
   if (config.workers > 1) {
     // Loaded only for worker threads: a single thread never pulls in the hub.
     const { runWorkers } = await import("./workers.js");
-    const { port, opsPort } = await runWorkers(config, apps, log, fail);
+    const { port, opsPort, nodeNumber } = await runWorkers(config, apps, log, fail);
     log.info(
-      { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers, cluster: config.redis !== undefined },
-      `Herald listening on ${config.host}:${port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}, ${config.workers} worker threads${config.redis ? ", each a node of a Redis cluster" : ""}`,
+      { host: config.host, port, metricsPort: opsPort, apps: apps.size, workers: config.workers, node: nodeNumber, cluster: nodeNumber !== undefined },
+      `Herald listening on ${config.host}:${port}${config.tls ? " (TLS)" : ""} with ${apps.size} app${apps.size === 1 ? "" : "s"} from ${describeAppsSource(config.apps)}, ${config.workers} worker threads${nodeNumber === undefined ? "" : `, node ${nodeNumber} of a Redis cluster`}`,
     );
     return;
   }

@@ -1,7 +1,6 @@
 /**
  * One worker thread of a process started with --workers: a whole node (node.ts)
- * on the shared port, whose cluster is the main thread's hub (thread-node.ts), or,
- * with --redis, Redis itself: each thread is then a node of the Redis cluster.
+ * on the shared port, whose cluster is the main thread's hub (thread-node.ts).
  * Connections and the HTTP API's allowances are counted with the other threads in
  * shared memory (thread-tally.ts). The main thread (workers.ts) owns the signals
  * and apps.json; this thread reports that it listens, applies the apps it is
@@ -10,7 +9,6 @@
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
-import type { StartCluster } from "./cluster/cluster.js";
 import { threadNode } from "./cluster/thread-node.js";
 import { ThreadTally } from "./cluster/thread-tally.js";
 import { SessionRelay } from "./server/http-transport/relay.js";
@@ -25,9 +23,9 @@ export interface WorkerData {
   readonly threads: number;
   readonly config: Config;
   readonly apps: App[];
-  /** The thread's port to the hub; none with --redis. */
-  readonly hub: MessagePort | undefined;
-  /** Unique in the process; with --redis, Redis gives the node its number. */
+  /** The thread's port to the hub. */
+  readonly hub: MessagePort;
+  /** For its socket_ids: unique in the process, and with --redis in the cluster. */
   readonly nodeNumber: number;
   readonly tally: SharedArrayBuffer;
   readonly slots: Array<[string, number]>;
@@ -60,7 +58,7 @@ function end(report: { t: "stopped" } | { t: "failed"; message: string }, closeA
   finished = true;
   // The hub first: what closing the sockets would tell it is left to forgetThread on the
   // main thread, which tells the other threads' sockets too.
-  hub?.close();
+  hub.close();
   if (closeAll && node) halt(node.drainable);
   parentPort!.postMessage(report);
   parentPort!.close();
@@ -72,29 +70,8 @@ const failed = (error: unknown) => {
 process.on("uncaughtException", failed);
 process.on("unhandledRejection", failed);
 
-/** A node of the Redis cluster, whose connections the process's other threads also count. */
-async function redisNode(): Promise<{ start: StartCluster; nodeNumber: number }> {
-  const { joinCluster } = await import("./cluster/redis-cluster.js");
-  const membership = await joinCluster({ target: config.redis!, apps: registry, log });
-  const start: StartCluster = async (parts) => {
-    const services = await membership.start(parts);
-    const counts = services.connectionCounts;
-    return {
-      ...services,
-      connectionCounts: {
-        // Other nodes' connections of an app, this process's other threads among them, through Redis.
-        elsewhere: (appId) => counts.elsewhere(appId),
-        elsewhereInProcess: () => tally.elsewhereInProcess(),
-        changed: (appId, connections, total) => tally.counted(appId, connections, total),
-      },
-    };
-  };
-  return { start, nodeNumber: membership.nodeNumber };
-}
-
 try {
-  const cluster = hub ? { start: threadNode(hub, registry, tally), nodeNumber } : await redisNode();
-  node = await startNode(config, registry, log, cluster.start, cluster.nodeNumber, {
+  node = await startNode(config, registry, log, threadNode(hub, registry, tally, thread === 0 && config.redis !== undefined), nodeNumber, {
     sharedPort: true,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),

@@ -1,18 +1,18 @@
 /**
  * The main thread of a process started with --workers N: it holds the port lock,
- * the hub (thread-hub.ts; with --redis, Redis is the hub and each thread a node of
- * the cluster) and the shared counts (thread-tally.ts), starts N worker threads
+ * the hub (thread-hub.ts; with --redis, thread-node-hub.ts, which makes the process
+ * one node of the Redis cluster) and the shared counts (thread-tally.ts), starts N worker threads
  * (worker.ts) that share the port, reloads apps.json for them, restarts a thread
  * that dies, and stops them all on a signal, each letting its own event loop end
  * before the process exits.
  */
 import { createServer } from "node:net";
 import { lockPort } from "./port-lock.js";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import { ThreadHub } from "./cluster/thread-hub.js";
-import { tallyBuffer, ThreadSlots } from "./cluster/thread-tally.js";
+import { ThreadSlots } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { AppChanges } from "./server/apps-reload.js";
@@ -58,10 +58,37 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined }> {
-  const hub = config.redis ? undefined : new ThreadHub(config.maxBufferedBytes);
-  const slots = new ThreadSlots(tallyBuffer(config.workers));
-  const nodeBase = Math.floor(Math.random() * 1_000_000) * 1000;
+/** What the threads share, as thread-hub.ts or thread-node-hub.ts keeps it. */
+interface Hub {
+  attach(thread: number, port: MessagePort): void;
+  forgetThread(dead: number, reporter: number): void;
+  stop(): void | Promise<void>;
+  /** With --redis: the node starts carrying the messages of apps a reload added. */
+  addApps?(appIds: readonly string[]): Promise<void>;
+}
+
+/** The hub, and the first of the threads' numbers for their socket_ids (with --redis, the node's). */
+async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, log: Logger, fail: (message: string) => never): Promise<{ hub: Hub; nodeNumber: number | undefined; firstNumber: number }> {
+  if (!config.redis) return { hub: new ThreadHub(config.maxBufferedBytes), nodeNumber: undefined, firstNumber: Math.floor(Math.random() * 1_000_000) * 1000 };
+  // Loaded only for a cluster, as for one thread.
+  const [{ joinCluster }, { NodeThreadHub }, { ClusterStartError }] = await Promise.all([
+    import("./cluster/redis-cluster.js"),
+    import("./cluster/thread-node-hub.js"),
+    import("./cluster/errors.js"),
+  ]);
+  try {
+    // One number per thread, so socket_ids stay unique in the cluster; the node is the first.
+    const membership = await joinCluster({ target: config.redis, apps, log, numbers: config.workers });
+    return { hub: await NodeThreadHub.start(membership.start, apps, slots, log), nodeNumber: membership.nodeNumber, firstNumber: membership.nodeNumber };
+  } catch (error) {
+    if (error instanceof ClusterStartError) fail(error.message);
+    throw error;
+  }
+}
+
+export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined; nodeNumber: number | undefined }> {
+  const slots = new ThreadSlots(config.workers);
+  const { hub, nodeNumber, firstNumber } = await startHub(config, apps, slots, log, fail);
   const threads: Array<Thread | undefined> = [];
   /** Per thread: how often it died and was started again. */
   const restarts: number[] = Array.from({ length: config.workers }, () => 0);
@@ -70,8 +97,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   let opsPort: number | undefined;
 
   const spawn = (thread: number): Promise<void> => {
-    const channel = hub && new MessageChannel();
-    if (channel) hub!.attach(thread, channel.port1);
+    const channel = new MessageChannel();
+    hub.attach(thread, channel.port1);
     // Only the first thread serves the ops port (its /metrics sums every thread's).
     const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0 };
     const worker = new Worker(new URL("./worker.js", import.meta.url), {
@@ -80,12 +107,12 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         threads: config.workers,
         config: threadConfig,
         apps: [...apps.all()],
-        hub: channel?.port2,
-        nodeNumber: nodeBase + thread,
+        hub: channel.port2,
+        nodeNumber: firstNumber + thread,
         tally: slots.buffer,
         slots: slots.assign(apps.ids),
       } satisfies WorkerData,
-      transferList: channel ? [channel.port2] : [],
+      transferList: [channel.port2],
     });
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -123,9 +150,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         restarts[thread] = (restarts[thread] ?? 0) + 1;
         log.error({ thread, code, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
         slots.forget(thread);
-        // On Redis, the thread's node is found dead and released by the others, as any node.
         const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
-        hub?.forgetThread(thread, survivor >= 0 ? survivor : thread);
+        hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
         void spawn(thread).catch(() => undefined);
       });
     });
@@ -160,7 +186,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   }
 
   reloadAppsOnChange(config.apps, apps, async (next) => {
+    const added = next.filter((app) => !apps.byId(app.id)).map((app) => app.id);
     apps.replace(next);
+    await hub.addApps?.(added);
     const appSlots = slots.assign(apps.ids);
     const answers = await Promise.all(threads.map((thread) => thread && askWorker<AppChanges>(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next, slots: appSlots }))));
     return answers.reduce<AppChanges>((sum, changes) => (changes ? { ...changes, closedSockets: sum.closedSockets + changes.closedSockets } : sum), {
@@ -196,15 +224,16 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     }, config.shutdownGrace * 1000);
     deadline.unref();
     for (const thread of threads) thread?.worker.postMessage({ t: "stop" } satisfies ToWorker);
-    void Promise.all(threads.map((thread) => thread?.stopped)).then(() => {
-      hub?.stop();
-      log.info("stopped");
-      process.exit(exitCode);
-    });
+    void Promise.all(threads.map((thread) => thread?.stopped))
+      .then(() => hub.stop())
+      .then(() => {
+        log.info("stopped");
+        process.exit(exitCode);
+      });
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  return { port, opsPort };
+  return { port, opsPort, nodeNumber };
 }
 
 /** The main thread's own series, merged into the first thread's /metrics. */

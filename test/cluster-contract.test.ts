@@ -8,8 +8,9 @@ import { AppRegistry } from "../src/apps/app-registry.js";
 import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
+import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
 import { threadNode } from "../src/cluster/thread-node.js";
-import { tallyBuffer, ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
+import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
@@ -22,7 +23,7 @@ describeClusterContract(
   2,
   async (count) => {
     hub = new ThreadHub(1024 * 1024);
-    const slots = new ThreadSlots(tallyBuffer(count));
+    const slots = new ThreadSlots(count);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     return Array.from({ length: count }, (_, thread) => {
       const { port1, port2 } = new MessageChannel();
@@ -46,5 +47,30 @@ if (!SKIP_REDIS_TESTS) {
       return memberships.map((membership) => membership.start);
     },
     async () => redis?.kill(),
+  );
+
+  let nodeHub: NodeThreadHub | undefined;
+  let nodeRedis: RedisServer | undefined;
+  describeClusterContract(
+    "two worker threads of one Redis node",
+    2,
+    async (count) => {
+      nodeRedis = await startRedis();
+      const log = createLogger("silent");
+      const target = { url: nodeRedis.url, sentinels: undefined, sentinelName: "mymaster", clusterNodes: undefined };
+      const apps = new AppRegistry(CONTRACT_APPS);
+      const slots = new ThreadSlots(count);
+      const appSlots = slots.assign(apps.ids);
+      nodeHub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: count })).start, apps, slots, log);
+      return Array.from({ length: count }, (_, thread) => {
+        const { port1, port2 } = new MessageChannel();
+        nodeHub!.attach(thread, port1);
+        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots));
+      });
+    },
+    async () => {
+      await nodeHub?.stop();
+      await nodeRedis?.kill();
+    },
   );
 }

@@ -124,7 +124,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
       await durable.start();
       await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
 
-      expect(await removed.promise).toMatchObject({ id: "bob" });
+      try { expect(await removed.promise).toMatchObject({ id: "bob" }); } catch (e) { console.log("SECOND", second.logs.map((l) => JSON.stringify(l)).join("\n")); console.log("FIRST", first.logs.map((l) => JSON.stringify(l)).join("\n")); throw e; }
       await until(() => watch.includes("offline:bob"), "bob's watchers to hear he went offline");
       const users = await (await serverSdk(first.port, DEMO_APP).get({ path: "/channels/presence-cl-stale/users" })).json();
       expect(users).toEqual({ users: [{ id: "ada" }] });

@@ -8,7 +8,7 @@ import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { threadNode } from "../src/cluster/thread-node.js";
-import { tallyBuffer, ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
+import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
 
 const HEARD = CONTRACT_APPS[0]!;
@@ -16,7 +16,7 @@ const HEARD = CONTRACT_APPS[0]!;
 describe("the worker threads' hub", () => {
   it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
     const hub = new ThreadHub(1024 * 1024);
-    const slots = new ThreadSlots(tallyBuffer(2));
+    const slots = new ThreadSlots(2);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     const [survivor, doomed] = await Promise.all(
       [0, 1].map((thread) => {

@@ -118,8 +118,21 @@ export interface Presence {
    * why the channel is full (the app's maxPresenceMembersPerChannel, counted over
    * the cluster; another socket of a member always fits). During an outage: this
    * node's members, and `added` as this node sees it; the resync corrects both.
+   * When `added`, `announce` (the member_added frame, but to the joining socket)
+   * goes to every node, this one included, before the answer, in the order of the
+   * joins: a socket whose join is answered later has the user in its members and
+   * does not also get member_added (the joining socket subscribes to the channel's
+   * topic only with its answer).
    */
-  join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin | Promise<ClusterJoin>;
+  join(
+    app: App,
+    channel: string,
+    userId: string,
+    userInfo: unknown,
+    firstOnNode: boolean,
+    localMembers: PresenceSnapshot,
+    announce: ChannelMessage,
+  ): ClusterJoin | Promise<ClusterJoin>;
   /**
    * The user's last socket on this node left; true when the user left the channel
    * everywhere (once per user). During an outage: true, as this node sees it.
@@ -263,6 +276,8 @@ export interface ClusterParts {
   readonly events: ClusterEvents;
   readonly consoles: ConsoleInbox;
   readonly bufferDrops: BufferDrops;
+  /** Called as soon as problem() changes (before the change is logged): a hub tells its threads at once. */
+  readonly problemChanged?: () => void;
 }
 
 export interface ClusterServices {

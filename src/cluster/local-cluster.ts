@@ -14,7 +14,7 @@ const NO_OTHER_NODES: ConnectionCounts = { elsewhere: () => 0, elsewhereInProces
 /** A single process whose vacant-channel buffers may hold `maxBufferedBytes` in all. */
 export const singleNode = (maxBufferedBytes: number): StartCluster => async ({ local, channels, events, bufferDrops }) => {
   const occupancy = new LocalOccupancy(channels, events);
-  const presence = new LocalPresence(channels, events);
+  const presence = new LocalPresence(channels, events, local);
   const channelBuffers = new LocalChannelBuffers((appId, channel) => channels.forApp(appId).subscriptionCount(channel) > 0, bufferDrops, maxBufferedBytes);
   return {
     broker: new LocalBroker(local),

@@ -2,7 +2,7 @@ import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
-import type { ClusterJoin, ClusterTransitions, Presence } from "./cluster.js";
+import type { ChannelMessage, ClusterJoin, ClusterTransitions, LocalNode, Presence } from "./cluster.js";
 
 /** Presence of a single process: this node's members are all there are. */
 export class LocalPresence implements Presence {
@@ -11,11 +11,13 @@ export class LocalPresence implements Presence {
   constructor(
     private readonly channels: ChannelDirectory,
     private readonly events: ClusterTransitions,
+    private readonly local: LocalNode,
   ) {}
 
-  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot): ClusterJoin {
+  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: PresenceSnapshot, announce: ChannelMessage): ClusterJoin {
     // When nobody hears of the app's transitions, nothing is held.
     if (firstOnNode && this.events.heard(app) && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
+    if (firstOnNode) this.local.deliver(announce);
     return { ok: true, added: firstOnNode, members: localMembers };
   }
 

@@ -34,6 +34,7 @@ export class RedisBroker implements Broker {
     private readonly where: string,
     /** On a Redis Cluster, sharded pub/sub: each app's channel lives on one shard instead of every shard. */
     private readonly sharded: boolean,
+    private readonly problemChanged: () => void = () => {},
   ) {
     subscriber.on(sharded ? "smessage" : "message", (channel: string, payload: string) => this.receive(channel, payload));
     for (const connection of [publisher, subscriber]) {
@@ -114,12 +115,14 @@ export class RedisBroker implements Broker {
   private unreachable(why: string): void {
     if (!this.reachable) return;
     this.reachable = false;
+    this.problemChanged();
     this.log.error({ err: why }, `Redis at ${this.where} is unreachable: local clients are still served; other nodes miss this node's events until it is back`);
   }
 
   private backAgain(): void {
     if (this.reachable || this.publisher.status !== "ready" || this.subscriber.status !== "ready") return;
     this.reachable = true;
+    this.problemChanged();
     this.log.info(`Redis at ${this.where} is reachable again`);
   }
 

@@ -32,10 +32,15 @@ export interface ClusterOptions {
   readonly target: RedisTarget;
   readonly apps: AppRegistry;
   readonly log: Logger;
+  /**
+   * Numbers to draw: a process with worker threads is one node, but each thread
+   * needs a number of its own for its socket_ids; the node goes by the first.
+   */
+  readonly numbers?: number;
 }
 
 /** Connects to Redis and draws this node's number. */
-export async function joinCluster({ target, apps, log }: ClusterOptions): Promise<ClusterMembership> {
+export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOptions): Promise<ClusterMembership> {
   const commands = client(target, false);
   const subscriber = client(target, true);
   const where = describe(target);
@@ -46,21 +51,22 @@ export async function joinCluster({ target, apps, log }: ClusterOptions): Promis
     subscriber.disconnect();
     throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL (and --redis-sentinels).`);
   }
-  const nodeNumber = await commands.incr(NODE_NUMBER_KEY);
+  const lastNumber = await commands.incrby(NODE_NUMBER_KEY, numbers);
+  const nodeNumber = lastNumber - numbers + 1;
   const nodeId = String(nodeNumber);
   // A Redis that restarted empty would hand out numbers again: each node puts the
-  // counter back above its own number when it reconnects.
+  // counter back above its own numbers when it reconnects.
   commands.on("ready", () => {
-    commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, nodeNumber).catch(() => undefined);
+    commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, lastNumber).catch(() => undefined);
   });
 
   return {
     nodeNumber,
-    async start({ local, channels, events, consoles, bufferDrops }) {
-      const broker = new RedisBroker(commands, subscriber, nodeId, local, consoles, log, where, target.clusterNodes !== undefined);
+    async start({ local, channels, events, consoles, bufferDrops, problemChanged }) {
+      const broker = new RedisBroker(commands, subscriber, nodeId, local, consoles, log, where, target.clusterNodes !== undefined, problemChanged);
       await broker.listen(apps.ids);
       const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
-      const presence = new RedisPresence(commands, nodeId, apps, channels, events, log);
+      const presence = new RedisPresence(commands, nodeId, apps, channels, events, log, broker);
       const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log);
       // The one reconnect path: after an outage, or into a Redis that lost its data,
       // this node writes its share again. Channel counts first and at once, so reads

@@ -19,7 +19,7 @@ import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
-import type { ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
+import type { Broker, ChannelMessage, ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
 import { leavingKey, memberNodesKey, membersKey, nodeMembersKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
@@ -40,6 +40,8 @@ export class RedisPresence implements Presence {
     private readonly channels: ChannelDirectory,
     private readonly events: ClusterEvents,
     private readonly log: Logger,
+    /** Announces new members to every node. */
+    private readonly broker: Broker,
   ) {
     this.commands = defineScripts<PresenceCommands>(redis, {
       heraldJoin: { file: "presence-join.lua", keys: 3 },
@@ -48,7 +50,8 @@ export class RedisPresence implements Presence {
     this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
   }
 
-  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot): Promise<ClusterJoin> {
+  /** `announce` undefined: a resync, whose caller tells the nodes (memberCame). */
+  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: PresenceSnapshot, announce?: ChannelMessage): Promise<ClusterJoin> {
     const entry = nodeEntry(app.id, channel, userId);
     try {
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
@@ -67,10 +70,12 @@ export class RedisPresence implements Presence {
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       if (added === 1 && this.events.heard(app)) this.events.memberAdded(app, channel, userId);
+      if (added >= 1 && announce) this.broker.publish(announce);
       return { ok: true, added: added >= 1, members: snapshotOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
+      if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers ?? this.channels.forApp(app.id).presenceSnapshot(channel) };
     }
   }

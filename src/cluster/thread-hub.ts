@@ -11,7 +11,7 @@ import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import type { BufferDropReason } from "./cluster.js";
+import type { BufferDropReason, ChannelMessage } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread, Transition } from "./thread-wire.js";
 
@@ -123,7 +123,7 @@ export class ThreadHub {
   private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     switch (question.t) {
       case "join":
-        return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit);
+        return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit, question.announce);
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
       case "subscriptionCount":
@@ -178,7 +178,7 @@ export class ThreadHub {
     if (before > 0 && counts.size === 0 && heard) this.vacating.hold(entry, () => this.transition(thread, { kind: "vacated", appId, channel }));
   }
 
-  private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number): Answers["join"] {
+  private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number, announce: ChannelMessage): Answers["join"] {
     const entry = key(appId, channel);
     const members = this.members.get(entry) ?? new Map<string, Member>();
     const member = members.get(userId);
@@ -192,6 +192,8 @@ export class ThreadHub {
       added = true;
       // Back within the hold: subscribers hear of it, webhooks do not.
       if (!this.leaving.cancel(key(entry, userId))) this.transition(thread, { kind: "memberAdded", appId, channel, userId });
+      // Before any answer that follows: a socket answered later has the user in its members.
+      for (const port of this.ports.values()) port.postMessage({ t: "deliver", message: announce } satisfies ToThread);
     }
     return { ok: true, added, members: snapshot(members) };
   }

@@ -7,18 +7,29 @@
 import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
+import type { RedisLinkStats } from "../metrics/prometheus.js";
+import { ClusterStateUnavailable } from "./errors.js";
 import type { ThreadTally } from "./thread-tally.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
 
-/** A thread of the process, talking to the hub over `port`; connections are counted in `tally`. */
-export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally): StartCluster {
+/**
+ * A thread of the process, talking to the hub over `port`; connections are counted
+ * in `tally`. `showsRedisLink`: the thread whose /metrics shows the Redis link of the
+ * process's node (--redis), which the hub tells it of.
+ */
+export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, showsRedisLink = false): StartCluster {
   return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
-    const pending = new Map<number, (value: unknown) => void>();
+    const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+    /** With --redis, as the process's node last said. */
+    let problem: string | undefined;
+    // Until the hub's first word, as a node that just joined (the metrics are laid out at start).
+    let link: RedisLinkStats | undefined = showsRedisLink ? { up: true, roundTripSeconds: undefined, messagesNotSent: 0 } : undefined;
+    let otherNodes = new Map<string, number>();
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
         const id = nextId++;
-        pending.set(id, resolve as (value: unknown) => void);
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
         port.postMessage({ t: "ask", id, question });
       });
     const tell = (notice: ThreadNotice) => port.postMessage(notice);
@@ -34,18 +45,28 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         case "consoleWatch":
           return consoles.watchedElsewhere(message.appIds);
         case "reply": {
-          const resolve = pending.get(message.id);
+          const asked = pending.get(message.id);
           pending.delete(message.id);
-          return resolve?.(message.value);
+          if (message.error !== undefined) return asked?.reject(new ClusterStateUnavailable(message.error));
+          return asked?.resolve(message.value);
         }
+        case "node":
+          problem = message.problem;
+          link = message.link;
+          otherNodes = new Map(message.elsewhere);
+          return;
         case "dropped":
           return bufferDrops(message.appId, message.reason, message.count);
         case "memberGone":
-        case "userGone": {
+        case "userGone":
+        case "memberCame":
+        case "userCame": {
           const app = apps.byId(message.appId);
           if (!app) return;
           if (message.t === "memberGone") events.memberGone(app, message.channel, message.userId);
-          else events.userGone(app, message.userId);
+          else if (message.t === "userGone") events.userGone(app, message.userId);
+          else if (message.t === "memberCame") events.memberCame(app, message.channel, message.userId, message.userInfo);
+          else events.userCame(app, message.userId);
           return;
         }
         case "transition": {
@@ -87,7 +108,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       stop: () => {},
     };
     const presence: Presence = {
-      join: (app, channel, userId, userInfo) => ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel }),
+      join: (app, channel, userId, userInfo, _firstOnNode, _localMembers, announce) =>
+        ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce }),
       leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId, heard: events.heard(app) }),
       userCount: async (appId, channel) => (await ask({ t: "members", appId, channel })).count,
       userIds: async (appId, channel) => (await ask({ t: "members", appId, channel })).ids,
@@ -116,7 +138,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       presence,
       onlineUsers,
       connectionCounts: {
-        elsewhere: (appId) => tally.elsewhere(appId),
+        // The process's other threads at once; with --redis, the other nodes as last counted.
+        elsewhere: (appId) => tally.elsewhere(appId) + (otherNodes.get(appId) ?? 0),
         elsewhereInProcess: () => tally.elsewhereInProcess(),
         changed: (appId, connections, total) => tally.counted(appId, connections, total),
       },
@@ -127,8 +150,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         publish: (appId, entryJson) => tell({ t: "consoleEntry", appId, entryJson }),
         announce: (appIds) => tell({ t: "consoleWatch", appIds }),
       },
-      problem: () => undefined,
-      redisLink: () => undefined,
+      problem: () => problem,
+      redisLink: () => link,
       addApps: async () => {},
       settled,
       close: async () => {},

@@ -19,23 +19,29 @@ const WINDOW = 3;
 const KINDS: ReadonlyArray<keyof Allowances> = ["backendEvents", "reads"];
 
 
-export function tallyBuffer(threads: number): SharedArrayBuffer {
-  return new SharedArrayBuffer((threads * ROW + MAX_APP_SLOTS * KINDS.length * WINDOW) * Int32Array.BYTES_PER_ELEMENT);
-}
-
-/** The main thread's side: it gives each app a slot, and clears a dead thread's row. */
+/** The main thread's side: it holds the shared memory, gives each app a slot, and clears a dead thread's row. */
 export class ThreadSlots {
+  readonly buffer: SharedArrayBuffer;
   private readonly slots = new Map<string, number>();
   private readonly cells: Int32Array;
 
-  constructor(readonly buffer: SharedArrayBuffer) {
-    this.cells = new Int32Array(buffer);
+  constructor(private readonly threads: number) {
+    this.buffer = new SharedArrayBuffer((threads * ROW + MAX_APP_SLOTS * KINDS.length * WINDOW) * Int32Array.BYTES_PER_ELEMENT);
+    this.cells = new Int32Array(this.buffer);
   }
 
   /** The slots of `appIds`, new apps given the next free ones. */
   assign(appIds: Iterable<string>): Array<[string, number]> {
     for (const appId of appIds) if (!this.slots.has(appId) && this.slots.size < MAX_APP_SLOTS) this.slots.set(appId, this.slots.size);
     return [...this.slots];
+  }
+
+  /** The app's connections on every thread. */
+  connections(appId: string): number {
+    const slot = this.slots.get(appId);
+    let sum = 0;
+    if (slot !== undefined) for (let thread = 0; thread < this.threads; thread++) sum += Atomics.load(this.cells, thread * ROW + 1 + slot);
+    return sum;
   }
 
   /** A dead thread's sockets are gone: it no longer counts. */

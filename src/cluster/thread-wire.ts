@@ -7,6 +7,7 @@
 import type { VacantChannelBuffer } from "../apps/app.js";
 import type { CachedEvent } from "../channels/channel-cache.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import type { RedisLinkStats } from "../metrics/prometheus.js";
 import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js";
 
 /** Told without an answer. */
@@ -22,7 +23,8 @@ export type ThreadNotice =
 
 /** Asked, and answered with a `reply` of the same id. */
 export type ThreadQuestion =
-  | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number }
+  /** `announce`: member_added, which the hub hands to every thread (the asking one too) before it answers. */
+  | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number; readonly announce: ChannelMessage }
   | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string; readonly heard: boolean }
   | { readonly t: "subscriptionCount"; readonly appId: string; readonly channel: string }
   | { readonly t: "occupiedChannels"; readonly appId: string; readonly prefix: string }
@@ -65,9 +67,24 @@ export type ToThread =
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
   | { readonly t: "consoleWatch"; readonly appIds: readonly string[] }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
-  | { readonly t: "reply"; readonly id: number; readonly value: unknown }
+  /** `error`: the question failed (Redis away, with --redis): the thread's caller gets ClusterStateUnavailable. */
+  | { readonly t: "reply"; readonly id: number; readonly value: unknown; readonly error?: string }
   | { readonly t: "transition"; readonly transition: Transition }
   /** A dead thread's member or user is gone everywhere: the surviving thread told tells every socket. */
   | { readonly t: "memberGone"; readonly appId: string; readonly channel: string; readonly userId: string }
   | { readonly t: "userGone"; readonly appId: string; readonly userId: string }
+  /** With --redis: a member or user the other nodes did not hear of (a resync), for the thread told to announce. */
+  | { readonly t: "memberCame"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown }
+  | { readonly t: "userCame"; readonly appId: string; readonly userId: string }
+  /**
+   * With --redis: why the process's node cannot serve as part of the cluster now
+   * (for /ready), and, to the thread serving /metrics, the state of its Redis link.
+   */
+  | {
+      readonly t: "node";
+      readonly problem: string | undefined;
+      readonly link: RedisLinkStats | undefined;
+      /** Each app's connections on the other nodes, for maxConnections (apps with none left out). */
+      readonly elsewhere: ReadonlyArray<readonly [string, number]>;
+    }
   | { readonly t: "dropped"; readonly appId: string; readonly reason: BufferDropReason; readonly count: number };

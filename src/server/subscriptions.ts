@@ -63,7 +63,7 @@ function refuse(ctx: SubscriptionServices, socket: PusherSocket, app: App, chann
 function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   ctx.channels.forApp(app.id).subscribe(channel);
-  track(socket, connection, app, channel, undefined);
+  track(socket, connection, app, channel);
   socket.send(frames.subscriptionSucceeded(channel));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
   ctx.occupancy.changed(app, channel, true);
@@ -77,10 +77,12 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   const channels = ctx.channels.forApp(app.id);
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
   if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
-  track(socket, connection, app, channel, userId);
+  // Held for release at once; the topic is joined with the answer (see Presence.join).
+  (connection.channels ??= new Map()).set(channel, userId);
   ctx.occupancy.changed(app, channel, true);
   const handOver = claimKept(ctx, socket, app, channel);
-  settle(ctx.log, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members), (cluster) => {
+  const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
+  settle(ctx.log, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members, announce), (cluster) => {
     if (!cluster.ok || !connection.open || !connection.channels?.has(channel)) handOver?.(); // to nobody: what it took is published again
     if (!cluster.ok) {
       // Full on other nodes: this node's part of the join is undone without a word to anyone.
@@ -92,10 +94,8 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
       if (connection.open) refuse(ctx, socket, app, channel, { type: "LimitReached", error: cluster.reason, status: 403 });
       return;
     }
-    if (cluster.added) {
-      announceMemberAdded(ctx.broker, app, channel, userId, userInfo, connection.socketId);
-    }
     if (!connection.open || !connection.channels?.has(channel)) return;
+    socket.subscribe(topicOf(app.id, channel));
     socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
     if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
     replayCache(ctx, socket, app, channel, handOver);
@@ -150,9 +150,9 @@ function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   });
 }
 
-function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined): void {
+function track(socket: PusherSocket, connection: Connection, app: App, channel: string): void {
   socket.subscribe(topicOf(app.id, channel));
-  (connection.channels ??= new Map()).set(channel, userId);
+  (connection.channels ??= new Map()).set(channel, undefined);
 }
 
 function release(ctx: SubscriptionServices, app: App, channel: string, userId: string | undefined): void {
@@ -167,8 +167,8 @@ function release(ctx: SubscriptionServices, app: App, channel: string, userId: s
 }
 
 /** Tells the channel's subscribers on every node, but `exceptSocketId`, that a user joined it. */
-export function announceMemberAdded(broker: Broker, app: App, channel: string, userId: string, userInfo: unknown, exceptSocketId?: string): void {
-  broker.publish({ appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId });
+export function announceMemberAdded(broker: Broker, app: App, channel: string, userId: string, userInfo: unknown): void {
+  broker.publish({ appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo) });
 }
 
 /** Tells the channel's subscribers on every node that a user left it (presence reports it to webhooks). */

@@ -97,7 +97,8 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
       const local = channels.forApp(app.id).joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
       if (!local.ok) return { ok: false, reason: local.reason };
       services.occupancy.changed(app, channel, true);
-      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, local.members);
+      const announce = { appId: app.id, channel, frame: `member_added ${userId}` };
+      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, local.members, announce);
       if (!joined.ok) {
         channels.forApp(app.id).leave(channel, userId);
         services.occupancy.changed(app, channel, false);
@@ -177,6 +178,19 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(first().delivered.filter((m) => m.channel === "broker-order").map((m) => m.frame)).toEqual(["frame-1", "frame-2", "frame-3"]);
       await until(() => other().delivered.filter((m) => m.channel === "broker-order").length >= 3, "delivery to the other node");
       expect(other().delivered.filter((m) => m.channel === "broker-order").map((m) => m.frame)).toEqual(["frame-1", "frame-2", "frame-3"]);
+    });
+
+    it("announces a new member to every node once, on the joining node before the join is answered", async () => {
+      const channel = "presence-announced";
+      const announced = (node: ContractNode) => node.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
+      await first().join(HEARD, channel, "a1");
+      expect(announced(first())).toEqual(["member_added a1"]);
+      await other().join(HEARD, channel, "a1");
+      await other().join(HEARD, channel, "a2");
+      expect(announced(other())).toContain("member_added a2");
+      for (const node of nodes) await until(() => announced(node).length >= 2, "both announced on every node", 5000);
+      // The second join of a1 announced nothing: a later marker (a2's answer, then a2 everywhere) says it would be here.
+      for (const node of new Set(nodes)) expect(announced(node).sort()).toEqual(["member_added a1", "member_added a2"]);
     });
 
     it("adds a member once per user, whatever its sockets and nodes, and removes it once its last socket anywhere left", async () => {

@@ -1,10 +1,10 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { tallyBuffer, ThreadSlots, ThreadTally } from "../../src/cluster/thread-tally.js";
+import { ThreadSlots, ThreadTally } from "../../src/cluster/thread-tally.js";
 
 describe("the worker threads' shared counts", () => {
   it("tells each thread the others' connections, per app and in all, and forgets a dead thread's", () => {
-    const slots = new ThreadSlots(tallyBuffer(3));
+    const slots = new ThreadSlots(3);
     const appSlots = slots.assign(["a", "b"]);
     const [zero, one, two] = [0, 1, 2].map((thread) => new ThreadTally(slots.buffer, thread, 3, appSlots)) as [ThreadTally, ThreadTally, ThreadTally];
     zero.counted("a", 2, 2);
@@ -25,7 +25,7 @@ describe("the worker threads' shared counts", () => {
   });
 
   it("shares an app's per-second allowance between threads, never granting more than the limit", async () => {
-    const slots = new ThreadSlots(tallyBuffer(4));
+    const slots = new ThreadSlots(4);
     const appSlots = slots.assign(["a"]);
     const limit = 20_000;
     const second = Math.floor(Date.now() / 1000);

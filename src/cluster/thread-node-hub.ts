@@ -1,0 +1,314 @@
+/**
+ * The hub of a process whose worker threads are together one node of a Redis
+ * cluster (--workers with --redis). It speaks to the threads as thread-hub.ts
+ * does (thread-wire.ts), but keeps only which thread holds what; the shared facts
+ * are the Redis node's (redis-cluster.ts), which it runs here, on the main thread,
+ * as the process's one node. To that node the hub is the node's own side
+ * (ClusterParts): its channels are the threads' counts summed, its sockets theirs.
+ *
+ * So the process is one node to the others (one number, one liveness, one set of
+ * Redis connections), its threads share a publish in memory, not through Redis,
+ * and they keep hearing each other while Redis is away.
+ */
+import type { MessagePort } from "node:worker_threads";
+import type { AppRegistry } from "../apps/app-registry.js";
+import type { App } from "../apps/app.js";
+import type { ChannelDirectory } from "../channels/channel-directory.js";
+import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import { REMOTE_WATCH_MS } from "../console/tap.js";
+import type { Logger } from "../logger.js";
+import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
+import type { ThreadSlots } from "./thread-tally.js";
+import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread } from "./thread-wire.js";
+
+const key = (...parts: string[]) => parts.join("\n");
+/** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
+const NODE_CHECK_MS = 250;
+
+interface Member {
+  info: unknown;
+  threads: Set<number>;
+}
+
+export class NodeThreadHub {
+  private readonly ports = new Map<number, MessagePort>();
+  /** "app\nchannel" → thread → subscribers there. */
+  private readonly subs = new Map<string, Map<number, number>>();
+  /** "app\nchannel" → user → member, for the process's members of each channel. */
+  private readonly members = new Map<string, Map<string, Member>>();
+  /** "app\nuser" → threads with a signed-in socket of the user. */
+  private readonly online = new Map<string, Set<number>>();
+  /** Apps a console on some thread watches, until when: they are heard. */
+  private readonly watched = new Map<string, number>();
+  /** The thread whose publish the node is delivering: it has delivered to its own sockets. */
+  private origin: number | undefined;
+  private node!: ClusterServices;
+  /** What the threads last heard of the node, to tell them only changes. */
+  private told = "";
+  private nodeCheck: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly apps: AppRegistry,
+    private readonly slots: ThreadSlots,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the process's node with `start` (a Redis membership's), the hub as its own side. */
+  static async start(start: StartCluster, apps: AppRegistry, slots: ThreadSlots, log: Logger): Promise<NodeThreadHub> {
+    const hub = new NodeThreadHub(apps, slots, log);
+    hub.node = await start(hub.parts());
+    hub.nodeCheck = setInterval(() => hub.tellChanges(), NODE_CHECK_MS);
+    hub.nodeCheck.unref();
+    return hub;
+  }
+
+  attach(thread: number, port: MessagePort): void {
+    this.ports.set(thread, port);
+    port.on("message", (message: ToHub) => this.receive(thread, message));
+    this.tellNode(thread, port);
+  }
+
+  /** A thread died: what its sockets held leaves the node, as if they had closed; `reporter` tells the sockets. */
+  forgetThread(dead: number, reporter: number): void {
+    this.ports.get(dead)?.close();
+    this.ports.delete(dead);
+    for (const [entry, counts] of this.subs) {
+      if (!counts.delete(dead)) continue;
+      if (counts.size === 0) this.subs.delete(entry);
+      const [appId, channel] = entry.split("\n") as [string, string];
+      const app = this.apps.byId(appId);
+      if (app) this.node.occupancy.changed(app, channel, false);
+    }
+    for (const [entry, members] of this.members) {
+      const [appId, channel] = entry.split("\n") as [string, string];
+      for (const [userId, member] of members) {
+        if (!member.threads.delete(dead) || member.threads.size > 0) continue;
+        members.delete(userId);
+        const app = this.apps.byId(appId);
+        if (app) void Promise.resolve(this.node.presence.leave(app, channel, userId)).then((left) => left && this.send(reporter, { t: "memberGone", appId, channel, userId }));
+      }
+      if (members.size === 0) this.members.delete(entry);
+    }
+    for (const [entry, threads] of this.online) {
+      if (!threads.delete(dead) || threads.size > 0) continue;
+      this.online.delete(entry);
+      const [appId, userId] = entry.split("\n") as [string, string];
+      const app = this.apps.byId(appId);
+      if (app) void Promise.resolve(this.node.onlineUsers.wentOffline(app, userId)).then((gone) => gone && this.send(reporter, { t: "userGone", appId, userId }));
+    }
+  }
+
+  addApps(appIds: readonly string[]): Promise<void> {
+    return this.node.addApps(appIds);
+  }
+
+  /**
+   * The node's problem() for every thread's /ready, the other nodes' connections for
+   * maxConnections, and its Redis link for the first thread's /metrics.
+   */
+  private tellNode(thread: number, port: MessagePort): void {
+    const elsewhere = this.apps.ids.map((appId) => [appId, this.node.connectionCounts.elsewhere(appId)] as const).filter(([, count]) => count > 0);
+    port.postMessage({ t: "node", problem: this.node.problem(), link: thread === 0 ? this.node.redisLink() : undefined, elsewhere } satisfies ToThread);
+  }
+
+  private tellChanges(): void {
+    // The node may report a change while it starts, before there is a node to ask.
+    if (this.nodeCheck === undefined) return;
+    const now = JSON.stringify([this.node.problem(), this.node.redisLink(), this.apps.ids.map((appId) => this.node.connectionCounts.elsewhere(appId))]);
+    if (now === this.told) return;
+    this.told = now;
+    for (const [thread, port] of this.ports) this.tellNode(thread, port);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.nodeCheck);
+    for (const port of this.ports.values()) port.close();
+    this.ports.clear();
+    await this.node.close();
+  }
+
+  /** The node's own side: the threads, summed. */
+  private parts(): ClusterParts {
+    const everyThreadBut = (origin: number | undefined, message: ToThread) => {
+      for (const [thread, port] of this.ports) if (thread !== origin) port.postMessage(message);
+    };
+    const forApp = (appId: string) => ({
+      subscriptionCount: (channel: string) => [...(this.subs.get(key(appId, channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0),
+      occupiedChannels: (prefix: string) => [...this.subs.keys()].filter((entry) => entry.startsWith(key(appId, prefix))).map((entry) => entry.slice(appId.length + 1)),
+      presenceSnapshot: (channel: string) => snapshot(this.members.get(key(appId, channel))),
+    });
+    return {
+      local: {
+        deliver: (message) => everyThreadBut(this.origin, { t: "deliver", message }),
+        terminateUser: (appId, userId) => everyThreadBut(this.origin, { t: "terminate", appId, userId }),
+        signedInUsers: () => [...this.online.keys()].map((entry) => entry.split("\n") as [string, string]),
+        hasUser: (appId, userId) => this.online.has(key(appId, userId)),
+        connections: (appId) => this.slots.connections(appId),
+      },
+      // The Redis node reads these three of its node's channels; the threads hold the rest.
+      channels: { forApp } as unknown as ChannelDirectory,
+      consoles: {
+        received: (appId, entryJson) => everyThreadBut(undefined, { t: "consoleEntry", appId, entryJson }),
+        watchedElsewhere: (appIds) => everyThreadBut(undefined, { t: "consoleWatch", appIds }),
+      },
+      events: {
+        heard: (app) => app.webhooks.length > 0 || (this.watched.get(app.id) ?? 0) > Date.now(),
+        // Reported by one thread, which has the webhooks and the console tap.
+        channelOccupied: (app, channel) => this.report({ t: "transition", transition: { kind: "occupied", appId: app.id, channel } }),
+        channelVacated: (app, channel) => this.report({ t: "transition", transition: { kind: "vacated", appId: app.id, channel } }),
+        memberAdded: (app, channel, userId) => this.report({ t: "transition", transition: { kind: "memberAdded", appId: app.id, channel, userId } }),
+        memberRemoved: (app, channel, userId) => this.report({ t: "transition", transition: { kind: "memberRemoved", appId: app.id, channel, userId } }),
+        memberCame: (app, channel, userId, userInfo) => this.report({ t: "memberCame", appId: app.id, channel, userId, userInfo }),
+        memberGone: (app, channel, userId) => this.report({ t: "memberGone", appId: app.id, channel, userId }),
+        userCame: (app, userId) => this.report({ t: "userCame", appId: app.id, userId }),
+        userGone: (app, userId) => this.report({ t: "userGone", appId: app.id, userId }),
+      },
+      bufferDrops: (appId, reason, count) => this.report({ t: "dropped", appId, reason, count }),
+      // Before the change is logged: the threads' /ready turns with the log line, not after it.
+      problemChanged: () => this.tellChanges(),
+    };
+  }
+
+  private receive(thread: number, message: ToHub): void {
+    if (message.t !== "ask") return this.notice(thread, message);
+    let answer: Promise<unknown>;
+    try {
+      answer = Promise.resolve(this.answer(thread, message.question));
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (value) => this.send(thread, { t: "reply", id: message.id, value }),
+      // Redis away: the thread's caller gets the rejection it would get from Redis itself.
+      (error: unknown) => this.send(thread, { t: "reply", id: message.id, value: undefined, error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  private notice(thread: number, notice: ThreadNotice): void {
+    switch (notice.t) {
+      case "publish":
+        // The node delivers to its own side (every other thread), then to the other nodes.
+        this.origin = thread;
+        try {
+          this.node.broker.publish(notice.message);
+        } finally {
+          this.origin = undefined;
+        }
+        return;
+      case "terminate":
+        this.origin = thread;
+        try {
+          this.node.broker.terminateUser(notice.appId, notice.userId);
+        } finally {
+          this.origin = undefined;
+        }
+        return;
+      case "consoleEntry":
+        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
+        return this.node.consoleRelay.publish(notice.appId, notice.entryJson);
+      case "consoleWatch":
+        for (const appId of notice.appIds) this.watched.set(appId, Date.now() + REMOTE_WATCH_MS);
+        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
+        return this.node.consoleRelay.announce(notice.appIds);
+      case "count":
+        return this.count(thread, notice.appId, notice.channel, notice.count);
+      case "cache":
+        return this.node.eventCache.set(notice.appId, notice.channel, notice.event, notice.data, notice.frame);
+    }
+  }
+
+  /** Calls the node at once, so its Redis commands keep the order the thread's messages came in. */
+  private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
+    const { node } = this;
+    if (question.t === "settled") return node.settled().then(() => true as const);
+    if (question.t === "subscriptionCount") return node.occupancy.subscriptionCount(question.appId, question.channel);
+    if (question.t === "occupiedChannels") return node.occupancy.occupiedChannels(question.appId, question.prefix);
+    if (question.t === "members") return node.presence.members(question.appId, question.channel);
+    if (question.t === "waiting") return node.channelBuffers.waiting(question.appId, question.channel);
+    if (question.t === "cacheGet") return node.eventCache.get(question.appId, question.channel);
+    const app = this.apps.byId(question.appId);
+    switch (question.t) {
+      case "join":
+        return app ? this.join(thread, app, question.channel, question.userId, question.userInfo, question.announce) : { ok: false, reason: "This app is no longer served." };
+      case "leave":
+        return app ? this.leave(thread, app, question.channel, question.userId) : false;
+      case "cameOnline": {
+        const entry = key(question.appId, question.userId);
+        const threads = this.online.get(entry) ?? new Set<number>();
+        this.online.set(entry, threads.add(thread));
+        return threads.size === 1 && app ? node.onlineUsers.cameOnline(app, question.userId) : false;
+      }
+      case "wentOffline": {
+        const entry = key(question.appId, question.userId);
+        const threads = this.online.get(entry);
+        if (!threads?.delete(thread) || threads.size > 0) return false;
+        this.online.delete(entry);
+        return app ? node.onlineUsers.wentOffline(app, question.userId) : false;
+      }
+      case "online":
+        return app ? node.onlineUsers.online(app, question.userIds) : [];
+      case "keep":
+        return app ? node.channelBuffers.keepIfVacant(app, question.channel, question.rule, question.frame) : false;
+      case "claim":
+        return app ? node.channelBuffers.claim(app, question.channel) : [];
+    }
+  }
+
+  private count(thread: number, appId: string, channel: string, count: number): void {
+    const entry = key(appId, channel);
+    const counts = this.subs.get(entry) ?? new Map<number, number>();
+    const before = counts.get(thread) ?? 0;
+    if (count > 0) counts.set(thread, count);
+    else counts.delete(thread);
+    if (counts.size > 0) this.subs.set(entry, counts);
+    else this.subs.delete(entry);
+    const app = this.apps.byId(appId);
+    if (app) this.node.occupancy.changed(app, channel, count > before);
+  }
+
+  private join(thread: number, app: App, channel: string, userId: string, userInfo: unknown, announce: ChannelMessage): Answers["join"] | Promise<Answers["join"]> {
+    const entry = key(app.id, channel);
+    const members = this.members.get(entry) ?? new Map<string, Member>();
+    this.members.set(entry, members);
+    const member = members.get(userId);
+    if (member) member.threads.add(thread);
+    else members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
+    // The node announces through its own side, every thread (this one too), before its answer.
+    const joined = this.node.presence.join(app, channel, userId, userInfo, !member, snapshot(members), announce);
+    return Promise.resolve(joined).then((answer) => {
+      // Full elsewhere: this thread's part of the join is undone, as the thread undoes its own.
+      if (!answer.ok) this.dropMember(thread, entry, userId);
+      return answer;
+    });
+  }
+
+  private leave(thread: number, app: App, channel: string, userId: string): boolean | Promise<boolean> {
+    return this.dropMember(thread, key(app.id, channel), userId) ? this.node.presence.leave(app, channel, userId) : false;
+  }
+
+  /** True when the thread was the user's last in the channel, in the process. */
+  private dropMember(thread: number, entry: string, userId: string): boolean {
+    const members = this.members.get(entry);
+    const member = members?.get(userId);
+    if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
+    members.delete(userId);
+    if (members.size === 0) this.members.delete(entry);
+    return true;
+  }
+
+  /** To one thread, which has the webhooks, the tap and the broker to announce with. */
+  private report(message: ToThread): void {
+    const first = this.ports.values().next().value;
+    if (first) first.postMessage(message);
+    else this.log.debug({ message: message.t }, "no worker thread to report to");
+  }
+
+  private send(thread: number, message: ToThread): void {
+    this.ports.get(thread)?.postMessage(message);
+  }
+}
+
+function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
+  const entries = [...(members ?? [])];
+  return { ids: entries.map(([userId]) => userId), hash: Object.fromEntries(entries.map(([userId, member]) => [userId, member.info])), count: entries.length };
+}
