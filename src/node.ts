@@ -9,7 +9,7 @@ import { AppRateLimits, type SharedAllowances } from "./apps/rate-window.js";
 import { ChannelDirectory } from "./channels/channel-directory.js";
 import type { StartCluster } from "./cluster/cluster.js";
 import type { Config } from "./config.js";
-import { ConsoleTap } from "./console/tap.js";
+import { ConsoleTap, type SharedWatches } from "./console/tap.js";
 import type { Logger } from "./logger.js";
 import { NodeCounters } from "./metrics/counters.js";
 import { socketIdGenerator } from "./protocol/socket-ids.js";
@@ -60,6 +60,10 @@ export interface NodeOptions {
   readonly otherThreads?: () => Promise<string[]>;
   /** With worker threads: each app's HTTP API allowances, shared by every thread. */
   readonly sharedAllowances?: SharedAllowances;
+  /** With worker threads: which apps a console on any thread watches, known at once. */
+  readonly sharedWatches?: SharedWatches;
+  /** How the console names this node in its entries (default: its number). */
+  readonly consoleName?: string;
   /** With worker threads: how the HTTP fallback's requests reach their session's thread. */
   readonly sessionRelay?: SessionRelay;
 }
@@ -71,7 +75,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   const channels = new ChannelDirectory();
   const users = new UserSockets();
   const counters = new NodeCounters();
-  const tap = new ConsoleTap(String(nodeNumber));
+  const tap = new ConsoleTap(options.consoleName ?? String(nodeNumber), options.sharedWatches);
   const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
   const sessionTopics = new SessionTopics();
   const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });

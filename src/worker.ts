@@ -11,6 +11,7 @@ import { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import { threadNode } from "./cluster/thread-node.js";
 import { ThreadTally } from "./cluster/thread-tally.js";
+import { REMOTE_WATCH_MS } from "./console/tap.js";
 import { SessionRelay } from "./server/http-transport/relay.js";
 import type { Config } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -76,6 +77,9 @@ try {
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),
     sessionRelay,
+    sharedWatches: { watched: (appId) => tally.watched(appId), watch: (appIds) => tally.watch(appIds, REMOTE_WATCH_MS / 1000) },
+    // The process is the node (with --redis, the cluster's); the thread is a detail of it.
+    consoleName: `${nodeNumber - thread} thread ${thread}`,
   });
   parentPort!.postMessage({ t: "listening", port: node.port, opsPort: node.opsPort });
 } catch (error) {

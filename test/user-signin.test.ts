@@ -110,8 +110,12 @@ describe("user sign-in", () => {
     watcher.channel("presence-signed").bind("pusher:member_added", joined.callback);
 
     const signed = await signedInClient({ id: "grace", user_info: { name: "Grace" } });
-    const channel = signed.subscribe("presence-signed") as unknown as { members: { me: { id: string }; count: number } };
+    const channel = signed.subscribe("presence-signed") as unknown as { members: { me: { id: string }; count: number }; bind(event: string, callback: (data: unknown) => void): void };
+    // Each socket hears of the join its own way, in no order between them (on worker threads, on different threads).
+    const succeeded = nextCall<unknown>();
+    channel.bind("pusher:subscription_succeeded", succeeded.callback);
     expect(await joined.promise).toEqual({ id: "grace", info: { name: "Grace" } });
+    await succeeded.promise;
     expect(channel.members.me.id).toBe("grace");
     expect(channel.members.count).toBe(2);
     watcher.disconnect();

@@ -119,10 +119,7 @@ export interface Presence {
    * the cluster; another socket of a member always fits). During an outage: this
    * node's members, and `added` as this node sees it; the resync corrects both.
    * When `added`, `announce` (the member_added frame, but to the joining socket)
-   * goes to every node, this one included, before the answer, in the order of the
-   * joins: a socket whose join is answered later has the user in its members and
-   * does not also get member_added (the joining socket subscribes to the channel's
-   * topic only with its answer).
+   * goes to every node, this one included, before the answer.
    */
   join(
     app: App,

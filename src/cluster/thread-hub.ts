@@ -4,8 +4,9 @@
  * members, online users, connection counts, cache channels' last events, vacant
  * channels' buffers) and passes each thread's messages to the others. It runs on
  * the main thread and handles one message at a time, so each operation is atomic.
- * Departures are held here (DEPARTURE_HOLD_MS) and reported to the thread that saw
- * them, which reports them to webhooks if anyone hears the app then.
+ * Departures are held here (DEPARTURE_HOLD_MS). Every transition goes to one thread,
+ * the first alive, which reports it to webhooks if anyone hears the app then: one
+ * thread's webhook batches keep the order the transitions happened in.
  */
 import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
@@ -13,7 +14,8 @@ import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js"
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { BufferDropReason, ChannelMessage } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
-import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread, Transition } from "./thread-wire.js";
+import { SettleBarrier } from "./thread-settle.js";
+import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -34,6 +36,10 @@ export class ThreadHub {
   private readonly vacating = new DepartureHold(DEPARTURE_HOLD_MS);
   private readonly leaving = new DepartureHold(DEPARTURE_HOLD_MS);
   private readonly buffers: LocalChannelBuffers;
+  private readonly settling = new SettleBarrier(
+    () => this.ports.keys(),
+    () => Promise.all([this.vacating.settled(), this.leaving.settled()]),
+  );
   /** Buffer drops found while answering one thread's question go to that thread. */
   private dropsTo: number | undefined;
 
@@ -58,11 +64,12 @@ export class ThreadHub {
   forgetThread(dead: number, reporter: number): void {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
+    this.settling.check();
     for (const [entry, counts] of this.subs) {
       if (!counts.delete(dead) || counts.size > 0) continue;
       this.subs.delete(entry);
       const [appId, channel] = entry.split("\n") as [string, string];
-      this.vacating.hold(entry, () => this.transition(reporter, { kind: "vacated", appId, channel }));
+      this.vacating.hold(entry, () => this.transition({ kind: "vacated", appId, channel }));
     }
     for (const [entry, members] of this.members) {
       const [appId, channel] = entry.split("\n") as [string, string];
@@ -70,7 +77,7 @@ export class ThreadHub {
         if (!member.threads.delete(dead) || member.threads.size > 0) continue;
         members.delete(userId);
         this.send(reporter, { t: "memberGone", appId, channel, userId });
-        this.leaving.hold(key(entry, userId), () => this.transition(reporter, { kind: "memberRemoved", appId, channel, userId }));
+        this.leaving.hold(key(entry, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
       }
       if (members.size === 0) this.members.delete(entry);
     }
@@ -91,15 +98,17 @@ export class ThreadHub {
   }
 
   private receive(thread: number, message: ToHub): void {
-    if (message.t === "ask") {
-      this.dropsTo = thread;
-      const value = this.answer(thread, message.question);
-      this.dropsTo = undefined;
-      if (value instanceof Promise) void value.then((answer) => this.send(thread, { t: "reply", id: message.id, value: answer }));
-      else this.send(thread, { t: "reply", id: message.id, value });
-      return;
-    }
+    if (message.t === "ask" && READS.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
+    if (message.t === "ask") return this.ask(thread, message);
     this.notice(thread, message);
+  }
+
+  private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
+    this.dropsTo = thread;
+    const value = this.answer(thread, message.question);
+    this.dropsTo = undefined;
+    if (value instanceof Promise) void value.then((answer) => this.send(thread, { t: "reply", id: message.id, value: answer }));
+    else this.send(thread, { t: "reply", id: message.id, value });
   }
 
   private notice(thread: number, notice: ThreadNotice): void {
@@ -160,7 +169,7 @@ export class ThreadHub {
       case "waiting":
         return this.buffers.waiting(question.appId, question.channel);
       case "settled":
-        return Promise.all([this.vacating.settled(), this.leaving.settled()]).then(() => true as const);
+        return this.settling.ask(thread);
     }
   }
 
@@ -173,9 +182,9 @@ export class ThreadHub {
     else counts.delete(thread);
     if (counts.size > 0) this.subs.set(entry, counts);
     else this.subs.delete(entry);
-    if (before === 0 && counts.size > 0 && !this.vacating.cancel(entry)) this.transition(thread, { kind: "occupied", appId, channel });
+    if (before === 0 && counts.size > 0 && !this.vacating.cancel(entry)) this.transition({ kind: "occupied", appId, channel });
     // When nobody hears of the app, there is nothing to hold (and a stop need not wait for it).
-    if (before > 0 && counts.size === 0 && heard) this.vacating.hold(entry, () => this.transition(thread, { kind: "vacated", appId, channel }));
+    if (before > 0 && counts.size === 0 && heard) this.vacating.hold(entry, () => this.transition({ kind: "vacated", appId, channel }));
   }
 
   private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number, announce: ChannelMessage): Answers["join"] {
@@ -191,7 +200,7 @@ export class ThreadHub {
       this.members.set(entry, members);
       added = true;
       // Back within the hold: subscribers hear of it, webhooks do not.
-      if (!this.leaving.cancel(key(entry, userId))) this.transition(thread, { kind: "memberAdded", appId, channel, userId });
+      if (!this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       for (const port of this.ports.values()) port.postMessage({ t: "deliver", message: announce } satisfies ToThread);
     }
@@ -205,12 +214,13 @@ export class ThreadHub {
     if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
     members.delete(userId);
     if (members.size === 0) this.members.delete(entry);
-    if (heard) this.leaving.hold(key(entry, userId), () => this.transition(thread, { kind: "memberRemoved", appId, channel, userId }));
+    if (heard) this.leaving.hold(key(entry, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
     return true;
   }
 
-  private transition(thread: number, transition: Transition): void {
-    this.send(thread, { t: "transition", transition });
+  private transition(transition: Transition): void {
+    const reporter = this.ports.keys().next().value;
+    if (reporter !== undefined) this.send(reporter, { t: "transition", transition });
   }
 
   private dropped(appId: string, reason: BufferDropReason, count: number): void {

@@ -18,8 +18,9 @@ import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { REMOTE_WATCH_MS } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
+import { SettleBarrier } from "./thread-settle.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread } from "./thread-wire.js";
+import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -43,6 +44,10 @@ export class NodeThreadHub {
   /** The thread whose publish the node is delivering: it has delivered to its own sockets. */
   private origin: number | undefined;
   private node!: ClusterServices;
+  private readonly settling = new SettleBarrier(
+    () => this.ports.keys(),
+    () => this.node.settled(),
+  );
   /** What the threads last heard of the node, to tell them only changes. */
   private told = "";
   private nodeCheck: NodeJS.Timeout | undefined;
@@ -72,6 +77,7 @@ export class NodeThreadHub {
   forgetThread(dead: number, reporter: number): void {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
+    this.settling.check();
     for (const [entry, counts] of this.subs) {
       if (!counts.delete(dead)) continue;
       if (counts.size === 0) this.subs.delete(entry);
@@ -171,6 +177,12 @@ export class NodeThreadHub {
 
   private receive(thread: number, message: ToHub): void {
     if (message.t !== "ask") return this.notice(thread, message);
+    // Reads a turn later, as thread-hub.ts does (see READS).
+    if (READS.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
+    this.ask(thread, message);
+  }
+
+  private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
     let answer: Promise<unknown>;
     try {
       answer = Promise.resolve(this.answer(thread, message.question));
@@ -220,7 +232,7 @@ export class NodeThreadHub {
   /** Calls the node at once, so its Redis commands keep the order the thread's messages came in. */
   private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     const { node } = this;
-    if (question.t === "settled") return node.settled().then(() => true as const);
+    if (question.t === "settled") return this.settling.ask(thread);
     if (question.t === "subscriptionCount") return node.occupancy.subscriptionCount(question.appId, question.channel);
     if (question.t === "occupiedChannels") return node.occupancy.occupiedChannels(question.appId, question.prefix);
     if (question.t === "members") return node.presence.members(question.appId, question.channel);

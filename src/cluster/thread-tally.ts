@@ -5,6 +5,9 @@
  * against the whole process at once, synchronously, as on one thread; a message
  * to the hub would come back after the connection or request it decides on.
  *
+ * It also says which apps a console on some thread watches (until when), so that
+ * every thread knows the moment a console opens.
+ *
  * Each app has a slot, given by the main thread (ThreadSlots) and sent with the
  * apps; an app without one (past MAX_APP_SLOTS) is counted by its thread alone.
  */
@@ -17,6 +20,8 @@ const ROW = 1 + MAX_APP_SLOTS;
 /** Each allowance: a lock, the second it counts, the units taken in it. */
 const WINDOW = 3;
 const KINDS: ReadonlyArray<keyof Allowances> = ["backendEvents", "reads"];
+/** After the threads' rows and the allowances: per app slot, the second a console's watch ends. */
+const watchesAt = (threads: number) => threads * ROW + MAX_APP_SLOTS * KINDS.length * WINDOW;
 
 
 /** The main thread's side: it holds the shared memory, gives each app a slot, and clears a dead thread's row. */
@@ -26,7 +31,7 @@ export class ThreadSlots {
   private readonly cells: Int32Array;
 
   constructor(private readonly threads: number) {
-    this.buffer = new SharedArrayBuffer((threads * ROW + MAX_APP_SLOTS * KINDS.length * WINDOW) * Int32Array.BYTES_PER_ELEMENT);
+    this.buffer = new SharedArrayBuffer((watchesAt(threads) + MAX_APP_SLOTS) * Int32Array.BYTES_PER_ELEMENT);
     this.cells = new Int32Array(this.buffer);
   }
 
@@ -96,6 +101,20 @@ export class ThreadTally {
     return new SharedWindow(this.cells, this.threads * ROW + (slot * KINDS.length + KINDS.indexOf(kind)) * WINDOW);
   }
 
+  /** Whether a console on some thread watches the app now. */
+  watched(appId: string): boolean {
+    const slot = this.slots.get(appId);
+    return slot !== undefined && Atomics.load(this.cells, watchesAt(this.threads) + slot) > nowSecond();
+  }
+
+  /** A console on this thread watches these apps, for the next `seconds`. */
+  watch(appIds: readonly string[], seconds: number): void {
+    for (const appId of appIds) {
+      const slot = this.slots.get(appId);
+      if (slot !== undefined) Atomics.store(this.cells, watchesAt(this.threads) + slot, nowSecond() + seconds);
+    }
+  }
+
   private othersAt(offset: number): number {
     let sum = 0;
     for (let thread = 0; thread < this.threads; thread++) if (thread !== this.thread) sum += Atomics.load(this.cells, thread * ROW + offset);
@@ -130,3 +149,6 @@ class SharedWindow implements Allowance {
     }
   }
 }
+
+/** Seconds since 1970, as an Int32 holds them (until 2038; see SharedWindow). */
+const nowSecond = () => Math.floor(Date.now() / 1000) | 0;

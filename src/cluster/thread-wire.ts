@@ -40,6 +40,15 @@ export type ThreadQuestion =
 
 export type ToHub = ThreadNotice | { readonly t: "ask"; readonly id: number; readonly question: ThreadQuestion };
 
+/**
+ * Questions that only read. The hub answers them a turn later (setImmediate): the
+ * threads' ports are read one after the other, so a thread's report (a count, say)
+ * can wait behind another thread's read that it caused (the client heard it was
+ * subscribed, then asked the API through the other thread). Every message already
+ * waiting is handled within the turn.
+ */
+export const READS: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels", "members", "online", "cacheGet", "waiting"]);
+
 /** What the hub answers each question with. */
 export interface Answers {
   join: ClusterJoin;

@@ -25,6 +25,17 @@ export interface ConsoleRelay {
 
 export const NO_RELAY: ConsoleRelay = { publish: () => {}, announce: () => {} };
 
+/**
+ * With worker threads: which apps a console on any thread of the process watches,
+ * in memory the threads share, so a thread knows the moment a console opens (the
+ * relay's word follows a hop later).
+ */
+export interface SharedWatches {
+  watched(appId: string): boolean;
+  /** A console here watches these apps, for the next REMOTE_WATCH_MS. */
+  watch(appIds: readonly string[]): void;
+}
+
 /** How long another node's word that it watches an app holds; it repeats it every WATCH_ANNOUNCE_MS. */
 export const REMOTE_WATCH_MS = 15_000;
 const WATCH_ANNOUNCE_MS = 5_000;
@@ -38,18 +49,21 @@ export class ConsoleTap {
   private relay: ConsoleRelay = NO_RELAY;
   private announcer: NodeJS.Timeout | undefined;
 
-  constructor(readonly node: string) {}
+  constructor(
+    readonly node: string,
+    private readonly shared?: SharedWatches,
+  ) {}
 
   /** Whether any console, on any node, watches the app. */
   watching(appId: string): boolean {
-    return this.watched.size !== 0 && this.watched.has(appId);
+    return (this.watched.size !== 0 && this.watched.has(appId)) || (this.shared !== undefined && this.shared.watched(appId));
   }
 
   emit(appId: string, event: TapEvent): void {
     const entry: TapEntry = { ...event, appId, time: Date.now(), node: this.node };
     const json = JSON.stringify(entry);
     this.deliverHere(appId, json);
-    if (this.remote.has(appId)) this.relay.publish(appId, json);
+    if (this.remote.has(appId) || (this.shared !== undefined && !this.consoles.has(appId) && this.shared.watched(appId))) this.relay.publish(appId, json);
   }
 
   /** An entry from another node. */
@@ -70,6 +84,7 @@ export class ConsoleTap {
     if (!set) this.consoles.set(appId, (set = new Set()));
     set.add(console);
     this.watched.add(appId);
+    this.shared?.watch([appId]);
     this.relay.announce([appId]);
   }
 
@@ -93,7 +108,10 @@ export class ConsoleTap {
 
   /** Repeats this node's watches and forgets the other nodes' watches that were not repeated. */
   tick(now: number): void {
-    if (this.consoles.size > 0) this.relay.announce([...this.consoles.keys()]);
+    if (this.consoles.size > 0) {
+      this.shared?.watch([...this.consoles.keys()]);
+      this.relay.announce([...this.consoles.keys()]);
+    }
     for (const [appId, expires] of this.remote) {
       if (expires > now) continue;
       this.remote.delete(appId);

@@ -69,9 +69,8 @@ export class SubscriptionCounts {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     this.send(app, channel);
     if (count === 0) return void this.throttles.delete(key);
-    // Back under the threshold, the channel goes back to being told at once.
-    if (count <= THROTTLE_ABOVE) this.throttles.delete(key);
-    else this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
+    // Back under the threshold (send() looks at every node's count), the channel goes back to being told at once.
+    this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
   }
 
   /**
@@ -84,6 +83,10 @@ export class SubscriptionCounts {
       // Redis away: this node's own count is the best there is.
       .catch(() => this.channels.forApp(app.id).subscriptionCount(channel))
       .then((count) => {
+        const key = topicOf(app.id, channel);
+        // The threshold is the channel's count on every node (and thread), not this one's alone.
+        if (count > THROTTLE_ABOVE && !this.throttles.has(key)) this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
+        else if (count <= THROTTLE_ABOVE && this.throttles.get(key)?.timer === undefined) this.throttles.delete(key);
         if (count === 0) return;
         if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
         this.webhooks.subscriptionCount(app, channel, count);

@@ -8,7 +8,7 @@ import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
 import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import type { Broker, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
+import type { Broker, ClusterJoin, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
 import type { ConsoleTap } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
@@ -63,10 +63,11 @@ function refuse(ctx: SubscriptionServices, socket: PusherSocket, app: App, chann
 function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   ctx.channels.forApp(app.id).subscribe(channel);
-  track(socket, connection, app, channel);
+  track(socket, connection, app, channel, undefined);
+  // Reported before the client hears it is in: an API read it makes next (through any node or thread) finds it.
+  ctx.occupancy.changed(app, channel, true);
   socket.send(frames.subscriptionSucceeded(channel));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
-  ctx.occupancy.changed(app, channel, true);
   replayCache(ctx, socket, app, channel, claimKept(ctx, socket, app, channel));
   ctx.subscriptionCounts.changed(app, channel);
 }
@@ -77,29 +78,43 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   const channels = ctx.channels.forApp(app.id);
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
   if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
-  // Held for release at once; the topic is joined with the answer (see Presence.join).
-  (connection.channels ??= new Map()).set(channel, userId);
+  // The topic is joined before the cluster answers: a member_added from another node
+  // can overtake the answer, and must not be lost (one the answer's list already has is harmless).
+  track(socket, connection, app, channel, userId);
   ctx.occupancy.changed(app, channel, true);
   const handOver = claimKept(ctx, socket, app, channel);
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
-  settle(ctx.log, ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members, announce), (cluster) => {
-    if (!cluster.ok || !connection.open || !connection.channels?.has(channel)) handOver?.(); // to nobody: what it took is published again
-    if (!cluster.ok) {
-      // Full on other nodes: this node's part of the join is undone without a word to anyone.
-      if (connection.open && connection.channels?.delete(channel)) {
-        socket.unsubscribe(topicOf(app.id, channel));
-        channels.leave(channel, userId);
-        ctx.occupancy.changed(app, channel, false);
-      }
-      if (connection.open) refuse(ctx, socket, app, channel, { type: "LimitReached", error: cluster.reason, status: 403 });
-      return;
+  const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members, announce);
+  // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
+  const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel) : undefined;
+  settle(ctx.log, answer, (cluster) => {
+    try {
+      joinAnswered(ctx, socket, app, channel, userId, cluster, handOver);
+    } finally {
+      release?.();
     }
-    if (!connection.open || !connection.channels?.has(channel)) return;
-    socket.subscribe(topicOf(app.id, channel));
-    socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
-    if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
-    replayCache(ctx, socket, app, channel, handOver);
   });
+}
+
+/** The cluster answered a presence join: subscription_succeeded, or the refusal. */
+function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, userId: string, cluster: ClusterJoin, handOver: (() => void) | undefined): void {
+  const connection = socket.getUserData();
+  const channels = ctx.channels.forApp(app.id);
+  if (!cluster.ok || !connection.open || !connection.channels?.has(channel)) handOver?.(); // to nobody: what it took is published again
+  if (!cluster.ok) {
+    // Full on other nodes: this node's part of the join is undone without a word to anyone.
+    if (connection.open && connection.channels?.delete(channel)) {
+      socket.unsubscribe(topicOf(app.id, channel));
+      channels.leave(channel, userId);
+      ctx.occupancy.changed(app, channel, false);
+    }
+    if (connection.open) refuse(ctx, socket, app, channel, { type: "LimitReached", error: cluster.reason, status: 403 });
+    return;
+  }
+  if (!connection.open || !connection.channels?.has(channel)) return;
+  socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
+  replayCache(ctx, socket, app, channel, handOver);
 }
 
 export function unsubscribe(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
@@ -150,9 +165,9 @@ function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   });
 }
 
-function track(socket: PusherSocket, connection: Connection, app: App, channel: string): void {
+function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined): void {
   socket.subscribe(topicOf(app.id, channel));
-  (connection.channels ??= new Map()).set(channel, undefined);
+  (connection.channels ??= new Map()).set(channel, userId);
 }
 
 function release(ctx: SubscriptionServices, app: App, channel: string, userId: string | undefined): void {

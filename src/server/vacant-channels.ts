@@ -74,7 +74,28 @@ export class VacantChannels {
    * wait here until handOver() is called with the answer, which it must be.
    */
   claim(app: App, channel: string): string[] | Promise<string[]> {
-    const key = channelKey(app.id, channel);
+    this.hold(channelKey(app.id, channel));
+    return this.parts.store().claim(app, channel);
+  }
+
+  /**
+   * Holds the channel's live frames on this node until the returned function is
+   * called: a presence join waiting for the cluster's answer, so that a member_added
+   * from another node reaches the joining socket after its subscription_succeeded,
+   * not before it (pusher-js's members list would forget it).
+   */
+  holdFrames(appId: string, channel: string): () => void {
+    const key = channelKey(appId, channel);
+    this.hold(key);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.unhold(key);
+    };
+  }
+
+  private hold(key: string): void {
     const handOver = this.handingOver.get(key);
     if (handOver) handOver.claims += 1;
     else {
@@ -82,7 +103,11 @@ export class VacantChannels {
       timer.unref();
       this.handingOver.set(key, { claims: 1, held: [], timer });
     }
-    return this.parts.store().claim(app, channel);
+  }
+
+  private unhold(key: string): void {
+    const handOver = this.handingOver.get(key);
+    if (handOver && --handOver.claims === 0) this.release(key);
   }
 
   /**
@@ -100,9 +125,7 @@ export class VacantChannels {
         for (const frame of frames) this.publish(app, rule, { appId: app.id, channel, frame });
       }
     }
-    const key = channelKey(app.id, channel);
-    const handOver = this.handingOver.get(key);
-    if (handOver && --handOver.claims === 0) this.release(key);
+    this.unhold(channelKey(app.id, channel));
   }
 
   /** Lets a channel's held frames go, in order. */

@@ -22,6 +22,12 @@ describe("the worker threads' shared counts", () => {
     two.counted("c", 7, 7);
     expect(zero.elsewhere("c")).toBe(7);
     expect(zero.elsewhere("unknown")).toBe(0);
+    // A console on one thread watching an app is known to the others at once, until its watch lapses.
+    expect(two.watched("c")).toBe(false);
+    zero.watch(["c"], 15);
+    expect([two.watched("c"), two.watched("a")]).toEqual([true, false]);
+    zero.watch(["c"], -1);
+    expect(two.watched("c")).toBe(false);
   });
 
   it("shares an app's per-second allowance between threads, never granting more than the limit", async () => {
