@@ -12,7 +12,7 @@ import { TIMINGS } from "../timings.js";
 const REFRESH_MS = TIMINGS.countsRefreshMs;
 
 export class RedisConnectionCounts implements ConnectionCounts {
-  /** The process's other threads, when it has them, are counted in shared memory (worker.ts). */
+  /** A node is a whole process; worker threads count each other in shared memory (thread-tally.ts). */
   elsewhereInProcess(): number {
     return 0;
   }

@@ -19,7 +19,8 @@ import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub
 
 const key = (...parts: string[]) => parts.join("\n");
 
-interface Member {
+/** A presence member of the process: its user_info, and the threads with a socket of it in the channel. */
+export interface Member {
   info: unknown;
   threads: Set<number>;
 }
@@ -234,7 +235,7 @@ export class ThreadHub {
   }
 }
 
-function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
+export function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
   const entries = [...(members ?? [])];
   return { ids: entries.map(([userId]) => userId), hash: Object.fromEntries(entries.map(([userId, member]) => [userId, member.info])), count: entries.length };
 }

@@ -14,10 +14,10 @@ import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
-import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { REMOTE_WATCH_MS } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
+import { snapshot, type Member } from "./thread-hub.js";
 import { SettleBarrier } from "./thread-settle.js";
 import type { ThreadSlots } from "./thread-tally.js";
 import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
@@ -26,10 +26,6 @@ const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
 const NODE_CHECK_MS = 250;
 
-interface Member {
-  info: unknown;
-  threads: Set<number>;
-}
 
 export class NodeThreadHub {
   private readonly ports = new Map<number, MessagePort>();
@@ -318,9 +314,4 @@ export class NodeThreadHub {
   private send(thread: number, message: ToThread): void {
     this.ports.get(thread)?.postMessage(message);
   }
-}
-
-function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
-  const entries = [...(members ?? [])];
-  return { ids: entries.map(([userId]) => userId), hash: Object.fromEntries(entries.map(([userId, member]) => [userId, member.info])), count: entries.length };
 }
