@@ -89,6 +89,31 @@ export function idleConnections(count: number): Scenario {
   };
 }
 
+/**
+ * S2, for the scaling run: how fast connections are opened (connection_established
+ * each), what each costs, and the process's memory once they are all open.
+ */
+export function connectionRate(count: number): Scenario {
+  const limit = openFileLimit();
+  return {
+    name: `S2 connect ${count / 1000}k`,
+    unavailable: count + 200 > limit ? `needs an open-file limit above ${count + 200}; this process has ${limit} (ulimit -n)` : undefined,
+    metrics: [
+      { key: "connectionsPerSecond", label: "connections/s", better: "higher" },
+      { key: "cpuPerConnectionUs", label: "CPU µs per connection", better: "lower" },
+      { key: "rssMb", label: `RSS MB with ${count} open`, better: "lower" },
+    ],
+    async run(server, pool) {
+      const cpuStart = cpuTime(server.pid);
+      const started = clockMs();
+      await connectAll(server, pool, count);
+      const elapsedMs = clockMs() - started;
+      const cpu = cpuSince(server.pid, cpuStart);
+      return { connectionsPerSecond: (count / elapsedMs) * 1000, cpuPerConnectionUs: (totalMs(cpu) * 1000) / count, rssMb: rssKb(server.pid) / 1024 };
+    },
+  };
+}
+
 /** B2: one channel, many subscribers, a fixed series of events over the signed HTTP API. */
 export function fanOut(subscribers: number, events: number, inFlight = 4): Scenario {
   return {

@@ -1,0 +1,107 @@
+/**
+ * The scaling run: one Herald process with --workers 1, 2, 4, 8, ..., each under the
+ * same fan-out (deliveries/s) and the same burst of connections (connections/s), to
+ * show what each further thread buys. Herald only: the baseline is one thread by
+ * nature. A worker count above this machine's CPUs is listed as not measured, since
+ * threads sharing cores show nothing about scaling (--force runs it anyway).
+ *
+ *   npm run bench:scaling                          workers 1,2,4,8; fan-out 5000×400; 20k connections
+ *   npm run bench:scaling -- --workers 1,2,4,8,16 --b2 20000x400 --connections 50000
+ *   npm run bench:scaling -- --clients 8           load-generator processes (default: the CPUs the largest run leaves, at least 2)
+ *
+ * Prints one table; writes bench/results/scaling.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ClientPool } from "./lib/client-pool.js";
+import { startServer } from "./lib/servers.js";
+import { connectionRate, fanOut, type Metrics, type Scenario } from "./scenarios.js";
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: "string", default: "1,2,4,8" },
+    b2: { type: "string", default: "5000x400" },
+    connections: { type: "string", default: "20000" },
+    clients: { type: "string" },
+    force: { type: "boolean", default: false },
+    smoke: { type: "boolean", default: false },
+  },
+});
+
+const cpuCount = availableParallelism();
+const workerCounts = values.workers.split(",").map(Number);
+const [subscribers, events] = (values.smoke ? "200x20" : values.b2).split("x").map(Number) as [number, number];
+const connections = values.smoke ? 300 : Number(values.connections);
+const measured = workerCounts.filter((count) => values.force || count <= cpuCount);
+const clients = Number(values.clients ?? Math.max(2, cpuCount - Math.max(...measured, 1)));
+
+/** The columns: [scenario, metric key, heading]. */
+const COLUMNS: Array<[Scenario, string, string]> = (() => {
+  // More publishes in flight than B2's 4, so that every thread has deliveries to make at once.
+  const fan = fanOut(subscribers, events, 32);
+  const connect = connectionRate(connections);
+  return [
+    [fan, "deliveriesPerSecond", "deliveries/s"],
+    [fan, "totalUsPerDelivery", "CPU µs/delivery"],
+    [fan, "p99Ms", "p99 ms"],
+    [fan, "completePercent", "exactly once %"],
+    [connect, "connectionsPerSecond", "connections/s"],
+    [connect, "cpuPerConnectionUs", "CPU µs/connection"],
+    [connect, "rssMb", `RSS MB (${connections})`],
+  ];
+})();
+
+async function measure(workers: number, pool: ClientPool): Promise<Map<Scenario, Metrics>> {
+  const results = new Map<Scenario, Metrics>();
+  for (const scenario of new Set(COLUMNS.map(([column]) => column))) {
+    if (scenario.unavailable) throw new Error(`${scenario.name}: ${scenario.unavailable}`);
+    const server = await startServer("herald", [], ["--workers", String(workers)]);
+    try {
+      results.set(scenario, await scenario.run(server, pool));
+    } finally {
+      await pool.closeSockets();
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(2));
+
+async function main(): Promise<void> {
+  const machine = `${cpuCount} CPUs available (${cpus()[0]?.model ?? "unknown CPU"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`${machine}; ${clients} load-generator processes on the same machine`);
+  const pool = ClientPool.start(clients);
+  const lines = [`| workers | ${COLUMNS.map(([, , heading]) => heading).join(" | ")} |`, `|---:|${COLUMNS.map(() => "---:").join("|")}|`];
+  const raw: Record<string, Record<string, Metrics> | string> = {};
+  try {
+    for (const workers of workerCounts) {
+      if (!measured.includes(workers)) {
+        const why = `not measured: this machine has ${cpuCount} CPUs`;
+        lines.push(`| ${workers} | ${why} |${COLUMNS.slice(1).map(() => "").join("|")}|`);
+        raw[workers] = why;
+        continue;
+      }
+      console.log(`--workers ${workers} ...`);
+      const results = await measure(workers, pool);
+      raw[workers] = Object.fromEntries([...results].map(([scenario, metrics]) => [scenario.name, metrics]));
+      lines.push(`| ${workers} | ${COLUMNS.map(([scenario, key]) => format(results.get(scenario)![key]!)).join(" | ")} |`);
+    }
+  } finally {
+    pool.stop();
+  }
+  const command = `npm run bench:scaling${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const output = [`Machine: ${machine}  `, `Command: \`${command}\`; fan-out ${subscribers}×${events}, ${connections} connections, ${clients} client processes`, "", ...lines, ""].join("\n");
+  console.log(`\n${output}`);
+  const outDir = resolve(import.meta.dirname, "../../bench/results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(resolve(outDir, "scaling.json"), JSON.stringify({ date: new Date().toISOString(), machine, command, raw }, null, 2));
+  writeFileSync(resolve(outDir, "scaling.md"), `Date: ${new Date().toISOString()}  \n${output}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
