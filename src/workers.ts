@@ -136,8 +136,24 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
           listening();
         }
       });
+      /** Once, when the thread failed or ended while serving: its place goes to a new thread at once. */
+      let replaced = false;
+      const replace = (why: string) => {
+        // A thread that never listened is a start-up failure, reported above, not restarted.
+        if (replaced || stopping || !served) return;
+        replaced = true;
+        restarts[thread] = (restarts[thread] ?? 0) + 1;
+        log.error({ thread, why, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
+        slots.forget(thread);
+        const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
+        hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
+        void spawn(thread).catch(() => undefined);
+      };
       worker.on("message", (message: FromWorker) => {
-        if (message.t === "failed" && !served) failed(new Error(message.message));
+        if (message.t !== "failed") return;
+        if (!served) failed(new Error(message.message));
+        // The failed thread lingers a few seconds for its idle HTTP connections (see worker.ts).
+        else replace(message.message);
       });
       worker.once("error", (error) => {
         log.error({ err: error, thread }, "a worker thread failed");
@@ -145,14 +161,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
       });
       worker.once("exit", (code) => {
         resolveStopped();
-        // A thread that never listened is a start-up failure, reported above, not restarted.
-        if (stopping || !served) return;
-        restarts[thread] = (restarts[thread] ?? 0) + 1;
-        log.error({ thread, code, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
-        slots.forget(thread);
-        const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
-        hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
-        void spawn(thread).catch(() => undefined);
+        replace(`exit code ${code}`);
       });
     });
   };
@@ -180,9 +189,10 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
   await spawn(0).catch((error: Error) => failAll(`Cannot start worker thread 0: ${error.message}`));
   await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => failAll(`Cannot start a worker thread: ${error.message}`));
-  if (process.env.HERALD_TEST_WORKER_CRASH === "1") {
-    // Test-only: SIGUSR2 makes the last thread throw, to see it released and started again.
-    process.on("SIGUSR2", () => threads.at(-1)?.worker.postMessage({ t: "crash" } satisfies ToWorker));
+  const crashing = process.env.HERALD_TEST_WORKER_CRASH;
+  if (crashing !== undefined) {
+    // Test-only: SIGUSR2 makes thread N throw, to see it released and started again.
+    process.on("SIGUSR2", () => threads[Number(crashing)]?.worker.postMessage({ t: "crash" } satisfies ToWorker));
   }
 
   reloadAppsOnChange(config.apps, apps, async (next) => {

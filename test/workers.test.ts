@@ -83,7 +83,7 @@ describe("--workers 2", () => {
     for (let n = 0; n < 12; n++) members.push(await join(`c${n}`));
     const numbers = [...new Set(members.map(({ socketId }) => Number(nodeOf(socketId))))].sort();
     expect(numbers).toHaveLength(2);
-    // SIGUSR2 (test-only) makes the last thread, the higher node number, throw.
+    // SIGUSR2 (test-only) makes thread 1, the higher node number, throw.
     const doomed = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[1]);
     const survivors = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[0]);
     const observer = survivors[0]!.client;
@@ -105,6 +105,33 @@ describe("--workers 2", () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toContain('herald_worker_restarts_total{worker="0"} 0\nherald_worker_restarts_total{worker="1"} 1');
     for (const { client } of survivors) client.close();
+    await server.stop();
+  });
+
+  it("starts the first thread again too, which serves /metrics: the ops port comes back with the restart counted", { timeout: 20_000 }, async () => {
+    const metricsPort = await freePort();
+    const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env: { HERALD_TEST_WORKER_CRASH: "0" } });
+    const scrape = async () => {
+      try {
+        return await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      } catch {
+        return "";
+      }
+    };
+    expect(await scrape()).toContain('herald_worker_restarts_total{worker="0"} 0');
+    server.process.kill("SIGUSR2");
+    // fetch keeps its connection to the failed thread: that thread answers it 503 and closes it
+    // (an ended thread would leave it open and silent, and this poll would hang).
+    await expect.poll(scrape, { timeout: 10_000, interval: 200 }).toContain('herald_worker_restarts_total{worker="0"} 1');
+    // Both threads serve again.
+    await expect
+      .poll(async () => {
+        const probes = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
+        const ids = await Promise.all(probes.map((probe) => probe.socketId()));
+        for (const probe of probes) probe.close();
+        return new Set(ids.map(nodeOf)).size;
+      }, { timeout: 10_000 })
+      .toBe(2);
     await server.stop();
   });
 

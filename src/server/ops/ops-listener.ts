@@ -11,6 +11,7 @@ import { prometheusExporter, type MetricsExporter } from "../../metrics/promethe
 import type { Webhooks } from "../../webhooks/webhooks.js";
 import { sendError, watchAbort } from "../http-io.js";
 import type { SocketRegistry } from "../socket-registry.js";
+import { refusingWhen } from "../uws-app.js";
 import uWS, { listenExclusively, type HttpResponse, type us_listen_socket } from "../uws.js";
 import { mountConsole, type ConsoleServices } from "./console-routes.js";
 
@@ -33,6 +34,8 @@ export interface OpsOptions {
   readonly maxBodyBytes: number;
   /** With worker threads: the other threads' expositions, summed into this one's. */
   readonly otherThreads?: (() => Promise<string[]>) | undefined;
+  /** A failed worker thread: every request is answered 503, closing its connection. */
+  readonly refusing?: (() => boolean) | undefined;
 }
 
 export interface OpsListener {
@@ -56,7 +59,7 @@ export function nodeExporter(services: OpsServices): MetricsExporter {
 
 /** Resolves to the listener, or null when the port is taken. */
 export async function startOps(services: OpsServices, exporter: MetricsExporter, options: OpsOptions): Promise<OpsListener | null> {
-  const app = uWS.App();
+  const app = refusingWhen(uWS.App(), options.refusing);
   app.get("/metrics", metrics(exporter, options.otherThreads));
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId));
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, maxBodyBytes: options.maxBodyBytes }) : () => {};
