@@ -6,6 +6,7 @@ import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { freePort } from "./helpers/redis-server.js";
 
 let herald: Herald;
@@ -179,5 +180,56 @@ describe("--workers 2", () => {
     server.process.kill("SIGTERM");
     expect(await Promise.all(clients.map((client) => client.closed(5000)))).toEqual(clients.map(() => 4200));
     expect(await exited).toBe(0);
+  });
+});
+
+describe.skipIf(SKIP_REDIS_TESTS)("--workers 2 with --redis: the process is one node", () => {
+  it("releases a dead thread's members for another process's sockets at once, and starts the thread again", { timeout: 20_000 }, async () => {
+    const redis = await startRedis();
+    const [crashing, other] = await Promise.all([
+      startHerald({ args: ["--workers", "2", "--redis", redis.url], env: { HERALD_TEST_WORKER_CRASH: "1" } }),
+      startHerald({ args: ["--redis", redis.url] }),
+    ]);
+    try {
+      const nodeNumber = crashing.logs.find((line) => line.msg.startsWith("Herald listening"))!.node as number;
+      const watcher = pusherClient(other.port, DEMO_APP, { user: { user_id: "watcher" } });
+      await subscribed(watcher, "presence-w-redis");
+      // Members on both threads of the crashing process: thread 1's socket ids carry the node's number + 1.
+      const members = [];
+      for (let n = 0; members.filter(({ socketId }) => nodeOf(socketId) === String(nodeNumber + 1)).length === 0 && n < 20; n++) {
+        const client = await RawClient.connect(crashing.port);
+        const socketId = await client.socketId();
+        const userId = `r${n}`;
+        const { auth, channel_data } = serverSdk(crashing.port, DEMO_APP).authorizeChannel(socketId, "presence-w-redis", { user_id: userId });
+        client.send({ event: "pusher:subscribe", data: { channel: "presence-w-redis", auth, channel_data } });
+        await client.event("pusher_internal:subscription_succeeded");
+        members.push({ client, socketId, userId });
+      }
+      const doomed = members.filter(({ socketId }) => nodeOf(socketId) === String(nodeNumber + 1));
+      expect(doomed.length).toBeGreaterThan(0);
+      const removed: string[] = [];
+      watcher.channel("presence-w-redis").bind("pusher:member_removed", (member: { id: string }) => removed.push(member.id));
+      crashing.process.kill("SIGUSR2");
+      for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
+      // Long before the cluster's silence allowance (10 s): the process releases its thread's members itself.
+      await expect.poll(() => removed.sort(), { timeout: 5000 }).toEqual(doomed.map(({ userId }) => userId).sort());
+      const users = (await (await serverSdk(other.port, DEMO_APP).get({ path: "/channels/presence-w-redis/users" })).json()) as { users: Array<{ id: string }> };
+      const survivors = members.filter((member) => !doomed.includes(member)).map(({ userId }) => userId);
+      expect(users.users.map((user) => user.id).sort()).toEqual([...survivors, "watcher"].sort());
+      // The new thread 1 takes connections again, with the same number.
+      await expect
+        .poll(async () => {
+          const probe = await RawClient.connect(crashing.port);
+          const id = await probe.socketId();
+          probe.close();
+          return nodeOf(id);
+        }, { timeout: 10_000 })
+        .toBe(String(nodeNumber + 1));
+      for (const { client } of members) client.close();
+      watcher.disconnect();
+    } finally {
+      await Promise.all([crashing.stop(), other.stop()]);
+      await redis.kill();
+    }
   });
 });
