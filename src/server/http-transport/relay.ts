@@ -83,8 +83,10 @@ export class SessionRelay {
     switch (message.t) {
       case "request": {
         const res = new RemoteResponse(this.link, message.from, message.id, message.body, () => this.incoming.delete(`${message.from}:${message.id}`));
+        // This thread is still starting (it was restarted): the client tries again.
+        if (!this.handlers) return void res.writeStatus("503 Service Unavailable").end("This worker thread is starting; send the request again.");
         this.incoming.set(`${message.from}:${message.id}`, res);
-        return this.handlers?.[message.route](res as unknown as HttpResponse, remoteRequest(message));
+        return this.handlers[message.route](res as unknown as HttpResponse, remoteRequest(message));
       }
       case "aborted":
         return this.incoming.get(`${message.from}:${message.id}`)?.abort();
