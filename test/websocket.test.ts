@@ -227,12 +227,14 @@ describe("presence", () => {
   });
 
   it.each([
-    ["drops without a close handshake", (client: RawClient) => client.ws.terminate()],
-    ["unsubscribes", (client: RawClient) => client.send({ event: "pusher:unsubscribe", data: { channel: "presence-leave" } })],
-  ])("releases presence when a socket %s", async (_, leave) => {
-    const ada = await join(DEMO_APP, "presence-leave", "1");
+    ["drops without a close handshake", "presence-leave-drop", (client: RawClient) => client.ws.terminate()],
+    ["unsubscribes", "presence-leave", (client: RawClient) => client.send({ event: "pusher:unsubscribe", data: { channel: "presence-leave" } })],
+  ])("releases presence when a socket %s", async (_, channel, leave) => {
+    // A channel per case: the first case's user 1 leaves while the second's user 1 joins, and
+    // on worker threads that departure can reach the new socket after its subscription_succeeded.
+    const ada = await join(DEMO_APP, channel, "1");
     await ada.client.event("pusher_internal:subscription_succeeded");
-    const bob = await join(DEMO_APP, "presence-leave", "2");
+    const bob = await join(DEMO_APP, channel, "2");
     await bob.client.event("pusher_internal:subscription_succeeded");
     leave(bob.client);
     expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: '{"user_id":"2"}' });
