@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV, occupancyEvents, record, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
-import { DEMO_APP, startHerald } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 // Nodes taken for dead after 1.5 s of silence, not 10: the same behaviour, in seconds.
@@ -124,7 +124,12 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
       await durable.start();
       await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
 
-      try { expect(await removed.promise).toMatchObject({ id: "bob" }); } catch (e) { console.log("SECOND", second.logs.map((l) => JSON.stringify(l)).join("\n")); console.log("FIRST", first.logs.map((l) => JSON.stringify(l)).join("\n")); throw e; }
+      // This wait has failed now and then under load (a race in the resync): the nodes' logs go with the failure.
+      const bobRemoved = await removed.promise.catch((error: Error) => {
+        const logs = (name: string, node: Herald) => `${name}:\n${node.logs.map((line) => JSON.stringify(line)).join("\n")}`;
+        throw new Error(`${error.message}\n${logs("first (ada)", first)}\n${logs("second (bob)", second)}`);
+      });
+      expect(bobRemoved).toMatchObject({ id: "bob" });
       await until(() => watch.includes("offline:bob"), "bob's watchers to hear he went offline");
       const users = await (await serverSdk(first.port, DEMO_APP).get({ path: "/channels/presence-cl-stale/users" })).json();
       expect(users).toEqual({ users: [{ id: "ada" }] });
