@@ -86,7 +86,7 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
   const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members, announce);
   // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
-  const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel) : undefined;
+  const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
   settle(ctx.log, answer, (cluster) => {
     try {
       joinAnswered(ctx, socket, app, channel, userId, cluster, handOver);

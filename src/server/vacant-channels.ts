@@ -34,7 +34,7 @@ export class VacantChannels {
   /** Answers awaited from the store, per channel. */
   private readonly deciding = new Map<string, number>();
   /** Claims awaited per channel, and the live frames held until they are handed over. */
-  private readonly handingOver = new Map<string, { claims: number; held: ChannelMessage[]; timer: NodeJS.Timeout }>();
+  private readonly handingOver = new Map<string, { claims: number; held: ChannelMessage[]; timer: NodeJS.Timeout; stale?: Set<string> }>();
   private deliver: (message: ChannelMessage) => void = () => {};
 
   constructor(private readonly parts: Parts) {}
@@ -82,11 +82,15 @@ export class VacantChannels {
    * Holds the channel's live frames on this node until the returned function is
    * called: a presence join waiting for the cluster's answer, so that a member_added
    * from another node reaches the joining socket after its subscription_succeeded,
-   * not before it (pusher-js's members list would forget it).
+   * not before it (pusher-js's members list would forget it). `stale`: a frame that,
+   * held meanwhile, is out of date when the hold ends and is dropped: the joining
+   * user's own member_removed, from its old socket (a reloaded tab) leaving before
+   * this join; once the join is in, the user cannot have left.
    */
-  holdFrames(appId: string, channel: string): () => void {
+  holdFrames(appId: string, channel: string, stale: string): () => void {
     const key = channelKey(appId, channel);
     this.hold(key);
+    (this.handingOver.get(key)!.stale ??= new Set()).add(stale);
     let released = false;
     return () => {
       if (released) return;
@@ -134,7 +138,7 @@ export class VacantChannels {
     if (!handOver) return;
     clearTimeout(handOver.timer);
     this.handingOver.delete(key);
-    for (const message of handOver.held) this.deliver(message);
+    for (const message of handOver.held) if (!handOver.stale?.has(message.frame)) this.deliver(message);
   }
 
   private decided(app: App, message: ChannelMessage, kept: boolean): void {
