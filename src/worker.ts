@@ -97,15 +97,16 @@ try {
 
 parentPort!.on("message", (message: ToWorker) => {
   if (message.t === "relay") return sessionRelay.received(message.message);
+  // A /metrics request in flight when this thread failed still gets its answer.
+  if (message.t === "peerMetrics") {
+    asked.get(message.id)?.(message.texts);
+    return void asked.delete(message.id);
+  }
   if (!node || finished) return;
   const running = node;
   switch (message.t) {
     case "metrics":
       return void running.metricsText().then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
-    case "peerMetrics":
-      asked.get(message.id)?.(message.texts);
-      asked.delete(message.id);
-      return;
     case "apps":
       tally.setSlots(message.slots);
       return void running.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));

@@ -27,6 +27,14 @@ async function subscriber(channel: string): Promise<{ client: RawClient; socketI
 /** The thread a socket_id came from: its node number, one per thread. */
 const nodeOf = (socketId: string) => socketId.split(".")[0];
 
+/** How many threads 12 new connections reached. */
+async function threadsReached(port: number): Promise<number> {
+  const probes = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(port)));
+  const ids = await Promise.all(probes.map((probe) => probe.socketId()));
+  for (const probe of probes) probe.close();
+  return new Set(ids.map(nodeOf)).size;
+}
+
 describe("--workers 2", () => {
   it("spreads connections over both threads, and a publish through either reaches every subscriber once", async () => {
     // Twenty sockets: the kernel hashes each to a thread, so both get some (all on one: 2 in a million).
@@ -95,14 +103,7 @@ describe("--workers 2", () => {
     expect(((await users.json()) as { users: Array<{ id: string }> }).users.map((user) => user.id).sort()).toEqual(survivors.map(({ userId }) => userId).sort());
     expect(server.logs.some((line) => line.msg.includes("a worker thread ended"))).toBe(true);
     // Started again: new connections reach both threads once more.
-    await expect
-      .poll(async () => {
-        const probes = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
-        const ids = await Promise.all(probes.map((probe) => probe.socketId()));
-        for (const probe of probes) probe.close();
-        return new Set(ids.map(nodeOf)).size;
-      }, { timeout: 10_000 })
-      .toBe(2);
+    await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toContain('herald_worker_restarts_total{worker="0"} 0\nherald_worker_restarts_total{worker="1"} 1');
     for (const { client } of survivors) client.close();
@@ -125,14 +126,7 @@ describe("--workers 2", () => {
     // (an ended thread would leave it open and silent, and this poll would hang).
     await expect.poll(scrape, { timeout: 10_000, interval: 200 }).toContain('herald_worker_restarts_total{worker="0"} 1');
     // Both threads serve again.
-    await expect
-      .poll(async () => {
-        const probes = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
-        const ids = await Promise.all(probes.map((probe) => probe.socketId()));
-        for (const probe of probes) probe.close();
-        return new Set(ids.map(nodeOf)).size;
-      }, { timeout: 10_000 })
-      .toBe(2);
+    await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
     await server.stop();
   });
 

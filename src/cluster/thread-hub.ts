@@ -174,7 +174,7 @@ export class ThreadHub {
     }
   }
 
-  /** A thread's own count of a channel's subscribers; transitions of the whole process go back to it. */
+  /** A thread's own count of a channel's subscribers; the process's transitions go to the reporting thread. */
   private count(thread: number, appId: string, channel: string, count: number, heard: boolean): void {
     const entry = key(appId, channel);
     const counts = this.subs.get(entry) ?? new Map<number, number>();

@@ -154,7 +154,12 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       redisLink: () => link,
       addApps: async () => {},
       settled,
-      close: async () => {},
+      // Asks still out will not be answered (the thread stops, or failed): their callers get the
+      // rejection a store that is away gives, and answer (503, say) instead of waiting for ever.
+      close: async () => {
+        for (const asked of pending.values()) asked.reject(new ClusterStateUnavailable("This worker thread stopped before the hub answered."));
+        pending.clear();
+      },
     };
   };
 }

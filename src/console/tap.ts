@@ -84,8 +84,7 @@ export class ConsoleTap {
     if (!set) this.consoles.set(appId, (set = new Set()));
     set.add(console);
     this.watched.add(appId);
-    this.shared?.watch([appId]);
-    this.relay.announce([appId]);
+    this.announce([appId]);
   }
 
   remove(appId: string, console: ConsoleWatcher): void {
@@ -108,15 +107,18 @@ export class ConsoleTap {
 
   /** Repeats this node's watches and forgets the other nodes' watches that were not repeated. */
   tick(now: number): void {
-    if (this.consoles.size > 0) {
-      this.shared?.watch([...this.consoles.keys()]);
-      this.relay.announce([...this.consoles.keys()]);
-    }
+    if (this.consoles.size > 0) this.announce([...this.consoles.keys()]);
     for (const [appId, expires] of this.remote) {
       if (expires > now) continue;
       this.remote.delete(appId);
       if (!this.consoles.has(appId)) this.watched.delete(appId);
     }
+  }
+
+  /** Says that this node's consoles watch these apps: to the process's other threads, and to the other nodes. */
+  private announce(appIds: readonly string[]): void {
+    this.shared?.watch(appIds);
+    this.relay.announce(appIds);
   }
 
   private deliverHere(appId: string, json: string): void {
