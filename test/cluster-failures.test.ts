@@ -111,9 +111,14 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
       // From here: the outage, longer than a node's silence allowance, the reconnect and the resync; room for a loaded machine.
       const removed = nextCall<{ id: string }>(50_000);
       ada.channel("presence-cl-stale").bind("pusher:member_removed", removed.callback);
+      // Ada must have seen bob come, or pusher-js drops his member_removed: the announce crosses
+      // Redis after bob's subscription succeeded, and the outage could cut it off.
+      const added = nextCall<{ id: string }>(10_000);
+      ada.channel("presence-cl-stale").bind("pusher:member_added", added.callback);
       const bob = pusherClient(second.port, DEMO_APP, { user: { user_id: "bob" }, signinAs: { id: "bob" } });
       await signedIn(bob);
       await subscribed(bob, "presence-cl-stale");
+      expect(await added.promise).toMatchObject({ id: "bob" });
 
       await durable.kill();
       await until(() => second.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
@@ -124,12 +129,15 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
       await durable.start();
       await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
 
-      // This wait has failed now and then under load (a race in the resync): the nodes' logs go with the failure.
+      // Should this wait fail, the nodes' logs go with the failure.
       const bobRemoved = await removed.promise.catch((error: Error) => {
         const logs = (name: string, node: Herald) => `${name}:\n${node.logs.map((line) => JSON.stringify(line)).join("\n")}`;
         throw new Error(`${error.message}\n${logs("first (ada)", first)}\n${logs("second (bob)", second)}`);
       });
       expect(bobRemoved).toMatchObject({ id: "bob" });
+      const resynced = () => second.logs.find((line) => line.msg.includes("presence members written to Redis again"));
+      await until(() => resynced() !== undefined, "bob's node to log its resync");
+      expect(resynced()).toMatchObject({ added: 0, removed: 1 });
       await until(() => watch.includes("offline:bob"), "bob's watchers to hear he went offline");
       const users = await (await serverSdk(first.port, DEMO_APP).get({ path: "/channels/presence-cl-stale/users" })).json();
       expect(users).toEqual({ users: [{ id: "ada" }] });

@@ -27,12 +27,12 @@ export function splitNodeEntry(entry: string, count: number): string[] {
  * Visits the entries of a node set (split into `count` parts), one at a time, as
  * the survivors of a dead node and a node resyncing after an outage both do.
  */
-export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<void>): Promise<void> {
+export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<unknown>): Promise<void> {
   for (const entry of await redis.smembers(key)) await visit(splitNodeEntry(entry, count));
 }
 
 /** Undoes every entry of a dead node's set, then drops the set. */
-export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<void>): Promise<void> {
+export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<unknown>): Promise<void> {
   await eachNodeEntry(redis, key, count, undo);
   await redis.del(key);
 }

@@ -77,8 +77,14 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
       commands.on("ready", () => {
         occupancy.resync();
         const timer = setTimeout(() => {
-          void presence.resync(apps.ids.map((id) => apps.byId(id)!)).catch(() => undefined);
-          void onlineUsers.resync().catch(() => undefined);
+          presence.resync(apps.ids.map((id) => apps.byId(id)!)).then(
+            (members) => log.info(members, "this node's presence members written to Redis again: added, and removed as gone while Redis was away"),
+            (error: unknown) => log.warn({ err: String(error) }, "writing this node's presence members to Redis again failed: members who left while Redis was away may stay listed until the next reconnect"),
+          );
+          onlineUsers.resync().then(
+            (users) => log.info(users, "this node's signed-in users written to Redis again: online, and offline as gone while Redis was away"),
+            (error: unknown) => log.warn({ err: String(error) }, "writing this node's signed-in users to Redis again failed: users who left while Redis was away may stay online until the next reconnect"),
+          );
         }, 2 * LONGEST_RECONNECT_DELAY_MS);
         timer.unref();
       });

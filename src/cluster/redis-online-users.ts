@@ -68,21 +68,27 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   /** Writes this node's signed-in users again and takes out those gone meanwhile; watchers hear of both. */
-  async resync(): Promise<void> {
+  async resync(): Promise<{ online: number; offline: number }> {
+    let online = 0;
+    let offline = 0;
     for (const [appId, userId] of this.local.signedInUsers()) {
       const app = this.apps.byId(appId);
-      if (app && (await this.cameOnline(app, userId))) this.events.userCame(app, userId);
+      if (!app || !(await this.cameOnline(app, userId))) continue;
+      this.events.userCame(app, userId);
+      online += 1;
     }
     await eachNodeEntry(this.redis, nodeUsersKey(this.nodeId), 2, async ([appId, userId]) => {
-      if (!this.local.hasUser(appId!, userId!)) await this.takeOffline(this.nodeId, appId!, userId!);
+      if (!this.local.hasUser(appId!, userId!) && (await this.takeOffline(this.nodeId, appId!, userId!))) offline += 1;
     });
+    return { online, offline };
   }
 
-  /** Takes the user `nodeId` held offline; its watchers everywhere hear it if no node holds the user any more. */
-  private async takeOffline(nodeId: string, appId: string, userId: string): Promise<void> {
-    if ((await this.offlineFor(nodeId, appId, userId)) !== 1) return;
+  /** Takes the user `nodeId` held offline; its watchers everywhere hear it if no node holds the user any more (then true). */
+  private async takeOffline(nodeId: string, appId: string, userId: string): Promise<boolean> {
+    if ((await this.offlineFor(nodeId, appId, userId)) !== 1) return false;
     const app = this.apps.byId(appId);
     if (app) this.events.userGone(app, userId);
+    return true;
   }
 
   private async offlineFor(nodeId: string, appId: string, userId: string): Promise<number> {

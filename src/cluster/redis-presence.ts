@@ -116,30 +116,37 @@ export class RedisPresence implements Presence {
    * Writes this node's members again after an outage (or into a Redis that lost its
    * data) and removes those that left meanwhile; the other nodes hear of both.
    */
-  async resync(apps: Iterable<App>): Promise<void> {
+  async resync(apps: Iterable<App>): Promise<{ added: number; removed: number }> {
+    let added = 0;
+    let removed = 0;
     for (const app of apps) {
       const channels = this.channels.forApp(app.id);
       for (const channel of channels.occupiedChannels("presence-")) {
         const { hash } = channels.presenceSnapshot(channel);
         for (const [userId, info] of Object.entries(hash)) {
           const joined = await this.join(app, channel, userId, info, true);
-          if (joined.ok && joined.added) this.events.memberCame(app, channel, userId, info);
+          if (!joined.ok || !joined.added) continue;
+          this.events.memberCame(app, channel, userId, info);
+          added += 1;
         }
       }
     }
     await eachNodeEntry(this.redis, nodeMembersKey(this.nodeId), 3, async ([appId, channel, userId]) => {
-      if (!(userId! in this.channels.forApp(appId!).presenceSnapshot(channel!).hash)) await this.removeMember(this.nodeId, appId!, channel!, userId!);
+      if (userId! in this.channels.forApp(appId!).presenceSnapshot(channel!).hash) return;
+      if (await this.removeMember(this.nodeId, appId!, channel!, userId!)) removed += 1;
     });
+    return { added, removed };
   }
 
-  /** Takes out the members `nodeId` holds in Redis for which `stale` is true. */
   /** Takes the member `nodeId` held out; the channel's subscribers everywhere hear it if the user left it entirely. */
-  private async removeMember(nodeId: string, appId: string, channel: string, userId: string): Promise<void> {
-    if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return;
+  /** True when the user left the channel everywhere. */
+  private async removeMember(nodeId: string, appId: string, channel: string, userId: string): Promise<boolean> {
+    if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return false;
     const app = this.apps.byId(appId);
-    if (!app) return;
+    if (!app) return true;
     this.events.memberGone(app, channel, userId);
     this.confirmLeftLater(app, channel, userId, nodeId);
+    return true;
   }
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
