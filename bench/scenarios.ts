@@ -30,7 +30,7 @@ export interface Scenario {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const totalMs = (cpu: CpuTime) => cpu.userMs + cpu.systemMs;
+const totalMs = (cpu: CpuTime) => cpu.runMs;
 const { key, secret } = BENCH_APP;
 
 function eventBody(seq: number, channel: string): string {

@@ -1,11 +1,16 @@
 /** A process's own CPU time and memory, read from /proc (Linux). */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK)
 
 export interface CpuTime {
   userMs: number;
   systemMs: number;
+  /**
+   * User and system time together, in the scheduler's nanoseconds rather than
+   * 10 ms clock ticks: a 2000-request run of 50 µs each is only ten ticks.
+   */
+  runMs: number;
 }
 
 export function cpuTime(pid: number): CpuTime {
@@ -13,12 +18,25 @@ export function cpuTime(pid: number): CpuTime {
   // Fields after the command name (which may hold spaces) start after the last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-  return { userMs: (Number(fields[11]) * 1000) / TICKS_PER_SECOND, systemMs: (Number(fields[12]) * 1000) / TICKS_PER_SECOND };
+  return { userMs: (Number(fields[11]) * 1000) / TICKS_PER_SECOND, systemMs: (Number(fields[12]) * 1000) / TICKS_PER_SECOND, runMs: runNs(pid) / 1e6 };
+}
+
+/** Every thread's time on a CPU so far (/proc/PID/task/TID/schedstat: its first field). */
+function runNs(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return total;
 }
 
 export function cpuSince(pid: number, start: CpuTime): CpuTime {
   const now = cpuTime(pid);
-  return { userMs: now.userMs - start.userMs, systemMs: now.systemMs - start.systemMs };
+  return { userMs: now.userMs - start.userMs, systemMs: now.systemMs - start.systemMs, runMs: now.runMs - start.runMs };
 }
 
 /** Resident set size in KB. */
