@@ -19,7 +19,8 @@ import type { Drainable, Lifecycle } from "./server/graceful-stop.js";
 import type { SessionRelay } from "./server/http-transport/relay.js";
 import { SessionTopics } from "./server/http-transport/session-topics.js";
 import { Keepalive } from "./server/keepalive.js";
-import { nodeExporter, startOps } from "./server/ops/ops-listener.js";
+import { appActivity, nodeExporter, startOps, type OtherThreads } from "./server/ops/ops-listener.js";
+import type { AppActivity } from "./console/stats.js";
 import type { MetricsExporter } from "./metrics/prometheus.js";
 import { mountRoutes } from "./server/server.js";
 import { SocketRegistry } from "./server/socket-registry.js";
@@ -51,13 +52,15 @@ export interface RunningNode {
   readonly applyApps: (next: readonly App[]) => Promise<AppChanges>;
   /** This node's metrics, as /metrics renders them. */
   readonly metricsText: () => Promise<string>;
+  /** What this node counted per app, for the console's stats on another thread. */
+  readonly activity: () => Record<string, AppActivity>;
 }
 
 export interface NodeOptions {
   /** A worker thread, listening on the port with the process's other threads. */
   readonly sharedPort?: boolean;
-  /** With worker threads, on the one serving /metrics: the others' expositions. */
-  readonly otherThreads?: () => Promise<string[]>;
+  /** With worker threads, on the one serving /metrics and the console: what the others count. */
+  readonly otherThreads?: OtherThreads;
   /** With worker threads: each app's HTTP API allowances, shared by every thread. */
   readonly sharedAllowances?: SharedAllowances;
   /** With worker threads: which apps a console on any thread watches, known at once. */
@@ -115,6 +118,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
     opsPort: ops?.port,
     applyApps: (next) => applyApps(services, next),
     metricsText: () => metrics().text(),
+    activity: () => Object.fromEntries(apps.ids.map((appId) => [appId, appActivity(services, appId)])),
     drainable: {
       lifecycle,
       sockets,

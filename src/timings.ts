@@ -19,9 +19,11 @@ export interface Timings {
   readonly dropLogIntervalMs: number;
   /** How long an HTTP fallback session lives without a receive request. */
   readonly sessionExpiryMs: number;
+  /** How often the console's live stats take a sample. */
+  readonly statsIntervalMs: number;
 }
 
-const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000, dropLogIntervalMs: 10_000, sessionExpiryMs: 5000 };
+const DEFAULTS: Timings = { departureHoldMs: 3000, heartbeatMs: 3000, deadAfterMs: 10_000, reconnectDelayMs: 2000, countsRefreshMs: 3000, dropLogIntervalMs: 10_000, sessionExpiryMs: 5000, statsIntervalMs: 5000 };
 
 export function readTimings(raw: string | undefined): Timings {
   if (!raw) return DEFAULTS;

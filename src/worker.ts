@@ -14,6 +14,8 @@ import { ThreadTally } from "./cluster/thread-tally.js";
 import { REMOTE_WATCH_MS } from "./console/tap.js";
 import { SessionRelay } from "./server/http-transport/relay.js";
 import type { Config } from "./config.js";
+import type { AppActivity } from "./console/stats.js";
+import type { OtherThreads } from "./server/ops/ops-listener.js";
 import { createLogger } from "./logger.js";
 import { startNode } from "./node.js";
 import { drain, halt } from "./server/graceful-stop.js";
@@ -40,14 +42,15 @@ const tally = new ThreadTally(tallyBuffer, thread, threads, slots);
 /** The HTTP fallback's requests that land here for another thread's session, and back. */
 const sessionRelay = new SessionRelay({ thread, threads, post: (to, message) => parentPort!.postMessage({ t: "relay", to, message }) });
 let nextAsk = 1;
-const asked = new Map<number, (texts: string[]) => void>();
-/** The first thread serves /metrics for the process: it asks the main thread for the others'. */
-const otherThreads = () =>
-  new Promise<string[]>((resolve) => {
+const asked = new Map<number, (answers: never[]) => void>();
+/** The first thread serves the ops port for the process: it asks the main thread for the others' figures. */
+const askOthers = <Answer>(t: "peerMetrics" | "peerActivity") =>
+  new Promise<Answer[]>((resolve) => {
     const id = nextAsk++;
-    asked.set(id, resolve);
-    parentPort!.postMessage({ t: "peerMetrics", id });
+    asked.set(id, resolve as (answers: never[]) => void);
+    parentPort!.postMessage({ t, id });
   });
+const otherThreads: OtherThreads = { metrics: () => askOthers<string>("peerMetrics"), activity: () => askOthers<Record<string, AppActivity>>("peerActivity") };
 /**
  * Nothing may end this thread while it holds the engine's sockets (that aborts the
  * whole process): a failure closes them, tells the main thread, and lets the loop end.
@@ -98,15 +101,16 @@ try {
 parentPort!.on("message", (message: ToWorker) => {
   if (message.t === "relay") return sessionRelay.received(message.message);
   // A /metrics request in flight when this thread failed still gets its answer.
-  if (message.t === "peerMetrics") {
-    asked.get(message.id)?.(message.texts);
+  if (message.t === "peerMetrics" || message.t === "peerActivity") {
+    asked.get(message.id)?.((message.t === "peerMetrics" ? message.texts : message.activity) as never[]);
     return void asked.delete(message.id);
   }
-  if (!node || finished) return;
-  const running = node;
+  // Asked while starting or after failing: nothing counted here to add, but an answer all the same.
+  const running = finished ? undefined : node;
+  if (message.t === "metrics") return void (running?.metricsText() ?? Promise.resolve("")).then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
+  if (message.t === "activity") return parentPort!.postMessage({ t: "activityOf", id: message.id, activity: running?.activity() ?? {} });
+  if (!running) return;
   switch (message.t) {
-    case "metrics":
-      return void running.metricsText().then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
     case "apps":
       tally.setSlots(message.slots);
       return void running.applyApps(message.apps).then((changes) => parentPort!.postMessage({ t: "applied", id: message.id, changes }));

@@ -15,6 +15,7 @@ import { ThreadHub } from "./cluster/thread-hub.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import type { AppActivity } from "./console/stats.js";
 import type { AppChanges } from "./server/apps-reload.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
 import type { RelayMessage } from "./server/http-transport/relay.js";
@@ -24,7 +25,10 @@ import type { WorkerData } from "./worker.js";
 export type ToWorker =
   | { readonly t: "apps"; readonly id: number; readonly apps: readonly App[]; readonly slots: Array<[string, number]> }
   | { readonly t: "metrics"; readonly id: number }
+  | { readonly t: "activity"; readonly id: number }
+  /** To the thread serving the ops port: the others' answers to "metrics" and "activity". */
   | { readonly t: "peerMetrics"; readonly id: number; readonly texts: string[] }
+  | { readonly t: "peerActivity"; readonly id: number; readonly activity: Array<Record<string, AppActivity>> }
   /** A message of the HTTP fallback's relay (relay.ts) from another thread. */
   | { readonly t: "relay"; readonly message: RelayMessage }
   | { readonly t: "stop" }
@@ -36,7 +40,9 @@ type FromWorker =
   | { readonly t: "listening"; readonly port: number; readonly opsPort: number | undefined }
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
   | { readonly t: "metricsText"; readonly id: number; readonly text: string }
+  | { readonly t: "activityOf"; readonly id: number; readonly activity: Record<string, AppActivity> }
   | { readonly t: "peerMetrics"; readonly id: number }
+  | { readonly t: "peerActivity"; readonly id: number }
   | { readonly t: "relay"; readonly to: number; readonly message: RelayMessage }
   | { readonly t: "stopped" }
   | { readonly t: "failed"; readonly message: string };
@@ -121,11 +127,17 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     return new Promise<void>((listening, failed) => {
       worker.on("message", (message: FromWorker) => {
         if (message.t === "relay") return relayTo(thread, message.to, message.message);
+        // The first thread's /metrics and console stats ask for the others' figures.
+        const others = () => threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
         if (message.t === "peerMetrics") {
-          // The first thread's /metrics asks for the others' expositions.
-          const others = threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
-          void Promise.all(others.map((other) => askWorker<string>(other.worker, "metricsText", (id) => ({ t: "metrics", id })))).then((texts) =>
-            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, restartsExposition(restarts)] } satisfies ToWorker),
+          void Promise.all(others().map((other) => askWorker(other.worker, "metricsText", (id) => ({ t: "metrics", id })))).then((texts) =>
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts.filter((text) => text !== undefined), restartsExposition(restarts)] } satisfies ToWorker),
+          );
+          return;
+        }
+        if (message.t === "peerActivity") {
+          void Promise.all(others().map((other) => askWorker(other.worker, "activityOf", (id) => ({ t: "activity", id })))).then((activity) =>
+            worker.postMessage({ t: "peerActivity", id: message.id, activity: activity.filter((answer) => answer !== undefined) } satisfies ToWorker),
           );
           return;
         }
@@ -200,7 +212,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     apps.replace(next);
     await hub.addApps?.(added);
     const appSlots = slots.assign(apps.ids);
-    const answers = await Promise.all(threads.map((thread) => thread && askWorker<AppChanges>(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next, slots: appSlots }))));
+    const answers = await Promise.all(threads.map((thread) => thread && askWorker(thread.worker, "applied", (id) => ({ t: "apps", id, apps: next, slots: appSlots }))));
     return answers.reduce<AppChanges>((sum, changes) => (changes ? { ...changes, closedSockets: sum.closedSockets + changes.closedSockets } : sum), {
       added: [],
       removed: [],
@@ -258,16 +270,29 @@ function restartsExposition(restarts: readonly number[]): string {
 
 let nextAsk = 1;
 
-/** Asks a thread and waits for its answer of kind `answer` to that question. */
-function askWorker<T>(worker: Worker, answer: "applied" | "metricsText", question: (id: number) => ToWorker): Promise<T> {
+type Answer = Extract<FromWorker, { t: "applied" | "metricsText" | "activityOf" }>;
+type AnswerValue<Kind extends Answer["t"]> = Kind extends "applied" ? AppChanges : Kind extends "metricsText" ? string : Record<string, AppActivity>;
+
+/**
+ * Asks a thread and waits for its answer of kind `answer` to that question; a thread
+ * that ends first (it failed, say) answers undefined, so no caller waits for good.
+ */
+function askWorker<Kind extends Answer["t"]>(worker: Worker, answer: Kind, question: (id: number) => ToWorker): Promise<AnswerValue<Kind> | undefined> {
   const id = nextAsk++;
   return new Promise((resolve) => {
-    const onMessage = (message: FromWorker) => {
-      if (message.t !== answer || message.id !== id) return;
+    const done = (value: AnswerValue<Kind> | undefined) => {
       worker.off("message", onMessage);
-      resolve((message.t === "applied" ? message.changes : message.text) as T);
+      worker.off("exit", onExit);
+      resolve(value);
     };
+    const onMessage = (message: FromWorker) => {
+      if (message.t !== answer || (message as Answer).id !== id) return;
+      const answered = message as Answer;
+      done((answered.t === "applied" ? answered.changes : answered.t === "metricsText" ? answered.text : answered.activity) as AnswerValue<Kind>);
+    };
+    const onExit = () => done(undefined);
     worker.on("message", onMessage);
+    worker.once("exit", onExit);
     worker.postMessage(question(id));
   });
 }

@@ -76,6 +76,25 @@ describe("--workers 2", () => {
     await server.stop();
   });
 
+  it("shows the whole process's API requests in the console's live stats", async () => {
+    const metricsPort = await freePort();
+    const env = { HERALD_TEST_TIMINGS: JSON.stringify({ statsIntervalMs: 200 }) };
+    const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env });
+    // Each on a new TCP connection, so over both threads (all 20 on one: 2 in a million).
+    const sdk = serverSdk(server.port, DEMO_APP, { agent: new Agent({ keepAlive: false }) });
+    for (let n = 0; n < 20; n++) await sdk.trigger("w-stats", "e", String(n));
+    const requestsCharted = async () => {
+      const { intervalMs, samples } = (await (await fetch(`http://127.0.0.1:${metricsPort}/console/api/apps/${DEMO_APP.id}/stats`)).json()) as {
+        intervalMs: number;
+        samples: Array<{ apiRequestsPerSecond: number }>;
+      };
+      // Each sample's rate over its interval, added up.
+      return Math.round(samples.reduce((sum, sample) => sum + (sample.apiRequestsPerSecond * intervalMs) / 1000, 0));
+    };
+    await expect.poll(requestsCharted, { timeout: 5000 }).toBe(20);
+    await server.stop();
+  });
+
   it("survives a thread that throws: its members are removed for the others, and the thread starts again", { timeout: 20_000 }, async () => {
     const metricsPort = await freePort();
     const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env: { HERALD_TEST_WORKER_CRASH: "1" } });

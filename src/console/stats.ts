@@ -4,6 +4,7 @@
  * opened now shows the recent past. Read from the plain counters; nothing is
  * added to the hot path.
  */
+import { TIMINGS } from "../timings.js";
 import type { StatsSample } from "./wire.js";
 
 /** What the sampler reads for an app: totals since start (rates are worked out here) and levels. */
@@ -15,7 +16,12 @@ export interface AppTotals {
   webhookQueue: number;
 }
 
-export const SAMPLE_INTERVAL_MS = 5_000;
+/** An app's totals on another worker thread of the process: its connections are counted with this thread's already. */
+export type AppActivity = Omit<AppTotals, "connections">;
+/** With worker threads, on the thread serving the console: each other thread's activity, by app. */
+export type OtherThreadsActivity = () => Promise<Array<Record<string, AppActivity>>>;
+
+export const SAMPLE_INTERVAL_MS = TIMINGS.statsIntervalMs;
 /** 15 minutes of samples. */
 export const SAMPLES_KEPT = (15 * 60 * 1000) / SAMPLE_INTERVAL_MS;
 
@@ -32,11 +38,12 @@ export class StatsHistory {
   constructor(
     private readonly appIds: () => Iterable<string>,
     private readonly totals: (appId: string) => AppTotals,
+    private readonly otherThreads?: OtherThreadsActivity,
   ) {}
 
   start(): void {
-    this.sample(Date.now());
-    this.timer = setInterval(() => this.sample(Date.now()), SAMPLE_INTERVAL_MS);
+    void this.take();
+    this.timer = setInterval(() => void this.take(), SAMPLE_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -44,12 +51,26 @@ export class StatsHistory {
     clearInterval(this.timer);
   }
 
-  /** Takes one sample of every app; apps no longer configured are forgotten. */
-  sample(now: number): void {
+  /** A sample of the whole process: with worker threads, the others' activity is asked for first. */
+  private async take(): Promise<void> {
+    const others = this.otherThreads ? await this.otherThreads() : [];
+    this.sample(Date.now(), others);
+  }
+
+  /** Takes one sample of every app, adding `others`' activity; apps no longer configured are forgotten. */
+  sample(now: number, others: ReadonlyArray<Record<string, AppActivity>> = []): void {
     const seen = new Set<string>();
     for (const appId of this.appIds()) {
       seen.add(appId);
-      const totals = this.totals(appId);
+      const totals = { ...this.totals(appId) };
+      for (const other of others) {
+        const activity = other[appId];
+        if (!activity) continue;
+        totals.messagesReceived += activity.messagesReceived;
+        totals.messagesSent += activity.messagesSent;
+        totals.apiRequests += activity.apiRequests;
+        totals.webhookQueue += activity.webhookQueue;
+      }
       const series = this.series.get(appId);
       if (!series) {
         this.series.set(appId, { samples: [], last: totals, lastTime: now });

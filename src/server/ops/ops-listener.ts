@@ -5,7 +5,7 @@
  */
 import type { ChannelDirectory } from "../../channels/channel-directory.js";
 import type { ClusterServices, ConnectionCounts } from "../../cluster/cluster.js";
-import { StatsHistory, type AppTotals } from "../../console/stats.js";
+import { StatsHistory, type AppActivity, type AppTotals, type OtherThreadsActivity } from "../../console/stats.js";
 import { mergeExpositions } from "../../metrics/merge.js";
 import { prometheusExporter, type MetricsExporter } from "../../metrics/prometheus.js";
 import type { Webhooks } from "../../webhooks/webhooks.js";
@@ -32,10 +32,17 @@ export interface OpsOptions {
   readonly consoleToken: string | undefined;
   /** The server-wide body cap (--max-body-kb), for the console's event form. */
   readonly maxBodyBytes: number;
-  /** With worker threads: the other threads' expositions, summed into this one's. */
-  readonly otherThreads?: (() => Promise<string[]>) | undefined;
+  /** With worker threads: what the other threads count, summed into this one's /metrics and console stats. */
+  readonly otherThreads?: OtherThreads | undefined;
   /** A failed worker thread: every request is answered 503, closing its connection. */
   readonly refusing?: (() => boolean) | undefined;
+}
+
+/** With worker threads, on the thread serving the ops port: the other threads' figures, asked for through the main thread. */
+export interface OtherThreads {
+  /** Their /metrics expositions. */
+  readonly metrics: () => Promise<string[]>;
+  readonly activity: OtherThreadsActivity;
 }
 
 export interface OpsListener {
@@ -60,8 +67,8 @@ export function nodeExporter(services: OpsServices): MetricsExporter {
 /** Resolves to the listener, or null when the port is taken. */
 export async function startOps(services: OpsServices, exporter: MetricsExporter, options: OpsOptions): Promise<OpsListener | null> {
   const app = refusingWhen(uWS.App(), options.refusing);
-  app.get("/metrics", metrics(exporter, options.otherThreads));
-  const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId));
+  app.get("/metrics", metrics(exporter, options.otherThreads?.metrics));
+  const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId), options.otherThreads?.activity);
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, maxBodyBytes: options.maxBodyBytes }) : () => {};
   app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
   const listening = await listenExclusively(app, options.host, options.port);
@@ -92,9 +99,13 @@ function metrics(exporter: MetricsExporter, otherThreads: (() => Promise<string[
 }
 
 function appTotals(services: OpsServices, appId: string): AppTotals {
+  return { connections: services.sockets.connectionsOf(appId) + services.connectionCounts.elsewhere(appId), ...appActivity(services, appId) };
+}
+
+/** What this node counted for the app, for the console's stats (a worker thread's, for the thread serving them). */
+export function appActivity(services: Pick<OpsServices, "counters" | "webhooks">, appId: string): AppActivity {
   const counters = services.counters.of(appId);
   return {
-    connections: services.sockets.connectionsOf(appId) + services.connectionCounts.elsewhere(appId),
     messagesReceived: counters.messagesReceived,
     messagesSent: counters.messagesSent,
     apiRequests: counters.apiRequests,
