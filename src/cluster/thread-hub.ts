@@ -15,7 +15,7 @@ import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { BufferDropReason, ChannelMessage } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { SettleBarrier } from "./thread-settle.js";
-import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -99,7 +99,7 @@ export class ThreadHub {
   }
 
   private receive(thread: number, message: ToHub): void {
-    if (message.t === "ask" && READS.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
+    if (message.t === "ask" && NEXT_TURN.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
     if (message.t === "ask") return this.ask(thread, message);
     this.notice(thread, message);
   }

@@ -20,7 +20,7 @@ import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from
 import { snapshot, type Member } from "./thread-hub.js";
 import { SettleBarrier } from "./thread-settle.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import { READS, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -173,8 +173,8 @@ export class NodeThreadHub {
 
   private receive(thread: number, message: ToHub): void {
     if (message.t !== "ask") return this.notice(thread, message);
-    // Reads a turn later, as thread-hub.ts does (see READS).
-    if (READS.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
+    // A turn later, as thread-hub.ts does (see NEXT_TURN).
+    if (NEXT_TURN.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
     this.ask(thread, message);
   }
 

@@ -41,13 +41,15 @@ export type ThreadQuestion =
 export type ToHub = ThreadNotice | { readonly t: "ask"; readonly id: number; readonly question: ThreadQuestion };
 
 /**
- * Questions that only read. The hub answers them a turn later (setImmediate): the
- * threads' ports are read one after the other, so a thread's report (a count, say)
- * can wait behind another thread's read that it caused (the client heard it was
- * subscribed, then asked the API through the other thread). Every message already
- * waiting is handled within the turn.
+ * Questions the hub answers a turn later (setImmediate): the reads, and the claim
+ * of a channel's kept events. The threads' ports are read one after the other, so
+ * a thread's message can wait behind another thread's question that it caused: a
+ * count behind a read (the client heard it was subscribed, then asked the API
+ * through the other thread), or a kept event behind the claim of its channel (the
+ * backend heard its publish answered, then the user's page subscribed through the
+ * other thread). Every message already waiting is handled within the turn.
  */
-export const READS: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels", "members", "online", "cacheGet", "waiting"]);
+export const NEXT_TURN: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels", "members", "online", "cacheGet", "waiting", "claim"]);
 
 /** What the hub answers each question with. */
 export interface Answers {
