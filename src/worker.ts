@@ -105,7 +105,8 @@ parentPort!.on("message", (message: ToWorker) => {
     asked.get(message.id)?.((message.t === "peerMetrics" ? message.texts : message.activity) as never[]);
     return void asked.delete(message.id);
   }
-  // Asked while starting or after failing: nothing counted here to add, but an answer all the same.
+  // (Messages wait in the port until this listener is on, after the start.) Asked after
+  // failing or stopping: nothing counted here to add, but an answer all the same.
   const running = finished ? undefined : node;
   if (message.t === "metrics") return void (running?.metricsText() ?? Promise.resolve("")).then((text) => parentPort!.postMessage({ t: "metricsText", id: message.id, text }));
   if (message.t === "activity") return parentPort!.postMessage({ t: "activityOf", id: message.id, activity: running?.activity() ?? {} });
