@@ -120,9 +120,8 @@ export function prometheusExporter(sources: MetricSources): MetricsExporter {
     }
   });
   metric("counter", "herald_http_requests_total", "HTTP API requests answered, by endpoint and status.", ["endpoint", "status"], function* () {
-    for (const [key, count] of counters.httpRequests) {
-      const space = key.lastIndexOf(" ");
-      yield [{ endpoint: key.slice(0, space), status: key.slice(space + 1) }, count];
+    for (const [endpoint, statuses] of counters.httpRequests) {
+      for (const [status, count] of statuses) yield [{ endpoint, status: String(status) }, count];
     }
   });
   const webhookSamples = (read: (stats: WebhookStats) => number) =>
