@@ -128,17 +128,14 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
       worker.on("message", (message: FromWorker) => {
         if (message.t === "relay") return relayTo(thread, message.to, message.message);
         // The first thread's /metrics and console stats ask for the others' figures.
-        const others = () => threads.filter((other, index) => other !== undefined && index !== thread) as Thread[];
         if (message.t === "peerMetrics") {
-          void Promise.all(others().map((other) => askWorker(other.worker, "metricsText", (id) => ({ t: "metrics", id })))).then((texts) =>
-            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts.filter((text) => text !== undefined), restartsExposition(restarts)] } satisfies ToWorker),
+          void askOthers(thread, "metricsText", (id) => ({ t: "metrics", id })).then((texts) =>
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, restartsExposition(restarts)] } satisfies ToWorker),
           );
           return;
         }
         if (message.t === "peerActivity") {
-          void Promise.all(others().map((other) => askWorker(other.worker, "activityOf", (id) => ({ t: "activity", id })))).then((activity) =>
-            worker.postMessage({ t: "peerActivity", id: message.id, activity: activity.filter((answer) => answer !== undefined) } satisfies ToWorker),
-          );
+          void askOthers(thread, "activityOf", (id) => ({ t: "activity", id })).then((activity) => worker.postMessage({ t: "peerActivity", id: message.id, activity } satisfies ToWorker));
           return;
         }
         if (message.t === "listening") {
@@ -176,6 +173,13 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         replace(`exit code ${code}`);
       });
     });
+  };
+
+  /** Asks every thread but `asking`; threads that end meanwhile are left out of the answers. */
+  const askOthers = async <Kind extends Answer["t"]>(asking: number, answer: Kind, question: (id: number) => ToWorker): Promise<Array<AnswerValue<Kind>>> => {
+    const others = threads.filter((other, index) => other !== undefined && index !== asking) as Thread[];
+    const answers: Array<AnswerValue<Kind> | undefined> = await Promise.all(others.map((other) => askWorker(other.worker, answer, question)));
+    return answers.filter((value): value is AnswerValue<Kind> => value !== undefined);
   };
 
   /** Passes a relay message on; a request for a thread that is gone (restarting) finds no session there. */
