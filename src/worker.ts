@@ -50,7 +50,11 @@ const askOthers = <Answer>(t: "peerMetrics" | "peerActivity") =>
     asked.set(id, resolve as (answers: never[]) => void);
     parentPort!.postMessage({ t, id });
   });
-const otherThreads: OtherThreads = { metrics: () => askOthers<string>("peerMetrics"), activity: () => askOthers<Record<string, AppActivity>>("peerActivity") };
+const otherThreads: OtherThreads = {
+  node: `${nodeNumber - thread}, ${threads} threads`,
+  metrics: () => askOthers<string>("peerMetrics"),
+  activity: () => askOthers<Record<string, AppActivity>>("peerActivity"),
+};
 /**
  * Nothing may end this thread while it holds the engine's sockets (that aborts the
  * whole process): a failure closes them, tells the main thread, and lets the loop end.

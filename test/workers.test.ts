@@ -80,9 +80,11 @@ describe("--workers 2", () => {
     const metricsPort = await freePort();
     const env = { HERALD_TEST_TIMINGS: JSON.stringify({ statsIntervalMs: 200 }) };
     const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env });
-    const samples = async () =>
-      ((await (await fetch(`http://127.0.0.1:${metricsPort}/console/api/apps/${DEMO_APP.id}/stats`)).json()) as { samples: Array<{ time: number; apiRequestsPerSecond: number }> })
-        .samples;
+    const stats = async () =>
+      (await (await fetch(`http://127.0.0.1:${metricsPort}/console/api/apps/${DEMO_APP.id}/stats`)).json()) as { node: string; samples: Array<{ time: number; apiRequestsPerSecond: number }> };
+    const samples = async () => (await stats()).samples;
+    // Named for the process, not for the thread that serves the console.
+    expect((await stats()).node).toMatch(/^\d+, 2 threads$/);
     // A first sample before any request: every request then falls in a sample whose interval is known.
     await expect.poll(async () => (await samples()).length).toBeGreaterThan(0);
     // Each on a new TCP connection, so over both threads (all 20 on one: 2 in a million).

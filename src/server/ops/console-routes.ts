@@ -47,6 +47,8 @@ export interface ConsoleServices extends PublishingServices {
 export interface ConsoleOptions {
   readonly token: string | undefined;
   readonly stats: StatsHistory;
+  /** Whose figures the stats are: this node's, or with worker threads the process's. */
+  readonly statsNode: string;
   /** The server-wide body cap (--max-body-kb), as for the HTTP API. */
   readonly maxBodyBytes: number;
 }
@@ -103,7 +105,7 @@ export function mountConsole(app: TemplatedApp, ctx: ConsoleServices, options: C
   // Ids and names only: keys are public anyway, secrets never leave the server.
   app.get("/console/api/apps", api(() => [200, { apps: [...ctx.apps.all()].map((entry) => ({ id: entry.id, key: entry.key, enabled: entry.enabled })) }]));
   app.get("/console/api/apps/:appId/channels", api((appId) => channelsOf(ctx, appId!)));
-  app.get("/console/api/apps/:appId/stats", api((appId) => [200, { node: ctx.tap.node, intervalMs: SAMPLE_INTERVAL_MS, samples: options.stats.of(appId!) }]));
+  app.get("/console/api/apps/:appId/stats", api((appId) => [200, { node: options.statsNode, intervalMs: SAMPLE_INTERVAL_MS, samples: options.stats.of(appId!) }]));
   app.post(
     "/console/api/apps/:appId/events",
     api((appId, res, state) => {

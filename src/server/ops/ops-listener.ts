@@ -40,6 +40,8 @@ export interface OpsOptions {
 
 /** With worker threads, on the thread serving the ops port: the other threads' figures, asked for through the main thread. */
 export interface OtherThreads {
+  /** The process the threads make up, as the console's stats name it: "3, 2 threads". */
+  readonly node: string;
   /** Their /metrics expositions. */
   readonly metrics: () => Promise<string[]>;
   readonly activity: OtherThreadsActivity;
@@ -69,7 +71,7 @@ export async function startOps(services: OpsServices, exporter: MetricsExporter,
   const app = refusingWhen(uWS.App(), options.refusing);
   app.get("/metrics", metrics(exporter, options.otherThreads?.metrics));
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId), options.otherThreads?.activity);
-  const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, maxBodyBytes: options.maxBodyBytes }) : () => {};
+  const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, statsNode: options.otherThreads?.node ?? services.tap.node, maxBodyBytes: options.maxBodyBytes }) : () => {};
   app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
   const listening = await listenExclusively(app, options.host, options.port);
   if (!listening) return null;
