@@ -8,10 +8,40 @@ import { hmacSha256Hex, md5Hex, timingSafeEqualStrings } from "./signatures.js";
 /** Pusher rejects requests whose timestamp is further than this from the server's clock. */
 export const AUTH_TIMESTAMP_WINDOW_SECONDS = 600;
 
+/**
+ * A query's decoded parameters; the last value wins when a key repeats. Looked up
+ * by a scan rather than a Map: a request has a handful, and a Map hashes every
+ * freshly sliced key (2 % of a signed publish's instructions, by callgrind).
+ */
+export class QueryParams {
+  private readonly keys: string[] = [];
+  private readonly values: string[] = [];
+
+  add(key: string, value: string): void {
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  get(key: string): string | undefined {
+    for (let i = this.keys.length - 1; i >= 0; i--) if (this.keys[i] === key) return this.values[i];
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.keys.includes(key);
+  }
+
+  /** Each key once, with its last value. */
+  toMap(): Map<string, string> {
+    const map = new Map<string, string>();
+    for (let i = 0; i < this.keys.length; i++) map.set(this.keys[i]!, this.values[i]!);
+    return map;
+  }
+}
+
 /** A request's query: its decoded parameters, and the parameters as they arrived. */
 export interface SignedQuery {
-  /** Decoded parameters; the last value wins when a key repeats. */
-  params: ReadonlyMap<string, string>;
+  params: QueryParams;
   /** The raw `k=v` pairs but auth_signature, in the order received. */
   rawPairs: readonly string[];
 }
@@ -30,7 +60,7 @@ export type SignatureCheck = { ok: true } | { ok: false; message: string };
 
 /** Decodes a query string as URLSearchParams would (`+` is a space, `%XX` escapes; a malformed escape is kept as written). */
 export function parseQuery(rawQuery: string): SignedQuery {
-  const params = new Map<string, string>();
+  const params = new QueryParams();
   // One look at the whole query spares a look at each part in the usual case.
   const encoded = rawQuery.includes("%") || rawQuery.includes("+");
   const rawPairs: string[] = [];
@@ -45,7 +75,7 @@ export function parseQuery(rawQuery: string): SignedQuery {
     const rawKey = equals < 0 ? pair : pair.slice(0, equals);
     const rawValue = equals < 0 ? "" : pair.slice(equals + 1);
     const key = encoded ? decodeQueryComponent(rawKey) : rawKey;
-    params.set(key, encoded ? decodeQueryComponent(rawValue) : rawValue);
+    params.add(key, encoded ? decodeQueryComponent(rawValue) : rawValue);
     if (key !== "auth_signature") rawPairs.push(pair);
   }
   return { params, rawPairs };
@@ -143,7 +173,7 @@ export function verifyRequestSignature(
   const { method, path } = request;
   const asSent = request.query.rawPairs.join("&");
   if (signedAs(signature, app.secret, method, path, asSent)) return { ok: true };
-  const canonical = canonicalQuery(query);
+  const canonical = canonicalQuery(query.toMap());
   if (canonical !== asSent && signedAs(signature, app.secret, method, path, canonical)) return { ok: true };
   const decoded = path.includes("%") ? decodePath(path) : path;
   if (decoded !== path) {

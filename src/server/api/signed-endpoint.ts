@@ -18,10 +18,15 @@ export interface ApiRequest {
   readonly app: App;
   /** The whole second the request is handled in, for per-second allowances. */
   readonly nowSecond: number;
-  readonly query: ReadonlyMap<string, string>;
+  readonly query: QueryLookup;
   /** Decoded path parameters after the app id, e.g. the channel name. */
   readonly params: readonly string[];
   readonly body: string;
+}
+
+/** What endpoints read of the query (a Map will do where there is no request). */
+export interface QueryLookup {
+  get(key: string): string | undefined;
 }
 
 export interface ApiResponse {
