@@ -1,4 +1,5 @@
 import type { QueryLookup } from "./signed-endpoint.js";
+
 /** The comma-separated `info` query parameter as a set of attribute names. */
 export function infoAttributes(query: QueryLookup): Set<string> {
   const raw = query.get("info");
