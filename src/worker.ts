@@ -9,6 +9,7 @@
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
+import type { PeerPorts } from "./cluster/thread-mesh.js";
 import { threadNode } from "./cluster/thread-node.js";
 import { ThreadTally } from "./cluster/thread-tally.js";
 import { REMOTE_WATCH_MS } from "./console/tap.js";
@@ -28,13 +29,15 @@ export interface WorkerData {
   readonly apps: App[];
   /** The thread's port to the hub. */
   readonly hub: MessagePort;
+  /** Its ports to the threads started before it (thread-mesh.ts). */
+  readonly peers: PeerPorts;
   /** For its socket_ids: unique in the process, and with --redis in the cluster. */
   readonly nodeNumber: number;
   readonly tally: SharedArrayBuffer;
   readonly slots: Array<[string, number]>;
 }
 
-const { thread, threads, config, apps, hub, nodeNumber, tally: tallyBuffer, slots } = workerData as WorkerData;
+const { thread, threads, config, apps, hub, peers, nodeNumber, tally: tallyBuffer, slots } = workerData as WorkerData;
 const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
@@ -87,7 +90,7 @@ process.on("uncaughtException", failed);
 process.on("unhandledRejection", failed);
 
 try {
-  node = await startNode(config, registry, log, threadNode(hub, registry, tally, thread === 0 && config.redis !== undefined), nodeNumber, {
+  node = await startNode(config, registry, log, threadNode(hub, registry, tally, { peers, publishToHub: config.redis !== undefined, showsRedisLink: thread === 0 && config.redis !== undefined }), nodeNumber, {
     sharedPort: true,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),

@@ -12,6 +12,7 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import { ThreadHub } from "./cluster/thread-hub.js";
+import { ThreadMesh } from "./cluster/thread-mesh.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
@@ -95,6 +96,7 @@ async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, l
 export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined; nodeNumber: number | undefined }> {
   const slots = new ThreadSlots(config.workers);
   const { hub, nodeNumber, firstNumber } = await startHub(config, apps, slots, log, fail);
+  const mesh = new ThreadMesh();
   const threads: Array<Thread | undefined> = [];
   /** Per thread: how often it died and was started again. */
   const restarts: number[] = Array.from({ length: config.workers }, () => 0);
@@ -105,6 +107,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   const spawn = (thread: number): Promise<void> => {
     const channel = new MessageChannel();
     hub.attach(thread, channel.port1);
+    const peers = mesh.join(thread, channel.port1);
     // Only the first thread serves the ops port (its /metrics sums every thread's).
     const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0 };
     const worker = new Worker(new URL("./worker.js", import.meta.url), {
@@ -114,11 +117,12 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         config: threadConfig,
         apps: [...apps.all()],
         hub: channel.port2,
+        peers,
         nodeNumber: firstNumber + thread,
         tally: slots.buffer,
         slots: slots.assign(apps.ids),
       } satisfies WorkerData,
-      transferList: [channel.port2],
+      transferList: [channel.port2, ...peers.map(([, port]) => port)],
     });
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

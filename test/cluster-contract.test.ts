@@ -9,6 +9,7 @@ import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
+import { ThreadMesh } from "../src/cluster/thread-mesh.js";
 import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
@@ -23,12 +24,13 @@ describeClusterContract(
   2,
   async (count) => {
     hub = new ThreadHub(1024 * 1024);
+    const mesh = new ThreadMesh();
     const slots = new ThreadSlots(count);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     return Array.from({ length: count }, (_, thread) => {
       const { port1, port2 } = new MessageChannel();
       hub!.attach(thread, port1);
-      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots));
+      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1) });
     });
   },
   async () => hub?.stop(),
@@ -62,10 +64,11 @@ if (!SKIP_REDIS_TESTS) {
       const slots = new ThreadSlots(count);
       const appSlots = slots.assign(apps.ids);
       nodeHub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: count })).start, apps, slots, log);
+      const mesh = new ThreadMesh();
       return Array.from({ length: count }, (_, thread) => {
         const { port1, port2 } = new MessageChannel();
         nodeHub!.attach(thread, port1);
-        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots));
+        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), publishToHub: true });
       });
     },
     async () => {

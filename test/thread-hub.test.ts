@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
+import { ThreadMesh } from "../src/cluster/thread-mesh.js";
 import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
@@ -16,13 +17,14 @@ const HEARD = CONTRACT_APPS[0]!;
 describe("the worker threads' hub", () => {
   it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
     const hub = new ThreadHub(1024 * 1024);
+    const mesh = new ThreadMesh();
     const slots = new ThreadSlots(2);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     const [survivor, doomed] = await Promise.all(
       [0, 1].map((thread) => {
         const { port1, port2 } = new MessageChannel();
         hub.attach(thread, port1);
-        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots)));
+        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), { peers: mesh.join(thread, port1) }));
       }),
     );
     try {

@@ -125,6 +125,18 @@ describe("--workers 2", () => {
     expect(server.logs.some((line) => line.msg.includes("a worker thread ended"))).toBe(true);
     // Started again: new connections reach both threads once more.
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
+    // The new thread and the survivor pass each other's events (it met the survivor as it started).
+    let newcomer = await join("n0");
+    for (let n = 1; Number(nodeOf(newcomer.socketId)) !== numbers[1] && n < 40; n++) {
+      newcomer.client.close();
+      newcomer = await join(`n${n}`);
+    }
+    expect(Number(nodeOf(newcomer.socketId))).toBe(numbers[1]);
+    newcomer.client.send({ event: "client-ping", channel: "presence-w-crash", data: { from: "new thread" } });
+    await observer.next((frame) => frame.event === "client-ping", 5000);
+    observer.send({ event: "client-pong", channel: "presence-w-crash", data: { from: "survivor" } });
+    await newcomer.client.next((frame) => frame.event === "client-pong", 5000);
+    newcomer.client.close();
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toContain('herald_worker_restarts_total{worker="0"} 0\nherald_worker_restarts_total{worker="1"} 1');
     for (const { client } of survivors) client.close();

@@ -2,8 +2,9 @@
  * What Redis is to the nodes of a cluster, the hub is to the worker threads of one
  * process: it holds the shared facts (subscriber counts per thread, presence
  * members, online users, connection counts, cache channels' last events, vacant
- * channels' buffers) and passes each thread's messages to the others. It runs on
- * the main thread and handles one message at a time, so each operation is atomic.
+ * channels' buffers) and passes each thread's notices to the others (publishes go
+ * from thread to thread, thread-mesh.ts). It runs on the main thread and handles
+ * one message at a time, so each operation is atomic.
  * Departures are held here (DEPARTURE_HOLD_MS). Every transition goes to one thread,
  * the first alive, which reports it to webhooks if anyone hears the app then: one
  * thread's webhook batches keep the order the transitions happened in.
@@ -115,13 +116,13 @@ export class ThreadHub {
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
       case "publish":
+        // Only with --redis (thread-node-hub.ts): here the threads pass publishes to each other.
+        return;
       case "terminate":
       case "consoleEntry":
-      case "consoleWatch": {
-        const forward: ToThread = notice.t === "publish" ? { t: "deliver", message: notice.message } : notice;
-        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(forward);
+      case "consoleWatch":
+        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
         return;
-      }
       case "count":
         return this.count(thread, notice.appId, notice.channel, notice.count, notice.heard);
       case "cache":

@@ -37,8 +37,11 @@ export class NodeThreadHub {
   private readonly online = new Map<string, Set<number>>();
   /** Apps a console on some thread watches, until when: they are heard. */
   private readonly watched = new Map<string, number>();
-  /** The thread whose publish the node is delivering: it has delivered to its own sockets. */
-  private origin: number | undefined;
+  /**
+   * Which threads have what the node is delivering already: the one that terminated a
+   * user, or all of them for a publish, which they pass to each other (thread-mesh.ts).
+   */
+  private origin: number | "every thread" | undefined;
   private node!: ClusterServices;
   private readonly settling = new SettleBarrier(
     () => this.ports.keys(),
@@ -131,7 +134,8 @@ export class NodeThreadHub {
 
   /** The node's own side: the threads, summed. */
   private parts(): ClusterParts {
-    const everyThreadBut = (origin: number | undefined, message: ToThread) => {
+    const everyThreadBut = (origin: number | "every thread" | undefined, message: ToThread) => {
+      if (origin === "every thread") return;
       for (const [thread, port] of this.ports) if (thread !== origin) port.postMessage(message);
     };
     const forApp = (appId: string) => ({
@@ -195,8 +199,8 @@ export class NodeThreadHub {
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
       case "publish":
-        // The node delivers to its own side (every other thread), then to the other nodes.
-        this.origin = thread;
+        // For the other nodes only: the node's own side has it.
+        this.origin = "every thread";
         try {
           this.node.broker.publish(notice.message);
         } finally {

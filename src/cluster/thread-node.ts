@@ -2,7 +2,7 @@
  * A worker thread's side of the cluster contract: every shared fact is asked of,
  * or told to, the hub on the main thread (thread-hub.ts) over this thread's port,
  * as a cluster node asks Redis. Messages for this thread's own sockets are
- * delivered here at once and passed to the others through the hub.
+ * delivered here at once and passed straight to the other threads (thread-mesh.ts).
  */
 import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
@@ -10,14 +10,20 @@ import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, On
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import { ClusterStateUnavailable } from "./errors.js";
 import type { ThreadTally } from "./thread-tally.js";
+import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
 
-/**
- * A thread of the process, talking to the hub over `port`; connections are counted
- * in `tally`. `showsRedisLink`: the thread whose /metrics shows the Redis link of the
- * process's node (--redis), which the hub tells it of.
- */
-export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, showsRedisLink = false): StartCluster {
+export interface ThreadNodeOptions {
+  /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
+  readonly peers?: PeerPorts;
+  /** With --redis: publishes go to the hub too, for the other nodes. */
+  readonly publishToHub?: boolean;
+  /** The thread whose /metrics shows the Redis link of the process's node (--redis), which the hub tells it of. */
+  readonly showsRedisLink?: boolean;
+}
+
+/** A thread of the process, talking to the hub over `port`; connections are counted in `tally`. */
+export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, { peers: firstPeers = [], publishToHub = false, showsRedisLink = false }: ThreadNodeOptions = {}): StartCluster {
   return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
     const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -33,11 +39,30 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         port.postMessage({ t: "ask", id, question });
       });
     const tell = (notice: ThreadNotice) => port.postMessage(notice);
+    const peers = new Map<number, MessagePort>();
+    /** `known`: called once the thread at the other end has this one's port (or is gone). */
+    const meet = (thread: number, peer: MessagePort, known: () => void) => {
+      peers.get(thread)?.close();
+      peers.set(thread, peer);
+      peer.on("message", (message: PeerMessage) => (message === MET ? known() : local.deliver(message)));
+      // The thread ended (its ports close with it), or this one did.
+      peer.on("close", () => {
+        known();
+        if (peers.get(thread) === peer) peers.delete(thread);
+      });
+    };
+    // Without the hub this thread is out of the process (it failed, or stops): so are its peer ports.
+    port.on("close", () => {
+      for (const peer of peers.values()) peer.close();
+    });
 
     port.on("message", (message: ToThread) => {
       switch (message.t) {
         case "deliver":
           return local.deliver(message.message);
+        case "peer":
+          meet(message.thread, message.port, () => {});
+          return message.port.postMessage(MET satisfies PeerMessage);
         case "terminate":
           return local.terminateUser(message.appId, message.userId);
         case "consoleEntry":
@@ -91,7 +116,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const broker: Broker = {
       publish(message) {
         local.deliver(message);
-        tell({ t: "publish", message });
+        for (const peer of peers.values()) peer.postMessage(message);
+        if (publishToHub) tell({ t: "publish", message });
       },
       terminateUser(appId, userId) {
         local.terminateUser(appId, userId);
@@ -132,6 +158,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       waiting: (appId, channel) => ask({ t: "waiting", appId, channel }),
     };
 
+    // Serving only once every thread there has this one's port, so that none publishes past its sockets.
+    await Promise.all(firstPeers.map(([thread, peer]) => new Promise<void>((known) => meet(thread, peer, known))));
     return {
       broker,
       occupancy,

@@ -4,6 +4,7 @@
  * the hub handles each message whole before the next, so every hub operation is
  * atomic, as a Redis script is.
  */
+import type { MessagePort } from "node:worker_threads";
 import type { VacantChannelBuffer } from "../apps/app.js";
 import type { CachedEvent } from "../channels/channel-cache.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
@@ -12,6 +13,7 @@ import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js
 
 /** Told without an answer. */
 export type ThreadNotice =
+  /** With --redis only, for the other nodes: the process's threads have it already (thread-mesh.ts). */
   | { readonly t: "publish"; readonly message: ChannelMessage }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
   /** `heard`: whether anyone hears the app's transitions; departures of apps nobody hears are not held. */
@@ -75,6 +77,8 @@ export type Transition =
 
 export type ToThread =
   | { readonly t: "deliver"; readonly message: ChannelMessage }
+  /** A port to thread `thread`, which joined (thread-mesh.ts); it replaces any port to that thread before. */
+  | { readonly t: "peer"; readonly thread: number; readonly port: MessagePort }
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
   | { readonly t: "consoleWatch"; readonly appIds: readonly string[] }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
