@@ -9,6 +9,7 @@
  *   npm run bench -- --b1 10000,50000  other idle-connection sizes
  *   npm run bench -- --b2 5000x1000    other fan-out sizes (subscribers x events)
  *   npm run bench -- --b4 50000        more signed publishes
+ *   npm run bench -- --b4-subscribers 1  B4 to one subscriber (a user's private channel)
  *   npm run bench -- --b5 100,2000     other presence storm sizes
  *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
  *   npm run bench -- --workers 2       Herald on two worker threads (CPU is the whole process's)
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     b1: { type: "string" },
     b2: { type: "string" },
     b4: { type: "string" },
+    "b4-subscribers": { type: "string" },
     b5: { type: "string" },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
@@ -51,7 +53,7 @@ function scenarios(): Scenario[] {
       return fanOut(subscribers!, events!);
     }),
     manyChannels(10_000, 5000, [2000, 4000, 6000, 8000, 12_000, 16_000], 2),
-    publishCost(Number(values.b4 ?? 10_000)),
+    publishCost(Number(values.b4 ?? 10_000), Number(values["b4-subscribers"] ?? 5)),
     // Small storms repeat on fresh channels so their CPU time spans enough clock ticks.
     ...numbers(values.b5, [100, 1000]).map((members) => presenceStorm(members, members < 1000 ? 10 : 1)),
     subscribeCost(5000),

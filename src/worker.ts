@@ -11,6 +11,7 @@ import { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import type { PeerPorts } from "./cluster/thread-mesh.js";
 import { threadNode } from "./cluster/thread-node.js";
+import { ThreadOccupancy } from "./cluster/thread-occupancy.js";
 import { ThreadTally } from "./cluster/thread-tally.js";
 import { REMOTE_WATCH_MS } from "./console/tap.js";
 import { SessionRelay } from "./server/http-transport/relay.js";
@@ -34,10 +35,12 @@ export interface WorkerData {
   /** For its socket_ids: unique in the process, and with --redis in the cluster. */
   readonly nodeNumber: number;
   readonly tally: SharedArrayBuffer;
+  /** Which threads have subscribers of a channel (thread-occupancy.ts). */
+  readonly occupancy: SharedArrayBuffer;
   readonly slots: Array<[string, number]>;
 }
 
-const { thread, threads, config, apps, hub, peers, nodeNumber, tally: tallyBuffer, slots } = workerData as WorkerData;
+const { thread, threads, config, apps, hub, peers, nodeNumber, tally: tallyBuffer, occupancy, slots } = workerData as WorkerData;
 const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
@@ -90,7 +93,13 @@ process.on("uncaughtException", failed);
 process.on("unhandledRejection", failed);
 
 try {
-  node = await startNode(config, registry, log, threadNode(hub, registry, tally, { peers, publishToHub: config.redis !== undefined, showsRedisLink: thread === 0 && config.redis !== undefined }), nodeNumber, {
+  const cluster = threadNode(hub, registry, tally, {
+    peers,
+    occupancy: { threads: new ThreadOccupancy(occupancy), thread },
+    publishToHub: config.redis !== undefined,
+    showsRedisLink: thread === 0 && config.redis !== undefined,
+  });
+  node = await startNode(config, registry, log, cluster, nodeNumber, {
     sharedPort: true,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),

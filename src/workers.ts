@@ -13,6 +13,7 @@ import type { AppRegistry } from "./apps/app-registry.js";
 import type { App } from "./apps/app.js";
 import { ThreadHub } from "./cluster/thread-hub.js";
 import { ThreadMesh } from "./cluster/thread-mesh.js";
+import { ThreadOccupancy } from "./cluster/thread-occupancy.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
@@ -75,7 +76,7 @@ interface Hub {
 }
 
 /** The hub, and the first of the threads' numbers for their socket_ids (with --redis, the node's). */
-async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, log: Logger, fail: (message: string) => never): Promise<{ hub: Hub; nodeNumber: number | undefined; firstNumber: number }> {
+async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, occupancy: ThreadOccupancy, log: Logger, fail: (message: string) => never): Promise<{ hub: Hub; nodeNumber: number | undefined; firstNumber: number }> {
   if (!config.redis) return { hub: new ThreadHub(config.maxBufferedBytes), nodeNumber: undefined, firstNumber: Math.floor(Math.random() * 1_000_000) * 1000 };
   // Loaded only for a cluster, as for one thread.
   const [{ joinCluster }, { NodeThreadHub }, { ClusterStartError }] = await Promise.all([
@@ -86,7 +87,7 @@ async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, l
   try {
     // One number per thread, so socket_ids stay unique in the cluster; the node is the first.
     const membership = await joinCluster({ target: config.redis, apps, log, numbers: config.workers });
-    return { hub: await NodeThreadHub.start(membership.start, apps, slots, log), nodeNumber: membership.nodeNumber, firstNumber: membership.nodeNumber };
+    return { hub: await NodeThreadHub.start(membership.start, apps, slots, occupancy, log), nodeNumber: membership.nodeNumber, firstNumber: membership.nodeNumber };
   } catch (error) {
     if (error instanceof ClusterStartError) fail(error.message);
     throw error;
@@ -95,7 +96,9 @@ async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, l
 
 export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined; nodeNumber: number | undefined }> {
   const slots = new ThreadSlots(config.workers);
-  const { hub, nodeNumber, firstNumber } = await startHub(config, apps, slots, log, fail);
+  const occupancyBuffer = ThreadOccupancy.buffer(config.workers);
+  const occupancy = new ThreadOccupancy(occupancyBuffer);
+  const { hub, nodeNumber, firstNumber } = await startHub(config, apps, slots, occupancy, log, fail);
   const mesh = new ThreadMesh();
   const threads: Array<Thread | undefined> = [];
   /** Per thread: how often it died and was started again. */
@@ -120,6 +123,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         peers,
         nodeNumber: firstNumber + thread,
         tally: slots.buffer,
+        occupancy: occupancyBuffer,
         slots: slots.assign(apps.ids),
       } satisfies WorkerData,
       transferList: [channel.port2, ...peers.map(([, port]) => port)],
@@ -158,6 +162,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         restarts[thread] = (restarts[thread] ?? 0) + 1;
         log.error({ thread, why, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
         slots.forget(thread);
+        occupancy.forget(thread);
         const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
         hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
         void spawn(thread).catch(() => undefined);

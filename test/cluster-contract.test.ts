@@ -11,6 +11,7 @@ import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
 import { ThreadMesh } from "../src/cluster/thread-mesh.js";
 import { threadNode } from "../src/cluster/thread-node.js";
+import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
@@ -25,12 +26,13 @@ describeClusterContract(
   async (count) => {
     hub = new ThreadHub(1024 * 1024);
     const mesh = new ThreadMesh();
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
     const slots = new ThreadSlots(count);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     return Array.from({ length: count }, (_, thread) => {
       const { port1, port2 } = new MessageChannel();
       hub!.attach(thread, port1);
-      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1) });
+      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread } });
     });
   },
   async () => hub?.stop(),
@@ -63,12 +65,13 @@ if (!SKIP_REDIS_TESTS) {
       const apps = new AppRegistry(CONTRACT_APPS);
       const slots = new ThreadSlots(count);
       const appSlots = slots.assign(apps.ids);
-      nodeHub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: count })).start, apps, slots, log);
+      const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
+      nodeHub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: count })).start, apps, slots, threads, log);
       const mesh = new ThreadMesh();
       return Array.from({ length: count }, (_, thread) => {
         const { port1, port2 } = new MessageChannel();
         nodeHub!.attach(thread, port1);
-        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), publishToHub: true });
+        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread }, publishToHub: true });
       });
     },
     async () => {

@@ -9,6 +9,7 @@ import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { ThreadMesh } from "../src/cluster/thread-mesh.js";
 import { threadNode } from "../src/cluster/thread-node.js";
+import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
 
@@ -49,6 +50,42 @@ describe("the worker threads' hub", () => {
       );
       expect(survivor!.heard.filter((line) => line.startsWith("vacated") || line.startsWith("member_removed"))).toHaveLength(2);
       expect(doomed!.heard.filter((line) => line.includes("goes") || line.includes("doomed-alone")).filter((line) => !line.startsWith("occupied") && !line.startsWith("member_added"))).toEqual([]);
+    } finally {
+      hub.stop();
+    }
+  });
+
+  it("passes a publish only to the threads with subscribers of its channel", async () => {
+    const hub = new ThreadHub(1024 * 1024);
+    const mesh = new ThreadMesh();
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const slots = new ThreadSlots(2);
+    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
+    const [publisher, other] = await Promise.all(
+      [0, 1].map((thread) => {
+        const { port1, port2 } = new MessageChannel();
+        hub.attach(thread, port1);
+        const options = { peers: mesh.join(thread, port1), occupancy: { threads, thread } };
+        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), options));
+      }),
+    );
+    const frames = (channel: string) => other!.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
+    const publish = (channel: string, frame: string) => publisher!.services.broker.publish({ appId: HEARD.id, channel, frame });
+    try {
+      other!.subscribe(HEARD, "marker");
+      publish("quiet", "skipped");
+      // The marker follows on the same port: had "skipped" been sent, it would be there first.
+      publish("marker", "m1");
+      await expect.poll(() => frames("marker")).toEqual(["m1"]);
+      expect(frames("quiet")).toEqual([]);
+      other!.subscribe(HEARD, "quiet");
+      publish("quiet", "heard");
+      await expect.poll(() => frames("quiet")).toEqual(["heard"]);
+      other!.unsubscribe(HEARD, "quiet");
+      publish("quiet", "skipped again");
+      publish("marker", "m2");
+      await expect.poll(() => frames("marker")).toEqual(["m1", "m2"]);
+      expect(frames("quiet")).toEqual(["heard"]);
     } finally {
       hub.stop();
     }

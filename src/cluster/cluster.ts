@@ -34,9 +34,10 @@ export interface ChannelMessage {
 
 export interface Broker {
   /**
-   * Delivers `message` once to every node, which hands it to its local
-   * subscribers: the publishing node at once (before this returns), the others as
-   * soon as the transport carries it. Messages one node publishes to one app
+   * Delivers `message` once to every node with subscribers of its channel, which
+   * hands it to them: the publishing node at once (before this returns), the others
+   * as soon as the transport carries it. Over Redis every node gets it; worker
+   * threads skip a thread without subscribers (thread-occupancy.ts). Messages one node publishes to one app
    * arrive at every node in the order they were published; no order holds between
    * nodes or between apps. At most once: never redelivered.
    * During an outage: the other nodes miss the message (counted and logged), this
@@ -119,7 +120,8 @@ export interface Presence {
    * the cluster; another socket of a member always fits). During an outage: this
    * node's members, and `added` as this node sees it; the resync corrects both.
    * When `added`, `announce` (the member_added frame, but to the joining socket)
-   * goes to every node, this one included, before the answer.
+   * goes to every node with subscribers of the channel (as Broker.publish), this
+   * one included, before the answer.
    */
   join(
     app: App,

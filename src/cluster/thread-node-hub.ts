@@ -19,6 +19,7 @@ import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
 import { snapshot, type Member } from "./thread-hub.js";
 import { SettleBarrier } from "./thread-settle.js";
+import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
 import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
@@ -54,12 +55,13 @@ export class NodeThreadHub {
   private constructor(
     private readonly apps: AppRegistry,
     private readonly slots: ThreadSlots,
+    private readonly occupancy: ThreadOccupancy,
     private readonly log: Logger,
   ) {}
 
   /** Starts the process's node with `start` (a Redis membership's), the hub as its own side. */
-  static async start(start: StartCluster, apps: AppRegistry, slots: ThreadSlots, log: Logger): Promise<NodeThreadHub> {
-    const hub = new NodeThreadHub(apps, slots, log);
+  static async start(start: StartCluster, apps: AppRegistry, slots: ThreadSlots, occupancy: ThreadOccupancy, log: Logger): Promise<NodeThreadHub> {
+    const hub = new NodeThreadHub(apps, slots, occupancy, log);
     hub.node = await start(hub.parts());
     hub.nodeCheck = setInterval(() => hub.tellChanges(), NODE_CHECK_MS);
     hub.nodeCheck.unref();
@@ -145,7 +147,12 @@ export class NodeThreadHub {
     });
     return {
       local: {
-        deliver: (message) => everyThreadBut(this.origin, { t: "deliver", message }),
+        deliver: (message) => {
+          // Only to the threads with subscribers of the channel: it was published on another node (or is a member's announcement).
+          if (this.origin === "every thread") return;
+          const cell = this.occupancy.cellOf(message.appId, message.channel);
+          for (const [thread, port] of this.ports) if (this.occupancy.has(thread, cell)) port.postMessage({ t: "deliver", message } satisfies ToThread);
+        },
         terminateUser: (appId, userId) => everyThreadBut(this.origin, { t: "terminate", appId, userId }),
         signedInUsers: () => [...this.online.keys()].map((entry) => entry.split("\n") as [string, string]),
         hasUser: (appId, userId) => this.online.has(key(appId, userId)),

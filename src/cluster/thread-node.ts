@@ -9,6 +9,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import { ClusterStateUnavailable } from "./errors.js";
+import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
 import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
@@ -16,6 +17,8 @@ import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-w
 export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
   readonly peers?: PeerPorts;
+  /** Which threads have subscribers of a channel, and this thread's number in it: a publish skips the others. */
+  readonly occupancy?: { readonly threads: ThreadOccupancy; readonly thread: number };
   /** With --redis: publishes go to the hub too, for the other nodes. */
   readonly publishToHub?: boolean;
   /** The thread whose /metrics shows the Redis link of the process's node (--redis), which the hub tells it of. */
@@ -23,7 +26,7 @@ export interface ThreadNodeOptions {
 }
 
 /** A thread of the process, talking to the hub over `port`; connections are counted in `tally`. */
-export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, { peers: firstPeers = [], publishToHub = false, showsRedisLink = false }: ThreadNodeOptions = {}): StartCluster {
+export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, { peers: firstPeers = [], occupancy: shared, publishToHub = false, showsRedisLink = false }: ThreadNodeOptions = {}): StartCluster {
   return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
     const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -116,7 +119,10 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const broker: Broker = {
       publish(message) {
         local.deliver(message);
-        for (const peer of peers.values()) peer.postMessage(message);
+        if (peers.size > 0) {
+          const cell = shared?.threads.cellOf(message.appId, message.channel);
+          for (const [thread, peer] of peers) if (!shared || shared.threads.has(thread, cell)) peer.postMessage(message);
+        }
         if (publishToHub) tell({ t: "publish", message });
       },
       terminateUser(appId, userId) {
@@ -127,7 +133,13 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     };
     const settled = async () => void (await ask({ t: "settled" }));
     const occupancy: Occupancy = {
-      changed: (app, channel) => tell({ t: "count", appId: app.id, channel, count: channels.forApp(app.id).subscriptionCount(channel), heard: events.heard(app) }),
+      changed: (app, channel, joined) => {
+        const count = channels.forApp(app.id).subscriptionCount(channel);
+        // Before the first subscriber hears it is in: a publish after that reaches this thread.
+        if (shared && joined && count === 1) shared.threads.count(shared.thread, app.id, channel, 1);
+        else if (shared && !joined && count === 0) shared.threads.count(shared.thread, app.id, channel, -1);
+        tell({ t: "count", appId: app.id, channel, count, heard: events.heard(app) });
+      },
       subscriptionCount: (appId, channel) => ask({ t: "subscriptionCount", appId, channel }),
       occupiedChannels: (appId, prefix) => ask({ t: "occupiedChannels", appId, prefix }),
       settled,

@@ -19,8 +19,10 @@ export function channelKind(name: string): ChannelKind {
  * ":" is not allowed in channel names, so no client can subscribe or publish to it.
  */
 export function watchersChannel(userId: string): string {
-  return `#watchers:${userId}`;
+  return `${WATCHERS_PREFIX}${userId}`;
 }
+
+export const WATCHERS_PREFIX = "#watchers:";
 
 const CACHE_PREFIXES = ["cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"];
 
