@@ -1,17 +1,22 @@
 /**
  * The worker threads' hub beyond the shared contract suite: a thread that dies is
- * released as a dead node is, and a surviving thread reports it once.
+ * released as a dead node is, and a surviving thread reports it once; a publish
+ * reaches only the threads with subscribers of its channel.
  */
 import { MessageChannel } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
+import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
+import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
 import { ThreadMesh } from "../src/cluster/thread-mesh.js";
 import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
+import { createLogger } from "../src/logger.js";
 import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
+import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 const HEARD = CONTRACT_APPS[0]!;
 
@@ -88,6 +93,42 @@ describe("the worker threads' hub", () => {
       expect(frames("quiet")).toEqual(["heard"]);
     } finally {
       hub.stop();
+    }
+  });
+
+  it.skipIf(SKIP_REDIS_TESTS)("passes another node's publish only to the threads with subscribers of its channel, with --redis", async () => {
+    const redis = await startRedis();
+    const log = createLogger("silent");
+    const target = { url: redis.url, sentinels: undefined, sentinelName: "mymaster", clusterNodes: undefined };
+    const apps = new AppRegistry(CONTRACT_APPS);
+    const slots = new ThreadSlots(2);
+    const appSlots = slots.assign(apps.ids);
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const hub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: 2 })).start, apps, slots, threads, log);
+    const mesh = new ThreadMesh();
+    const [quiet, listening] = await Promise.all(
+      [0, 1].map((thread) => {
+        const { port1, port2 } = new MessageChannel();
+        hub.attach(thread, port1);
+        const options = { peers: mesh.join(thread, port1), occupancy: { threads, thread }, publishToHub: true };
+        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), options));
+      }),
+    );
+    const elsewhere = await startNode((await joinCluster({ target, apps: new AppRegistry(CONTRACT_APPS), log })).start);
+    const frames = (node: typeof quiet, channel: string) => node!.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
+    try {
+      quiet!.subscribe(HEARD, "quiet");
+      listening!.subscribe(HEARD, "marker");
+      elsewhere.services.broker.publish({ appId: HEARD.id, channel: "quiet", frame: "for the quiet thread" });
+      // Over Redis and then the hub's port to each thread in order: the marker comes after.
+      elsewhere.services.broker.publish({ appId: HEARD.id, channel: "marker", frame: "m" });
+      await expect.poll(() => frames(listening, "marker"), { timeout: 5000 }).toEqual(["m"]);
+      await expect.poll(() => frames(quiet, "quiet"), { timeout: 5000 }).toEqual(["for the quiet thread"]);
+      expect(frames(listening, "quiet")).toEqual([]);
+    } finally {
+      await elsewhere.services.close();
+      await hub.stop();
+      await redis.kill();
     }
   });
 });
