@@ -1,12 +1,13 @@
 /**
  * The scaling run: one Herald process with --workers 1, 2, 4, 8, ..., each under the
- * same fan-out (deliveries/s) and the same burst of connections (connections/s), to
- * show what each further thread buys. Herald only: the baseline is one thread by
+ * same fan-out (deliveries/s), the same publishes to users' channels of their own
+ * (publishes/s) and the same burst of connections (connections/s), to show what each
+ * further thread buys. Herald only: the baseline is one thread by
  * nature. A worker count above this machine's CPUs is listed as not measured, since
  * threads sharing cores show nothing about scaling (--force runs it anyway).
  *
- *   npm run bench:scaling                          workers 1,2,4,8; fan-out 5000×400; 20k connections
- *   npm run bench:scaling -- --workers 1,2,4,8,16 --b2 20000x400 --connections 50000
+ *   npm run bench:scaling                          workers 1,2,4,8; fan-out 5000×400; 1000 users × 20000 publishes; 20k connections
+ *   npm run bench:scaling -- --workers 1,2,4,8,16 --b2 20000x400 --users 5000x50000 --connections 50000
  *   npm run bench:scaling -- --clients 8           load-generator processes (default: the CPUs the largest run leaves, at least 2)
  *
  * Prints one table; writes bench/results/scaling.{json,md}.
@@ -17,12 +18,13 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
 import { startServer } from "./lib/servers.js";
-import { connectionRate, fanOut, type Metrics, type Scenario } from "./scenarios.js";
+import { connectionRate, fanOut, userChannels, type Metrics, type Scenario } from "./scenarios.js";
 
 const { values } = parseArgs({
   options: {
     workers: { type: "string", default: "1,2,4,8" },
     b2: { type: "string", default: "5000x400" },
+    users: { type: "string", default: "1000x20000" },
     connections: { type: "string", default: "20000" },
     clients: { type: "string" },
     force: { type: "boolean", default: false },
@@ -33,6 +35,7 @@ const { values } = parseArgs({
 const cpuCount = availableParallelism();
 const workerCounts = values.workers.split(",").map(Number);
 const [subscribers, events] = (values.smoke ? "200x20" : values.b2).split("x").map(Number) as [number, number];
+const [users, publishes] = (values.smoke ? "100x500" : values.users).split("x").map(Number) as [number, number];
 const connections = values.smoke ? 300 : Number(values.connections);
 const measured = workerCounts.filter((count) => values.force || count <= cpuCount);
 const clients = Number(values.clients ?? Math.max(2, cpuCount - Math.max(...measured, 1)));
@@ -42,11 +45,14 @@ const COLUMNS: Array<[Scenario, string, string]> = (() => {
   // More publishes in flight than B2's 4, so that every thread has deliveries to make at once.
   const fan = fanOut(subscribers, events, 32);
   const connect = connectionRate(connections);
+  const sparse = userChannels(users, publishes);
   return [
     [fan, "deliveriesPerSecond", "deliveries/s"],
     [fan, "totalUsPerDelivery", "CPU µs/delivery"],
     [fan, "p99Ms", "p99 ms"],
     [fan, "completePercent", "exactly once %"],
+    [sparse, "publishesPerSecond", "user-channel publishes/s"],
+    [sparse, "usPerPublish", "CPU µs/publish"],
     [connect, "connectionsPerSecond", "connections/s"],
     [connect, "cpuPerConnectionUs", "CPU µs/connection"],
     [connect, "rssMb", `RSS MB (${connections})`],
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
     pool.stop();
   }
   const command = `npm run bench:scaling${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const output = [`Machine: ${machine}  `, `Command: \`${command}\`; fan-out ${subscribers}×${events}, ${connections} connections, ${clients} client processes`, "", ...lines, ""].join("\n");
+  const output = [`Machine: ${machine}  `, `Command: \`${command}\`; fan-out ${subscribers}×${events}, ${users} user channels × ${publishes} publishes, ${connections} connections, ${clients} client processes`, "", ...lines, ""].join("\n");
   console.log(`\n${output}`);
   const outDir = resolve(import.meta.dirname, "../../bench/results");
   mkdirSync(outDir, { recursive: true });

@@ -164,6 +164,39 @@ export function fanOut(subscribers: number, events: number, inFlight = 4): Scena
 }
 
 /**
+ * Many users, each alone on a channel of its own (as Laravel's
+ * private-App.Models.User.{id}), published to in turn over the signed HTTP API, 32 in
+ * flight: a publish whose subscriber is on one thread, whatever the number of threads.
+ */
+export function userChannels(users: number, publishes: number): Scenario {
+  const body = (seq: number) => eventBody(seq, `user-${seq % users}`);
+  return {
+    name: `user channels ${users}×${publishes}`,
+    metrics: [
+      { key: "publishesPerSecond", label: "publishes/s", better: "higher" },
+      { key: "usPerPublish", label: "CPU µs per publish", better: "lower" },
+    ],
+    async run(server, pool) {
+      await connectAll(server, pool, users);
+      await subscribeAll(pool, (socket) => [`user-${socket}`]);
+      // Unmeasured warm-up, so the series meets optimised code.
+      await pool.track(0);
+      await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, 2000, body, 32);
+      await pool.waitForDeliveries(2000);
+      await pool.track(0);
+      const cpuStart = cpuTime(server.pid);
+      const started = clockMs();
+      const { failed } = await publishMany(server.port, `/apps/${BENCH_APP.id}/events`, publishes, body, 32);
+      await pool.waitForDeliveries(publishes);
+      const elapsedMs = clockMs() - started;
+      const cpu = cpuSince(server.pid, cpuStart);
+      if (failed > 0) throw new Error(`${failed} publishes failed`);
+      return { publishesPerSecond: (publishes / elapsedMs) * 1000, usPerPublish: (totalMs(cpu) * 1000) / publishes };
+    },
+  };
+}
+
+/**
  * B3: many connections on many small channels, the event rate rising until p99
  * passes 50 ms. Events go out in batch_events of 10 (each to a random channel),
  * so the load generator's HTTP client is not the first thing to saturate.
