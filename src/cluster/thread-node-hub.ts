@@ -38,11 +38,10 @@ export class NodeThreadHub {
   private readonly online = new Map<string, Set<number>>();
   /** Apps a console on some thread watches, until when: they are heard. */
   private readonly watched = new Map<string, number>();
-  /**
-   * Which threads have what the node is delivering already: the one that terminated a
-   * user, or all of them for a publish, which they pass to each other (thread-mesh.ts).
-   */
-  private origin: number | "every thread" | undefined;
+  /** The thread whose terminate the node is delivering: it has done it for its own sockets. */
+  private origin: number | undefined;
+  /** While the node publishes a thread's message: for the other nodes only, as the threads pass it to each other (thread-mesh.ts). */
+  private publishingForThreads = false;
   private node!: ClusterServices;
   private readonly settling = new SettleBarrier(
     () => this.ports.keys(),
@@ -136,8 +135,7 @@ export class NodeThreadHub {
 
   /** The node's own side: the threads, summed. */
   private parts(): ClusterParts {
-    const everyThreadBut = (origin: number | "every thread" | undefined, message: ToThread) => {
-      if (origin === "every thread") return;
+    const everyThreadBut = (origin: number | undefined, message: ToThread) => {
       for (const [thread, port] of this.ports) if (thread !== origin) port.postMessage(message);
     };
     const forApp = (appId: string) => ({
@@ -149,7 +147,7 @@ export class NodeThreadHub {
       local: {
         deliver: (message) => {
           // Only to the threads with subscribers of the channel: it was published on another node (or is a member's announcement).
-          if (this.origin === "every thread") return;
+          if (this.publishingForThreads) return;
           const cell = this.occupancy.cellOf(message.appId, message.channel);
           for (const [thread, port] of this.ports) if (this.occupancy.has(thread, cell)) port.postMessage({ t: "deliver", message } satisfies ToThread);
         },
@@ -206,12 +204,11 @@ export class NodeThreadHub {
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
       case "publish":
-        // For the other nodes only: the node's own side has it.
-        this.origin = "every thread";
+        this.publishingForThreads = true;
         try {
           this.node.broker.publish(notice.message);
         } finally {
-          this.origin = undefined;
+          this.publishingForThreads = false;
         }
         return;
       case "terminate":
