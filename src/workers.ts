@@ -77,7 +77,7 @@ interface Hub {
 
 /** The hub, and the first of the threads' numbers for their socket_ids (with --redis, the node's). */
 async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, occupancy: ThreadOccupancy, log: Logger, fail: (message: string) => never): Promise<{ hub: Hub; nodeNumber: number | undefined; firstNumber: number }> {
-  if (!config.redis) return { hub: new ThreadHub(config.maxBufferedBytes), nodeNumber: undefined, firstNumber: Math.floor(Math.random() * 1_000_000) * 1000 };
+  if (!config.redis) return { hub: new ThreadHub(config.maxBufferedBytes, occupancy), nodeNumber: undefined, firstNumber: Math.floor(Math.random() * 1_000_000) * 1000 };
   // Loaded only for a cluster, as for one thread.
   const [{ joinCluster }, { NodeThreadHub }, { ClusterStartError }] = await Promise.all([
     import("./cluster/redis-cluster.js"),

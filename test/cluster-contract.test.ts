@@ -24,9 +24,9 @@ describeClusterContract(
   "two worker threads on the main thread's hub",
   2,
   async (count) => {
-    hub = new ThreadHub(1024 * 1024);
-    const mesh = new ThreadMesh();
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
+    hub = new ThreadHub(1024 * 1024, threads);
+    const mesh = new ThreadMesh();
     const slots = new ThreadSlots(count);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     return Array.from({ length: count }, (_, thread) => {

@@ -22,7 +22,8 @@ const HEARD = CONTRACT_APPS[0]!;
 
 describe("the worker threads' hub", () => {
   it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
-    const hub = new ThreadHub(1024 * 1024);
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const hub = new ThreadHub(1024 * 1024, threads);
     const mesh = new ThreadMesh();
     const slots = new ThreadSlots(2);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
@@ -30,7 +31,7 @@ describe("the worker threads' hub", () => {
       [0, 1].map((thread) => {
         const { port1, port2 } = new MessageChannel();
         hub.attach(thread, port1);
-        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), { peers: mesh.join(thread, port1) }));
+        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread } }));
       }),
     );
     try {
@@ -60,10 +61,10 @@ describe("the worker threads' hub", () => {
     }
   });
 
-  it("passes a publish only to the threads with subscribers of its channel", async () => {
-    const hub = new ThreadHub(1024 * 1024);
-    const mesh = new ThreadMesh();
+  it("passes a publish and a member's announcement only to the threads with subscribers of its channel", async () => {
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const hub = new ThreadHub(1024 * 1024, threads);
+    const mesh = new ThreadMesh();
     const slots = new ThreadSlots(2);
     const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
     const [publisher, other] = await Promise.all(
@@ -91,6 +92,12 @@ describe("the worker threads' hub", () => {
       publish("marker", "m2");
       await expect.poll(() => frames("marker")).toEqual(["m1", "m2"]);
       expect(frames("quiet")).toEqual(["heard"]);
+      // A member's announcement, through the hub, likewise; the second one is the marker.
+      other!.subscribe(HEARD, "presence-marker");
+      await publisher!.join(HEARD, "presence-quiet", "u1");
+      await publisher!.join(HEARD, "presence-marker", "u2");
+      await expect.poll(() => frames("presence-marker")).toEqual(["member_added u2"]);
+      expect(frames("presence-quiet")).toEqual([]);
     } finally {
       hub.stop();
     }

@@ -15,6 +15,7 @@ import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js"
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { BufferDropReason, ChannelMessage } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
+import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
@@ -45,7 +46,11 @@ export class ThreadHub {
   /** Buffer drops found while answering one thread's question go to that thread. */
   private dropsTo: number | undefined;
 
-  constructor(maxBufferedBytes: number) {
+  /** `occupancy`: which threads have subscribers of a channel, for a member's announcement. */
+  constructor(
+    maxBufferedBytes: number,
+    private readonly occupancy: ThreadOccupancy,
+  ) {
     this.buffers = new LocalChannelBuffers(
       (appId, channel) => (this.subs.get(key(appId, channel))?.size ?? 0) > 0,
       (appId, reason, count) => this.dropped(appId, reason, count),
@@ -204,7 +209,9 @@ export class ThreadHub {
       // Back within the hold: subscribers hear of it, webhooks do not.
       if (!this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
-      for (const port of this.ports.values()) port.postMessage({ t: "deliver", message: announce } satisfies ToThread);
+      // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
+      const cell = this.occupancy.cellOf(appId, channel);
+      for (const [other, port] of this.ports) if (this.occupancy.has(other, cell)) port.postMessage({ t: "deliver", message: announce } satisfies ToThread);
     }
     return { ok: true, added, members: snapshot(members) };
   }

@@ -18,7 +18,7 @@ export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
   readonly peers?: PeerPorts;
   /** Which threads have subscribers of a channel, and this thread's number in it: a publish skips the others. */
-  readonly occupancy?: { readonly threads: ThreadOccupancy; readonly thread: number };
+  readonly occupancy: { readonly threads: ThreadOccupancy; readonly thread: number };
   /** With --redis: publishes go to the hub too, for the other nodes. */
   readonly publishToHub?: boolean;
   /** The thread whose /metrics shows the Redis link of the process's node (--redis), which the hub tells it of. */
@@ -26,7 +26,7 @@ export interface ThreadNodeOptions {
 }
 
 /** A thread of the process, talking to the hub over `port`; connections are counted in `tally`. */
-export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, { peers: firstPeers = [], occupancy: shared, publishToHub = false, showsRedisLink = false }: ThreadNodeOptions = {}): StartCluster {
+export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTally, { peers: firstPeers = [], occupancy: { threads: occupied, thread: self }, publishToHub = false, showsRedisLink = false }: ThreadNodeOptions): StartCluster {
   return async ({ local, channels, events, bufferDrops, consoles }): Promise<ClusterServices> => {
     let nextId = 1;
     const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -120,8 +120,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       publish(message) {
         local.deliver(message);
         if (peers.size > 0) {
-          const cell = shared?.threads.cellOf(message.appId, message.channel);
-          for (const [thread, peer] of peers) if (!shared || shared.threads.has(thread, cell)) peer.postMessage(message);
+          const cell = occupied.cellOf(message.appId, message.channel);
+          for (const [thread, peer] of peers) if (occupied.has(thread, cell)) peer.postMessage(message);
         }
         if (publishToHub) tell({ t: "publish", message });
       },
@@ -136,8 +136,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       changed: (app, channel, joined) => {
         const count = channels.forApp(app.id).subscriptionCount(channel);
         // Before the first subscriber hears it is in: a publish after that reaches this thread.
-        if (shared && joined && count === 1) shared.threads.count(shared.thread, app.id, channel, 1);
-        else if (shared && !joined && count === 0) shared.threads.count(shared.thread, app.id, channel, -1);
+        if (joined && count === 1) occupied.count(self, app.id, channel, 1);
+        else if (!joined && count === 0) occupied.count(self, app.id, channel, -1);
         tell({ t: "count", appId: app.id, channel, count, heard: events.heard(app) });
       },
       subscriptionCount: (appId, channel) => ask({ t: "subscriptionCount", appId, channel }),
