@@ -265,7 +265,7 @@ export function publishCost(requests: number, subscribers = 5): Scenario {
       { key: "usPerColdPublish", label: "CPU µs per POST events, first 2000 after start", better: "lower" },
       { key: "usPerPublish", label: "CPU µs per POST events", better: "lower" },
       { key: "userUsPerPublish", label: "user CPU µs per POST events", better: "lower" },
-      // Each sleep is a wake-up to pay for: on this VM they are most of what a second thread adds.
+      // Each sleep is a wake-up to pay for: on this VM, much of what a second thread adds.
       { key: "sleepsPerPublish", label: "server threads' sleeps per POST events", better: "lower" },
       { key: "usPerBatch", label: `CPU µs per POST batch_events (${batchSize})`, better: "lower" },
       { key: "usPerBatchedEvent", label: "CPU µs per batched event", better: "lower" },

@@ -13,7 +13,8 @@ export interface CpuTime {
   runMs: number;
   /**
    * Times a thread of the process went to sleep waiting (voluntary context switches,
-   * every thread): each is a wake-up paid for later, 13-19 µs of CPU on this VM.
+   * every thread): each is a wake-up paid for later, by the waking thread and the woken
+   * one (on this VM about 8 and 10-19 µs of CPU, `npm run bench:thread-wake`).
    */
   sleeps: number;
 }
