@@ -3,18 +3,15 @@
  * implementations: the single process, two nodes on a real Redis, and two worker
  * threads' sides of one process's hub (over real MessagePorts).
  */
-import { MessageChannel } from "node:worker_threads";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { singleNode } from "../src/cluster/local-cluster.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
-import { ThreadMesh } from "../src/cluster/thread-mesh.js";
-import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
-import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
+import { ThreadSlots } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
-import { CONTRACT_APPS, describeClusterContract } from "./helpers/cluster-contract.js";
+import { CONTRACT_APPS, describeClusterContract, threadSides } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./helpers/redis.js";
 
 describeClusterContract("a single process", 1, async () => [singleNode(1024 * 1024)]);
@@ -26,14 +23,7 @@ describeClusterContract(
   async (count) => {
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
     hub = new ThreadHub(1024 * 1024, threads);
-    const mesh = new ThreadMesh();
-    const slots = new ThreadSlots(count);
-    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
-    return Array.from({ length: count }, (_, thread) => {
-      const { port1, port2 } = new MessageChannel();
-      hub!.attach(thread, port1);
-      return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread } });
-    });
+    return threadSides(hub, count, new ThreadSlots(count), threads);
   },
   async () => hub?.stop(),
 );
@@ -64,15 +54,9 @@ if (!SKIP_REDIS_TESTS) {
       const target = { url: nodeRedis.url, sentinels: undefined, sentinelName: "mymaster", clusterNodes: undefined };
       const apps = new AppRegistry(CONTRACT_APPS);
       const slots = new ThreadSlots(count);
-      const appSlots = slots.assign(apps.ids);
       const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
       nodeHub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: count })).start, apps, slots, threads, log);
-      const mesh = new ThreadMesh();
-      return Array.from({ length: count }, (_, thread) => {
-        const { port1, port2 } = new MessageChannel();
-        nodeHub!.attach(thread, port1);
-        return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread }, publishToHub: true });
-      });
+      return threadSides(nodeHub, count, slots, threads, true);
     },
     async () => {
       await nodeHub?.stop();

@@ -3,19 +3,16 @@
  * released as a dead node is, and a surviving thread reports it once; a publish
  * reaches only the threads with subscribers of its channel.
  */
-import { MessageChannel } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
-import { ThreadMesh } from "../src/cluster/thread-mesh.js";
-import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
-import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
+import { ThreadSlots } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
-import { CONTRACT_APPS, startNode } from "./helpers/cluster-contract.js";
+import { CONTRACT_APPS, startNode, threadSides } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 const HEARD = CONTRACT_APPS[0]!;
@@ -24,16 +21,7 @@ describe("the worker threads' hub", () => {
   it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
     const hub = new ThreadHub(1024 * 1024, threads);
-    const mesh = new ThreadMesh();
-    const slots = new ThreadSlots(2);
-    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
-    const [survivor, doomed] = await Promise.all(
-      [0, 1].map((thread) => {
-        const { port1, port2 } = new MessageChannel();
-        hub.attach(thread, port1);
-        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), { peers: mesh.join(thread, port1), occupancy: { threads, thread } }));
-      }),
-    );
+    const [survivor, doomed] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
     try {
       survivor!.subscribe(HEARD, "shared");
       doomed!.subscribe(HEARD, "shared");
@@ -64,17 +52,7 @@ describe("the worker threads' hub", () => {
   it("passes a publish and a member's announcement only to the threads with subscribers of its channel", async () => {
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
     const hub = new ThreadHub(1024 * 1024, threads);
-    const mesh = new ThreadMesh();
-    const slots = new ThreadSlots(2);
-    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
-    const [publisher, other] = await Promise.all(
-      [0, 1].map((thread) => {
-        const { port1, port2 } = new MessageChannel();
-        hub.attach(thread, port1);
-        const options = { peers: mesh.join(thread, port1), occupancy: { threads, thread } };
-        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), options));
-      }),
-    );
+    const [publisher, other] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
     const frames = (channel: string) => other!.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
     const publish = (channel: string, frame: string) => publisher!.services.broker.publish({ appId: HEARD.id, channel, frame });
     try {
@@ -109,18 +87,9 @@ describe("the worker threads' hub", () => {
     const target = { url: redis.url, sentinels: undefined, sentinelName: "mymaster", clusterNodes: undefined };
     const apps = new AppRegistry(CONTRACT_APPS);
     const slots = new ThreadSlots(2);
-    const appSlots = slots.assign(apps.ids);
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
     const hub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: 2 })).start, apps, slots, threads, log);
-    const mesh = new ThreadMesh();
-    const [quiet, listening] = await Promise.all(
-      [0, 1].map((thread) => {
-        const { port1, port2 } = new MessageChannel();
-        hub.attach(thread, port1);
-        const options = { peers: mesh.join(thread, port1), occupancy: { threads, thread }, publishToHub: true };
-        return startNode(threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, 2, appSlots), options));
-      }),
-    );
+    const [quiet, listening] = await Promise.all(threadSides(hub, 2, slots, threads, true).map((side) => startNode(side)));
     const elsewhere = await startNode((await joinCluster({ target, apps: new AppRegistry(CONTRACT_APPS), log })).start);
     const frames = (node: typeof quiet, channel: string) => node!.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
     try {

@@ -6,12 +6,18 @@
  * exactly as the server does. A new implementation (worker threads) plugs in by
  * giving a factory.
  */
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppRegistry } from "../../src/apps/app-registry.js";
 import type { App } from "../../src/apps/app.js";
 import { parseApps } from "../../src/apps/apps-file.js";
 import { ChannelDirectory } from "../../src/channels/channel-directory.js";
 import { DEPARTURE_HOLD_MS } from "../../src/channels/departure-hold.js";
 import type { ChannelMessage, ClusterJoin, ClusterParts, ClusterServices, StartCluster } from "../../src/cluster/cluster.js";
+import { ThreadMesh } from "../../src/cluster/thread-mesh.js";
+import { threadNode } from "../../src/cluster/thread-node.js";
+import type { ThreadOccupancy } from "../../src/cluster/thread-occupancy.js";
+import { ThreadTally, type ThreadSlots } from "../../src/cluster/thread-tally.js";
 
 export interface ContractNode {
   readonly services: ClusterServices;
@@ -44,6 +50,27 @@ export const CONTRACT_APPS: App[] = parseApps(
 ).apps;
 
 const [HEARD, QUIET, SMALL] = CONTRACT_APPS as [App, App, App];
+
+/**
+ * `count` worker threads' sides of `hub` (thread-hub.ts, or thread-node-hub.ts with
+ * `publishToHub`), over real MessagePorts to it and to each other, wired as workers.ts does.
+ */
+export function threadSides(
+  hub: { attach(thread: number, port: MessagePort): void },
+  count: number,
+  slots: ThreadSlots,
+  threads: ThreadOccupancy,
+  publishToHub = false,
+): StartCluster[] {
+  const mesh = new ThreadMesh();
+  const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
+  return Array.from({ length: count }, (_, thread) => {
+    const { port1, port2 } = new MessageChannel();
+    hub.attach(thread, port1);
+    const options = { peers: mesh.join(thread, port1), occupancy: { threads, thread }, publishToHub };
+    return threadNode(port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, thread, count, appSlots), options);
+  });
+}
 
 export async function startNode(startCluster: StartCluster): Promise<ContractNode> {
   const channels = new ChannelDirectory();
