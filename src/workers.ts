@@ -96,8 +96,7 @@ async function startHub(config: Config, apps: AppRegistry, slots: ThreadSlots, o
 
 export async function runWorkers(config: Config, apps: AppRegistry, log: Logger, fail: (message: string) => never): Promise<{ port: number; opsPort: number | undefined; nodeNumber: number | undefined }> {
   const slots = new ThreadSlots(config.workers);
-  const occupancyBuffer = ThreadOccupancy.buffer(config.workers);
-  const occupancy = new ThreadOccupancy(occupancyBuffer);
+  const occupancy = new ThreadOccupancy(ThreadOccupancy.buffer(config.workers));
   const { hub, nodeNumber, firstNumber } = await startHub(config, apps, slots, occupancy, log, fail);
   const mesh = new ThreadMesh();
   const threads: Array<Thread | undefined> = [];
@@ -123,7 +122,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         peers,
         nodeNumber: firstNumber + thread,
         tally: slots.buffer,
-        occupancy: occupancyBuffer,
+        occupancy: occupancy.buffer,
         slots: slots.assign(apps.ids),
       } satisfies WorkerData,
       transferList: [channel.port2, ...peers.map(([, port]) => port)],

@@ -25,7 +25,7 @@ export class ThreadOccupancy {
     return new SharedArrayBuffer(threads * CELLS * Int32Array.BYTES_PER_ELEMENT);
   }
 
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(readonly buffer: SharedArrayBuffer) {
     this.cells = new Int32Array(buffer);
   }
 

@@ -14,6 +14,8 @@ export function channelKind(name: string): ChannelKind {
   return "public";
 }
 
+export const WATCHERS_PREFIX = "#watchers:";
+
 /**
  * The internal channel on which the users watching `userId` hear it come and go.
  * ":" is not allowed in channel names, so no client can subscribe or publish to it.
@@ -21,8 +23,6 @@ export function channelKind(name: string): ChannelKind {
 export function watchersChannel(userId: string): string {
   return `${WATCHERS_PREFIX}${userId}`;
 }
-
-export const WATCHERS_PREFIX = "#watchers:";
 
 const CACHE_PREFIXES = ["cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"];
 
