@@ -15,6 +15,7 @@ import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js"
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { BufferDropReason, ChannelMessage } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
+import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
@@ -45,12 +46,14 @@ export class ThreadHub {
   );
   /** Buffer drops found while answering one thread's question go to that thread. */
   private dropsTo: number | undefined;
+  private readonly counts: CountBarrier;
 
   /** `occupancy`: which threads have subscribers of a channel, for a member's announcement. */
   constructor(
     maxBufferedBytes: number,
     private readonly occupancy: ThreadOccupancy,
   ) {
+    this.counts = new CountBarrier(occupancy, (thread) => this.send(thread, { t: "sendCounts" }));
     this.buffers = new LocalChannelBuffers(
       (appId, channel) => (this.subs.get(key(appId, channel))?.size ?? 0) > 0,
       (appId, reason, count) => this.dropped(appId, reason, count),
@@ -72,6 +75,7 @@ export class ThreadHub {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
     this.settling.check();
+    this.counts.forget(dead);
     for (const [entry, counts] of this.subs) {
       if (!counts.delete(dead) || counts.size > 0) continue;
       this.subs.delete(entry);
@@ -128,8 +132,9 @@ export class ThreadHub {
       case "consoleWatch":
         for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
         return;
-      case "count":
-        return this.count(thread, notice.appId, notice.channel, notice.count, notice.heard);
+      case "counts":
+        for (const [appId, channel, count, heard] of notice.counts) this.count(thread, appId, channel, count, heard);
+        return this.counts.batchHandled(thread);
       case "cache":
         this.cache.set(key(notice.appId, notice.channel), { event: notice.event, data: notice.data, frame: notice.frame, expiresAt: Date.now() + CACHE_TTL_MS });
     }
@@ -142,8 +147,10 @@ export class ThreadHub {
         return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit, question.announce);
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
-      case "subscriptionCount":
-        return [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0);
+      case "subscriptionCount": {
+        const counts = () => [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])];
+        return new Promise((resolve) => this.counts.after(this.ports.keys(), () => resolve(counts().reduce((sum, count) => sum + count, 0))));
+      }
       case "occupiedChannels": {
         const start = key(question.appId, question.prefix);
         return [...this.subs.keys()].filter((entry) => entry.startsWith(start)).map((entry) => entry.slice(question.appId.length + 1));

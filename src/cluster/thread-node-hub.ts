@@ -19,6 +19,7 @@ import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
 import { snapshot, type Member } from "./thread-hub.js";
 import { SettleBarrier } from "./thread-settle.js";
+import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
 import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
@@ -50,13 +51,16 @@ export class NodeThreadHub {
   /** What the threads last heard of the node, to tell them only changes. */
   private told = "";
   private nodeCheck: NodeJS.Timeout | undefined;
+  private readonly counts: CountBarrier;
 
   private constructor(
     private readonly apps: AppRegistry,
     private readonly slots: ThreadSlots,
     private readonly occupancy: ThreadOccupancy,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.counts = new CountBarrier(occupancy, (thread) => this.send(thread, { t: "sendCounts" }));
+  }
 
   /** Starts the process's node with `start` (a Redis membership's), the hub as its own side. */
   static async start(start: StartCluster, apps: AppRegistry, slots: ThreadSlots, occupancy: ThreadOccupancy, log: Logger): Promise<NodeThreadHub> {
@@ -78,6 +82,7 @@ export class NodeThreadHub {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
     this.settling.check();
+    this.counts.forget(dead);
     for (const [entry, counts] of this.subs) {
       if (!counts.delete(dead)) continue;
       if (counts.size === 0) this.subs.delete(entry);
@@ -226,8 +231,9 @@ export class NodeThreadHub {
         for (const appId of notice.appIds) this.watched.set(appId, Date.now() + REMOTE_WATCH_MS);
         for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
         return this.node.consoleRelay.announce(notice.appIds);
-      case "count":
-        return this.count(thread, notice.appId, notice.channel, notice.count);
+      case "counts":
+        for (const [appId, channel, count] of notice.counts) this.count(thread, appId, channel, count);
+        return this.counts.batchHandled(thread);
       case "cache":
         return this.node.eventCache.set(notice.appId, notice.channel, notice.event, notice.data, notice.frame);
     }
@@ -237,7 +243,11 @@ export class NodeThreadHub {
   private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     const { node } = this;
     if (question.t === "settled") return this.settling.ask(thread);
-    if (question.t === "subscriptionCount") return node.occupancy.subscriptionCount(question.appId, question.channel);
+    if (question.t === "subscriptionCount") {
+      // Once the process's counts are in the node's (thread-counts.ts).
+      const counted = new Promise<void>((resolve) => this.counts.after(this.ports.keys(), resolve));
+      return counted.then(() => node.occupancy.subscriptionCount(question.appId, question.channel));
+    }
     if (question.t === "occupiedChannels") return node.occupancy.occupiedChannels(question.appId, question.prefix);
     if (question.t === "members") return node.presence.members(question.appId, question.channel);
     if (question.t === "waiting") return node.channelBuffers.waiting(question.appId, question.channel);

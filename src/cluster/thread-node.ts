@@ -9,6 +9,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import { ClusterStateUnavailable } from "./errors.js";
+import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
@@ -35,13 +36,16 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     // Until the hub's first word, as a node that just joined (the metrics are laid out at start).
     let link: RedisLinkStats | undefined = showsRedisLink ? { up: true, roundTripSeconds: undefined, messagesNotSent: 0 } : undefined;
     let otherNodes = new Map<string, number>();
+    const tell = (notice: ThreadNotice) => port.postMessage(notice);
+    const counts = new CountBatch(self, occupied, (app, channel) => channels.forApp(app.id).subscriptionCount(channel), (app) => events.heard(app), tell);
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
       new Promise((resolve, reject) => {
+        // The hub answers with this thread's counts in, as with a store that is written at once.
+        counts.send();
         const id = nextId++;
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
         port.postMessage({ t: "ask", id, question });
       });
-    const tell = (notice: ThreadNotice) => port.postMessage(notice);
     const peers = new Map<number, MessagePort>();
     /** `known`: called once the thread at the other end has this one's port (or is gone). */
     const meet = (thread: number, peer: MessagePort, known: () => void) => {
@@ -68,6 +72,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
           return message.port.postMessage(MET satisfies PeerMessage);
         case "terminate":
           return local.terminateUser(message.appId, message.userId);
+        case "sendCounts":
+          return counts.send();
         case "consoleEntry":
           return consoles.received(message.appId, message.entryJson);
         case "consoleWatch":
@@ -135,10 +141,10 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const occupancy: Occupancy = {
       changed: (app, channel, joined) => {
         const count = channels.forApp(app.id).subscriptionCount(channel);
+        const crossed = count === (joined ? 1 : 0);
         // Before the first subscriber hears it is in: a publish after that reaches this thread.
-        if (joined && count === 1) occupied.count(self, app.id, channel, 1);
-        else if (!joined && count === 0) occupied.count(self, app.id, channel, -1);
-        tell({ t: "count", appId: app.id, channel, count, heard: events.heard(app) });
+        if (crossed) occupied.count(self, app.id, channel, joined ? 1 : -1);
+        counts.changed(app, channel, crossed);
       },
       subscriptionCount: (appId, channel) => ask({ t: "subscriptionCount", appId, channel }),
       occupiedChannels: (appId, prefix) => ask({ t: "occupiedChannels", appId, prefix }),
@@ -197,6 +203,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       // Asks still out will not be answered (the thread stops, or failed): their callers get the
       // rejection a store that is away gives, and answer (503, say) instead of waiting for ever.
       close: async () => {
+        counts.stop();
         for (const asked of pending.values()) asked.reject(new ClusterStateUnavailable("This worker thread stopped before the hub answered."));
         pending.clear();
       },

@@ -10,6 +10,9 @@
  * costs a message it drops, never a message lost. A thread counts a channel before
  * its first subscriber hears subscription_succeeded, and reading the cell is the
  * publishing thread's first step, so a publish made after that finds the thread.
+ *
+ * After the cells, one counter per thread: its batches of subscriber counts that the
+ * hub has not handled yet (thread-counts.ts).
  */
 
 import { WATCHERS_PREFIX } from "../protocol/channel-names.js";
@@ -19,14 +22,17 @@ const CELLS = 1 << 16;
 
 export class ThreadOccupancy {
   private readonly cells: Int32Array;
+  /** Where the threads' counters of unhandled batches begin. */
+  private readonly batches: number;
 
   /** For `threads` threads: given to each, and kept by the main thread to forget a dead one. */
   static buffer(threads: number): SharedArrayBuffer {
-    return new SharedArrayBuffer(threads * CELLS * Int32Array.BYTES_PER_ELEMENT);
+    return new SharedArrayBuffer(threads * (CELLS + 1) * Int32Array.BYTES_PER_ELEMENT);
   }
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.cells = new Int32Array(buffer);
+    this.batches = (this.cells.length / (CELLS + 1)) * CELLS;
   }
 
   /**
@@ -48,9 +54,20 @@ export class ThreadOccupancy {
     return cell === undefined || Atomics.load(this.cells, thread * CELLS + cell) > 0;
   }
 
+  /** Thread `thread` began a batch of counts for the hub (+1), or the hub handled one (-1). */
+  countBatches(thread: number, change: 1 | -1): void {
+    Atomics.add(this.cells, this.batches + thread, change);
+  }
+
+  /** Thread `thread`'s batches of counts that the hub has yet to handle, begun or sent. */
+  unhandledBatches(thread: number): number {
+    return Atomics.load(this.cells, this.batches + thread);
+  }
+
   /** A dead thread's sockets are gone (its thread closed them before it reported): it has no subscribers. */
   forget(thread: number): void {
     this.cells.fill(0, thread * CELLS, (thread + 1) * CELLS);
+    Atomics.store(this.cells, this.batches + thread, 0);
   }
 }
 

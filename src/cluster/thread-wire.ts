@@ -16,8 +16,11 @@ export type ThreadNotice =
   /** With --redis only, for the other nodes: the process's threads have it already (thread-mesh.ts). */
   | { readonly t: "publish"; readonly message: ChannelMessage }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
-  /** `heard`: whether anyone hears the app's transitions; departures of apps nobody hears are not held. */
-  | { readonly t: "count"; readonly appId: string; readonly channel: string; readonly count: number; readonly heard: boolean }
+  /**
+   * The thread's subscribers of each channel (thread-counts.ts): app, channel, count, and
+   * whether anyone hears the app's transitions (departures of apps nobody hears are not held).
+   */
+  | { readonly t: "counts"; readonly counts: ReadonlyArray<readonly [appId: string, channel: string, count: number, heard: boolean]> }
   | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string }
   /** Console entries for the threads whose consoles watch the app, and this thread's watches. */
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
@@ -82,6 +85,8 @@ export type ToThread =
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
   | { readonly t: "consoleWatch"; readonly appIds: readonly string[] }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
+  /** A read waits for the batch of counts the thread holds (thread-counts.ts). */
+  | { readonly t: "sendCounts" }
   /** `error`: the question failed (Redis away, with --redis): the thread's caller gets ClusterStateUnavailable. */
   | { readonly t: "reply"; readonly id: number; readonly value: unknown; readonly error?: string }
   | { readonly t: "transition"; readonly transition: Transition }
