@@ -71,6 +71,7 @@ export function idleConnections(count: number): Scenario {
     metrics: [
       { key: "rssPerConnectionKb", label: "RSS KB per idle connection", better: "lower" },
       { key: "cpuPerConnectionUs", label: "CPU µs per connection (user+sys)", better: "lower" },
+      { key: "sleepsPerConnection", label: "server threads' sleeps per connection", better: "lower" },
     ],
     async run(server, pool) {
       const settledRss = async () => {
@@ -84,7 +85,11 @@ export function idleConnections(count: number): Scenario {
       const cpuStart = cpuTime(server.pid);
       await connectAll(server, pool, count, warmUp + count);
       const cpu = cpuSince(server.pid, cpuStart);
-      return { rssPerConnectionKb: ((await settledRss()) - rssBefore) / count, cpuPerConnectionUs: (totalMs(cpu) * 1000) / count };
+      return {
+        rssPerConnectionKb: ((await settledRss()) - rssBefore) / count,
+        cpuPerConnectionUs: (totalMs(cpu) * 1000) / count,
+        sleepsPerConnection: cpu.sleeps / count,
+      };
     },
   };
 }
