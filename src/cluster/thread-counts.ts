@@ -1,15 +1,15 @@
 /**
- * Subscriber counts, from the worker threads to the hub. A thread's first
- * subscriber of a channel and its last are told at once: occupancy, its webhooks
- * and vacant channels' buffers hang on them. The counts in between matter only to
- * a read of subscription_count, so they go once per turn, in one message: a storm
- * of subscribes would otherwise wake the main thread for each one (bench B2: 33 µs
- * of CPU per subscribe on two threads, 20 on one).
+ * Subscriber counts, from the worker threads to the hub: once per event-loop turn,
+ * in one message, and before each question a thread asks the hub (a presence join,
+ * a vacant channel's claim, a stop's settling), which thus finds them in. Sent one
+ * by one, every subscribe woke the main thread (bench B2: 31 µs of CPU per subscribe
+ * on two threads then, 23 now, 18 on one thread).
  *
- * A read still counts every subscriber that heard subscription_succeeded before it
- * was asked: a thread begins a batch (a counter in shared memory, ThreadOccupancy)
- * before its socket hears it, and the hub answers only once it has handled every
- * batch begun by then, asking the threads that hold one to send it now.
+ * A read of the counts (subscription_count, the occupied channels) still finds every
+ * subscriber that heard subscription_succeeded before it was asked: a thread begins
+ * a batch (a counter in shared memory, ThreadOccupancy) before its socket hears it,
+ * and the hub answers only once it has handled every batch begun by then, asking the
+ * threads that hold one to send it now. Occupancy webhooks follow a turn later.
  */
 import type { App } from "../apps/app.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
@@ -17,8 +17,8 @@ import type { ThreadNotice } from "./thread-wire.js";
 
 /** A worker thread's side: its channels whose counts the hub has yet to hear. */
 export class CountBatch {
-  /** "app\nchannel" → the channel, whose count the next batch carries. */
-  private readonly due = new Map<string, { app: App; channel: string }>();
+  /** "app\nchannel" → the channel, whose count the next batch carries, and its count when the last batch went. */
+  private readonly due = new Map<string, { app: App; channel: string; before: number }>();
   private scheduled = false;
   private stopped = false;
 
@@ -30,12 +30,12 @@ export class CountBatch {
     private readonly tell: (notice: ThreadNotice) => void,
   ) {}
 
-  /** The channel's count on this thread changed; `now`: from 0 or to 0, which the hub hears at once. */
-  changed(app: App, channel: string, now: boolean): void {
+  /** The channel's count on this thread changed, to `count`. */
+  changed(app: App, channel: string, count: number, joined: boolean): void {
     if (this.stopped) return;
     if (this.due.size === 0) this.occupancy.countBatches(this.thread, 1);
-    this.due.set(`${app.id}\n${channel}`, { app, channel });
-    if (now) return this.send();
+    const entry = `${app.id}\n${channel}`;
+    if (!this.due.has(entry)) this.due.set(entry, { app, channel, before: joined ? count - 1 : count + 1 });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -47,8 +47,15 @@ export class CountBatch {
   /** Sends the batch begun, if any: at the end of the turn, before each question to the hub, and when the hub asks. */
   send(): void {
     if (this.stopped || this.due.size === 0) return;
-    // Counts as they are now: a channel changed twice in the turn is told once.
-    const counts = [...this.due.values()].map(({ app, channel }) => [app.id, channel, this.countOf(app, channel), this.heard(app)] as const);
+    // Counts as they are now: a channel changed twice in the turn is told once. One that was
+    // occupied and vacated within it is told both, for its webhooks (vacated and occupied
+    // again within it, it is told nothing: the hold of its departure would have cancelled it).
+    const counts: Array<readonly [string, string, number, boolean]> = [];
+    for (const { app, channel, before } of this.due.values()) {
+      const count = this.countOf(app, channel);
+      if (before === 0 && count === 0) counts.push([app.id, channel, 1, this.heard(app)]);
+      counts.push([app.id, channel, count, this.heard(app)]);
+    }
     this.due.clear();
     this.tell({ t: "counts", counts });
   }

@@ -18,7 +18,7 @@ import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
-import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import { AFTER_COUNTS, NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -109,9 +109,11 @@ export class ThreadHub {
   }
 
   private receive(thread: number, message: ToHub): void {
-    if (message.t === "ask" && NEXT_TURN.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
-    if (message.t === "ask") return this.ask(thread, message);
-    this.notice(thread, message);
+    if (message.t !== "ask") return this.notice(thread, message);
+    const ask = () => this.ask(thread, message);
+    const counted = AFTER_COUNTS.has(message.question.t) ? () => this.counts.after(this.ports.keys(), ask) : ask;
+    if (NEXT_TURN.has(message.question.t)) return void setImmediate(counted);
+    counted();
   }
 
   private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
@@ -147,10 +149,8 @@ export class ThreadHub {
         return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit, question.announce);
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
-      case "subscriptionCount": {
-        const counts = () => [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])];
-        return new Promise((resolve) => this.counts.after(this.ports.keys(), () => resolve(counts().reduce((sum, count) => sum + count, 0))));
-      }
+      case "subscriptionCount":
+        return [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0);
       case "occupiedChannels": {
         const start = key(question.appId, question.prefix);
         return [...this.subs.keys()].filter((entry) => entry.startsWith(start)).map((entry) => entry.slice(question.appId.length + 1));

@@ -22,7 +22,7 @@ import { SettleBarrier } from "./thread-settle.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import { NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { AFTER_COUNTS, NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -187,9 +187,11 @@ export class NodeThreadHub {
 
   private receive(thread: number, message: ToHub): void {
     if (message.t !== "ask") return this.notice(thread, message);
-    // A turn later, as thread-hub.ts does (see NEXT_TURN).
-    if (NEXT_TURN.has(message.question.t)) return void setImmediate(() => this.ask(thread, message));
-    this.ask(thread, message);
+    // As thread-hub.ts does: the threads' counts in first (the node's then go to Redis before the read), a turn later.
+    const ask = () => this.ask(thread, message);
+    const counted = AFTER_COUNTS.has(message.question.t) ? () => this.counts.after(this.ports.keys(), ask) : ask;
+    if (NEXT_TURN.has(message.question.t)) return void setImmediate(counted);
+    counted();
   }
 
   private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
@@ -243,11 +245,7 @@ export class NodeThreadHub {
   private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     const { node } = this;
     if (question.t === "settled") return this.settling.ask(thread);
-    if (question.t === "subscriptionCount") {
-      // Once the process's counts are in the node's (thread-counts.ts).
-      const counted = new Promise<void>((resolve) => this.counts.after(this.ports.keys(), resolve));
-      return counted.then(() => node.occupancy.subscriptionCount(question.appId, question.channel));
-    }
+    if (question.t === "subscriptionCount") return node.occupancy.subscriptionCount(question.appId, question.channel);
     if (question.t === "occupiedChannels") return node.occupancy.occupiedChannels(question.appId, question.prefix);
     if (question.t === "members") return node.presence.members(question.appId, question.channel);
     if (question.t === "waiting") return node.channelBuffers.waiting(question.appId, question.channel);

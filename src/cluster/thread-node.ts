@@ -141,10 +141,9 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const occupancy: Occupancy = {
       changed: (app, channel, joined) => {
         const count = channels.forApp(app.id).subscriptionCount(channel);
-        const crossed = count === (joined ? 1 : 0);
         // Before the first subscriber hears it is in: a publish after that reaches this thread.
-        if (crossed) occupied.count(self, app.id, channel, joined ? 1 : -1);
-        counts.changed(app, channel, crossed);
+        if (count === (joined ? 1 : 0)) occupied.count(self, app.id, channel, joined ? 1 : -1);
+        counts.changed(app, channel, count, joined);
       },
       subscriptionCount: (appId, channel) => ask({ t: "subscriptionCount", appId, channel }),
       occupiedChannels: (appId, prefix) => ask({ t: "occupiedChannels", appId, prefix }),

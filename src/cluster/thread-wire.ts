@@ -56,6 +56,9 @@ export type ToHub = ThreadNotice | { readonly t: "ask"; readonly id: number; rea
  */
 export const NEXT_TURN: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels", "members", "online", "cacheGet", "waiting", "claim"]);
 
+/** Reads of the subscriber counts, answered once every batch of counts begun before them is in (thread-counts.ts). */
+export const AFTER_COUNTS: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels"]);
+
 /** What the hub answers each question with. */
 export interface Answers {
   join: ClusterJoin;

@@ -17,31 +17,54 @@ function sides() {
   const subscribe = (channel: string) => {
     const count = (subscribers.get(channel) ?? 0) + 1;
     subscribers.set(channel, count);
-    batch.changed(app, channel, count === 1);
+    batch.changed(app, channel, count, true);
   };
-  return { occupancy, batch, barrier, told, askedToSend, subscribe };
+  const unsubscribe = (channel: string) => {
+    const count = subscribers.get(channel)! - 1;
+    subscribers.set(channel, count);
+    batch.changed(app, channel, count, false);
+  };
+  return { occupancy, batch, barrier, told, askedToSend, subscribe, unsubscribe };
 }
 
 describe("the worker threads' subscriber counts", () => {
-  it("tells a channel's first subscriber at once and the next ones at the end of the turn, each channel once", async () => {
-    const { occupancy, told, subscribe } = sides();
-    subscribe("a");
-    expect(told).toEqual([{ t: "counts", counts: [[app.id, "a", 1, false]] }]);
+  it("tells the counts once per turn, each channel once, as they are then, and at once when asked", async () => {
+    const { occupancy, batch, told, subscribe } = sides();
     subscribe("a");
     subscribe("a");
     subscribe("b");
-    subscribe("b");
-    // "b"'s first subscriber went at once, with what was due then.
-    expect(told.slice(1)).toEqual([{ t: "counts", counts: [[app.id, "a", 3, false], [app.id, "b", 1, false]] }]);
-    subscribe("b");
-    expect(occupancy.unhandledBatches(0)).toBe(3);
+    expect(told).toEqual([]);
+    expect(occupancy.unhandledBatches(0)).toBe(1);
     await new Promise((turn) => setImmediate(turn));
-    expect(told.slice(2)).toEqual([{ t: "counts", counts: [[app.id, "b", 3, false]] }]);
+    expect(told).toEqual([{ t: "counts", counts: [[app.id, "a", 2, false], [app.id, "b", 1, false]] }]);
+    subscribe("a");
+    batch.send(); // before a question to the hub, or when it asks
+    subscribe("b");
+    expect(told.slice(1)).toEqual([{ t: "counts", counts: [[app.id, "a", 3, false]] }]);
+    await new Promise((turn) => setImmediate(turn));
+    expect(told.slice(2)).toEqual([{ t: "counts", counts: [[app.id, "b", 2, false]] }]);
+    expect(occupancy.unhandledBatches(0)).toBe(3);
+  });
+
+  it("tells a channel occupied and vacated within one turn as both, and one vacated and occupied again as unchanged", async () => {
+    const { told, subscribe, unsubscribe } = sides();
+    subscribe("gone");
+    unsubscribe("gone");
+    subscribe("back");
+    await new Promise((turn) => setImmediate(turn));
+    unsubscribe("back");
+    subscribe("back");
+    await new Promise((turn) => setImmediate(turn));
+    expect(told).toEqual([
+      { t: "counts", counts: [[app.id, "gone", 1, false], [app.id, "gone", 0, false], [app.id, "back", 1, false]] },
+      { t: "counts", counts: [[app.id, "back", 1, false]] },
+    ]);
   });
 
   it("answers a read only once the batches begun before it are handled, asking their thread to send them", () => {
     const { barrier, batch, told, askedToSend, subscribe } = sides();
     subscribe("a");
+    batch.send();
     barrier.batchHandled(0);
     subscribe("a"); // begun, not sent: its subscriber may have heard subscription_succeeded
     let answered = false;
@@ -71,9 +94,11 @@ describe("the worker threads' subscriber counts", () => {
     let answered = false;
     barrier.after([0], () => (answered = true));
     batch.stop(); // sends its last batch (lost here: the hub no longer hears the thread)
-    expect(told).toHaveLength(2);
+    expect(told).toEqual([{ t: "counts", counts: [[app.id, "a", 2, false]] }]);
     subscribe("a");
-    expect(told).toHaveLength(2);
+    batch.send();
+    expect(told).toHaveLength(1);
+    expect(occupancy.unhandledBatches(0)).toBe(1);
     occupancy.forget(0);
     expect(answered).toBe(false);
     barrier.forget(0);
