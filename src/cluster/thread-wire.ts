@@ -49,10 +49,11 @@ export type ToHub = ThreadNotice | { readonly t: "ask"; readonly id: number; rea
  * Questions the hub answers a turn later (setImmediate): the reads, and the claim
  * of a channel's kept events. The threads' ports are read one after the other, so
  * a thread's message can wait behind another thread's question that it caused: a
- * count behind a read (the client heard it was subscribed, then asked the API
- * through the other thread), or a kept event behind the claim of its channel (the
- * backend heard its publish answered, then the user's page subscribed through the
- * other thread). Every message already waiting is handled within the turn.
+ * cache channel's last event behind its read, or a kept event behind the claim of
+ * its channel (the backend heard its publish answered, then the user's page
+ * subscribed through the other thread). Every message already waiting is handled
+ * within the turn. Counts, which a thread sends up to a turn late itself, have a
+ * wait of their own (AFTER_COUNTS).
  */
 export const NEXT_TURN: ReadonlySet<ThreadQuestion["t"]> = new Set(["subscriptionCount", "occupiedChannels", "members", "online", "cacheGet", "waiting", "claim"]);
 
