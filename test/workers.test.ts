@@ -40,6 +40,9 @@ describe("--workers 2", () => {
     // Twenty sockets: the kernel hashes each to a thread, so both get some (all on one: 2 in a million).
     const subscribers = await Promise.all(Array.from({ length: 20 }, () => subscriber("w-news")));
     expect(new Set(subscribers.map(({ socketId }) => nodeOf(socketId))).size).toBe(2);
+    // Read at once, through one thread: every socket told subscription_succeeded, on either, is counted.
+    const countedAtOnce = await serverSdk(herald.port, DEMO_APP).get({ path: "/channels/w-news", params: { info: "subscription_count" } });
+    expect(await countedAtOnce.json()).toEqual({ occupied: true, subscription_count: 20 });
     for (let n = 0; n < 4; n++) await serverSdk(herald.port, DEMO_APP).trigger("w-news", "headline", { n });
     // The marker: a fifth event, which each socket gets after the four.
     await serverSdk(herald.port, DEMO_APP).trigger("w-news", "marker", {});
