@@ -95,7 +95,7 @@ export class CountBarrier {
     const until = new Map<number, number>();
     for (const thread of threads) {
       const unhandled = this.occupancy.unhandledBatches(thread);
-      if (unhandled === 0) continue;
+      if (unhandled <= 0) continue;
       until.set(thread, (this.handled.get(thread) ?? 0) + unhandled);
       this.askToSend(thread);
     }

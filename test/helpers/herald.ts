@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { afterAll } from "vitest";
 
 export const MAIN = resolve(import.meta.dirname, "../../dist/main.js");
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
@@ -55,6 +56,21 @@ function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void
   }
 }
 
+/**
+ * The Heralds started and not yet exited. A test that fails half-way never reaches its
+ * own stop(): its file's end stops what it left, so no server outlives the run.
+ */
+const running = new Set<ChildProcess>();
+afterAll(() => Promise.all([...running].map((child) => stopChild(child))));
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once("exit", () => done());
+    child.kill("SIGTERM");
+  });
+}
+
 /** Tests run many servers at once: the metrics port is off unless a test asks for it. */
 const QUIET_OPS = { HERALD_METRICS_PORT: "0" };
 
@@ -73,6 +89,8 @@ export async function startHerald(
     env: { ...process.env, ...QUIET_OPS, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const logs: LogLine[] = [];
   const raw: string[] = [];
   collectLines(child, logs, raw);
@@ -95,12 +113,7 @@ export async function startHerald(
     opsPort: typeof listening.metricsPort === "number" ? listening.metricsPort : undefined,
     process: child,
     logs,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }
 
