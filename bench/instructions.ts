@@ -7,21 +7,27 @@
  *
  * Each server runs twice under callgrind, after the same warm-up, with few and
  * with many events; the difference divided by the extra events removes start-up
- * and warm-up from the count.
+ * and warm-up from the count. The cold shape has no warm-up and no "few": it counts
+ * what a server that just started pays for its first requests, JIT compilation
+ * (on V8's background threads, which callgrind counts too) included.
  *
- *   npm run bench:instructions            (needs valgrind: apt-get install valgrind)
+ *   npm run bench:instructions                (needs valgrind: apt-get install valgrind)
+ *   npm run bench:instructions -- --only cold  the shapes whose key contains "cold"
+ *   HERALD_KEEP_CALLGRIND=1 npm run bench:instructions   keep (and name) each run's callgrind output
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
 import { publishMany } from "./lib/publisher.js";
 import { BENCH_APP, type ServerKind } from "./lib/servers.js";
 
 interface Shape {
+  key: string;
   name: string;
   unit: string;
   subscribers: number;
@@ -31,8 +37,9 @@ interface Shape {
 }
 
 const SHAPES: Shape[] = [
-  { name: "signed POST events, 5 subscribers (B4)", unit: "per request", subscribers: 5, warmUp: 6000, few: 500, many: 6500 },
-  { name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 420 },
+  { key: "B4", name: "signed POST events, 5 subscribers (B4)", unit: "per request", subscribers: 5, warmUp: 6000, few: 500, many: 6500 },
+  { key: "B4-cold", name: "the first 2,000 signed POST events after start, 5 subscribers", unit: "per request", subscribers: 5, warmUp: 0, few: 0, many: 2000 },
+  { key: "B2", name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 420 },
 ];
 const root = resolve(import.meta.dirname, "../..");
 
@@ -72,9 +79,13 @@ async function countInstructions(kind: ServerKind, shape: Shape, requests: numbe
   const exited = new Promise((done) => server.once("exit", done));
   server.kill("SIGINT");
   await exited;
-  return readdirSync(dir)
+  const total = readdirSync(dir)
     .filter((file) => file.startsWith("callgrind."))
     .reduce((sum, file) => sum + Number(/^summary: (\d+)/m.exec(readFileSync(join(dir, file), "utf8"))?.[1] ?? 0), 0);
+  // Each output is megabytes; keep one with HERALD_KEEP_CALLGRIND=1, for callgrind_annotate.
+  if (!process.env.HERALD_KEEP_CALLGRIND) rmSync(dir, { recursive: true, force: true });
+  else console.log(`  ${kind}, ${requests} requests: ${dir}`);
+  return total;
 }
 
 async function main(): Promise<void> {
@@ -84,7 +95,8 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install -y valgrind).");
     process.exit(2);
   }
-  for (const shape of SHAPES) {
+  const { values } = parseArgs({ options: { only: { type: "string" } } });
+  for (const shape of SHAPES.filter(({ key }) => !values.only || key.toLowerCase().includes(values.only.toLowerCase()))) {
     const counts: Record<string, number> = {};
     for (const kind of ["herald", "baseline"] as const) {
       const few = await countInstructions(kind, shape, shape.few);

@@ -12,6 +12,7 @@
  *   npm run bench -- --b4-subscribers 1  B4 to one subscriber (a user's private channel)
  *   npm run bench -- --b5 100,2000     other presence storm sizes
  *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
+ *                                      (with --workers, Herald's threads' in bench/results/profiles/<scenario>-herald/)
  *   npm run bench -- --workers 2       Herald on two worker threads (CPU is the whole process's)
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -98,7 +99,13 @@ async function main(): Promise<void> {
       for (let round = 0; round < (scenario.rounds ?? 1); round++) {
         for (const kind of ["herald", "baseline"] as const) {
           const profileDir = resolve(import.meta.dirname, "../../bench/results/profiles");
-          const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${scenario.name.split(" ")[0]}-${kind}.cpuprofile`] : [];
+          const profileName = `${scenario.name.split(" ")[0]}-${kind}`;
+          // With worker threads each thread writes a profile: Node names them, in a folder per scenario and server.
+          const profileFlags = !values.profile
+            ? []
+            : kind === "herald" && values.workers
+              ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${profileName}`]
+              : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}.cpuprofile`];
           const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags], kind === "herald" ? heraldArgs : []);
           try {
             const metrics = await scenario.run(server, pool);
