@@ -53,8 +53,9 @@ export class CountBatch {
     const counts: Array<readonly [string, string, number, boolean]> = [];
     for (const { app, channel, before } of this.due.values()) {
       const count = this.countOf(app, channel);
-      if (before === 0 && count === 0) counts.push([app.id, channel, 1, this.heard(app)]);
-      counts.push([app.id, channel, count, this.heard(app)]);
+      const heard = this.heard(app);
+      if (before === 0 && count === 0) counts.push([app.id, channel, 1, heard]);
+      counts.push([app.id, channel, count, heard]);
     }
     this.due.clear();
     this.tell({ t: "counts", counts });

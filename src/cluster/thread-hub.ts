@@ -217,8 +217,7 @@ export class ThreadHub {
       if (!this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
-      const cell = this.occupancy.cellOf(appId, channel);
-      for (const [other, port] of this.ports) if (this.occupancy.has(other, cell)) port.postMessage({ t: "deliver", message: announce } satisfies ToThread);
+      this.occupancy.post(this.ports, appId, channel, { t: "deliver", message: announce } satisfies ToThread);
     }
     return { ok: true, added, members: snapshot(members) };
   }

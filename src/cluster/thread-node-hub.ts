@@ -153,8 +153,7 @@ export class NodeThreadHub {
         deliver: (message) => {
           // Only to the threads with subscribers of the channel: it was published on another node (or is a member's announcement).
           if (this.publishingForThreads) return;
-          const cell = this.occupancy.cellOf(message.appId, message.channel);
-          for (const [thread, port] of this.ports) if (this.occupancy.has(thread, cell)) port.postMessage({ t: "deliver", message } satisfies ToThread);
+          this.occupancy.post(this.ports, message.appId, message.channel, { t: "deliver", message } satisfies ToThread);
         },
         terminateUser: (appId, userId) => everyThreadBut(this.origin, { t: "terminate", appId, userId }),
         signedInUsers: () => [...this.online.keys()].map((entry) => entry.split("\n") as [string, string]),

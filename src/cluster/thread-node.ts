@@ -125,10 +125,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const broker: Broker = {
       publish(message) {
         local.deliver(message);
-        if (peers.size > 0) {
-          const cell = occupied.cellOf(message.appId, message.channel);
-          for (const [thread, peer] of peers) if (occupied.has(thread, cell)) peer.postMessage(message);
-        }
+        occupied.post(peers, message.appId, message.channel, message);
         if (publishToHub) tell({ t: "publish", message });
       },
       terminateUser(appId, userId) {

@@ -35,23 +35,18 @@ export class ThreadOccupancy {
     this.batches = (this.cells.length / (CELLS + 1)) * CELLS;
   }
 
-  /**
-   * The cell of a channel, looked up once per publish and asked of each thread; none
-   * for a watchlist's channel, whose topics a socket joins at sign-in, uncounted: every
-   * thread gets those.
-   */
-  cellOf(appId: string, channel: string): number | undefined {
-    return channel.startsWith(WATCHERS_PREFIX) ? undefined : hashOf(appId, channel);
+  /** Posts `message` on the port of each thread that may have subscribers of the channel. */
+  post(ports: ReadonlyMap<number, { postMessage(message: unknown): void }>, appId: string, channel: string, message: unknown): void {
+    if (ports.size === 0) return;
+    // Looked up once, asked of each thread; none for a watchlist's channel, whose topics
+    // a socket joins at sign-in, uncounted: every thread gets those.
+    const cell = channel.startsWith(WATCHERS_PREFIX) ? undefined : hashOf(appId, channel);
+    for (const [thread, port] of ports) if (cell === undefined || Atomics.load(this.cells, thread * CELLS + cell) > 0) port.postMessage(message);
   }
 
   /** Thread `thread` got its first subscriber of a channel (1), or lost its last (-1). */
   count(thread: number, appId: string, channel: string, change: 1 | -1): void {
     Atomics.add(this.cells, thread * CELLS + hashOf(appId, channel), change);
-  }
-
-  /** Whether thread `thread` may have subscribers of the channel in `cell`. */
-  has(thread: number, cell: number | undefined): boolean {
-    return cell === undefined || Atomics.load(this.cells, thread * CELLS + cell) > 0;
   }
 
   /** Thread `thread` began a batch of counts for the hub (+1), or the hub handled one (-1). */
