@@ -211,8 +211,14 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   if (port === 0) port = await freePort(config.host);
   // Taken before any thread listens, so a second Herald stops before it shares the port.
   if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
-  await spawn(0).catch((error: Error) => failAll(`Cannot start worker thread 0: ${error.message}`));
-  await Promise.all(Array.from({ length: config.workers - 1 }, (_, index) => spawn(index + 1))).catch((error: Error) => failAll(`Cannot start a worker thread: ${error.message}`));
+  // All at once: loading a thread's modules is most of its start, and the cores do it side by side.
+  await Promise.all(
+    Array.from({ length: config.workers }, (_, thread) =>
+      spawn(thread).catch((error: Error) => {
+        throw new Error(`Cannot start worker thread ${thread}: ${error.message}`);
+      }),
+    ),
+  ).catch((error: Error) => failAll(error.message));
   const crashing = process.env.HERALD_TEST_WORKER_CRASH;
   if (crashing !== undefined) {
     // Test-only: SIGUSR2 makes thread N throw, to see it released and started again.
