@@ -59,6 +59,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: vacant-channel buffer
     const sdk = serverSdk(node.port, buffering);
     try {
       await sdk.trigger("kept-before", "before", {});
+      // The API answers before Redis has the event; a read after it, on the same connection, comes after it.
+      expect(await waitingOn(node.port, "kept-before")).toBe(1);
       const present = await RawClient.subscribed(node.port, "kept-present", buffering.key);
       await durable.kill();
       await until(() => node.logs.some((line) => line.msg.includes("is unreachable")), "the outage");

@@ -8,7 +8,7 @@ import { Pusher, nextCall, serverSdk, subscribed } from "./helpers/clients.js";
 import { freePort } from "./helpers/redis-server.js";
 import { DEMO_APP, runCli, runHerald, startHerald, type Herald } from "./helpers/herald.js";
 
-// The certificate is self-signed: this test process (one per test file) trusts anything.
+// The certificate is self-signed: this file trusts anything (test/setup.ts restores the variable after it).
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
 const dir = mkdtempSync(join(tmpdir(), "herald-tls-"));

@@ -7,7 +7,6 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll } from "vitest";
 
 export const MAIN = resolve(import.meta.dirname, "../../dist/main.js");
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
@@ -56,12 +55,16 @@ function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void
   }
 }
 
-/**
- * The Heralds started and not yet exited. A test that fails half-way never reaches its
- * own stop(): its file's end stops what it left, so no server outlives the run.
- */
+/** The Heralds started and not yet exited. */
 const running = new Set<ChildProcess>();
-afterAll(() => Promise.all([...running].map((child) => stopChild(child))));
+
+/**
+ * A test that fails half-way never reaches its own stop(): test/setup.ts calls this
+ * at the end of each file, so no server outlives its file.
+ */
+export async function stopLeftoverHeralds(): Promise<void> {
+  await Promise.all([...running].map((child) => stopChild(child)));
+}
 
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise<void>((done) => {
