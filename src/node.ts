@@ -26,7 +26,7 @@ import { mountRoutes } from "./server/server.js";
 import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
 import { UserSockets } from "./server/user-sockets.js";
-import { createUwsApp, refusingWhen } from "./server/uws-app.js";
+import { createUwsApp } from "./server/uws-app.js";
 import uWS, { listenExclusively, listenShared } from "./server/uws.js";
 import { VacantChannels } from "./server/vacant-channels.js";
 import { postJson } from "./webhooks/http-post.js";
@@ -65,8 +65,6 @@ export interface NodeOptions {
   readonly sharedAllowances?: SharedAllowances;
   /** With worker threads: which apps a console on any thread watches, known at once. */
   readonly sharedWatches?: SharedWatches;
-  /** A failed worker thread: every HTTP request is answered 503, closing its connection. */
-  readonly refusing?: () => boolean;
   /** How the console names this node in its entries (default: its number). */
   readonly consoleName?: string;
   /** With worker threads: how the HTTP fallback's requests reach their session's thread. */
@@ -75,7 +73,7 @@ export interface NodeOptions {
 
 export async function startNode(config: Config, apps: AppRegistry, log: Logger, start: StartCluster, nodeNumber: number, options: NodeOptions = {}): Promise<RunningNode> {
   // The services, each built once; every route receives only what it uses.
-  const uwsApp = refusingWhen(await createUwsApp(config.tls), options.refusing);
+  const uwsApp = await createUwsApp(config.tls);
   const sockets = new SocketRegistry();
   const channels = new ChannelDirectory();
   const users = new UserSockets();
@@ -102,7 +100,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   // Built when first needed: a node without metrics pays nothing for them.
   let exporter: MetricsExporter | undefined;
   const metrics = () => (exporter ??= nodeExporter(services));
-  const ops = config.metricsPort === 0 ? undefined : await startOps(services, metrics(), { ...config, port: config.metricsPort, otherThreads: options.otherThreads, refusing: options.refusing });
+  const ops = config.metricsPort === 0 ? undefined : await startOps(services, metrics(), { ...config, port: config.metricsPort, otherThreads: options.otherThreads });
   if (ops === null) {
     // Closed before the error: a worker thread that ends holding it would abort the process.
     uWS.us_listen_socket_close(listening.socket);
@@ -132,7 +130,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
         clearInterval(cacheSweep);
         services.subscriptionCounts.stop();
       },
-      listeners: ops ? [listening.socket, ops.socket] : [listening.socket],
+      apps: ops ? [uwsApp, ops.app] : [uwsApp],
     },
   };
 }

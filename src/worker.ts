@@ -63,16 +63,11 @@ const otherThreads: OtherThreads = {
 };
 /**
  * Nothing may end this thread while it holds the engine's sockets (that aborts the
- * whole process): a failure closes them, tells the main thread, and lets the loop end.
- * After a failure the thread lingers IDLE_HTTP_CLOSE_MS first: the engine has no way
- * to close idle keep-alive HTTP connections, which a thread that ended would leave
- * open and unanswered for good, so every request on them meanwhile gets a 503 that
- * closes its connection, and the engine's own idle timeout closes the rest.
+ * whole process): a failure closes them all, idle keep-alive HTTP connections too
+ * (halt), tells the main thread, and lets the loop end.
  */
-const IDLE_HTTP_CLOSE_MS = 12_000;
 let finished = false;
 let node: Awaited<ReturnType<typeof startNode>> | undefined;
-const refusing = { now: false };
 function end(report: { t: "stopped" } | { t: "failed"; message: string }, closeAll: boolean): void {
   if (finished) return;
   finished = true;
@@ -81,9 +76,7 @@ function end(report: { t: "stopped" } | { t: "failed"; message: string }, closeA
   hub.close();
   if (closeAll && node) halt(node.drainable);
   parentPort!.postMessage(report);
-  if (report.t === "stopped") return parentPort!.close();
-  refusing.now = true;
-  setTimeout(() => parentPort!.close(), IDLE_HTTP_CLOSE_MS);
+  parentPort!.close();
 }
 const failed = (error: unknown) => {
   log.fatal({ err: error }, "this worker thread failed; its connections close and the main thread starts it again");
@@ -104,7 +97,6 @@ try {
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),
     sessionRelay,
-    refusing: () => refusing.now,
     sharedWatches: { watched: (appId) => tally.watched(appId), watch: (appIds) => tally.watch(appIds, REMOTE_WATCH_MS / 1000) },
     // The process is the node (with --redis, the cluster's); the thread is a detail of it.
     consoleName: `${nodeNumber - thread} thread ${thread}`,

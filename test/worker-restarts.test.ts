@@ -69,8 +69,8 @@ describe("--workers 2, a thread that dies", () => {
     };
     expect(await scrape()).toContain('herald_worker_restarts_total{worker="0"} 0');
     server.process.kill("SIGUSR2");
-    // fetch keeps its connection to the failed thread: that thread answers it 503 and closes it
-    // (an ended thread would leave it open and silent, and this poll would hang).
+    // fetch keeps its connection to the failed thread: the thread closes it as it fails
+    // (left open, it would stay silent, and this poll would hang).
     await expect.poll(scrape, { timeout: 10_000, interval: 200 }).toContain('herald_worker_restarts_total{worker="0"} 1');
     // Both threads serve again.
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);

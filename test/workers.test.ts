@@ -4,6 +4,7 @@
  * that dies: worker-restarts.test.ts.
  */
 import { Agent } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
@@ -128,12 +129,27 @@ describe("--workers 2", () => {
     expect(single.code).toBe(1);
   });
 
-  it("stops on SIGTERM: sockets on every thread closed with 4200, then exit 0", async () => {
-    const server = await startHerald({ args: ["--workers", "2"] });
+  it("stops on SIGTERM: sockets on every thread closed with 4200, idle keep-alive HTTP connections closed, then exit 0", async () => {
+    const metricsPort = await freePort();
+    const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)] });
     const clients = await Promise.all(Array.from({ length: 10 }, () => RawClient.subscribed(server.port, "w-stop")));
+    // As an SDK's keep-alive agent and a Prometheus scraper leave them: answered, then idle.
+    // Nothing else closes them, and a thread waits for them (a 10 s grace spent, exit 1).
+    const idle = await Promise.all([...Array.from({ length: 12 }, () => idleKeepAlive(server.port, "/health")), idleKeepAlive(metricsPort, "/metrics")]);
     const exited = new Promise<number | null>((resolve) => server.process.once("exit", resolve));
     server.process.kill("SIGTERM");
     expect(await Promise.all(clients.map((client) => client.closed(5000)))).toEqual(clients.map(() => 4200));
+    await Promise.all(idle.map(({ closed }) => closed));
     expect(await exited).toBe(0);
   });
 });
+
+/** A keep-alive HTTP connection that had one answer and stays idle, and when the server closes it. */
+async function idleKeepAlive(port: number, path: string): Promise<{ closed: Promise<void> }> {
+  const socket = connect(port, "127.0.0.1");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  await new Promise((resolve) => socket.once("data", resolve));
+  socket.on("error", () => {});
+  return { closed: new Promise((resolve) => socket.once("close", () => resolve())) };
+}

@@ -10,7 +10,7 @@ import { Closes } from "../protocol/closes.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
 import { closeConnection } from "./close-connection.js";
 import type { SocketRegistry } from "./socket-registry.js";
-import uWS, { type us_listen_socket } from "./uws.js";
+import { closeApp, type TemplatedApp } from "./uws.js";
 import type { HttpSessions } from "./http-transport/routes.js";
 
 /** How long the stop waits for HTTP sessions between two polls to come for their close. */
@@ -31,8 +31,8 @@ export interface Drainable {
   readonly stopTimers: () => void;
   /** The HTTP fallback's sessions, which take their close with their next receive request. */
   readonly httpSessions: HttpSessions | undefined;
-  /** Closed last, so a load balancer can read /ready until the end. */
-  readonly listeners: readonly us_listen_socket[];
+  /** Closed last, with every HTTP connection, so a load balancer can read /ready until the end. */
+  readonly apps: readonly TemplatedApp[];
 }
 
 export async function drain(node: Drainable): Promise<void> {
@@ -47,7 +47,7 @@ export async function drain(node: Drainable): Promise<void> {
   await node.webhooks.flush();
   node.webhooks.stop();
   await node.cluster.close();
-  for (const socket of node.listeners) uWS.us_listen_socket_close(socket);
+  for (const app of node.apps) closeApp(app);
 }
 
 /** Ends everything at once, with no wait for webhooks or held departures: for a second signal or a spent grace. */
@@ -57,7 +57,7 @@ export function halt(node: Drainable): void {
   for (const ws of [...node.sockets.sockets()]) closeConnection(ws, Closes.shuttingDown());
   node.webhooks.stop();
   void node.cluster.close();
-  for (const socket of node.listeners) uWS.us_listen_socket_close(socket);
+  for (const app of node.apps) closeApp(app);
 }
 
 /** Drains on the first SIGTERM or SIGINT, bounded by `graceSeconds`; exits 1 on a second signal or past the grace. */

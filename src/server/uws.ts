@@ -21,10 +21,6 @@ export function nativeEngineProblem(): string | null {
 }
 
 /**
- * Listens without SO_REUSEPORT (which uWS sets by default), so a second server on
- * a taken port fails instead of silently sharing it. Resolves to the bound port.
- */
-/**
  * Listens sharing the port with the process's other worker threads (SO_REUSEPORT,
  * the engine's default): the kernel spreads connections over them. Port 0 takes a
  * free port, which the other threads then share.
@@ -37,6 +33,10 @@ export function listenShared(app: TemplatedApp, host: string, port: number): Pro
   });
 }
 
+/**
+ * Listens without SO_REUSEPORT (which uWS sets by default), so a second server on
+ * a taken port fails instead of silently sharing it. Resolves to the bound port.
+ */
 export function listenExclusively(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number } | null> {
   const exclusive = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
   // The host + options overload exists in the engine but not in its type declarations.
@@ -51,4 +51,14 @@ export function listenExclusively(app: TemplatedApp, host: string, port: number)
       resolve(socket ? { socket, port: uWS.us_socket_local_port(socket) } : null);
     });
   });
+}
+
+/**
+ * Closes the app's listen socket and every HTTP connection it holds, idle keep-alive
+ * ones included, which nothing else can close: a worker thread's loop would wait for
+ * them (a scraper's or an SDK's kept connection) until the engine's 10 s idle timeout.
+ * The engine has `close()`; its type declarations do not.
+ */
+export function closeApp(app: TemplatedApp): void {
+  (app as TemplatedApp & { close(): void }).close();
 }

@@ -11,8 +11,7 @@ import { prometheusExporter, type MetricsExporter } from "../../metrics/promethe
 import type { Webhooks } from "../../webhooks/webhooks.js";
 import { sendError, watchAbort } from "../http-io.js";
 import type { SocketRegistry } from "../socket-registry.js";
-import { refusingWhen } from "../uws-app.js";
-import uWS, { listenExclusively, type HttpResponse, type us_listen_socket } from "../uws.js";
+import uWS, { listenExclusively, type HttpResponse, type TemplatedApp } from "../uws.js";
 import { mountConsole, type ConsoleServices } from "./console-routes.js";
 
 /** What /metrics and the console read. */
@@ -34,8 +33,6 @@ export interface OpsOptions {
   readonly maxBodyBytes: number;
   /** With worker threads: what the other threads count, summed into this one's /metrics and console stats. */
   readonly otherThreads?: OtherThreads | undefined;
-  /** A failed worker thread: every request is answered 503, closing its connection. */
-  readonly refusing?: (() => boolean) | undefined;
 }
 
 /** With worker threads, on the thread serving the ops port: the other threads' figures, asked for through the main thread. */
@@ -48,9 +45,10 @@ export interface OtherThreads {
 }
 
 export interface OpsListener {
-  readonly socket: us_listen_socket;
+  /** Closed by the stop, connections and all. */
+  readonly app: TemplatedApp;
   readonly port: number;
-  /** Stops the console's feeds and stats; the socket is closed by the stop. */
+  /** Stops the console's feeds and stats. */
   stop(): void;
 }
 
@@ -68,7 +66,7 @@ export function nodeExporter(services: OpsServices): MetricsExporter {
 
 /** Resolves to the listener, or null when the port is taken. */
 export async function startOps(services: OpsServices, exporter: MetricsExporter, options: OpsOptions): Promise<OpsListener | null> {
-  const app = refusingWhen(uWS.App(), options.refusing);
+  const app = uWS.App();
   app.get("/metrics", metrics(exporter, options.otherThreads?.metrics));
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId), options.otherThreads?.activity);
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, statsNode: options.otherThreads?.node ?? services.tap.node, maxBodyBytes: options.maxBodyBytes }) : () => {};
@@ -77,7 +75,7 @@ export async function startOps(services: OpsServices, exporter: MetricsExporter,
   if (!listening) return null;
   if (options.console) stats.start();
   return {
-    socket: listening.socket,
+    app,
     port: listening.port,
     stop() {
       stats.stop();
