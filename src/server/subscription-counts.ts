@@ -25,6 +25,13 @@ interface Throttle {
 export class SubscriptionCounts {
   /** Only channels above the threshold, or with a count still to send, have an entry. */
   private readonly throttles = new Map<string, Throttle>();
+  /**
+   * Channels whose count is being read (from every thread or node), and whether it
+   * changed again meanwhile. On worker threads or a cluster the read answers later,
+   * and the throttle is set only by its answer: the changes meanwhile wait for it
+   * rather than each sending at once past the threshold.
+   */
+  private readonly reading = new Map<string, boolean>();
 
   constructor(
     private readonly channels: ChannelDirectory,
@@ -49,6 +56,7 @@ export class SubscriptionCounts {
       return this.send(app, channel);
     }
     if (throttle?.timer) return; // the pending send will carry the latest count
+    if (this.reading.has(key)) return void this.reading.set(key, true);
     const now = Date.now();
     if (count <= THROTTLE_ABOVE && !throttle) return this.send(app, channel);
     if (!throttle || now - throttle.lastSentMs >= THROTTLE_MS) {
@@ -78,19 +86,27 @@ export class SubscriptionCounts {
    * one node, which reads the count after writing its own, so each is told once.
    */
   private send(app: App, channel: string): void {
+    const key = topicOf(app.id, channel);
+    this.reading.set(key, false);
     this.occupancy
       .subscriptionCount(app.id, channel)
       // Redis away: this node's own count is the best there is.
       .catch(() => this.channels.forApp(app.id).subscriptionCount(channel))
       .then((count) => {
-        const key = topicOf(app.id, channel);
         // The threshold is the channel's count on every node (and thread), not this one's alone.
         if (count > THROTTLE_ABOVE && !this.throttles.has(key)) this.throttles.set(key, { lastSentMs: Date.now(), timer: undefined });
         else if (count <= THROTTLE_ABOVE && this.throttles.get(key)?.timer === undefined) this.throttles.delete(key);
-        if (count === 0) return;
-        if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
-        this.webhooks.subscriptionCount(app, channel, count);
+        if (count !== 0) {
+          if (app.enableSubscriptionCount) this.broker.publish({ appId: app.id, channel, frame: frames.subscriptionCount(channel, count) });
+          this.webhooks.subscriptionCount(app, channel, count);
+        }
       })
-      .catch((error: unknown) => this.log.error({ err: error }, "sending a subscription count failed"));
+      .catch((error: unknown) => this.log.error({ err: error }, "sending a subscription count failed"))
+      .finally(() => {
+        const changedSince = this.reading.get(key);
+        this.reading.delete(key);
+        // Told now, or throttled now that the read set the throttle.
+        if (changedSince) this.changed(app, channel);
+      });
   }
 }
