@@ -36,7 +36,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     await until(() => watchEvents.length === 1, "online for the user on node C");
     const gone = nextCall<{ id: string }>(20_000);
     memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
-    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-shared")).toBe(3);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-shared"), { timeout: 5000 }).toBe(3);
     await until(() => occupancyEvents(cluster, "cl-doomed").length === 1, "channel_occupied");
 
     const killedAt = Date.now();
@@ -87,8 +87,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     const joined = await startHerald({ args: ["--redis", cluster.redis.url], env });
     expect(numbers.has(joined.logs.find((line) => typeof line.node === "number")!.node)).toBe(false);
     await joined.stop();
-    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-outage")).toBe(2);
-    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-outage-local")).toBe(1);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-outage"), { timeout: 5000 }).toBe(2);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-outage-local"), { timeout: 5000 }).toBe(1);
     for (const client of [onA, onB, lateSubscriber]) client.disconnect();
   });
 

@@ -14,16 +14,16 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     const clients = [pusherClient(cluster.nodeA.port, DEMO_APP), pusherClient(cluster.nodeA.port, DEMO_APP), pusherClient(cluster.nodeB.port, DEMO_APP)];
     await Promise.all(clients.map((client) => subscribed(client, "cl-counted")));
     for (const node of [cluster.nodeA, cluster.nodeB]) {
-      await expect.poll(() => subscriptionCountOn(node, "cl-counted")).toBe(3);
+      await expect.poll(() => subscriptionCountOn(node, "cl-counted"), { timeout: 5000 }).toBe(3);
       const list = await serverSdk(node.port, DEMO_APP).get({ path: "/channels", params: { filter_by_prefix: "cl-count" } });
       expect(await list.json()).toEqual({ channels: { "cl-counted": {} } });
       const triggered = await serverSdk(node.port, DEMO_APP).trigger("cl-counted", "ping", {}, { info: "subscription_count" });
       expect(await triggered.json()).toEqual({ channels: { "cl-counted": { subscription_count: 3 } } });
     }
     clients[2]!.disconnect();
-    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-counted")).toBe(2);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-counted"), { timeout: 5000 }).toBe(2);
     for (const client of clients) client.disconnect();
-    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-counted")).toBe(0);
+    await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-counted"), { timeout: 5000 }).toBe(0);
     const list = await serverSdk(cluster.nodeB.port, DEMO_APP).get({ path: "/channels", params: { filter_by_prefix: "cl-count" } });
     expect(await list.json()).toEqual({ channels: {} });
   });

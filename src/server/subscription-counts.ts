@@ -71,6 +71,8 @@ export class SubscriptionCounts {
   stop(): void {
     for (const throttle of this.throttles.values()) clearTimeout(throttle.timer);
     this.throttles.clear();
+    // A read still out sends its count, and nothing after it.
+    this.reading.clear();
   }
 
   private flush(app: App, channel: string, key: string): void {

@@ -66,6 +66,11 @@ export function occupancyEvents(nodes: TwoNodes, channel: string): string[] {
     .map((event) => event.name);
 }
 
+/**
+ * The channel's count as `node`'s API reads it from Redis. A node writes its counts there
+ * just after its sockets hear subscription_succeeded: poll it, for longer than poll's
+ * default 1 s, which a busy machine can take.
+ */
 export async function subscriptionCountOn(node: Herald, channel: string): Promise<number> {
   const response = await serverSdk(node.port, DEMO_APP).get({ path: `/channels/${channel}`, params: { info: "subscription_count" } });
   return ((await response.json()) as { subscription_count: number }).subscription_count;

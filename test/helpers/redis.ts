@@ -38,14 +38,32 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
+/**
+ * One cluster node. Its bus port is in the kernel's ephemeral range, where another
+ * test's outgoing connection can take it between the check and the bind: then on
+ * other ports.
+ */
+async function startClusterNode(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeClusterPort();
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
+    try {
+      return { port, child: await spawnRedisServer(args) };
+    } catch (error) {
+      if (attempt >= 5 || !String(error).includes("Address already in use")) throw error;
+    }
+  }
+}
+
 /** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
 export async function startRedisCluster(): Promise<{ nodes: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "herald-redis-cluster-"));
-  const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()];
+  const ports: number[] = [];
   const children: ChildProcess[] = [];
-  for (const port of ports) {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
-    children.push(await spawnRedisServer(args));
+  for (let node = 0; node < 3; node++) {
+    const { port, child } = await startClusterNode(dir);
+    ports.push(port);
+    children.push(child);
   }
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
   execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
