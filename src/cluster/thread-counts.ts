@@ -13,7 +13,7 @@
  */
 import type { App } from "../apps/app.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
-import type { ThreadNotice } from "./thread-wire.js";
+import { AFTER_COUNTS, NEXT_TURN, type ThreadNotice, type ThreadQuestion } from "./thread-wire.js";
 
 /** A worker thread's side: its channels whose counts the hub has yet to hear. */
 export class CountBatch {
@@ -89,6 +89,16 @@ export class CountBarrier {
     this.occupancy.countBatches(thread, -1);
     this.handled.set(thread, (this.handled.get(thread) ?? 0) + 1);
     this.check();
+  }
+
+  /**
+   * Runs `answer` when the hub may answer a question of kind `kind`, which both hubs ask
+   * here: a turn later (NEXT_TURN), and once `threads()`' counts begun by then are in (AFTER_COUNTS).
+   */
+  whenAnswerable(kind: ThreadQuestion["t"], threads: () => Iterable<number>, answer: () => void): void {
+    const counted = AFTER_COUNTS.has(kind) ? () => this.after(threads(), answer) : answer;
+    if (NEXT_TURN.has(kind)) setImmediate(counted);
+    else counted();
   }
 
   /** Runs `then` once the hub has handled every batch that `threads` had begun by now. */

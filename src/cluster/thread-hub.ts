@@ -18,7 +18,7 @@ import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
-import { AFTER_COUNTS, NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread, Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -110,10 +110,7 @@ export class ThreadHub {
 
   private receive(thread: number, message: ToHub): void {
     if (message.t !== "ask") return this.notice(thread, message);
-    const ask = () => this.ask(thread, message);
-    const counted = AFTER_COUNTS.has(message.question.t) ? () => this.counts.after(this.ports.keys(), ask) : ask;
-    if (NEXT_TURN.has(message.question.t)) return void setImmediate(counted);
-    counted();
+    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
   }
 
   private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {

@@ -22,7 +22,7 @@ import { SettleBarrier } from "./thread-settle.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import { AFTER_COUNTS, NEXT_TURN, type Answers, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -186,11 +186,8 @@ export class NodeThreadHub {
 
   private receive(thread: number, message: ToHub): void {
     if (message.t !== "ask") return this.notice(thread, message);
-    // As thread-hub.ts does: the threads' counts in first (the node's then go to Redis before the read), a turn later.
-    const ask = () => this.ask(thread, message);
-    const counted = AFTER_COUNTS.has(message.question.t) ? () => this.counts.after(this.ports.keys(), ask) : ask;
-    if (NEXT_TURN.has(message.question.t)) return void setImmediate(counted);
-    counted();
+    // The threads' counts in first: the node's then go to Redis before the read.
+    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
   }
 
   private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
