@@ -208,9 +208,15 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   };
 
   // The kernel does not let threads share a port it chose itself (port 0): one is chosen first.
-  if (port === 0) port = await freePort(config.host);
-  // Taken before any thread listens, so a second Herald stops before it shares the port.
-  if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
+  const chosen = port === 0;
+  // The lock is taken before any thread listens, so a second Herald stops before it shares the port.
+  // A chosen port can still be locked by a Herald that is stopping (its socket closed, its
+  // process not yet gone): then another one is chosen.
+  for (let attempt = 1; ; attempt++) {
+    if (chosen) port = await freePort(config.host);
+    if ((await lockPort(port)) !== null) break;
+    if (!chosen || attempt === 10) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
+  }
   // All at once: loading a thread's modules is most of its start, and the cores do it side by side.
   await Promise.all(
     Array.from({ length: config.workers }, (_, thread) =>
