@@ -18,7 +18,7 @@ import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
-import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread, Transition } from "./thread-wire.js";
+import { type Answers, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -109,6 +109,8 @@ export class ThreadHub {
   }
 
   private receive(thread: number, message: ToHub): void {
+    // A publish: only with --redis (thread-node-hub.ts); here the threads pass publishes to each other.
+    if (typeof message === "string") return;
     if (message.t !== "ask") return this.notice(thread, message);
     this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
   }
@@ -123,9 +125,6 @@ export class ThreadHub {
 
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
-      case "publish":
-        // Only with --redis (thread-node-hub.ts): here the threads pass publishes to each other.
-        return;
       case "terminate":
       case "consoleEntry":
       case "consoleWatch":
@@ -214,7 +213,7 @@ export class ThreadHub {
       if (!this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
-      this.occupancy.post(this.ports, appId, channel, { t: "deliver", message: announce } satisfies ToThread);
+      this.occupancy.post(this.ports, appId, channel, encodeForThreads(announce));
     }
     return { ok: true, added, members: snapshot(members) };
   }

@@ -1,6 +1,6 @@
 /**
  * The worker threads' direct ports to one another. A publish goes from the thread it
- * was made on straight to each other thread, one structured clone each, not through
+ * was made on straight to each other thread, one string each, not through
  * the hub: the main thread is neither woken by the process's publishes nor a queue
  * that all of them wait in (measured: a sleeping thread pays 13-19 µs to take a
  * message, bench/thread-wake.ts).
@@ -11,15 +11,14 @@
  * joins anew: the others' ports to the thread that died closed with it.
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import type { ChannelMessage } from "./cluster.js";
-import type { ToThread } from "./thread-wire.js";
+import type { ThreadChannelMessage, ToThread } from "./thread-wire.js";
 
 export type PeerPorts = Array<[thread: number, port: MessagePort]>;
 
 /** What a thread told of a new thread sends it first: the new thread serves once every other has. */
 export const MET = "met";
 /** On a peer port: that greeting, then the publishes of the thread at the other end, in order. */
-export type PeerMessage = ChannelMessage | typeof MET;
+export type PeerMessage = ThreadChannelMessage | typeof MET;
 
 export class ThreadMesh {
   /** Each thread's hub port, the main thread's end. */

@@ -22,7 +22,7 @@ import { SettleBarrier } from "./thread-settle.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import type { Answers, ThreadNotice, ThreadQuestion, ToHub, ToThread } from "./thread-wire.js";
+import { type Answers, decodeFromThreads, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -153,7 +153,7 @@ export class NodeThreadHub {
         deliver: (message) => {
           // Only to the threads with subscribers of the channel: it was published on another node (or is a member's announcement).
           if (this.publishingForThreads) return;
-          this.occupancy.post(this.ports, message.appId, message.channel, { t: "deliver", message } satisfies ToThread);
+          this.occupancy.post(this.ports, message.appId, message.channel, encodeForThreads(message));
         },
         terminateUser: (appId, userId) => everyThreadBut(this.origin, { t: "terminate", appId, userId }),
         signedInUsers: () => [...this.online.keys()].map((entry) => entry.split("\n") as [string, string]),
@@ -184,7 +184,18 @@ export class NodeThreadHub {
     };
   }
 
+  /** A thread's publish, for the other nodes: the process's threads have it already (thread-mesh.ts). */
+  private publishForThreads(message: ChannelMessage): void {
+    this.publishingForThreads = true;
+    try {
+      this.node.broker.publish(message);
+    } finally {
+      this.publishingForThreads = false;
+    }
+  }
+
   private receive(thread: number, message: ToHub): void {
+    if (typeof message === "string") return this.publishForThreads(decodeFromThreads(message));
     if (message.t !== "ask") return this.notice(thread, message);
     // The threads' counts in first: the node's then go to Redis before the read.
     this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
@@ -206,14 +217,6 @@ export class NodeThreadHub {
 
   private notice(thread: number, notice: ThreadNotice): void {
     switch (notice.t) {
-      case "publish":
-        this.publishingForThreads = true;
-        try {
-          this.node.broker.publish(notice.message);
-        } finally {
-          this.publishingForThreads = false;
-        }
-        return;
       case "terminate":
         this.origin = thread;
         try {
@@ -317,7 +320,7 @@ export class NodeThreadHub {
   }
 
   /** To one thread, which has the webhooks, the tap and the broker to announce with. */
-  private report(message: ToThread): void {
+  private report(message: Exclude<ToThread, string>): void {
     const first = this.ports.values().next().value;
     if (first) first.postMessage(message);
     else this.log.debug({ message: message.t }, "no worker thread to report to");

@@ -13,7 +13,7 @@ import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
-import type { Answers, ThreadNotice, ThreadQuestion, ToThread } from "./thread-wire.js";
+import { type Answers, decodeFromThreads, encodeForThreads, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToThread } from "./thread-wire.js";
 
 export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
@@ -36,7 +36,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     // Until the hub's first word, as a node that just joined (the metrics are laid out at start).
     let link: RedisLinkStats | undefined = showsRedisLink ? { up: true, roundTripSeconds: undefined, messagesNotSent: 0 } : undefined;
     let otherNodes = new Map<string, number>();
-    const tell = (notice: ThreadNotice) => port.postMessage(notice);
+    const tell = (notice: ThreadNotice | ThreadChannelMessage) => port.postMessage(notice);
     const counts = new CountBatch(self, occupied, (app, channel) => channels.forApp(app.id).subscriptionCount(channel), (app) => events.heard(app), tell);
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
       new Promise((resolve, reject) => {
@@ -51,7 +51,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const meet = (thread: number, peer: MessagePort, known: () => void) => {
       peers.get(thread)?.close();
       peers.set(thread, peer);
-      peer.on("message", (message: PeerMessage) => (message === MET ? known() : local.deliver(message)));
+      peer.on("message", (message: PeerMessage) => (message === MET ? known() : local.deliver(decodeFromThreads(message))));
       // The thread ended (its ports close with it), or this one did.
       peer.on("close", () => {
         known();
@@ -64,9 +64,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     });
 
     port.on("message", (message: ToThread) => {
+      if (typeof message === "string") return local.deliver(decodeFromThreads(message));
       switch (message.t) {
-        case "deliver":
-          return local.deliver(message.message);
         case "peer":
           meet(message.thread, message.port, () => {});
           return message.port.postMessage(MET satisfies PeerMessage);
@@ -125,8 +124,9 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const broker: Broker = {
       publish(message) {
         local.deliver(message);
-        occupied.post(peers, message.appId, message.channel, message);
-        if (publishToHub) tell({ t: "publish", message });
+        const encoded = encodeForThreads(message);
+        occupied.post(peers, message.appId, message.channel, encoded);
+        if (publishToHub) tell(encoded);
       },
       terminateUser(appId, userId) {
         local.terminateUser(appId, userId);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { decodeFromThreads, encodeForThreads } from "../../src/cluster/thread-wire.js";
 import { decodeWireMessage, encodeChannelMessage, encodeTerminateUser } from "../../src/cluster/wire.js";
 
 describe("the envelope nodes send each other", () => {
@@ -16,5 +17,16 @@ describe("the envelope nodes send each other", () => {
 
   it.each(["", "m", "m\n7", "m\n7\nnews", "x\n7\nnews\n\n{}"])("ignores %j", (text) => {
     expect(decodeWireMessage(text)).toBeNull();
+  });
+});
+
+describe("a channel message as it crosses threads", () => {
+  it.each([
+    { appId: "1", channel: "news", frame: '{"event":"a","channel":"news","data":"{}"}', exceptSocketId: "1.2" },
+    // An app id may hold anything, a newline and digits first among them; a frame, newlines.
+    { appId: "12\nodd 3", channel: "private-x", frame: '{"event":"a\nb","data":"line\nbreak"}', exceptSocketId: undefined },
+    { appId: "", channel: "c", frame: "", exceptSocketId: undefined },
+  ])("arrives as it was sent: app $appId", (message) => {
+    expect(decodeFromThreads(encodeForThreads(message))).toEqual(message);
   });
 });
