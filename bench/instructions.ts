@@ -13,6 +13,9 @@
  *
  *   npm run bench:instructions                (needs valgrind: apt-get install valgrind)
  *   npm run bench:instructions -- --only cold  the shapes whose key contains "cold"
+ *   npm run bench:instructions -- --workers 2  Herald on 2 worker threads against Herald on one,
+ *                                              in place of the baseline: what crossing threads
+ *                                              costs in user space, without the wake-ups' noise
  *   HERALD_KEEP_CALLGRIND=1 npm run bench:instructions   keep (and name) each run's callgrind output
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -43,12 +46,17 @@ const SHAPES: Shape[] = [
 ];
 const root = resolve(import.meta.dirname, "../..");
 
-async function countInstructions(kind: ServerKind, shape: Shape, requests: number): Promise<number> {
+/** What runs under callgrind: the baseline, or Herald on this many threads (1: without `--workers`). */
+type Counted = ServerKind | { workers: number };
+
+async function countInstructions(counted: Counted, shape: Shape, requests: number): Promise<number> {
+  const kind: ServerKind = typeof counted === "string" ? counted : "herald";
+  const workers = typeof counted === "string" || counted.workers === 1 ? [] : ["--workers", String(counted.workers)];
   const dir = mkdtempSync(join(tmpdir(), "herald-callgrind-"));
   writeFileSync(join(dir, "apps.json"), JSON.stringify({ apps: [BENCH_APP] }));
   const script =
     kind === "herald"
-      ? [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", join(dir, "apps.json")]
+      ? [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", join(dir, "apps.json"), ...workers]
       : [join(root, "dist-bench/bench/baseline-server.js"), "--port", "0"];
   // V8 writes machine code at run time: callgrind must watch for it.
   const server = spawn("valgrind", ["--tool=callgrind", "--smc-check=all-non-file", `--callgrind-out-file=${dir}/callgrind.%p`, process.execPath, ...script], {
@@ -84,7 +92,7 @@ async function countInstructions(kind: ServerKind, shape: Shape, requests: numbe
     .reduce((sum, file) => sum + Number(/^summary: (\d+)/m.exec(readFileSync(join(dir, file), "utf8"))?.[1] ?? 0), 0);
   // Each output is megabytes; keep one with HERALD_KEEP_CALLGRIND=1, for callgrind_annotate.
   if (!process.env.HERALD_KEEP_CALLGRIND) rmSync(dir, { recursive: true, force: true });
-  else console.log(`  ${kind}, ${requests} requests: ${dir}`);
+  else console.log(`  ${kind} ${workers.join(" ")}, ${requests} requests: ${dir}`);
   return total;
 }
 
@@ -95,18 +103,33 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install -y valgrind).");
     process.exit(2);
   }
-  const { values } = parseArgs({ options: { only: { type: "string" } } });
-  for (const shape of SHAPES.filter(({ key }) => !values.only || key.toLowerCase().includes(values.only.toLowerCase()))) {
-    const counts: Record<string, number> = {};
-    for (const kind of ["herald", "baseline"] as const) {
-      const few = await countInstructions(kind, shape, shape.few);
-      const many = await countInstructions(kind, shape, shape.many);
+  const { values } = parseArgs({ options: { only: { type: "string" }, workers: { type: "string" } } });
+  const workers = Number(values.workers ?? 1);
+  if (!Number.isInteger(workers) || workers < 1) {
+    console.error(`--workers takes a whole number of threads, not "${values.workers}".`);
+    process.exit(2);
+  }
+  // With --workers, Herald on that many threads is compared with Herald on one.
+  const compared: [string, Counted][] =
+    workers === 1
+      ? [["herald", "herald"], ["baseline", "baseline"]]
+      : [[`herald --workers ${workers}`, { workers }], ["herald", "herald"]];
+  for (const asked of SHAPES.filter(({ key }) => !values.only || key.toLowerCase().includes(values.only.toLowerCase()))) {
+    // With --workers the warm shapes warm each thread up as much as one thread (each takes
+    // its share of the requests and compiles its own code), and count four times as many
+    // events between the two runs: when each thread sleeps varies from run to run.
+    const shape = workers > 1 && asked.few > 0 ? { ...asked, warmUp: asked.warmUp * workers, many: asked.few + 4 * (asked.many - asked.few) } : asked;
+    const counts: number[] = [];
+    for (const [, counted] of compared) {
+      const few = await countInstructions(counted, shape, shape.few);
+      const many = await countInstructions(counted, shape, shape.many);
       const perEvent = (many - few) / (shape.many - shape.few);
-      counts[kind] = shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent;
+      counts.push(shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent);
     }
+    const [[first], [second]] = compared as [[string, Counted], [string, Counted]];
     console.log(
-      `${shape.name}: herald ${(counts.herald! / 1000).toFixed(2)}k, baseline ${(counts.baseline! / 1000).toFixed(2)}k ` +
-        `user-space instructions ${shape.unit} (herald/baseline ${(counts.herald! / counts.baseline!).toFixed(2)})`,
+      `${shape.name}: ${first} ${(counts[0]! / 1000).toFixed(2)}k, ${second} ${(counts[1]! / 1000).toFixed(2)}k ` +
+        `user-space instructions ${shape.unit} (${first}/${second} ${(counts[0]! / counts[1]!).toFixed(2)})`,
     );
   }
 }
