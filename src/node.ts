@@ -27,7 +27,7 @@ import { SocketRegistry } from "./server/socket-registry.js";
 import { SubscriptionCounts } from "./server/subscription-counts.js";
 import { UserSockets } from "./server/user-sockets.js";
 import { createUwsApp } from "./server/uws-app.js";
-import uWS, { listenExclusively, listenShared } from "./server/uws.js";
+import { closeApp, listenExclusively, listenShared } from "./server/uws.js";
 import { VacantChannels } from "./server/vacant-channels.js";
 import { postJson } from "./webhooks/http-post.js";
 import { Webhooks } from "./webhooks/webhooks.js";
@@ -102,8 +102,9 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   const metrics = () => (exporter ??= nodeExporter(services));
   const ops = config.metricsPort === 0 ? undefined : await startOps(services, metrics(), { ...config, port: config.metricsPort, otherThreads: options.otherThreads });
   if (ops === null) {
-    // Closed before the error: a worker thread that ends holding it would abort the process.
-    uWS.us_listen_socket_close(listening.socket);
+    // Closed before the error, with any connection it took meanwhile: a worker thread that
+    // ends holding one would abort the process.
+    closeApp(uwsApp);
     throw new NodeStartError(`Cannot serve metrics on ${config.host}:${config.metricsPort}: the port is in use. Choose another with --metrics-port, or 0 to turn metrics off.`);
   }
 

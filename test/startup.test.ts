@@ -2,6 +2,7 @@
  * Start-up as a user meets it: settings from flags and environment, one log
  * line when listening, and a fast, named failure for every bad start.
  */
+import { createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { RawClient, serverSdk } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, writeAppsFile } from "./helpers/herald.js";
@@ -51,6 +52,21 @@ describe("start-up", () => {
     expect(second.code).toBe(1);
     expect(second.output).toContain(`Cannot listen on 127.0.0.1:${first.port}`);
     await first.stop();
+  });
+
+  // On worker threads every thread must close what it holds before the process exits, or Node aborts.
+  it.each([
+    { on: "one thread", workers: [] },
+    { on: "two worker threads", workers: ["--workers", "2"] },
+  ])("refuses to start when the metrics port is taken, saying how to choose another ($on)", async ({ workers }) => {
+    const taken = createServer();
+    await new Promise<void>((listening) => taken.listen(0, "127.0.0.1", listening));
+    const { port } = taken.address() as AddressInfo;
+    const appsFile = writeAppsFile({ apps: [DEMO_APP] });
+    const run = await runHerald(["--host", "127.0.0.1", "--port", "0", "--metrics-port", String(port), "--apps", appsFile, ...workers]);
+    taken.close();
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`Cannot serve metrics on 127.0.0.1:${port}: the port is in use. Choose another with --metrics-port`);
   });
 
   it("refuses to run on uWebSockets.js's JavaScript fallback", async () => {
