@@ -1,9 +1,10 @@
 /**
  * User-space instructions, counted by valgrind's callgrind, for Herald and the
- * baseline: per signed `POST events` to 5 subscribers (the B4 shape) and per
- * delivery to a channel of 1,000 (the B2 shape). Instruction counts do not depend
- * on what else the machine is doing, so they settle what the kernel's sampled
- * user/system split of CPU time cannot.
+ * baseline: per signed `POST events` to 5 subscribers (the B4 shape), per delivery
+ * to a channel of 1,000 (the B2 shape) and per WebSocket connection opened and
+ * closed (B1's, without its idle wait). Instruction counts do not depend on what
+ * else the machine is doing, so they settle what the kernel's sampled user/system
+ * split of CPU time cannot.
  *
  * Each server runs twice under callgrind, after the same warm-up, with few and
  * with many events; the difference divided by the extra events removes start-up
@@ -43,6 +44,7 @@ const SHAPES: Shape[] = [
   { key: "B4", name: "signed POST events, 5 subscribers (B4)", unit: "per request", subscribers: 5, warmUp: 6000, few: 500, many: 6500 },
   { key: "B4-cold", name: "the first 2,000 signed POST events after start, 5 subscribers", unit: "per request", subscribers: 5, warmUp: 0, few: 0, many: 2000 },
   { key: "B2", name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 420 },
+  { key: "B1", name: "a WebSocket connection, opened and closed (B1)", unit: "per connection", subscribers: 0, warmUp: 4000, few: 200, many: 2200 },
 ];
 const root = resolve(import.meta.dirname, "../..");
 
@@ -74,14 +76,22 @@ async function countInstructions(counted: Counted, shape: Shape, requests: numbe
     server.once("exit", (code) => reject(new Error(`${kind} under valgrind exited with ${code}`)));
   });
   const pool = ClientPool.start(1);
-  await pool.connect(port, BENCH_APP.key, shape.subscribers);
-  await pool.subscribe(() => ["measured"], BENCH_APP.key, BENCH_APP.secret);
-  const body = (seq: number) => JSON.stringify({ name: "bench", channels: ["measured"], data: JSON.stringify({ seq, t: clockMs() }) });
-  await pool.track(0);
-  await publishMany(port, `/apps/${BENCH_APP.id}/events`, shape.warmUp, body, 8);
-  await publishMany(port, `/apps/${BENCH_APP.id}/events`, requests, body, 8);
-  await pool.waitForDeliveries((shape.warmUp + requests) * shape.subscribers);
-  await pool.closeSockets();
+  if (shape.unit === "per connection") {
+    // The warm-up's connections, then the counted ones, each opened and closed.
+    for (const count of [shape.warmUp, requests]) {
+      await pool.connect(port, BENCH_APP.key, count);
+      await pool.closeSockets();
+    }
+  } else {
+    await pool.connect(port, BENCH_APP.key, shape.subscribers);
+    await pool.subscribe(() => ["measured"], BENCH_APP.key, BENCH_APP.secret);
+    const body = (seq: number) => JSON.stringify({ name: "bench", channels: ["measured"], data: JSON.stringify({ seq, t: clockMs() }) });
+    await pool.track(0);
+    await publishMany(port, `/apps/${BENCH_APP.id}/events`, shape.warmUp, body, 8);
+    await publishMany(port, `/apps/${BENCH_APP.id}/events`, requests, body, 8);
+    await pool.waitForDeliveries((shape.warmUp + requests) * shape.subscribers);
+    await pool.closeSockets();
+  }
   pool.stop();
   // Both servers exit on SIGINT, and callgrind writes its counts at exit.
   const exited = new Promise((done) => server.once("exit", done));
