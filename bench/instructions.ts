@@ -48,12 +48,12 @@ const SHAPES: Shape[] = [
 ];
 const root = resolve(import.meta.dirname, "../..");
 
-/** What runs under callgrind: the baseline, or Herald on this many threads (1: without `--workers`). */
+/** What runs under callgrind: the baseline, Herald, or Herald on this many worker threads. */
 type Counted = ServerKind | { workers: number };
 
 async function countInstructions(counted: Counted, shape: Shape, requests: number): Promise<number> {
   const kind: ServerKind = typeof counted === "string" ? counted : "herald";
-  const workers = typeof counted === "string" || counted.workers === 1 ? [] : ["--workers", String(counted.workers)];
+  const workers = typeof counted === "string" ? [] : ["--workers", String(counted.workers)];
   const dir = mkdtempSync(join(tmpdir(), "herald-callgrind-"));
   writeFileSync(join(dir, "apps.json"), JSON.stringify({ apps: [BENCH_APP] }));
   const script =
@@ -102,7 +102,7 @@ async function countInstructions(counted: Counted, shape: Shape, requests: numbe
     .reduce((sum, file) => sum + Number(/^summary: (\d+)/m.exec(readFileSync(join(dir, file), "utf8"))?.[1] ?? 0), 0);
   // Each output is megabytes; keep one with HERALD_KEEP_CALLGRIND=1, for callgrind_annotate.
   if (!process.env.HERALD_KEEP_CALLGRIND) rmSync(dir, { recursive: true, force: true });
-  else console.log(`  ${kind} ${workers.join(" ")}, ${requests} requests: ${dir}`);
+  else console.log(`  ${[kind, ...workers].join(" ")}, ${requests} requests: ${dir}`);
   return total;
 }
 
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       const perEvent = (many - few) / (shape.many - shape.few);
       counts.push(shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent);
     }
-    const [[first], [second]] = compared as [[string, Counted], [string, Counted]];
+    const [first, second] = compared.map(([name]) => name) as [string, string];
     console.log(
       `${shape.name}: ${first} ${(counts[0]! / 1000).toFixed(2)}k, ${second} ${(counts[1]! / 1000).toFixed(2)}k ` +
         `user-space instructions ${shape.unit} (${first}/${second} ${(counts[0]! / counts[1]!).toFixed(2)})`,

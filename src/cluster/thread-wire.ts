@@ -12,9 +12,10 @@ import type { RedisLinkStats } from "../metrics/prometheus.js";
 import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js";
 
 /**
- * A channel message as it crosses threads: one string, not an object. The structured
- * clone of an object pays for its shape on both sides: back to back, 7.2 to 7.8 µs of
- * CPU per publish passed as `{appId, channel, frame}`, 2.7 to 3.2 µs as one string.
+ * A channel message as it crosses threads: one string, not an object, whose structured
+ * clone pays for its shape on both sides (in isolation, back to back: 7.2 to 7.8 µs of
+ * CPU per message as `{appId, channel, frame}`, 2.7 to 3.2 µs as one string; in B4 on
+ * two threads the decoding takes most of that back, see bench/RESULTS.md).
  * App ids may hold any character, so the app's goes first, after its length; channel
  * names and socket ids cannot hold a newline; the frame, last, is left as it is.
  */
