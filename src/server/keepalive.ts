@@ -41,6 +41,15 @@ export class Keepalive {
     clearInterval(this.timer);
   }
 
+  /**
+   * The sweep second after which `seconds` have surely passed, read from the clock: `now`
+   * is a second or more stale when a sweep runs late (a busy machine), and a deadline
+   * counted from it came early (a sign-in deadline of 1 s closed a socket after 0.3 s).
+   */
+  deadlineIn(seconds: number): number {
+    return monotonicSeconds() + seconds;
+  }
+
   /** Records that the client was heard from. */
   heard(connection: Connection): void {
     connection.lastSeen = this.now;

@@ -58,7 +58,7 @@ export function newConnection(ctx: SocketServices, key: string, rawQuery: string
     open: true,
     clientEvents: undefined,
     user: undefined,
-    signinDeadline: admission.app?.requireUserAuthentication ? keepalive.now + admission.app.userAuthenticationTimeout : 0,
+    signinDeadline: admission.app?.requireUserAuthentication ? keepalive.deadlineIn(admission.app.userAuthenticationTimeout) : 0,
     origin: admission.app && ctx.tap.watching(admission.app.id) ? origin : undefined,
   };
 }

@@ -45,7 +45,7 @@ describe("keepalive sweep", () => {
     const swept = Object.assign(recordingSocket(app(appId)), { buffered: 0, pings: 0 }) as SweptSocket;
     const connection = swept.getUserData();
     connection.lastSeen = keepalive.now;
-    if (appId === SIGNIN_APP.id) connection.signinDeadline = keepalive.now + SIGNIN_APP.userAuthenticationTimeout;
+    if (appId === SIGNIN_APP.id) connection.signinDeadline = keepalive.deadlineIn(SIGNIN_APP.userAuthenticationTimeout); // as pusher-connection.ts does
     const ws = Object.assign(swept, {
       getBufferedAmount: () => swept.buffered,
       cork: (work: () => void) => work(),
@@ -98,6 +98,15 @@ describe("keepalive sweep", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(late.closed?.code).toBe(4009);
     expect(signed.closed).toBeUndefined();
+  });
+
+  it("gives a socket its whole sign-in time when the last sweep ran late", async () => {
+    keepalive.now -= 2; // the coarse clock as a sweep 2 s late on a busy machine left it
+    const late = connect(SIGNIN_APP.id);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(late.closed).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(late.closed?.code).toBe(4009);
   });
 
   it("closes a socket holding more queued output than it may with 4100, and counts it", async () => {
