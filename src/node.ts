@@ -95,8 +95,8 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   };
 
   const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem(), sessionRelay: options.sessionRelay });
-  const listening = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
-  if (!listening) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
+  const port = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
+  if (port === null) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
   // Built when first needed: a node without metrics pays nothing for them.
   let exporter: MetricsExporter | undefined;
   const metrics = () => (exporter ??= nodeExporter(services));
@@ -113,7 +113,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   const cacheSweep = setInterval(() => channels.sweepCaches(Date.now()), CACHE_SWEEP_INTERVAL_MS);
   cacheSweep.unref();
   return {
-    port: listening.port,
+    port,
     opsPort: ops?.port,
     applyApps: (next) => applyApps(services, next),
     metricsText: () => metrics().text(),

@@ -6,7 +6,7 @@
 import uWS, { type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
 
 export default uWS;
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket } from "uWebSockets.js";
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from "uWebSockets.js";
 
 /** Why the loaded engine is not the native one, or null when it is. */
 export function nativeEngineProblem(): string | null {
@@ -23,21 +23,20 @@ export function nativeEngineProblem(): string | null {
 /**
  * Listens sharing the port with the process's other worker threads (SO_REUSEPORT,
  * the engine's default): the kernel spreads connections over them. Port 0 takes a
- * free port, which the other threads then share.
+ * free port, which the other threads then share. Resolves to the bound port, or null.
+ * The stop closes the app, not the listen socket (closeApp).
  */
-export function listenShared(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number } | null> {
+export function listenShared(app: TemplatedApp, host: string, port: number): Promise<number | null> {
   return new Promise((resolve) => {
-    app.listen(host, port, (socket) => {
-      resolve(socket ? { socket, port: uWS.us_socket_local_port(socket) } : null);
-    });
+    app.listen(host, port, (socket) => resolve(socket ? uWS.us_socket_local_port(socket) : null));
   });
 }
 
 /**
  * Listens without SO_REUSEPORT (which uWS sets by default), so a second server on
- * a taken port fails instead of silently sharing it. Resolves to the bound port.
+ * a taken port fails instead of silently sharing it. Resolves to the bound port, or null.
  */
-export function listenExclusively(app: TemplatedApp, host: string, port: number): Promise<{ socket: us_listen_socket; port: number } | null> {
+export function listenExclusively(app: TemplatedApp, host: string, port: number): Promise<number | null> {
   const exclusive = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
   // The host + options overload exists in the engine but not in its type declarations.
   const listen = app.listen as unknown as (
@@ -47,9 +46,7 @@ export function listenExclusively(app: TemplatedApp, host: string, port: number)
     callback: (socket: us_listen_socket | false) => void,
   ) => void;
   return new Promise((resolve) => {
-    listen.call(app, host, port, exclusive, (socket) => {
-      resolve(socket ? { socket, port: uWS.us_socket_local_port(socket) } : null);
-    });
+    listen.call(app, host, port, exclusive, (socket) => resolve(socket ? uWS.us_socket_local_port(socket) : null));
   });
 }
 

@@ -71,12 +71,12 @@ export async function startOps(services: OpsServices, exporter: MetricsExporter,
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId), options.otherThreads?.activity);
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, statsNode: options.otherThreads?.node ?? services.tap.node, maxBodyBytes: options.maxBodyBytes }) : () => {};
   app.any("/*", (res) => sendError(res, watchAbort(res), 404, "This port serves GET /metrics and the console (GET /) only.", true));
-  const listening = await listenExclusively(app, options.host, options.port);
-  if (!listening) return null;
+  const port = await listenExclusively(app, options.host, options.port);
+  if (port === null) return null;
   if (options.console) stats.start();
   return {
     app,
-    port: listening.port,
+    port,
     stop() {
       stats.stop();
       closeConsole();
