@@ -218,10 +218,13 @@ describe("presence", () => {
     await ada.client.caughtUp();
     expect(ada.client.frames.filter((frame) => frame.event.startsWith("pusher_internal:member"))).toEqual([]);
 
-    // The same markers see the departure of Bob's last tab, so they would have seen the first.
+    // Bob's last tab leaving is announced, once: a departure wrongly announced for the first tab would be a second.
+    // (Awaited rather than caught up with: on worker threads a departure reaches Ada's thread through the main
+    // thread, so a ping to Ada's thread can come back before it; the first tab's would be here by this one.)
     await bob.client.closedByUs();
+    expect(await ada.client.event("pusher_internal:member_removed")).toMatchObject({ data: JSON.stringify({ user_id: "2" }) });
     await ada.client.caughtUp();
-    expect(ada.client.frames.filter((frame) => frame.event === "pusher_internal:member_removed")).toMatchObject([{ data: JSON.stringify({ user_id: "2" }) }]);
+    expect(ada.client.frames.filter((frame) => frame.event.startsWith("pusher_internal:member"))).toEqual([]);
     expect(bob.client.frames.filter((frame) => frame.event === "pusher_internal:member_added")).toEqual([]);
     ada.client.close();
   });
