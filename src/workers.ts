@@ -15,6 +15,7 @@ import { ThreadHub } from "./cluster/thread-hub.js";
 import { ThreadMesh } from "./cluster/thread-mesh.js";
 import { ThreadOccupancy } from "./cluster/thread-occupancy.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
+import { shippedFile } from "./shipped-files.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { AppActivity } from "./console/stats.js";
@@ -112,7 +113,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     const peers = mesh.join(thread, channel.port1);
     // Only the first thread serves the ops port (its /metrics sums every thread's).
     const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0 };
-    const worker = new Worker(new URL("./worker.js", import.meta.url), {
+    const worker = new Worker(shippedFile("worker.js"), {
       workerData: {
         thread,
         threads: config.workers,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { shippedFile } from "../shipped-files.js";
 
 export interface ScriptSpec {
   /** The file in scripts/, which the build copies beside the compiled code. */
@@ -17,7 +18,7 @@ const sources = new Map<string, string>();
 
 function source(file: string): string {
   let lua = sources.get(file);
-  if (lua === undefined) sources.set(file, (lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), "utf8")));
+  if (lua === undefined) sources.set(file, (lua = readFileSync(shippedFile(`cluster/scripts/${file}`), "utf8")));
   return lua;
 }
 

@@ -15,6 +15,7 @@ import { triggerEvent, type PublishingServices } from "../api/events.js";
 import { bodyLimitBytes, type ApiResponse } from "../api/signed-endpoint.js";
 import { readBody, STATUS_TEXT, watchAbort, type ResponseState } from "../http-io.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "../uws.js";
+import { shippedFile } from "../../shipped-files.js";
 
 /** No inline script or style, nothing from elsewhere: the bundle is all there is. */
 const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
@@ -241,7 +242,7 @@ function loadAssets(): Map<string, Buffer> {
   const assets = new Map<string, Buffer>();
   for (const [, file] of ASSETS) {
     try {
-      assets.set(file, readFileSync(new URL(`../../web/console/${file}`, import.meta.url)));
+      assets.set(file, readFileSync(shippedFile(`web/console/${file}`)));
     } catch {
       // Not built: the route says so.
     }
