@@ -1,8 +1,8 @@
 /**
  * User-space instructions, counted by valgrind's callgrind, for Herald and the
  * baseline: per signed `POST events` to 5 subscribers (the B4 shape), per delivery
- * to a channel of 1,000 (the B2 shape) and per WebSocket connection opened and
- * closed (B1's, without its idle wait). Instruction counts do not depend on what
+ * to a channel of 1,000 (the B2 shape), per subscribe to a channel of 10 (S1's) and
+ * per WebSocket connection opened and closed (B1's, without its idle wait). Instruction counts do not depend on what
  * else the machine is doing, so they settle what the kernel's sampled user/system
  * split of CPU time cannot.
  *
@@ -46,6 +46,9 @@ const SHAPES: Shape[] = [
   { key: "B2", name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 420 },
   // 10,000 connections counted: each leaves garbage for the old generation, and one full
   // collection (about 40M instructions) falling into a span of 2,000 or not moved the count by 20k.
+  // Public channels of 10, 1,000 sockets each subscribing to a share of them (S1's small channels).
+  // A long warm-up: on worker threads, TurboFan was still compiling the subscribe path past 100,000.
+  { key: "S1", name: "a subscribe to a channel of 10 (S1)", unit: "per subscribe", subscribers: 1000, warmUp: 40000, few: 1000, many: 11000 },
   { key: "B1", name: "a WebSocket connection, opened and closed (B1)", unit: "per connection", subscribers: 0, warmUp: 4000, few: 200, many: 10200 },
 ];
 const root = resolve(import.meta.dirname, "../..");
@@ -87,6 +90,18 @@ async function countInstructions(counted: Counted, shape: Shape, requests: numbe
       if (failed > 0) throw new Error(`${failed} of the bench's WebSocket connections failed`);
       await pool.closeSockets();
     }
+  } else if (shape.unit === "per subscribe") {
+    await pool.connect(port, BENCH_APP.key, shape.subscribers);
+    for (const [phase, count] of [["warm", shape.warmUp], ["counted", requests]] as const) {
+      const perSocket = count / shape.subscribers;
+      const { errors, unanswered } = await pool.subscribe(
+        (socket) => Array.from({ length: perSocket }, (_, j) => `${phase}-${j}-${Math.floor(socket / 10)}`),
+        BENCH_APP.key,
+        BENCH_APP.secret,
+      );
+      if (errors + unanswered > 0) throw new Error(`${errors + unanswered} of the bench's subscribes failed`);
+    }
+    await pool.closeSockets();
   } else {
     await pool.connect(port, BENCH_APP.key, shape.subscribers);
     await pool.subscribe(() => ["measured"], BENCH_APP.key, BENCH_APP.secret);
