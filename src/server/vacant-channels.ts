@@ -51,21 +51,33 @@ export class VacantChannels {
     };
   }
 
-  /** Publishes an HTTP API event of a channel under `rule`, or keeps it when nobody anywhere subscribes. */
-  publish(app: App, rule: VacantChannelBuffer, message: ChannelMessage): void {
+  /**
+   * Publishes an HTTP API event of a channel under `rule`, or keeps it when nobody anywhere
+   * subscribes. When the store answers later (worker threads, a cluster), the returned promise
+   * settles once it has: the API answers then, so that a backend that awaits each publish has
+   * its events kept in the order it published them, whichever thread or node each reached.
+   */
+  publish(app: App, rule: VacantChannelBuffer, message: ChannelMessage): Promise<void> | undefined {
     const key = channelKey(app.id, message.channel);
     if (!this.deciding.has(key) && this.parts.channels.forApp(app.id).subscriptionCount(message.channel) > 0) {
-      return this.parts.broker().publish(message);
+      this.parts.broker().publish(message);
+      return undefined;
     }
     const kept = this.parts.store().keepIfVacant(app, message.channel, rule, message.frame);
-    if (!(kept instanceof Promise)) return this.decided(app, message, kept);
+    if (!(kept instanceof Promise)) {
+      this.decided(app, message, kept);
+      return undefined;
+    }
     this.deciding.set(key, (this.deciding.get(key) ?? 0) + 1);
-    void kept.then((answer) => {
-      const left = this.deciding.get(key)! - 1;
-      if (left === 0) this.deciding.delete(key);
-      else this.deciding.set(key, left);
-      this.decided(app, message, answer);
-    });
+    // A question the main thread could not answer (its Redis away) keeps nothing, as an outage does.
+    return kept
+      .catch(() => false)
+      .then((answer) => {
+        const left = this.deciding.get(key)! - 1;
+        if (left === 0) this.deciding.delete(key);
+        else this.deciding.set(key, left);
+        this.decided(app, message, answer);
+      });
   }
 
   /**

@@ -22,8 +22,15 @@ export const triggerBatch = (ctx: PublishingServices): Endpoint => ({ app, body,
   }
   const limited = backendEventsAllowed(ctx, app, events.length, nowSecond);
   if (limited) return limited;
-  for (const event of events) publishEvent(ctx, app, event);
-  if (events.every((event) => event.info.size === 0)) return ok();
-  // One entry per event, in order; a batch event names one channel.
-  return Promise.all(events.map((event) => channelCounts(ctx, app, event.channels[0]!, event.info))).then((batchCounts) => ok({ batch: batchCounts }));
+  let deciding: Array<Promise<unknown>> | undefined;
+  for (const event of events) {
+    const decision = publishEvent(ctx, app, event);
+    if (decision) (deciding ??= []).push(decision);
+  }
+  const answer = () => {
+    if (events.every((event) => event.info.size === 0)) return ok();
+    // One entry per event, in order; a batch event names one channel.
+    return Promise.all(events.map((event) => channelCounts(ctx, app, event.channels[0]!, event.info))).then((batchCounts) => ok({ batch: batchCounts }));
+  };
+  return deciding ? Promise.all(deciding).then(answer) : answer();
 };

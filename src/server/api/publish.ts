@@ -18,19 +18,26 @@ export interface PublishServices {
 /**
  * Publishes a validated event to each of its channels, one encoded frame per
  * channel, and keeps it as the last event of the cache channels among them. A
- * channel under one of the app's vacantChannelBuffers rules may keep it instead.
+ * channel under one of the app's vacantChannelBuffers rules may keep it instead:
+ * when that is decided later, the result settles once it is, and the API answers
+ * then (VacantChannels.publish).
  */
-export function publishEvent(ctx: PublishServices, app: App, event: TriggeredEvent): void {
+export function publishEvent(ctx: PublishServices, app: App, event: TriggeredEvent): Promise<unknown> | undefined {
   if (ctx.tap.watching(app.id)) {
     ctx.tap.emit(app.id, { type: "api_event", event: event.name, channels: event.channels, exceptSocketId: event.socketId, ...payloadFields(event.data) });
   }
   const encode = channelEventEncoder(event.name, event.data);
+  let deciding: Array<Promise<void>> | undefined;
   for (const channel of event.channels) {
     const frame = encode(channel);
     if (isCacheChannel(channel)) ctx.eventCache.set(app.id, channel, event.name, event.data, frame);
     const message = { appId: app.id, channel, frame, exceptSocketId: event.socketId };
     const rule = app.vacantChannelBuffers.length === 0 ? undefined : bufferRuleFor(app, channel);
-    if (rule) ctx.vacant.publish(app, rule, message);
-    else ctx.broker.publish(message);
+    if (rule === undefined) ctx.broker.publish(message);
+    else {
+      const decision = ctx.vacant.publish(app, rule, message);
+      if (decision) (deciding ??= []).push(decision);
+    }
   }
+  return deciding && Promise.all(deciding);
 }
