@@ -2,9 +2,9 @@
  * User-space instructions, counted by valgrind's callgrind, for Herald and the
  * baseline: per signed `POST events` to 5 subscribers (the B4 shape), per delivery
  * to a channel of 1,000 (the B2 shape), per subscribe to a channel of 10 (S1's) and
- * per WebSocket connection opened and closed (B1's, without its idle wait). Instruction counts do not depend on what
- * else the machine is doing, so they settle what the kernel's sampled user/system
- * split of CPU time cannot.
+ * per WebSocket connection opened and closed (B1's, without its idle wait).
+ * Instruction counts do not depend on what else the machine is doing, so they
+ * settle what the kernel's sampled user/system split of CPU time cannot.
  *
  * Each server runs twice under callgrind, after the same warm-up, with few and
  * with many events; the difference divided by the extra events removes start-up
@@ -44,11 +44,11 @@ const SHAPES: Shape[] = [
   { key: "B4", name: "signed POST events, 5 subscribers (B4)", unit: "per request", subscribers: 5, warmUp: 6000, few: 500, many: 6500 },
   { key: "B4-cold", name: "the first 2,000 signed POST events after start, 5 subscribers", unit: "per request", subscribers: 5, warmUp: 0, few: 0, many: 2000 },
   { key: "B2", name: "fan-out to 1,000 subscribers (B2)", unit: "per delivery", subscribers: 1000, warmUp: 300, few: 20, many: 420 },
-  // 10,000 connections counted: each leaves garbage for the old generation, and one full
-  // collection (about 40M instructions) falling into a span of 2,000 or not moved the count by 20k.
   // Public channels of 10, 1,000 sockets each subscribing to a share of them (S1's small channels).
   // A long warm-up: on worker threads, TurboFan was still compiling the subscribe path past 100,000.
   { key: "S1", name: "a subscribe to a channel of 10 (S1)", unit: "per subscribe", subscribers: 1000, warmUp: 40000, few: 1000, many: 11000 },
+  // 10,000 connections counted: each leaves garbage for the old generation, and one full
+  // collection (about 40M instructions) falling into a span of 2,000 or not moved the count by 20k.
   { key: "B1", name: "a WebSocket connection, opened and closed (B1)", unit: "per connection", subscribers: 0, warmUp: 4000, few: 200, many: 10200 },
 ];
 const root = resolve(import.meta.dirname, "../..");
