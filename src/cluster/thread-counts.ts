@@ -17,8 +17,11 @@ import { AFTER_COUNTS, NEXT_TURN, type ThreadNotice, type ThreadQuestion } from 
 
 /** A worker thread's side: its channels whose counts the hub has yet to hear. */
 export class CountBatch {
-  /** "app\nchannel" → the channel, whose count the next batch carries, and its count when the last batch went. */
-  private readonly due = new Map<string, { app: App; channel: string; before: number }>();
+  /**
+   * Per app id, the channels whose counts the next batch carries, and each one's count when the
+   * last batch went. By app, then channel: no "app\nchannel" key to build and hash per change.
+   */
+  private readonly due = new Map<string, { app: App; channels: Map<string, number> }>();
   private scheduled = false;
   private stopped = false;
 
@@ -33,9 +36,12 @@ export class CountBatch {
   /** The channel's count on this thread changed, to `count`. */
   changed(app: App, channel: string, count: number, joined: boolean): void {
     if (this.stopped) return;
-    if (this.due.size === 0) this.occupancy.countBatches(this.thread, 1);
-    const entry = `${app.id}\n${channel}`;
-    if (!this.due.has(entry)) this.due.set(entry, { app, channel, before: joined ? count - 1 : count + 1 });
+    let channels = this.due.get(app.id)?.channels;
+    if (!channels) {
+      if (this.due.size === 0) this.occupancy.countBatches(this.thread, 1);
+      this.due.set(app.id, { app, channels: (channels = new Map()) });
+    }
+    if (!channels.has(channel)) channels.set(channel, joined ? count - 1 : count + 1);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -51,11 +57,13 @@ export class CountBatch {
     // occupied and vacated within it is told both, for its webhooks (vacated and occupied
     // again within it, it is told nothing: the hold of its departure would have cancelled it).
     const counts: Array<readonly [string, string, number, boolean]> = [];
-    for (const { app, channel, before } of this.due.values()) {
-      const count = this.countOf(app, channel);
+    for (const { app, channels } of this.due.values()) {
       const heard = this.heard(app);
-      if (before === 0 && count === 0) counts.push([app.id, channel, 1, heard]);
-      counts.push([app.id, channel, count, heard]);
+      for (const [channel, before] of channels) {
+        const count = this.countOf(app, channel);
+        if (before === 0 && count === 0) counts.push([app.id, channel, 1, heard]);
+        counts.push([app.id, channel, count, heard]);
+      }
     }
     this.due.clear();
     this.tell({ t: "counts", counts });

@@ -18,6 +18,7 @@ import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { SettleBarrier } from "./thread-settle.js";
+import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { type Answers, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
@@ -30,8 +31,7 @@ export interface Member {
 
 export class ThreadHub {
   private readonly ports = new Map<number, MessagePort>();
-  /** "app\nchannel" → thread → subscribers there. */
-  private readonly subs = new Map<string, Map<number, number>>();
+  private readonly subs = new ThreadSubscriberCounts();
   /** "app\nchannel" → user → member. */
   private readonly members = new Map<string, Map<string, Member>>();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -55,7 +55,7 @@ export class ThreadHub {
   ) {
     this.counts = new CountBarrier(occupancy, (thread) => this.send(thread, { t: "sendCounts" }));
     this.buffers = new LocalChannelBuffers(
-      (appId, channel) => (this.subs.get(key(appId, channel))?.size ?? 0) > 0,
+      (appId, channel) => this.subs.threads(appId, channel) > 0,
       (appId, reason, count) => this.dropped(appId, reason, count),
       maxBufferedBytes,
     );
@@ -76,12 +76,9 @@ export class ThreadHub {
     this.ports.delete(dead);
     this.settling.check();
     this.counts.forget(dead);
-    for (const [entry, counts] of this.subs) {
-      if (!counts.delete(dead) || counts.size > 0) continue;
-      this.subs.delete(entry);
-      const [appId, channel] = entry.split("\n") as [string, string];
-      this.vacating.hold(entry, () => this.transition({ kind: "vacated", appId, channel }));
-    }
+    this.subs.forget(dead, (appId, channel, vacant) => {
+      if (vacant) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
+    });
     for (const [entry, members] of this.members) {
       const [appId, channel] = entry.split("\n") as [string, string];
       for (const [userId, member] of members) {
@@ -146,11 +143,9 @@ export class ThreadHub {
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
       case "subscriptionCount":
-        return [...(this.subs.get(key(question.appId, question.channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0);
-      case "occupiedChannels": {
-        const start = key(question.appId, question.prefix);
-        return [...this.subs.keys()].filter((entry) => entry.startsWith(start)).map((entry) => entry.slice(question.appId.length + 1));
-      }
+        return this.subs.total(question.appId, question.channel);
+      case "occupiedChannels":
+        return this.subs.occupied(question.appId, question.prefix);
       case "members":
         return snapshot(this.members.get(key(question.appId, question.channel)));
       case "cameOnline": {
@@ -185,16 +180,12 @@ export class ThreadHub {
 
   /** A thread's own count of a channel's subscribers; the process's transitions go to the reporting thread. */
   private count(thread: number, appId: string, channel: string, count: number, heard: boolean): void {
-    const entry = key(appId, channel);
-    const counts = this.subs.get(entry) ?? new Map<number, number>();
-    const before = counts.size;
-    if (count > 0) counts.set(thread, count);
-    else counts.delete(thread);
-    if (counts.size > 0) this.subs.set(entry, counts);
-    else this.subs.delete(entry);
-    if (before === 0 && counts.size > 0 && !this.vacating.cancel(entry)) this.transition({ kind: "occupied", appId, channel });
+    const before = this.subs.threads(appId, channel);
+    this.subs.set(appId, channel, thread, count);
+    const after = this.subs.threads(appId, channel);
+    if (before === 0 && after > 0 && !this.vacating.cancel(key(appId, channel))) this.transition({ kind: "occupied", appId, channel });
     // When nobody hears of the app, there is nothing to hold (and a stop need not wait for it).
-    if (before > 0 && counts.size === 0 && heard) this.vacating.hold(entry, () => this.transition({ kind: "vacated", appId, channel }));
+    if (before > 0 && after === 0 && heard) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
   }
 
   private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number, announce: ChannelMessage): Answers["join"] {

@@ -19,6 +19,7 @@ import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
 import { snapshot, type Member } from "./thread-hub.js";
 import { SettleBarrier } from "./thread-settle.js";
+import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
@@ -31,8 +32,7 @@ const NODE_CHECK_MS = 250;
 
 export class NodeThreadHub {
   private readonly ports = new Map<number, MessagePort>();
-  /** "app\nchannel" → thread → subscribers there. */
-  private readonly subs = new Map<string, Map<number, number>>();
+  private readonly subs = new ThreadSubscriberCounts();
   /** "app\nchannel" → user → member, for the process's members of each channel. */
   private readonly members = new Map<string, Map<string, Member>>();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -83,13 +83,10 @@ export class NodeThreadHub {
     this.ports.delete(dead);
     this.settling.check();
     this.counts.forget(dead);
-    for (const [entry, counts] of this.subs) {
-      if (!counts.delete(dead)) continue;
-      if (counts.size === 0) this.subs.delete(entry);
-      const [appId, channel] = entry.split("\n") as [string, string];
+    this.subs.forget(dead, (appId, channel) => {
       const app = this.apps.byId(appId);
       if (app) this.node.occupancy.changed(app, channel, false);
-    }
+    });
     for (const [entry, members] of this.members) {
       const [appId, channel] = entry.split("\n") as [string, string];
       for (const [userId, member] of members) {
@@ -144,8 +141,8 @@ export class NodeThreadHub {
       for (const [thread, port] of this.ports) if (thread !== origin) port.postMessage(message);
     };
     const forApp = (appId: string) => ({
-      subscriptionCount: (channel: string) => [...(this.subs.get(key(appId, channel))?.values() ?? [])].reduce((sum, count) => sum + count, 0),
-      occupiedChannels: (prefix: string) => [...this.subs.keys()].filter((entry) => entry.startsWith(key(appId, prefix))).map((entry) => entry.slice(appId.length + 1)),
+      subscriptionCount: (channel: string) => this.subs.total(appId, channel),
+      occupiedChannels: (prefix: string) => this.subs.occupied(appId, prefix),
       presenceSnapshot: (channel: string) => snapshot(this.members.get(key(appId, channel))),
     });
     return {
@@ -278,13 +275,7 @@ export class NodeThreadHub {
   }
 
   private count(thread: number, appId: string, channel: string, count: number): void {
-    const entry = key(appId, channel);
-    const counts = this.subs.get(entry) ?? new Map<number, number>();
-    const before = counts.get(thread) ?? 0;
-    if (count > 0) counts.set(thread, count);
-    else counts.delete(thread);
-    if (counts.size > 0) this.subs.set(entry, counts);
-    else this.subs.delete(entry);
+    const before = this.subs.set(appId, channel, thread, count);
     const app = this.apps.byId(appId);
     if (app) this.node.occupancy.changed(app, channel, count > before);
   }
