@@ -17,6 +17,9 @@
  *   npm run bench:instructions -- --workers 2  Herald on 2 worker threads against Herald on one,
  *                                              in place of the baseline: what crossing threads
  *                                              costs in user space, without the wake-ups' noise
+ *   npm run bench:instructions -- --repeat 3   each count three times, alternating, the median printed with
+ *                                              the range: on worker threads the JIT's timing moves a count
+ *                                              by up to a quarter between runs (bench/RESULTS.md, S1)
  *   HERALD_KEEP_CALLGRIND=1 npm run bench:instructions   keep (and name) each run's callgrind output
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -126,6 +129,12 @@ async function countInstructions(counted: Counted, shape: Shape, requests: numbe
   return total;
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 async function main(): Promise<void> {
   try {
     execFileSync("valgrind", ["--version"], { stdio: "ignore" });
@@ -133,10 +142,12 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install -y valgrind).");
     process.exit(2);
   }
-  const { values } = parseArgs({ options: { only: { type: "string" }, workers: { type: "string" } } });
+  const { values } = parseArgs({ options: { only: { type: "string" }, workers: { type: "string" }, repeat: { type: "string" } } });
   const workers = Number(values.workers ?? 1);
-  if (!Number.isInteger(workers) || workers < 1) {
-    console.error(`--workers takes a whole number of threads, not "${values.workers}".`);
+  const repeat = Number(values.repeat ?? 1);
+  for (const [option, value] of [["workers", workers], ["repeat", repeat]] as const) {
+    if (Number.isInteger(value) && value >= 1) continue;
+    console.error(`--${option} takes a whole number, 1 or more, not "${values[option]}".`);
     process.exit(2);
   }
   // With --workers, Herald on that many threads is compared with Herald on one.
@@ -149,17 +160,25 @@ async function main(): Promise<void> {
     // its share of the requests and compiles its own code), and count four times as many
     // events between the two runs: when each thread sleeps varies from run to run.
     const shape = workers > 1 && asked.few > 0 ? { ...asked, warmUp: asked.warmUp * workers, many: asked.few + 4 * (asked.many - asked.few) } : asked;
-    const counts: number[] = [];
-    for (const [, counted] of compared) {
-      const few = await countInstructions(counted, shape, shape.few);
-      const many = await countInstructions(counted, shape, shape.many);
-      const perEvent = (many - few) / (shape.many - shape.few);
-      counts.push(shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent);
+    const runs: number[][] = compared.map(() => []);
+    for (let run = 0; run < repeat; run++) {
+      for (const [index, [, counted]] of compared.entries()) {
+        const few = await countInstructions(counted, shape, shape.few);
+        const many = await countInstructions(counted, shape, shape.many);
+        const perEvent = (many - few) / (shape.many - shape.few);
+        runs[index]!.push(shape.unit === "per delivery" ? perEvent / shape.subscribers : perEvent);
+      }
     }
+    const counts = runs.map(median);
+    const shown = (index: number) => {
+      const k = (count: number) => `${(count / 1000).toFixed(2)}k`;
+      const range = repeat > 1 ? ` (${runs[index]!.map(k).join(", ")})` : "";
+      return `${compared[index]![0]} ${k(counts[index]!)}${range}`;
+    };
     const [first, second] = compared.map(([name]) => name) as [string, string];
     console.log(
-      `${shape.name}: ${first} ${(counts[0]! / 1000).toFixed(2)}k, ${second} ${(counts[1]! / 1000).toFixed(2)}k ` +
-        `user-space instructions ${shape.unit} (${first}/${second} ${(counts[0]! / counts[1]!).toFixed(2)})`,
+      `${shape.name}: ${shown(0)}, ${shown(1)} user-space instructions ${shape.unit}${repeat > 1 ? `, medians of ${repeat} runs` : ""} ` +
+        `(${first}/${second} ${(counts[0]! / counts[1]!).toFixed(2)})`,
     );
   }
 }
