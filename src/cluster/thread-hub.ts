@@ -183,9 +183,11 @@ export class ThreadHub {
     const before = this.subs.threads(appId, channel);
     this.subs.set(appId, channel, thread, count);
     const after = this.subs.threads(appId, channel);
+    // When nobody hears of the app (no webhooks, no console), there is nothing to report, nor to
+    // hold (and a stop need not wait for it), as on one thread (LocalOccupancy): no message wakes the reporter.
+    if (!heard) return;
     if (before === 0 && after > 0 && !this.vacating.cancel(key(appId, channel))) this.transition({ kind: "occupied", appId, channel });
-    // When nobody hears of the app, there is nothing to hold (and a stop need not wait for it).
-    if (before > 0 && after === 0 && heard) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
+    if (before > 0 && after === 0) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
   }
 
   private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number, announce: ChannelMessage): Answers["join"] {
