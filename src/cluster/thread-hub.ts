@@ -13,7 +13,7 @@ import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import type { BufferDropReason, ChannelMessage } from "./cluster.js";
+import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
@@ -139,7 +139,7 @@ export class ThreadHub {
   private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     switch (question.t) {
       case "join":
-        return this.join(thread, question.appId, question.channel, question.userId, question.userInfo, question.limit, question.announce);
+        return this.join(thread, question);
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
       case "subscriptionCount":
@@ -190,7 +190,7 @@ export class ThreadHub {
     if (before > 0 && after === 0) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
   }
 
-  private join(thread: number, appId: string, channel: string, userId: string, userInfo: unknown, limit: number, announce: ChannelMessage): Answers["join"] {
+  private join(thread: number, { appId, channel, userId, userInfo, limit, announce, heard }: Extract<ThreadQuestion, { t: "join" }>): Answers["join"] {
     const entry = key(appId, channel);
     const members = this.members.get(entry) ?? new Map<string, Member>();
     const member = members.get(userId);
@@ -202,8 +202,9 @@ export class ThreadHub {
       members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
       this.members.set(entry, members);
       added = true;
-      // Back within the hold: subscribers hear of it, webhooks do not.
-      if (!this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
+      // Back within the hold: subscribers hear of it, webhooks do not. An app nobody hears has
+      // nothing to report, as on one thread (LocalPresence): no message wakes the reporter.
+      if (heard && !this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
       this.occupancy.post(this.ports, appId, channel, encodeForThreads(announce));

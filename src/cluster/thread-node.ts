@@ -149,7 +149,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     };
     const presence: Presence = {
       join: (app, channel, userId, userInfo, _firstOnNode, _localMembers, announce) =>
-        ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce }),
+        ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce, heard: events.heard(app) }),
       leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId, heard: events.heard(app) }),
       userCount: async (appId, channel) => (await ask({ t: "members", appId, channel })).count,
       userIds: async (appId, channel) => (await ask({ t: "members", appId, channel })).ids,

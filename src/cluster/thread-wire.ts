@@ -55,7 +55,8 @@ export type ThreadNotice =
 /** Asked, and answered with a `reply` of the same id. */
 export type ThreadQuestion =
   /** `announce`: member_added, which the hub hands to every thread (the asking one too) before it answers. */
-  | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number; readonly announce: ChannelMessage }
+  /** `heard`: whether anyone hears the app's member_added (webhooks, a console), as for `leave`. */
+  | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number; readonly announce: ChannelMessage; readonly heard: boolean }
   | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string; readonly heard: boolean }
   | { readonly t: "subscriptionCount"; readonly appId: string; readonly channel: string }
   | { readonly t: "occupiedChannels"; readonly appId: string; readonly prefix: string }
