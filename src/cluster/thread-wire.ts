@@ -54,8 +54,10 @@ export type ThreadNotice =
 
 /** Asked, and answered with a `reply` of the same id. */
 export type ThreadQuestion =
-  /** `announce`: member_added, which the hub hands to every thread (the asking one too) before it answers. */
-  /** `heard`: whether anyone hears the app's member_added (webhooks, a console), as for `leave`. */
+  /**
+   * `announce`: member_added, which the hub hands to every thread (the asking one too) before it answers;
+   * `heard`: whether anyone hears the app's transitions (webhooks, a console), as for `leave`.
+   */
   | { readonly t: "join"; readonly appId: string; readonly channel: string; readonly userId: string; readonly userInfo: unknown; readonly limit: number; readonly announce: ChannelMessage; readonly heard: boolean }
   | { readonly t: "leave"; readonly appId: string; readonly channel: string; readonly userId: string; readonly heard: boolean }
   | { readonly t: "subscriptionCount"; readonly appId: string; readonly channel: string }
