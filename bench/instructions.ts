@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
 import { publishMany } from "./lib/publisher.js";
+import { median } from "./lib/results.js";
 import { BENCH_APP, type ServerKind } from "./lib/servers.js";
 
 interface Shape {
@@ -127,12 +128,6 @@ async function countInstructions(counted: Counted, shape: Shape, requests: numbe
   if (!process.env.HERALD_KEEP_CALLGRIND) rmSync(dir, { recursive: true, force: true });
   else console.log(`  ${[kind, ...workers].join(" ")}, ${requests} requests: ${dir}`);
   return total;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function main(): Promise<void> {

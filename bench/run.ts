@@ -20,7 +20,7 @@ import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
-import { table, type Row } from "./lib/results.js";
+import { median, table, type Row } from "./lib/results.js";
 import { startServer, type ServerKind } from "./lib/servers.js";
 import { fanOut, idleConnections, manyChannels, presenceStorm, publishCost, subscribeCost, type Metrics, type Scenario } from "./scenarios.js";
 
@@ -64,11 +64,7 @@ function scenarios(): Scenario[] {
 /** Each metric's median over the rounds (the value itself for one round). */
 function medians(rounds: Metrics[]): Metrics {
   const result: Metrics = {};
-  for (const key of Object.keys(rounds[0]!)) {
-    const sorted = rounds.map((metrics) => metrics[key]!).sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    result[key] = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  }
+  for (const key of Object.keys(rounds[0]!)) result[key] = median(rounds.map((metrics) => metrics[key]!));
   return result;
 }
 

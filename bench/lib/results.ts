@@ -15,6 +15,13 @@ function format(value: number): string {
   return value.toFixed(2);
 }
 
+/** The middle value (the mean of the two middle ones for an even count): what a repeated measure reports. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export function ratio(row: Row): number {
   return row.herald / row.baseline;
 }
