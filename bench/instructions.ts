@@ -17,6 +17,8 @@
  *   npm run bench:instructions -- --workers 2  Herald on 2 worker threads against Herald on one,
  *                                              in place of the baseline: what crossing threads
  *                                              costs in user space, without the wake-ups' noise
+ *   npm run bench:instructions -- --workers 2 --server baseline
+ *                                              the same for the baseline: the least it costs
  *   npm run bench:instructions -- --repeat 3   each count three times, alternating, the median printed with
  *                                              the range: on worker threads the JIT's timing moves a count
  *                                              by up to a quarter between runs (bench/RESULTS.md, S1)
@@ -58,18 +60,20 @@ const SHAPES: Shape[] = [
 const root = resolve(import.meta.dirname, "../..");
 const CONNECTION_BATCH = 5000;
 
-/** What runs under callgrind: the baseline, Herald, or Herald on this many worker threads. */
-type Counted = ServerKind | { workers: number };
+/** What runs under callgrind: the baseline or Herald, on this many worker threads. */
+interface Counted {
+  kind: ServerKind;
+  workers: number;
+}
 
-async function countInstructions(counted: Counted, shape: Shape, requests: number): Promise<number> {
-  const kind: ServerKind = typeof counted === "string" ? counted : "herald";
-  const workers = typeof counted === "string" ? [] : ["--workers", String(counted.workers)];
+async function countInstructions({ kind, workers: threads }: Counted, shape: Shape, requests: number): Promise<number> {
+  const workers = threads > 1 ? ["--workers", String(threads)] : [];
   const dir = mkdtempSync(join(tmpdir(), "herald-callgrind-"));
   writeFileSync(join(dir, "apps.json"), JSON.stringify({ apps: [BENCH_APP] }));
   const script =
     kind === "herald"
       ? [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--apps", join(dir, "apps.json"), ...workers]
-      : [join(root, "dist-bench/bench/baseline-server.js"), "--port", "0"];
+      : [join(root, "dist-bench/bench/baseline-server.js"), "--port", "0", ...workers];
   // V8 writes machine code at run time: callgrind must watch for it.
   const server = spawn("valgrind", ["--tool=callgrind", "--smc-check=all-non-file", `--callgrind-out-file=${dir}/callgrind.%p`, process.execPath, ...script], {
     stdio: ["ignore", "pipe", "ignore"],
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install -y valgrind).");
     process.exit(2);
   }
-  const { values } = parseArgs({ options: { only: { type: "string" }, workers: { type: "string" }, repeat: { type: "string" } } });
+  const { values } = parseArgs({ options: { only: { type: "string" }, workers: { type: "string" }, repeat: { type: "string" }, server: { type: "string", default: "herald" } } });
   const workers = Number(values.workers ?? 1);
   const repeat = Number(values.repeat ?? 1);
   for (const [option, value] of [["workers", workers], ["repeat", repeat]] as const) {
@@ -145,11 +149,16 @@ async function main(): Promise<void> {
     console.error(`--${option} takes a whole number, 1 or more, not "${values[option]}".`);
     process.exit(2);
   }
-  // With --workers, Herald on that many threads is compared with Herald on one.
+  const server = values.server;
+  if (server !== "herald" && server !== "baseline") {
+    console.error(`--server is herald or baseline, not "${server}".`);
+    process.exit(2);
+  }
+  // With --workers, the server on that many threads is compared with itself on one.
   const compared: [string, Counted][] =
     workers === 1
-      ? [["herald", "herald"], ["baseline", "baseline"]]
-      : [[`herald --workers ${workers}`, { workers }], ["herald", "herald"]];
+      ? [["herald", { kind: "herald", workers: 1 }], ["baseline", { kind: "baseline", workers: 1 }]]
+      : [[`${server} --workers ${workers}`, { kind: server, workers }], [server, { kind: server, workers: 1 }]];
   for (const asked of SHAPES.filter(({ key }) => !values.only || key.toLowerCase().includes(values.only.toLowerCase()))) {
     // With --workers the warm shapes warm each thread up as much as one thread (each takes
     // its share of the requests and compiles its own code), and count four times as many

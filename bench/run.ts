@@ -12,8 +12,9 @@
  *   npm run bench -- --b4-subscribers 1  B4 to one subscriber (a user's private channel)
  *   npm run bench -- --b5 100,2000     other presence storm sizes
  *   npm run bench -- --profile         write V8 CPU profiles of both servers to bench/results/profiles
- *                                      (with --workers, Herald's threads' in bench/results/profiles/<scenario>-herald/)
- *   npm run bench -- --workers 2       Herald on two worker threads (CPU is the whole process's)
+ *                                      (with --workers, each thread's in bench/results/profiles/<scenario>-<server>/)
+ *   npm run bench -- --workers 2       both servers on two worker threads (CPU is the whole process's): the
+ *                                      baseline's is the least that crossing threads costs on this stack
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -35,11 +36,11 @@ const { values } = parseArgs({
     b5: { type: "string" },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
-    /** Herald with --workers N (the baseline stays one thread): what crossing threads costs. */
+    /** Both servers with --workers N: what crossing threads costs Herald, and at least. */
     workers: { type: "string" },
   },
 });
-const heraldArgs = values.workers ? ["--workers", values.workers] : [];
+const workerArgs = values.workers ? ["--workers", values.workers] : [];
 
 const numbers = (list: string | undefined, fallback: number[]) => (list ? list.split(",").map(Number) : fallback);
 
@@ -99,10 +100,10 @@ async function main(): Promise<void> {
           // With worker threads each thread writes a profile: Node names them, in a folder per scenario and server.
           const profileFlags = !values.profile
             ? []
-            : kind === "herald" && values.workers
+            : values.workers
               ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${profileName}`]
               : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}.cpuprofile`];
-          const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags], kind === "herald" ? heraldArgs : []);
+          const server = await startServer(kind, [...(scenario.nodeFlags ?? []), ...profileFlags], workerArgs);
           try {
             const metrics = await scenario.run(server, pool);
             rounds[kind].push(metrics);

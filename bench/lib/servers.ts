@@ -28,18 +28,18 @@ export interface ServerUnderTest {
 
 const root = resolve(import.meta.dirname, "../../..");
 
-/** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling; `heraldArgs` to Herald, e.g. --redis. */
-export async function startServer(kind: ServerKind, nodeFlags: string[] = [], heraldArgs: string[] = []): Promise<ServerUnderTest> {
+/** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling; `serverArgs` to the server, e.g. --redis (Herald) or --workers (both). */
+export async function startServer(kind: ServerKind, nodeFlags: string[] = [], serverArgs: string[] = []): Promise<ServerUnderTest> {
   let child: ChildProcess;
   if (kind === "herald") {
     const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
     const apps = join(dir, "apps.json");
     writeFileSync(apps, JSON.stringify({ apps: [BENCH_APP] }));
-    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--apps", apps, ...heraldArgs], {
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--apps", apps, ...serverArgs], {
       stdio: ["ignore", "pipe", "pipe"],
     });
   } else {
-    child = spawn(process.execPath, [...nodeFlags, join(root, "dist-bench/bench/baseline-server.js"), "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [...nodeFlags, join(root, "dist-bench/bench/baseline-server.js"), "--port", "0", ...serverArgs], { stdio: ["ignore", "pipe", "pipe"] });
   }
   let inspectorUrl: string | undefined;
   const inspectorReady = new Promise<void>((resolveInspector) => {
