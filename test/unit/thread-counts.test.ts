@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { CountBarrier, CountBatch } from "../../src/cluster/thread-counts.js";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { BATCH_INTERVAL_MS, CountBarrier, CountBatch } from "../../src/cluster/thread-counts.js";
 import { ThreadOccupancy } from "../../src/cluster/thread-occupancy.js";
 import type { ThreadNotice } from "../../src/cluster/thread-wire.js";
 import { CONTRACT_APPS } from "../helpers/cluster-contract.js";
@@ -28,33 +28,39 @@ function sides() {
 }
 
 describe("the worker threads' subscriber counts", () => {
-  it("tells the counts once per turn, each channel once, as they are then, and at once when asked", async () => {
+  // The batch's clock and timers, faked: when the next batch may go is the point here.
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "setImmediate", "performance"] }));
+  afterEach(() => vi.useRealTimers());
+
+  it("tells the counts at the end of the turn, each channel once, as they are then, the next batch not sooner than the interval, and at once when asked", () => {
     const { occupancy, batch, told, subscribe } = sides();
     subscribe("a");
     subscribe("a");
     subscribe("b");
     expect(told).toEqual([]);
     expect(occupancy.unhandledBatches(0)).toBe(1);
-    await new Promise((turn) => setImmediate(turn));
+    vi.advanceTimersByTime(0); // the end of the turn
     expect(told).toEqual([{ t: "counts", counts: [[app.id, "a", 2, false], [app.id, "b", 1, false]] }]);
     subscribe("a");
     batch.send(); // before a question to the hub, or when it asks
     subscribe("b");
     expect(told.slice(1)).toEqual([{ t: "counts", counts: [[app.id, "a", 3, false]] }]);
-    await new Promise((turn) => setImmediate(turn));
+    vi.advanceTimersByTime(BATCH_INTERVAL_MS - 1);
+    expect(told.length).toBe(2);
+    vi.advanceTimersByTime(1);
     expect(told.slice(2)).toEqual([{ t: "counts", counts: [[app.id, "b", 2, false]] }]);
     expect(occupancy.unhandledBatches(0)).toBe(3);
   });
 
-  it("tells a channel occupied and vacated within one turn as both, and one vacated and occupied again as unchanged", async () => {
+  it("tells a channel occupied and vacated within one batch as both, and one vacated and occupied again as unchanged", () => {
     const { told, subscribe, unsubscribe } = sides();
     subscribe("gone");
     unsubscribe("gone");
     subscribe("back");
-    await new Promise((turn) => setImmediate(turn));
+    vi.advanceTimersByTime(0);
     unsubscribe("back");
     subscribe("back");
-    await new Promise((turn) => setImmediate(turn));
+    vi.advanceTimersByTime(BATCH_INTERVAL_MS);
     expect(told).toEqual([
       { t: "counts", counts: [[app.id, "gone", 1, false], [app.id, "gone", 0, false], [app.id, "back", 1, false]] },
       { t: "counts", counts: [[app.id, "back", 1, false]] },
