@@ -17,8 +17,8 @@ export type PeerPorts = Array<[thread: number, port: MessagePort]>;
 
 /** What a thread told of a new thread sends it first: the new thread serves once every other has. */
 export const MET = "met";
-/** On a peer port: that greeting, then the publishes of the thread at the other end, in order. */
-export type PeerMessage = ThreadChannelMessage | typeof MET;
+/** On a peer port: that greeting, then the publishes of the thread at the other end, in order, several of one callback in one message (PeerOutbox). */
+export type PeerMessage = ThreadChannelMessage | ThreadChannelMessage[] | typeof MET;
 
 export class ThreadMesh {
   /** Each thread's hub port, the main thread's end. */

@@ -9,6 +9,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import { ClusterStateUnavailable } from "./errors.js";
+import { PeerOutbox } from "./peer-outbox.js";
 import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
@@ -47,15 +48,23 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         port.postMessage({ t: "ask", id, question });
       });
     const peers = new Map<number, MessagePort>();
+    const outbox = new PeerOutbox();
     /** `known`: called once the thread at the other end has this one's port (or is gone). */
     const meet = (thread: number, peer: MessagePort, known: () => void) => {
       peers.get(thread)?.close();
       peers.set(thread, peer);
-      peer.on("message", (message: PeerMessage) => (message === MET ? known() : local.deliver(decodeFromThreads(message))));
+      outbox.add(thread, peer);
+      peer.on("message", (message: PeerMessage) => {
+        if (message === MET) known();
+        else if (typeof message === "string") local.deliver(decodeFromThreads(message));
+        else for (const one of message) local.deliver(decodeFromThreads(one));
+      });
       // The thread ended (its ports close with it), or this one did.
       peer.on("close", () => {
         known();
-        if (peers.get(thread) === peer) peers.delete(thread);
+        if (peers.get(thread) !== peer) return;
+        peers.delete(thread);
+        outbox.delete(thread);
       });
     };
     // Without the hub this thread is out of the process (it failed, or stops): so are its peer ports.
@@ -125,7 +134,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       publish(message) {
         local.deliver(message);
         const encoded = encodeForThreads(message);
-        occupied.post(peers, message.appId, message.channel, encoded);
+        occupied.post(outbox.senders, message.appId, message.channel, encoded);
         if (publishToHub) tell(encoded);
       },
       terminateUser(appId, userId) {
