@@ -34,7 +34,7 @@ import { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
 import { publishMany } from "./lib/publisher.js";
 import { median } from "./lib/results.js";
-import { BENCH_APP, type ServerKind } from "./lib/servers.js";
+import { BENCH_APP, serverOption, type ServerKind } from "./lib/servers.js";
 
 interface Shape {
   key: string;
@@ -149,11 +149,7 @@ async function main(): Promise<void> {
     console.error(`--${option} takes a whole number, 1 or more, not "${values[option]}".`);
     process.exit(2);
   }
-  const server = values.server;
-  if (server !== "herald" && server !== "baseline") {
-    console.error(`--server is herald or baseline, not "${server}".`);
-    process.exit(2);
-  }
+  const server = serverOption(values.server);
   // With --workers, the server on that many threads is compared with itself on one.
   const compared: [string, Counted][] =
     workers === 1

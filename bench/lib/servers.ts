@@ -7,6 +7,13 @@ import { createInterface } from "node:readline";
 
 export type ServerKind = "herald" | "baseline";
 
+/** A bench's `--server`, or its exit with what it takes. */
+export function serverOption(value: string): ServerKind {
+  if (value === "herald" || value === "baseline") return value;
+  console.error(`--server is herald or baseline, not "${value}".`);
+  process.exit(2);
+}
+
 export const BENCH_APP = {
   id: "bench",
   key: "bench-key",
