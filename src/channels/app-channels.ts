@@ -14,7 +14,7 @@ interface ChannelState {
 }
 
 export type PresenceJoin =
-  | { ok: true; firstSocketOfUser: boolean; members: PresenceSnapshot }
+  | { ok: true; firstSocketOfUser: boolean }
   | { ok: false; reason: string };
 
 export class AppChannels {
@@ -40,7 +40,7 @@ export class AppChannels {
     state.presence ??= new PresenceMembers();
     state.subscriptions += 1;
     const firstSocketOfUser = state.presence.join(userId, userInfo);
-    return { ok: true, firstSocketOfUser, members: state.presence.snapshot() };
+    return { ok: true, firstSocketOfUser };
   }
 
   /**

@@ -19,6 +19,7 @@ import type { CachedEvent } from "../channels/channel-cache.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { ConsoleRelay } from "../console/tap.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
+import type { PresenceData } from "../protocol/server-frames.js";
 
 // ─── Broker ────────────────────────────────────────────────────────────────────
 
@@ -104,7 +105,8 @@ export interface Occupancy {
 
 // ─── Presence ──────────────────────────────────────────────────────────────────
 
-export type ClusterJoin = { ok: true; added: boolean; members: PresenceSnapshot } | { ok: false; reason: string };
+/** `members`: the cluster's, ready for the joining socket's subscription_succeeded. */
+export type ClusterJoin = { ok: true; added: boolean; members: PresenceData } | { ok: false; reason: string };
 
 /**
  * Who is in each presence channel across every node. Each node keeps its own
@@ -114,7 +116,7 @@ export interface Presence {
   /**
    * A socket of this node joined as `userId`; `firstOnNode` says whether it is the
    * user's first socket in the channel here, `localMembers` who is in it on this
-   * node now. Answers with the cluster's members and whether the user is new to
+   * node now (asked only when they are the answer: a single node, or an outage). Answers with the cluster's members and whether the user is new to
    * the channel anywhere (`added`: true once per user, across nodes and tabs), or
    * why the channel is full (the app's maxPresenceMembersPerChannel, counted over
    * the cluster; another socket of a member always fits). During an outage: this
@@ -129,7 +131,7 @@ export interface Presence {
     userId: string,
     userInfo: unknown,
     firstOnNode: boolean,
-    localMembers: PresenceSnapshot,
+    localMembers: () => PresenceSnapshot,
     announce: ChannelMessage,
   ): ClusterJoin | Promise<ClusterJoin>;
   /**

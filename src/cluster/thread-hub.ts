@@ -13,6 +13,7 @@ import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import { presenceData } from "../protocol/server-frames.js";
 import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
@@ -209,7 +210,7 @@ export class ThreadHub {
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
       this.occupancy.post(this.ports, appId, channel, encodeForThreads(announce));
     }
-    return { ok: true, added, members: snapshot(members) };
+    return { ok: true, added, members: presenceData(snapshot(members)) };
   }
 
   private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {
@@ -239,7 +240,8 @@ export class ThreadHub {
   }
 }
 
-export function snapshot(members: Map<string, Member> | undefined): PresenceSnapshot {
-  const entries = [...(members ?? [])];
-  return { ids: entries.map(([userId]) => userId), hash: Object.fromEntries(entries.map(([userId, member]) => [userId, member.info])), count: entries.length };
+export function snapshot(members: Map<string, Member> = new Map()): PresenceSnapshot {
+  const hash: Record<string, unknown> = {};
+  for (const [userId, member] of members) hash[userId] = member.info;
+  return { ids: [...members.keys()], hash, count: members.size };
 }

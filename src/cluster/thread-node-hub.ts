@@ -288,7 +288,7 @@ export class NodeThreadHub {
     if (member) member.threads.add(thread);
     else members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
     // The node announces through its own side, every thread (this one too), before its answer.
-    const joined = this.node.presence.join(app, channel, userId, userInfo, !member, snapshot(members), announce);
+    const joined = this.node.presence.join(app, channel, userId, userInfo, !member, () => snapshot(members), announce);
     return Promise.resolve(joined).then((answer) => {
       // Full elsewhere: this thread's part of the join is undone, as the thread undoes its own.
       if (!answer.ok) this.dropMember(thread, entry, userId);

@@ -16,8 +16,20 @@ export function pusherError(code: ErrorCodeValue, message: string): string {
 export const PONG = JSON.stringify({ event: "pusher:pong", data: {} });
 export const PING = JSON.stringify({ event: "pusher:ping", data: {} });
 
-export function subscriptionSucceeded(channel: string, data: unknown = {}): string {
-  return JSON.stringify({ event: "pusher_internal:subscription_succeeded", channel, data: JSON.stringify(data) });
+/**
+ * A presence channel's subscription_succeeded `data`, encoded where the members are
+ * kept: a thread hands it on as one string, where an object's structured clone would
+ * cost its every member twice (bench/RESULTS.md, "Presence on threads").
+ */
+export type PresenceData = string & { readonly presenceData: true };
+
+export function presenceData(members: { readonly ids: readonly string[]; readonly hash: Readonly<Record<string, unknown>>; readonly count: number }): PresenceData {
+  return JSON.stringify({ presence: members }) as PresenceData;
+}
+
+/** `data`: "{}" but for presence channels. */
+export function subscriptionSucceeded(channel: string, data: PresenceData | "{}" = "{}"): string {
+  return JSON.stringify({ event: "pusher_internal:subscription_succeeded", channel, data });
 }
 
 /** `type` is what pusher-js and Echo's `.error()` show: "AuthError" or "LimitReached". */

@@ -44,8 +44,7 @@ export function subscribe(ctx: SubscriptionServices, socket: PusherSocket, app: 
   if (!check.ok) return refuse(ctx, socket, app, channel, check.refusal);
   if (connection.channels?.has(channel)) {
     // A repeated subscribe changes nothing but is answered, so the client's state machine completes.
-    const presence = check.kind === "presence" ? { presence: ctx.channels.forApp(app.id).presenceSnapshot(channel) } : {};
-    socket.send(frames.subscriptionSucceeded(channel, presence));
+    socket.send(frames.subscriptionSucceeded(channel, check.kind === "presence" ? frames.presenceData(ctx.channels.forApp(app.id).presenceSnapshot(channel)) : undefined));
     return;
   }
   if (check.kind === "presence") joinPresenceChannel(ctx, socket, app, channel, check.member);
@@ -84,7 +83,7 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   ctx.occupancy.changed(app, channel, true);
   const handOver = claimKept(ctx, socket, app, channel);
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
-  const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, joined.members, announce);
+  const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceSnapshot(channel), announce);
   // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
   const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
   settle(ctx.log, answer, (cluster) => {
@@ -112,7 +111,7 @@ function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App,
     return;
   }
   if (!connection.open || !connection.channels?.has(channel)) return;
-  socket.send(frames.subscriptionSucceeded(channel, { presence: cluster.members }));
+  socket.send(frames.subscriptionSucceeded(channel, cluster.members));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
   replayCache(ctx, socket, app, channel, handOver);
 }

@@ -125,7 +125,7 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
       if (!local.ok) return { ok: false, reason: local.reason };
       services.occupancy.changed(app, channel, true);
       const announce = { appId: app.id, channel, frame: `member_added ${userId}` };
-      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, local.members, announce);
+      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, () => channels.forApp(app.id).presenceSnapshot(channel), announce);
       if (!joined.ok) {
         channels.forApp(app.id).leave(channel, userId);
         services.occupancy.changed(app, channel, false);
@@ -232,7 +232,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(await other().join(HEARD, channel, "u1")).toMatchObject({ ok: true, added: false });
       const joined = await other().join(HEARD, channel, "u2", { name: "Two" });
       expect(joined).toMatchObject({ ok: true, added: true });
-      expect(joined.ok && joined.members).toMatchObject({ count: 2, hash: { u1: { name: "u1" }, u2: { name: "Two" } } });
+      expect(joined.ok && JSON.parse(joined.members)).toMatchObject({ presence: { count: 2, hash: { u1: { name: "u1" }, u2: { name: "Two" } } } });
       expect(await first().services.presence.userCount(HEARD.id, channel)).toBe(2);
 
       expect(await first().leave(HEARD, channel, "u1")).toBe(false); // another socket of u1 on this node
