@@ -12,29 +12,21 @@
 import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
-import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import { presenceData } from "../protocol/server-frames.js";
 import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
+import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { type Answers, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
-/** A presence member of the process: its user_info, and the threads with a socket of it in the channel. */
-export interface Member {
-  info: unknown;
-  threads: Set<number>;
-}
-
 export class ThreadHub {
   private readonly ports = new Map<number, MessagePort>();
   private readonly subs = new ThreadSubscriberCounts();
-  /** "app\nchannel" → user → member. */
-  private readonly members = new Map<string, Map<string, Member>>();
+  private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
   private readonly online = new Map<string, Set<number>>();
   private readonly cache = new Map<string, CachedEvent>();
@@ -80,16 +72,10 @@ export class ThreadHub {
     this.subs.forget(dead, (appId, channel, vacant) => {
       if (vacant) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
     });
-    for (const [entry, members] of this.members) {
-      const [appId, channel] = entry.split("\n") as [string, string];
-      for (const [userId, member] of members) {
-        if (!member.threads.delete(dead) || member.threads.size > 0) continue;
-        members.delete(userId);
-        this.send(reporter, { t: "memberGone", appId, channel, userId });
-        this.leaving.hold(key(entry, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
-      }
-      if (members.size === 0) this.members.delete(entry);
-    }
+    this.members.forget(dead, (appId, channel, userId) => {
+      this.send(reporter, { t: "memberGone", appId, channel, userId });
+      this.leaving.hold(key(appId, channel, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
+    });
     for (const [entry, threads] of this.online) {
       if (!threads.delete(dead) || threads.size > 0) continue;
       this.online.delete(entry);
@@ -148,7 +134,7 @@ export class ThreadHub {
       case "occupiedChannels":
         return this.subs.occupied(question.appId, question.prefix);
       case "members":
-        return snapshot(this.members.get(key(question.appId, question.channel)));
+        return this.members.snapshot(question.appId, question.channel);
       case "cameOnline": {
         const threads = this.online.get(key(question.appId, question.userId)) ?? new Set<number>();
         this.online.set(key(question.appId, question.userId), threads.add(thread));
@@ -192,35 +178,24 @@ export class ThreadHub {
   }
 
   private join(thread: number, { appId, channel, userId, userInfo, limit, announce, heard }: Extract<ThreadQuestion, { t: "join" }>): Answers["join"] {
-    const entry = key(appId, channel);
-    const members = this.members.get(entry) ?? new Map<string, Member>();
-    const member = members.get(userId);
-    if (!member && members.size >= limit) return { ok: false, reason: `The presence channel already has ${limit} members, the most this app allows.` };
-    let added = false;
-    if (member) member.threads.add(thread);
-    else {
-      // As Redis keeps it: no user_info is null, which JSON (the snapshot's hash) keeps and undefined is not.
-      members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
-      this.members.set(entry, members);
-      added = true;
+    if (!this.members.has(appId, channel, userId) && this.members.count(appId, channel) >= limit) {
+      return { ok: false, reason: `The presence channel already has ${limit} members, the most this app allows.` };
+    }
+    const added = this.members.add(appId, channel, userId, userInfo, thread);
+    if (added) {
       // Back within the hold: subscribers hear of it, webhooks do not. An app nobody hears has
       // nothing to report, as on one thread (LocalPresence): no message wakes the reporter.
-      if (heard && !this.leaving.cancel(key(entry, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
+      if (heard && !this.leaving.cancel(key(appId, channel, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
       this.occupancy.post(this.ports, appId, channel, encodeForThreads(announce));
     }
-    return { ok: true, added, members: presenceData(snapshot(members)) };
+    return { ok: true, added, members: this.members.data(appId, channel) };
   }
 
   private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {
-    const entry = key(appId, channel);
-    const members = this.members.get(entry);
-    const member = members?.get(userId);
-    if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
-    members.delete(userId);
-    if (members.size === 0) this.members.delete(entry);
-    if (heard) this.leaving.hold(key(entry, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
+    if (!this.members.remove(appId, channel, userId, thread)) return false;
+    if (heard) this.leaving.hold(key(appId, channel, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
     return true;
   }
 
@@ -238,10 +213,4 @@ export class ThreadHub {
   private send(thread: number, message: ToThread): void {
     this.ports.get(thread)?.postMessage(message);
   }
-}
-
-export function snapshot(members: Map<string, Member> = new Map()): PresenceSnapshot {
-  const hash: Record<string, unknown> = {};
-  for (const [userId, member] of members) hash[userId] = member.info;
-  return { ids: [...members.keys()], hash, count: members.size };
 }

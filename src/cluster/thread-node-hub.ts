@@ -17,7 +17,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import { REMOTE_WATCH_MS } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
-import { snapshot, type Member } from "./thread-hub.js";
+import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { CountBarrier } from "./thread-counts.js";
@@ -33,8 +33,7 @@ const NODE_CHECK_MS = 250;
 export class NodeThreadHub {
   private readonly ports = new Map<number, MessagePort>();
   private readonly subs = new ThreadSubscriberCounts();
-  /** "app\nchannel" → user → member, for the process's members of each channel. */
-  private readonly members = new Map<string, Map<string, Member>>();
+  private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
   private readonly online = new Map<string, Set<number>>();
   /** Apps a console on some thread watches, until when: they are heard. */
@@ -87,16 +86,10 @@ export class NodeThreadHub {
       const app = this.apps.byId(appId);
       if (app) this.node.occupancy.changed(app, channel, false);
     });
-    for (const [entry, members] of this.members) {
-      const [appId, channel] = entry.split("\n") as [string, string];
-      for (const [userId, member] of members) {
-        if (!member.threads.delete(dead) || member.threads.size > 0) continue;
-        members.delete(userId);
-        const app = this.apps.byId(appId);
-        if (app) void Promise.resolve(this.node.presence.leave(app, channel, userId)).then((left) => left && this.send(reporter, { t: "memberGone", appId, channel, userId }));
-      }
-      if (members.size === 0) this.members.delete(entry);
-    }
+    this.members.forget(dead, (appId, channel, userId) => {
+      const app = this.apps.byId(appId);
+      if (app) void Promise.resolve(this.node.presence.leave(app, channel, userId)).then((left) => left && this.send(reporter, { t: "memberGone", appId, channel, userId }));
+    });
     for (const [entry, threads] of this.online) {
       if (!threads.delete(dead) || threads.size > 0) continue;
       this.online.delete(entry);
@@ -143,7 +136,7 @@ export class NodeThreadHub {
     const forApp = (appId: string) => ({
       subscriptionCount: (channel: string) => this.subs.total(appId, channel),
       occupiedChannels: (prefix: string) => this.subs.occupied(appId, prefix),
-      presenceSnapshot: (channel: string) => snapshot(this.members.get(key(appId, channel))),
+      presenceSnapshot: (channel: string) => this.members.snapshot(appId, channel),
     });
     return {
       local: {
@@ -281,33 +274,18 @@ export class NodeThreadHub {
   }
 
   private join(thread: number, app: App, channel: string, userId: string, userInfo: unknown, announce: ChannelMessage): Answers["join"] | Promise<Answers["join"]> {
-    const entry = key(app.id, channel);
-    const members = this.members.get(entry) ?? new Map<string, Member>();
-    this.members.set(entry, members);
-    const member = members.get(userId);
-    if (member) member.threads.add(thread);
-    else members.set(userId, { info: userInfo ?? null, threads: new Set([thread]) });
+    const firstInProcess = this.members.add(app.id, channel, userId, userInfo, thread);
     // The node announces through its own side, every thread (this one too), before its answer.
-    const joined = this.node.presence.join(app, channel, userId, userInfo, !member, () => snapshot(members), announce);
+    const joined = this.node.presence.join(app, channel, userId, userInfo, firstInProcess, () => this.members.snapshot(app.id, channel), announce);
     return Promise.resolve(joined).then((answer) => {
       // Full elsewhere: this thread's part of the join is undone, as the thread undoes its own.
-      if (!answer.ok) this.dropMember(thread, entry, userId);
+      if (!answer.ok) this.members.remove(app.id, channel, userId, thread);
       return answer;
     });
   }
 
   private leave(thread: number, app: App, channel: string, userId: string): boolean | Promise<boolean> {
-    return this.dropMember(thread, key(app.id, channel), userId) ? this.node.presence.leave(app, channel, userId) : false;
-  }
-
-  /** True when the thread was the user's last in the channel, in the process. */
-  private dropMember(thread: number, entry: string, userId: string): boolean {
-    const members = this.members.get(entry);
-    const member = members?.get(userId);
-    if (!members || !member?.threads.delete(thread) || member.threads.size > 0) return false;
-    members.delete(userId);
-    if (members.size === 0) this.members.delete(entry);
-    return true;
+    return this.members.remove(app.id, channel, userId, thread) ? this.node.presence.leave(app, channel, userId) : false;
   }
 
   /** To one thread, which has the webhooks, the tap and the broker to announce with. */
