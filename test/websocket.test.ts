@@ -226,6 +226,15 @@ describe("presence", () => {
     await ada.client.caughtUp();
     expect(ada.client.frames.filter((frame) => frame.event.startsWith("pusher_internal:member"))).toEqual([]);
     expect(bob.client.frames.filter((frame) => frame.event === "pusher_internal:member_added")).toEqual([]);
+
+    // A user without user_info is listed too, as null (as Pusher and Redis keep it), in a list
+    // written again after Bob left: pusher-js's members.each() walks the hash, not the ids.
+    const { client: cy, socketId } = await connect(DEMO_APP);
+    const channelData = JSON.stringify({ user_id: "3" });
+    cy.send({ event: "pusher:subscribe", data: { channel: "presence-lobby", auth: sign(DEMO_APP, socketId, "presence-lobby", channelData), channel_data: channelData } });
+    const cyJoined = await cy.event("pusher_internal:subscription_succeeded");
+    expect(JSON.parse(cyJoined.data as string)).toEqual({ presence: { ids: ["1", "3"], hash: { 1: { name: "Ada" }, 3: null }, count: 2 } });
+    cy.close();
     ada.client.close();
   });
 

@@ -6,7 +6,8 @@
  */
 import { channelKind, type ChannelKind } from "../protocol/channel-names.js";
 import { ChannelCache } from "./channel-cache.js";
-import { PresenceMembers, type PresenceSnapshot } from "./presence-channel.js";
+import type { PresenceData } from "../protocol/server-frames.js";
+import { NO_MEMBERS, PresenceMembers, type PresenceSnapshot } from "./presence-channel.js";
 
 interface ChannelState {
   subscriptions: number;
@@ -67,6 +68,11 @@ export class AppChannels {
 
   presenceSnapshot(channel: string): PresenceSnapshot {
     return this.channels.get(channel)?.presence?.snapshot() ?? { ids: [], hash: {}, count: 0 };
+  }
+
+  /** subscription_succeeded's data for a presence channel. */
+  presenceData(channel: string): PresenceData {
+    return this.channels.get(channel)?.presence?.data() ?? NO_MEMBERS;
   }
 
   presenceUserIds(channel: string): string[] {

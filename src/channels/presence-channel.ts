@@ -3,56 +3,106 @@
  * with several sockets (tabs) is one member, added with its first socket and
  * removed with its last.
  */
+import type { PresenceData } from "../protocol/server-frames.js";
+
 export interface PresenceSnapshot {
   ids: string[];
   hash: Record<string, unknown>;
   count: number;
 }
 
-interface Member {
-  info: unknown;
-  sockets: number;
+/**
+ * A presence channel's users, in the order they came, with subscription_succeeded's
+ * data kept encoded: a new user is added to that text, not encoded with all the
+ * others again, so a storm of n joins encodes n users instead of n²/2 (bench/RESULTS.md,
+ * "Presence storms"). A departure has the text encoded whole when next asked for.
+ * `Member` is what the holder counts of each user (its sockets here, or, in the
+ * threads' hub, the threads with a socket of it).
+ */
+export class PresenceList<Member extends { readonly info: unknown }> {
+  readonly users = new Map<string, Member>();
+  /** `"id1","id2"` and `"id1":info1,"id2":info2`, or undefined once a user left. */
+  private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
+
+  add(userId: string, member: Member): void {
+    this.users.set(userId, member);
+    if (!this.encoded) return;
+    const comma = this.users.size > 1 ? "," : "";
+    const id = JSON.stringify(userId);
+    this.encoded.ids += comma + id;
+    this.encoded.hash += `${comma}${id}:${JSON.stringify(member.info ?? null)}`;
+  }
+
+  delete(userId: string): void {
+    if (this.users.delete(userId)) this.encoded = undefined;
+  }
+
+  /** subscription_succeeded's data. JSON's order of the hash is the order of joins; clients read it into an object, which has an order of its own. */
+  data(): PresenceData {
+    if (!this.encoded) {
+      const ids: string[] = [];
+      const hash: string[] = [];
+      for (const [userId, { info }] of this.users) {
+        const id = JSON.stringify(userId);
+        ids.push(id);
+        hash.push(`${id}:${JSON.stringify(info ?? null)}`);
+      }
+      this.encoded = { ids: ids.join(","), hash: hash.join(",") };
+    }
+    return `{"presence":{"ids":[${this.encoded.ids}],"hash":{${this.encoded.hash}},"count":${this.users.size}}}` as PresenceData;
+  }
+
+  snapshot(): PresenceSnapshot {
+    const hash: Record<string, unknown> = {};
+    for (const [userId, member] of this.users) hash[userId] = member.info ?? null;
+    return { ids: [...this.users.keys()], hash, count: this.users.size };
+  }
 }
 
+/** subscription_succeeded's data for a channel nobody is in. */
+export const NO_MEMBERS = `{"presence":{"ids":[],"hash":{},"count":0}}` as PresenceData;
+
 export class PresenceMembers {
-  private readonly members = new Map<string, Member>();
+  private readonly list = new PresenceList<{ readonly info: unknown; sockets: number }>();
 
   get count(): number {
-    return this.members.size;
+    return this.list.users.size;
   }
 
   has(userId: string): boolean {
-    return this.members.has(userId);
+    return this.list.users.has(userId);
   }
 
   /** Adds one socket of a user; true when it is the user's first, so the others hear member_added. */
   join(userId: string, info: unknown): boolean {
-    const member = this.members.get(userId);
+    const member = this.list.users.get(userId);
     if (member) {
       member.sockets += 1;
       return false;
     }
-    this.members.set(userId, { info, sockets: 1 });
+    this.list.add(userId, { info, sockets: 1 });
     return true;
   }
 
   /** Removes one socket of a user; true when it was the user's last, so the others hear member_removed. */
   leave(userId: string): boolean {
-    const member = this.members.get(userId);
+    const member = this.list.users.get(userId);
     if (!member) return false;
     member.sockets -= 1;
     if (member.sockets > 0) return false;
-    this.members.delete(userId);
+    this.list.delete(userId);
     return true;
   }
 
   userIds(): string[] {
-    return [...this.members.keys()];
+    return [...this.list.users.keys()];
   }
 
   snapshot(): PresenceSnapshot {
-    const hash: Record<string, unknown> = {};
-    for (const [id, member] of this.members) hash[id] = member.info;
-    return { ids: Object.keys(hash), hash, count: this.members.size };
+    return this.list.snapshot();
+  }
+
+  data(): PresenceData {
+    return this.list.data();
   }
 }

@@ -131,7 +131,7 @@ export interface Presence {
     userId: string,
     userInfo: unknown,
     firstOnNode: boolean,
-    localMembers: () => PresenceSnapshot,
+    localMembers: () => PresenceData,
     announce: ChannelMessage,
   ): ClusterJoin | Promise<ClusterJoin>;
   /**

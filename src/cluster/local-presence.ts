@@ -1,7 +1,7 @@
 import type { App } from "../apps/app.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import { presenceData } from "../protocol/server-frames.js";
+import type { PresenceData } from "../protocol/server-frames.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { ChannelMessage, ClusterJoin, ClusterTransitions, LocalNode, Presence } from "./cluster.js";
 
@@ -15,11 +15,11 @@ export class LocalPresence implements Presence {
     private readonly local: LocalNode,
   ) {}
 
-  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: () => PresenceSnapshot, announce: ChannelMessage): ClusterJoin {
+  join(app: App, channel: string, userId: string, _userInfo: unknown, firstOnNode: boolean, localMembers: () => PresenceData, announce: ChannelMessage): ClusterJoin {
     // When nobody hears of the app's transitions, nothing is held.
     if (firstOnNode && this.events.heard(app) && !this.leaving.cancel(holdKey(app, channel, userId))) this.events.memberAdded(app, channel, userId);
     if (firstOnNode) this.local.deliver(announce);
-    return { ok: true, added: firstOnNode, members: presenceData(localMembers()) };
+    return { ok: true, added: firstOnNode, members: localMembers() };
   }
 
   leave(app: App, channel: string, userId: string): boolean {

@@ -15,7 +15,7 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import { presenceData } from "../protocol/server-frames.js";
+import { presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
@@ -52,7 +52,7 @@ export class RedisPresence implements Presence {
   }
 
   /** `announce` undefined: a resync, whose caller tells the nodes (memberCame). */
-  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: () => PresenceSnapshot, announce?: ChannelMessage): Promise<ClusterJoin> {
+  async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: () => PresenceData, announce?: ChannelMessage): Promise<ClusterJoin> {
     const entry = nodeEntry(app.id, channel, userId);
     try {
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
@@ -77,7 +77,7 @@ export class RedisPresence implements Presence {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
       if (firstOnNode && announce) this.broker.publish(announce);
-      return { ok: true, added: firstOnNode, members: presenceData(localMembers?.() ?? this.channels.forApp(app.id).presenceSnapshot(channel)) };
+      return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
   }
 

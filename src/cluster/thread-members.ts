@@ -1,54 +1,12 @@
 /**
  * Both hubs' record of the process's presence members (thread-hub.ts, thread-node-hub.ts):
- * app → channel → user → its user_info and the threads with a socket of it there.
- *
- * Each channel keeps subscription_succeeded's data encoded, and a new member is added
- * to that text, not encoded with all the others again: in a storm of n joins that is
- * n encoded members instead of n²/2 (bench/RESULTS.md, "Presence on threads"). A
- * departure has the text encoded whole at the next join. JSON's order of the hash is
- * the order of joins; clients read it into an object, which has an order of its own.
+ * app → channel → user → its user_info and the threads with a socket of it there, with
+ * subscription_succeeded's data kept encoded as on one thread (PresenceList).
  */
-import type { PresenceSnapshot } from "../channels/presence-channel.js";
+import { NO_MEMBERS, PresenceList, type PresenceSnapshot } from "../channels/presence-channel.js";
 import type { PresenceData } from "../protocol/server-frames.js";
 
-interface Member {
-  readonly info: unknown;
-  readonly threads: Set<number>;
-}
-
-class ChannelMembers {
-  readonly users = new Map<string, Member>();
-  /** `"id1","id2"` and `"id1":info1,"id2":info2`, or undefined once a member left. */
-  private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
-
-  add(userId: string, info: unknown, thread: number): void {
-    this.users.set(userId, { info, threads: new Set([thread]) });
-    if (!this.encoded) return;
-    const comma = this.users.size > 1 ? "," : "";
-    const id = JSON.stringify(userId);
-    this.encoded.ids += comma + id;
-    this.encoded.hash += `${comma}${id}:${JSON.stringify(info)}`;
-  }
-
-  delete(userId: string): void {
-    this.users.delete(userId);
-    this.encoded = undefined;
-  }
-
-  data(): PresenceData {
-    if (!this.encoded) {
-      const ids: string[] = [];
-      const hash: string[] = [];
-      for (const [userId, { info }] of this.users) {
-        const id = JSON.stringify(userId);
-        ids.push(id);
-        hash.push(`${id}:${JSON.stringify(info)}`);
-      }
-      this.encoded = { ids: ids.join(","), hash: hash.join(",") };
-    }
-    return `{"presence":{"ids":[${this.encoded.ids}],"hash":{${this.encoded.hash}},"count":${this.users.size}}}` as PresenceData;
-  }
-}
+type ChannelMembers = PresenceList<{ readonly info: unknown; readonly threads: Set<number> }>;
 
 export class ThreadMembers {
   private readonly byApp = new Map<string, Map<string, ChannelMembers>>();
@@ -70,10 +28,10 @@ export class ThreadMembers {
     let channels = this.byApp.get(appId);
     if (!channels) this.byApp.set(appId, (channels = new Map()));
     let members = channels.get(channel);
-    if (!members) channels.set(channel, (members = new ChannelMembers()));
+    if (!members) channels.set(channel, (members = new PresenceList()));
     const member = members.users.get(userId);
     if (member) member.threads.add(thread);
-    else members.add(userId, info ?? null, thread);
+    else members.add(userId, { info: info ?? null, threads: new Set([thread]) });
     return !member;
   }
 
@@ -101,15 +59,12 @@ export class ThreadMembers {
   }
 
   snapshot(appId: string, channel: string): PresenceSnapshot {
-    const users = this.byApp.get(appId)?.get(channel)?.users ?? new Map<string, Member>();
-    const hash: Record<string, unknown> = {};
-    for (const [userId, member] of users) hash[userId] = member.info;
-    return { ids: [...users.keys()], hash, count: users.size };
+    return this.byApp.get(appId)?.get(channel)?.snapshot() ?? { ids: [], hash: {}, count: 0 };
   }
 
   /** subscription_succeeded's data for the channel. */
   data(appId: string, channel: string): PresenceData {
-    return this.byApp.get(appId)?.get(channel)?.data() ?? (`{"presence":{"ids":[],"hash":{},"count":0}}` as PresenceData);
+    return this.byApp.get(appId)?.get(channel)?.data() ?? NO_MEMBERS;
   }
 
   private dropUser(appId: string, channels: Map<string, ChannelMembers>, channel: string, members: ChannelMembers, userId: string): void {

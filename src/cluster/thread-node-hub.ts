@@ -276,7 +276,7 @@ export class NodeThreadHub {
   private join(thread: number, app: App, channel: string, userId: string, userInfo: unknown, announce: ChannelMessage): Answers["join"] | Promise<Answers["join"]> {
     const firstInProcess = this.members.add(app.id, channel, userId, userInfo, thread);
     // The node announces through its own side, every thread (this one too), before its answer.
-    const joined = this.node.presence.join(app, channel, userId, userInfo, firstInProcess, () => this.members.snapshot(app.id, channel), announce);
+    const joined = this.node.presence.join(app, channel, userId, userInfo, firstInProcess, () => this.members.data(app.id, channel), announce);
     return Promise.resolve(joined).then((answer) => {
       // Full elsewhere: this thread's part of the join is undone, as the thread undoes its own.
       if (!answer.ok) this.members.remove(app.id, channel, userId, thread);

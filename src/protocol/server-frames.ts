@@ -19,7 +19,7 @@ export const PING = JSON.stringify({ event: "pusher:ping", data: {} });
 /**
  * A presence channel's subscription_succeeded `data`, encoded where the members are
  * kept: a thread hands it on as one string, where an object's structured clone would
- * cost its every member twice (bench/RESULTS.md, "Presence on threads").
+ * cost its every member twice (bench/RESULTS.md, "Presence storms").
  */
 export type PresenceData = string & { readonly presenceData: true };
 

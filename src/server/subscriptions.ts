@@ -44,7 +44,7 @@ export function subscribe(ctx: SubscriptionServices, socket: PusherSocket, app: 
   if (!check.ok) return refuse(ctx, socket, app, channel, check.refusal);
   if (connection.channels?.has(channel)) {
     // A repeated subscribe changes nothing but is answered, so the client's state machine completes.
-    socket.send(frames.subscriptionSucceeded(channel, check.kind === "presence" ? frames.presenceData(ctx.channels.forApp(app.id).presenceSnapshot(channel)) : undefined));
+    socket.send(frames.subscriptionSucceeded(channel, check.kind === "presence" ? ctx.channels.forApp(app.id).presenceData(channel) : undefined));
     return;
   }
   if (check.kind === "presence") joinPresenceChannel(ctx, socket, app, channel, check.member);
@@ -83,7 +83,7 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   ctx.occupancy.changed(app, channel, true);
   const handOver = claimKept(ctx, socket, app, channel);
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
-  const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceSnapshot(channel), announce);
+  const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceData(channel), announce);
   // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
   const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
   settle(ctx.log, answer, (cluster) => {

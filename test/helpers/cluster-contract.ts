@@ -125,7 +125,7 @@ export async function startNode(startCluster: StartCluster): Promise<ContractNod
       if (!local.ok) return { ok: false, reason: local.reason };
       services.occupancy.changed(app, channel, true);
       const announce = { appId: app.id, channel, frame: `member_added ${userId}` };
-      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, () => channels.forApp(app.id).presenceSnapshot(channel), announce);
+      const joined = await services.presence.join(app, channel, userId, userInfo, local.firstSocketOfUser, () => channels.forApp(app.id).presenceData(channel), announce);
       if (!joined.ok) {
         channels.forApp(app.id).leave(channel, userId);
         services.occupancy.changed(app, channel, false);
