@@ -21,7 +21,10 @@ export interface PresenceSnapshot {
  */
 export class PresenceList<Member extends { readonly info: unknown }> {
   readonly users = new Map<string, Member>();
-  /** `"id1","id2"` and `"id1":info1,"id2":info2`, or undefined once a user left. */
+  /**
+   * `"id1","id2"` and `"id1":info1,"id2":info2`, or undefined once a user left. No user_info
+   * is null, as Redis keeps it (an undefined would drop the user from the hash).
+   */
   private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
 
   add(userId: string, member: Member): void {

@@ -116,10 +116,11 @@ export interface Presence {
   /**
    * A socket of this node joined as `userId`; `firstOnNode` says whether it is the
    * user's first socket in the channel here, `localMembers` who is in it on this
-   * node now (asked only when they are the answer: a single node, or an outage). Answers with the cluster's members and whether the user is new to
-   * the channel anywhere (`added`: true once per user, across nodes and tabs), or
-   * why the channel is full (the app's maxPresenceMembersPerChannel, counted over
-   * the cluster; another socket of a member always fits). During an outage: this
+   * node now (asked for only when that is the answer: a single node, or an outage).
+   * Answers with the cluster's members and whether the user is new to the channel
+   * anywhere (`added`: true once per user, across nodes and tabs), or why the channel
+   * is full (the app's maxPresenceMembersPerChannel, counted over the cluster; another
+   * socket of a member always fits). During an outage: this
    * node's members, and `added` as this node sees it; the resync corrects both.
    * When `added`, `announce` (the member_added frame, but to the joining socket)
    * goes to every node with subscribers of the channel (as Broker.publish), this

@@ -20,10 +20,7 @@ export class ThreadMembers {
     return this.byApp.get(appId)?.get(channel)?.users.has(userId) ?? false;
   }
 
-  /**
-   * A socket of `thread` joined as `userId`; true when the user is new to the channel in
-   * the process. No user_info is kept as null, as Redis keeps it (JSON has no undefined).
-   */
+  /** A socket of `thread` joined as `userId`; true when the user is new to the channel in the process. */
   add(appId: string, channel: string, userId: string, info: unknown, thread: number): boolean {
     let channels = this.byApp.get(appId);
     if (!channels) this.byApp.set(appId, (channels = new Map()));
@@ -31,7 +28,7 @@ export class ThreadMembers {
     if (!members) channels.set(channel, (members = new PresenceList()));
     const member = members.users.get(userId);
     if (member) member.threads.add(thread);
-    else members.add(userId, { info: info ?? null, threads: new Set([thread]) });
+    else members.add(userId, { info, threads: new Set([thread]) });
     return !member;
   }
 
