@@ -3,7 +3,7 @@
  * with several sockets (tabs) is one member, added with its first socket and
  * removed with its last.
  */
-import type { PresenceData } from "../protocol/server-frames.js";
+import { presenceData, type PresenceData } from "../protocol/server-frames.js";
 
 export interface PresenceSnapshot {
   ids: string[];
@@ -52,7 +52,7 @@ export class PresenceList<Member extends { readonly info: unknown }> {
       }
       this.encoded = { ids: ids.join(","), hash: hash.join(",") };
     }
-    return `{"presence":{"ids":[${this.encoded.ids}],"hash":{${this.encoded.hash}},"count":${this.users.size}}}` as PresenceData;
+    return presenceData(this.encoded.ids, this.encoded.hash, this.users.size);
   }
 
   snapshot(): PresenceSnapshot {
@@ -63,7 +63,7 @@ export class PresenceList<Member extends { readonly info: unknown }> {
 }
 
 /** subscription_succeeded's data for a channel nobody is in. */
-export const NO_MEMBERS = `{"presence":{"ids":[],"hash":{},"count":0}}` as PresenceData;
+export const NO_MEMBERS = presenceData("", "", 0);
 
 export class PresenceMembers {
   private readonly list = new PresenceList<{ readonly info: unknown; sockets: number }>();

@@ -72,7 +72,7 @@ export class RedisPresence implements Presence {
       }
       if (added === 1 && this.events.heard(app)) this.events.memberAdded(app, channel, userId);
       if (added >= 1 && announce) this.broker.publish(announce);
-      return { ok: true, added: added >= 1, members: presenceData(snapshotOf(flat ?? [])) };
+      return { ok: true, added: added >= 1, members: presenceDataOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
@@ -161,6 +161,18 @@ export class RedisPresence implements Presence {
     if (!this.events.heard(app)) return;
     this.departures.confirmLater(leavingKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
   }
+}
+
+/** subscription_succeeded's data from HGETALL's user, user_info pairs; each user_info is stored as JSON, and kept as it is. */
+function presenceDataOf(flat: string[]): PresenceData {
+  const ids: string[] = [];
+  const hash: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const id = JSON.stringify(flat[i]!);
+    ids.push(id);
+    hash.push(`${id}:${flat[i + 1]!}`);
+  }
+  return presenceData(ids.join(","), hash.join(","), ids.length);
 }
 
 function snapshotOf(flat: string[]): PresenceSnapshot {

@@ -23,8 +23,9 @@ export const PING = JSON.stringify({ event: "pusher:ping", data: {} });
  */
 export type PresenceData = string & { readonly presenceData: true };
 
-export function presenceData(members: { readonly ids: readonly string[]; readonly hash: Readonly<Record<string, unknown>>; readonly count: number }): PresenceData {
-  return JSON.stringify({ presence: members }) as PresenceData;
+/** From the members' ids and `id:user_info` pairs, each encoded already, joined by commas. */
+export function presenceData(ids: string, hash: string, count: number): PresenceData {
+  return `{"presence":{"ids":[${ids}],"hash":{${hash}},"count":${count}}}` as PresenceData;
 }
 
 /** `data`: "{}" but for presence channels. */
