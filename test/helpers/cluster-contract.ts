@@ -257,6 +257,18 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(reports).toEqual([`member_added heard ${channel} r1`]);
     });
 
+    it("answers a join with every member, ids and user_info that JSON must escape included, and a null user_info", async () => {
+      const channel = "presence-escaped";
+      const odd = 'quote " back \\ newline \n ü 🎉';
+      await first().join(HEARD, channel, odd, { name: odd, tags: ["a", 1, null] });
+      await other().join(HEARD, channel, "plain", null);
+      const joined = await first().join(HEARD, channel, "third", { name: "Third" });
+      expect(joined.ok && JSON.parse(joined.members)).toEqual({
+        presence: { ids: expect.arrayContaining([odd, "plain", "third"]), hash: { [odd]: { name: odd, tags: ["a", 1, null] }, plain: null, third: { name: "Third" } }, count: 3 },
+      });
+      for (const [node, userId] of [[first, odd], [other, "plain"], [first, "third"]] as const) await node().leave(HEARD, channel, userId);
+    });
+
     it("holds a presence channel to the app's member limit across nodes, while another socket of a member always fits", async () => {
       const channel = "presence-full";
       expect(await first().join(SMALL, channel, "a")).toMatchObject({ ok: true });
