@@ -18,6 +18,7 @@ import { clusterParts, tapWebhookAttempts } from "./server/cluster-parts.js";
 import type { Drainable, Lifecycle } from "./server/graceful-stop.js";
 import type { SessionRelay } from "./server/http-transport/relay.js";
 import { SessionTopics } from "./server/http-transport/session-topics.js";
+import { TurnJoins } from "./server/turn-joins.js";
 import { Keepalive } from "./server/keepalive.js";
 import { appActivity, nodeExporter, startOps, type OtherThreads } from "./server/ops/ops-listener.js";
 import type { AppActivity } from "./console/stats.js";
@@ -92,6 +93,7 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
     rateLimits: new AppRateLimits(options.sharedAllowances),
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     nextSocketId: socketIdGenerator(nodeNumber),
+    joins: new TurnJoins(),
   };
 
   const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem(), sessionRelay: options.sessionRelay });

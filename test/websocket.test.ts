@@ -51,6 +51,17 @@ async function join(app: AppConfig, channel: string, userId: string, userInfo: u
   return { client, socketId };
 }
 
+/** Frames in one TCP write (masked with a zero key, as a client must mask), so that the server reads them in one go. */
+function sendInOneWrite(client: RawClient, messages: unknown[]): void {
+  const frames = messages.map((message) => {
+    const payload = Buffer.from(JSON.stringify(message));
+    if (payload.length >= 65536) throw new Error("a frame this helper cannot size");
+    const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    return Buffer.concat([header, Buffer.alloc(4), payload]);
+  });
+  (client.ws as unknown as { _socket: { write(data: Buffer): void } })._socket.write(Buffer.concat(frames));
+}
+
 describe("connection", () => {
   it("sends connection_established with a socket_id and answers pusher:ping", async () => {
     const { client, socketId } = await connect();
@@ -198,6 +209,36 @@ describe("subscriptions", () => {
 });
 
 describe("presence", () => {
+  it("keeps a socket's frames in order behind a presence join, even when they arrive together", async () => {
+    const ada = await join(DEMO_APP, "presence-burst", "1", { name: "Ada" });
+    await ada.client.event("pusher_internal:subscription_succeeded");
+    const { client: bob, socketId } = await connect(DEMO_APP);
+    const channelData = JSON.stringify({ user_id: "2", user_info: { name: "Bob" } });
+    const subscribe = { event: "pusher:subscribe", data: { channel: "presence-burst", auth: sign(DEMO_APP, socketId, "presence-burst", channelData), channel_data: channelData } };
+    // One write, so one read for the server: the join waits for the end of that turn, the rest behind it.
+    sendInOneWrite(bob, [
+      subscribe,
+      { event: "client-wave", channel: "presence-burst", data: { from: "bob" } },
+      subscribe,
+      { event: "pusher:unsubscribe", data: { channel: "presence-burst" } },
+      { event: "pusher:ping", data: {} },
+    ]);
+    await bob.event("pusher:pong");
+    // The client event was relayed, not refused, and the unsubscribe undid the join. (On one thread Bob
+    // hears two subscription_succeeded, the join's with both members; on worker threads the join's
+    // answer comes from the main thread after the unsubscribe, which leaves it unsent, as before.)
+    expect(bob.frames.length).toBeGreaterThan(0);
+    expect(bob.frames.filter((frame) => frame.event !== "pusher_internal:subscription_succeeded")).toEqual([]);
+    // (On worker threads the client event may overtake member_added, which comes through the main
+    // thread: a client event sent before subscription_succeeded is ordered on one thread only.)
+    await expect.poll(() => ada.client.frames.map((frame) => frame.event).sort(), { timeout: 3000 }).toEqual(["client-wave", "pusher_internal:member_added", "pusher_internal:member_removed"]);
+    expect(ada.client.frames.findIndex((frame) => frame.event === "pusher_internal:member_added")).toBeLessThan(ada.client.frames.findIndex((frame) => frame.event === "pusher_internal:member_removed"));
+    const users = await (await serverSdk(herald.port, DEMO_APP).get({ path: "/channels/presence-burst/users" })).json();
+    expect(users).toEqual({ users: [{ id: "1" }] });
+    bob.close();
+    ada.client.close();
+  });
+
   it("lists members with ids, hash and count, and announces each user once", async () => {
     const ada = await join(DEMO_APP, "presence-lobby", "1", { name: "Ada" });
     const adaJoined = await ada.client.event("pusher_internal:subscription_succeeded");

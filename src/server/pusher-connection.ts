@@ -8,6 +8,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ConnectionCounts } from "../cluster/cluster.js";
 import { closeMeaning } from "../console/entries.js";
 import type { NodeCounters } from "../metrics/counters.js";
+import { channelKind } from "../protocol/channel-names.js";
 import { parseClientFrame } from "../protocol/client-frames.js";
 import { Closes } from "../protocol/closes.js";
 import { ErrorCode } from "../protocol/error-codes.js";
@@ -20,6 +21,7 @@ import type { Lifecycle } from "./graceful-stop.js";
 import type { Keepalive } from "./keepalive.js";
 import { signIn, signOut, type SigninServices } from "./signin.js";
 import type { SocketRegistry } from "./socket-registry.js";
+import type { TurnJoins } from "./turn-joins.js";
 import { releaseAll, subscribe, unsubscribe, type SubscriptionServices } from "./subscriptions.js";
 
 /** What a connection uses itself, and what the rules it calls use. */
@@ -33,6 +35,7 @@ export interface SocketServices extends SubscriptionServices, SigninServices, Cl
   readonly keepalive: Keepalive;
   readonly lifecycle: Lifecycle;
   readonly nextSocketId: () => string;
+  readonly joins: TurnJoins;
 }
 
 /** The server-wide connection limits (--max-frame-kb, --max-backpressure-kb, --max-connections). */
@@ -99,14 +102,25 @@ export function receiveFrame(ctx: SocketServices, socket: NodeSocket, text: stri
   const counters = ctx.counters.of(app.id);
   counters.messagesReceived += 1;
   counters.bytesReceived += bytes;
+  if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ socketId: connection.socketId, frame: redactAuth(text.slice(0, 2000)) }, "frame received");
+  // Behind a presence join queued for the end of the turn, if any (turn-joins.ts).
+  const waiting = ctx.joins.waitingBehind(connection);
+  if (waiting) waiting.push(() => handleGuarded(ctx, socket, app, text));
+  else handleGuarded(ctx, socket, app, text);
+}
+
+function handleGuarded(ctx: SocketServices, socket: NodeSocket, app: App, text: string): void {
   try {
-    if (ctx.log.isLevelEnabled("debug")) ctx.log.debug({ socketId: connection.socketId, frame: redactAuth(text.slice(0, 2000)) }, "frame received");
     handleFrame(ctx, socket, app, text);
   } catch (error) {
-    // A bug must cost one frame, never the process or the other connections.
-    ctx.log.error({ err: error, socketId: connection.socketId }, "frame handler failed");
-    socket.send(frames.pusherError(ErrorCode.FrameRejected, "The server could not process this frame."));
+    frameFailed(ctx, socket, error);
   }
+}
+
+/** A bug must cost one frame, never the process or the other connections. */
+function frameFailed(ctx: SocketServices, socket: NodeSocket, error: unknown): void {
+  ctx.log.error({ err: error, socketId: socket.getUserData().socketId }, "frame handler failed");
+  socket.send(frames.pusherError(ErrorCode.FrameRejected, "The server could not process this frame."));
 }
 
 /** The connection is gone (closed by either side, or expired): what it held is released. */
@@ -141,6 +155,16 @@ function handleFrame(ctx: SocketServices, socket: NodeSocket, app: App, text: st
     case "pong":
       return;
     case "subscribe":
+      // Joined at the end of the turn, with the turn's other joins (turn-joins.ts).
+      if (channelKind(frame.channel) === "presence") {
+        return ctx.joins.defer(socket.getUserData(), () => {
+          try {
+            subscribe(ctx, socket, app, frame);
+          } catch (error) {
+            frameFailed(ctx, socket, error);
+          }
+        });
+      }
       return subscribe(ctx, socket, app, frame);
     case "unsubscribe":
       return unsubscribe(ctx, socket, app, frame.channel);
