@@ -21,8 +21,8 @@ import type { Lifecycle } from "./graceful-stop.js";
 import type { Keepalive } from "./keepalive.js";
 import { signIn, signOut, type SigninServices } from "./signin.js";
 import type { SocketRegistry } from "./socket-registry.js";
-import type { TurnJoins } from "./turn-joins.js";
 import { releaseAll, subscribe, unsubscribe, type SubscriptionServices } from "./subscriptions.js";
+import type { TurnJoins } from "./turn-joins.js";
 
 /** What a connection uses itself, and what the rules it calls use. */
 export interface SocketServices extends SubscriptionServices, SigninServices, ClientEventServices {

@@ -3,7 +3,7 @@
  * other, each as it would have at once. A storm's member_added frames then go out
  * together: uWebSockets.js writes a socket's frames of one turn in one go, where joins
  * made each in its own callback cost a write per socket per frame (a storm of 1,000 on
- * one thread: about 2,800 → 260 µs of CPU per join; bench/RESULTS.md, "Presence storms").
+ * one thread: about 2,800 → 330–510 µs of CPU per join; bench/RESULTS.md, "Presence storms").
  * A socket's later frames wait behind its join, in order, so that an unsubscribe, a
  * second subscribe or a client event sent in the same breath finds the channel joined.
  */
