@@ -29,11 +29,7 @@ export class PresenceList<Member extends { readonly info: unknown }> {
 
   add(userId: string, member: Member): void {
     this.users.set(userId, member);
-    if (!this.encoded) return;
-    const comma = this.users.size > 1 ? "," : "";
-    const id = JSON.stringify(userId);
-    this.encoded.ids += comma + id;
-    this.encoded.hash += `${comma}${id}:${JSON.stringify(member.info ?? null)}`;
+    if (this.encoded) append(this.encoded, userId, member.info);
   }
 
   delete(userId: string): void {
@@ -43,14 +39,8 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   /** subscription_succeeded's data. JSON's order of the hash is the order of joins; clients read it into an object, which has an order of its own. */
   data(): PresenceData {
     if (!this.encoded) {
-      const ids: string[] = [];
-      const hash: string[] = [];
-      for (const [userId, { info }] of this.users) {
-        const id = JSON.stringify(userId);
-        ids.push(id);
-        hash.push(`${id}:${JSON.stringify(info ?? null)}`);
-      }
-      this.encoded = { ids: ids.join(","), hash: hash.join(",") };
+      this.encoded = { ids: "", hash: "" };
+      for (const [userId, { info }] of this.users) append(this.encoded, userId, info);
     }
     return presenceData(this.encoded.ids, this.encoded.hash, this.users.size);
   }
@@ -60,6 +50,14 @@ export class PresenceList<Member extends { readonly info: unknown }> {
     for (const [userId, member] of this.users) hash[userId] = member.info ?? null;
     return { ids: [...this.users.keys()], hash, count: this.users.size };
   }
+}
+
+/** Adds a user to the encoded lists (an encoded id is never empty: at least `""`). */
+function append(encoded: { ids: string; hash: string }, userId: string, info: unknown): void {
+  const comma = encoded.ids === "" ? "" : ",";
+  const id = JSON.stringify(userId);
+  encoded.ids += comma + id;
+  encoded.hash += `${comma}${id}:${JSON.stringify(info ?? null)}`;
 }
 
 /** subscription_succeeded's data for a channel nobody is in. */

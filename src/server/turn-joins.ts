@@ -28,18 +28,18 @@ export class TurnJoins {
 
   private readonly run = (): void => {
     for (const { connection, join } of this.queue.splice(0)) {
-      const later = this.waiting.get(connection) ?? [];
+      const steps = [join, ...(this.waiting.get(connection) ?? [])];
       this.waiting.delete(connection);
-      for (let i = -1; i < later.length; i++) {
+      for (const [i, step] of steps.entries()) {
         // Gone (closed by a frame, or meanwhile): uWS forbids touching the socket.
         if (!connection.open) break;
         // A later frame was a presence subscribe: the rest waits for that one, in order.
         const again = this.waiting.get(connection);
         if (again) {
-          again.push(...later.slice(i));
+          again.push(...steps.slice(i));
           break;
         }
-        (i < 0 ? join : later[i]!)();
+        step();
       }
     }
   };
