@@ -81,6 +81,23 @@ describe("the worker threads' hub", () => {
     }
   });
 
+  it("answers a thread's questions of one callback together, each answer taken before the messages that follow it", async () => {
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(1));
+    const hub = new ThreadHub(1024 * 1024, threads);
+    const [node] = await Promise.all(threadSides(hub, 1, new ThreadSlots(1), threads).map((side) => startNode(side)));
+    const announced = () => node!.delivered.filter((message) => message.channel === "presence-together").length;
+    try {
+      // Three joins in one callback go as one message, and their answers come back in one, each behind its
+      // member's announcement: [added u1, answer, added u2, answer, added u3, answer].
+      const seen: number[] = [];
+      await Promise.all(["u1", "u2", "u3"].map((userId) => node!.join(HEARD, "presence-together", userId).then(() => seen.push(announced()))));
+      // Each answer's callbacks (here, behind two awaits) ran before the next announcement was delivered.
+      expect(seen).toEqual([1, 2, 3]);
+    } finally {
+      hub.stop();
+    }
+  });
+
   it.skipIf(SKIP_REDIS_TESTS)("passes another node's publish only to the threads with subscribers of its channel, with --redis", async () => {
     const redis = await startRedis();
     const log = createLogger("silent");

@@ -239,6 +239,33 @@ describe("presence", () => {
     ada.client.close();
   });
 
+  it("gives every member of a storm of joins the whole list: its subscription_succeeded first, then each later member", async () => {
+    // Joins that arrive together are answered together (turn-joins.ts; on worker threads, in one message
+    // to the main thread and one back): each socket still hears its subscription_succeeded first, and
+    // no member is lost. (On threads a member_added may repeat one the list has: README, "Worker threads".)
+    for (let round = 0; round < 3; round++) {
+      const channel = `presence-storm-${round}`;
+      const members = await Promise.all(Array.from({ length: 24 }, () => connect()));
+      for (const [i, { client, socketId }] of members.entries()) {
+        const channelData = JSON.stringify({ user_id: `u${i}`, user_info: { i } });
+        client.send({ event: "pusher:subscribe", data: { channel, auth: sign(DEMO_APP, socketId, channel, channelData), channel_data: channelData } });
+      }
+      const everyone = members.map((_, i) => `u${i}`).sort();
+      for (const { client } of members) {
+        // As pusher-js keeps its list: what subscription_succeeded says, then each member_added, once.
+        await expect.poll(() => {
+          const heard = client.frames.filter((frame) => frame.channel === channel).map((frame) => frame.event);
+          const joined = client.frames.find((frame) => frame.event === "pusher_internal:subscription_succeeded");
+          if (!joined) return [];
+          const added = client.frames.filter((frame) => frame.event === "pusher_internal:member_added").map((frame) => (JSON.parse(frame.data as string) as { user_id: string }).user_id);
+          expect(heard[0]).toBe("pusher_internal:subscription_succeeded");
+          return [...new Set([...(JSON.parse(joined.data as string) as { presence: { ids: string[] } }).presence.ids, ...added])].sort();
+        }).toEqual(everyone);
+      }
+      for (const { client } of members) client.close();
+    }
+  });
+
   it("lists members with ids, hash and count, and announces each user once", async () => {
     const ada = await join(DEMO_APP, "presence-lobby", "1", { name: "Ada" });
     const adaJoined = await ada.client.event("pusher_internal:subscription_succeeded");

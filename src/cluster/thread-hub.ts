@@ -14,17 +14,20 @@ import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
 import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
+import { type Batch, eachOf, PortBatch } from "./port-batch.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
-import { type Answers, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import { type Answers, encodeForThreads, isQuestion, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
 export class ThreadHub {
   private readonly ports = new Map<number, MessagePort>();
+  /** What goes to each thread, the answers to a batch of its questions together (PortBatch). */
+  private readonly out = new Map<number, PortBatch<ToThread>>();
   private readonly subs = new ThreadSubscriberCounts();
   private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -57,7 +60,8 @@ export class ThreadHub {
   /** Serves thread `thread` over `port`. */
   attach(thread: number, port: MessagePort): void {
     this.ports.set(thread, port);
-    port.on("message", (message: ToHub) => this.receive(thread, message));
+    this.out.set(thread, new PortBatch(port));
+    port.on("message", (batch: Batch<ToHub>) => eachOf(batch, (message) => this.receive(thread, message), isQuestion));
   }
 
   /**
@@ -67,6 +71,7 @@ export class ThreadHub {
   forgetThread(dead: number, reporter: number): void {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
+    this.out.delete(dead);
     this.settling.check();
     this.counts.forget(dead);
     this.subs.forget(dead, (appId, channel, vacant) => {
@@ -90,6 +95,7 @@ export class ThreadHub {
     this.buffers.stop();
     for (const port of this.ports.values()) port.close();
     this.ports.clear();
+    this.out.clear();
   }
 
   private receive(thread: number, message: ToHub): void {
@@ -112,7 +118,7 @@ export class ThreadHub {
       case "terminate":
       case "consoleEntry":
       case "consoleWatch":
-        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
+        for (const [other, port] of this.out) if (other !== thread) port.postMessage(notice);
         return;
       case "counts":
         for (const [appId, channel, count, heard] of notice.counts) this.count(thread, appId, channel, count, heard);
@@ -188,7 +194,7 @@ export class ThreadHub {
       if (heard && !this.leaving.cancel(key(appId, channel, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
-      this.occupancy.post(this.ports, appId, channel, encodeForThreads(announce));
+      this.occupancy.post(this.out, appId, channel, encodeForThreads(announce));
     }
     return { ok: true, added, members: this.members.data(appId, channel) };
   }
@@ -211,6 +217,6 @@ export class ThreadHub {
   }
 
   private send(thread: number, message: ToThread): void {
-    this.ports.get(thread)?.postMessage(message);
+    this.out.get(thread)?.postMessage(message);
   }
 }

@@ -11,14 +11,15 @@
  * joins anew: the others' ports to the thread that died closed with it.
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
+import type { Batch } from "./port-batch.js";
 import type { ThreadChannelMessage, ToThread } from "./thread-wire.js";
 
 export type PeerPorts = Array<[thread: number, port: MessagePort]>;
 
 /** What a thread told of a new thread sends it first: the new thread serves once every other has. */
 export const MET = "met";
-/** On a peer port: that greeting, then the publishes of the thread at the other end, in order, several of one callback in one message (PeerOutbox). */
-export type PeerMessage = ThreadChannelMessage | ThreadChannelMessage[] | typeof MET;
+/** On a peer port: that greeting, then the publishes of the thread at the other end, in order, those of one callback in one message (PortBatch). */
+export type PeerMessage = Batch<ThreadChannelMessage> | typeof MET;
 
 export class ThreadMesh {
   /** Each thread's hub port, the main thread's end. */
@@ -30,6 +31,7 @@ export class ThreadMesh {
     for (const [other, otherHub] of this.hubPorts) {
       if (other === thread) continue;
       const { port1, port2 } = new MessageChannel();
+      // Straight on the port (a port is transferred, not batched): it may pass the hub's batched messages, which it does not depend on.
       otherHub.postMessage({ t: "peer", thread, port: port1 } satisfies ToThread, [port1]);
       ports.push([other, port2]);
     }

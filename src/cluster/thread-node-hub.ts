@@ -17,13 +17,14 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import { REMOTE_WATCH_MS } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { ChannelMessage, ClusterParts, ClusterServices, StartCluster } from "./cluster.js";
+import { type Batch, eachOf, PortBatch } from "./port-batch.js";
 import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import { type Answers, decodeFromThreads, encodeForThreads, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { type Answers, decodeFromThreads, encodeForThreads, isQuestion, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -32,6 +33,8 @@ const NODE_CHECK_MS = 250;
 
 export class NodeThreadHub {
   private readonly ports = new Map<number, MessagePort>();
+  /** What goes to each thread, the answers to a batch of its questions together (PortBatch). */
+  private readonly out = new Map<number, PortBatch<ToThread>>();
   private readonly subs = new ThreadSubscriberCounts();
   private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -72,14 +75,16 @@ export class NodeThreadHub {
 
   attach(thread: number, port: MessagePort): void {
     this.ports.set(thread, port);
-    port.on("message", (message: ToHub) => this.receive(thread, message));
-    this.tellNode(thread, port);
+    this.out.set(thread, new PortBatch(port));
+    port.on("message", (batch: Batch<ToHub>) => eachOf(batch, (message) => this.receive(thread, message), isQuestion));
+    this.tellNode(thread);
   }
 
   /** A thread died: what its sockets held leaves the node, as if they had closed; `reporter` tells the sockets. */
   forgetThread(dead: number, reporter: number): void {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
+    this.out.delete(dead);
     this.settling.check();
     this.counts.forget(dead);
     this.subs.forget(dead, (appId, channel) => {
@@ -107,9 +112,9 @@ export class NodeThreadHub {
    * The node's problem() for every thread's /ready, the other nodes' connections for
    * maxConnections, and its Redis link for the first thread's /metrics.
    */
-  private tellNode(thread: number, port: MessagePort): void {
+  private tellNode(thread: number): void {
     const elsewhere = this.apps.ids.map((appId) => [appId, this.node.connectionCounts.elsewhere(appId)] as const).filter(([, count]) => count > 0);
-    port.postMessage({ t: "node", problem: this.node.problem(), link: thread === 0 ? this.node.redisLink() : undefined, elsewhere } satisfies ToThread);
+    this.send(thread, { t: "node", problem: this.node.problem(), link: thread === 0 ? this.node.redisLink() : undefined, elsewhere });
   }
 
   private tellChanges(): void {
@@ -118,20 +123,21 @@ export class NodeThreadHub {
     const now = JSON.stringify([this.node.problem(), this.node.redisLink(), this.apps.ids.map((appId) => this.node.connectionCounts.elsewhere(appId))]);
     if (now === this.told) return;
     this.told = now;
-    for (const [thread, port] of this.ports) this.tellNode(thread, port);
+    for (const thread of this.ports.keys()) this.tellNode(thread);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.nodeCheck);
     for (const port of this.ports.values()) port.close();
     this.ports.clear();
+    this.out.clear();
     await this.node.close();
   }
 
   /** The node's own side: the threads, summed. */
   private parts(): ClusterParts {
     const everyThreadBut = (origin: number | undefined, message: ToThread) => {
-      for (const [thread, port] of this.ports) if (thread !== origin) port.postMessage(message);
+      for (const [thread, port] of this.out) if (thread !== origin) port.postMessage(message);
     };
     const forApp = (appId: string) => ({
       subscriptionCount: (channel: string) => this.subs.total(appId, channel),
@@ -143,7 +149,7 @@ export class NodeThreadHub {
         deliver: (message) => {
           // Only to the threads with subscribers of the channel: it was published on another node (or is a member's announcement).
           if (this.publishingForThreads) return;
-          this.occupancy.post(this.ports, message.appId, message.channel, encodeForThreads(message));
+          this.occupancy.post(this.out, message.appId, message.channel, encodeForThreads(message));
         },
         terminateUser: (appId, userId) => everyThreadBut(this.origin, { t: "terminate", appId, userId }),
         signedInUsers: () => [...this.online.keys()].map((entry) => entry.split("\n") as [string, string]),
@@ -216,11 +222,11 @@ export class NodeThreadHub {
         }
         return;
       case "consoleEntry":
-        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
+        for (const [other, port] of this.out) if (other !== thread) port.postMessage(notice);
         return this.node.consoleRelay.publish(notice.appId, notice.entryJson);
       case "consoleWatch":
         for (const appId of notice.appIds) this.watched.set(appId, Date.now() + REMOTE_WATCH_MS);
-        for (const [other, port] of this.ports) if (other !== thread) port.postMessage(notice);
+        for (const [other, port] of this.out) if (other !== thread) port.postMessage(notice);
         return this.node.consoleRelay.announce(notice.appIds);
       case "counts":
         for (const [appId, channel, count] of notice.counts) this.count(thread, appId, channel, count);
@@ -290,12 +296,12 @@ export class NodeThreadHub {
 
   /** To one thread, which has the webhooks, the tap and the broker to announce with. */
   private report(message: Exclude<ToThread, string>): void {
-    const first = this.ports.values().next().value;
+    const first = this.out.values().next().value;
     if (first) first.postMessage(message);
     else this.log.debug({ message: message.t }, "no worker thread to report to");
   }
 
   private send(thread: number, message: ToThread): void {
-    this.ports.get(thread)?.postMessage(message);
+    this.out.get(thread)?.postMessage(message);
   }
 }

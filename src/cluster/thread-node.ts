@@ -9,12 +9,12 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
 import { ClusterStateUnavailable } from "./errors.js";
-import { PeerOutbox } from "./peer-outbox.js";
+import { type Batch, eachOf, PortBatch } from "./port-batch.js";
 import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
-import { type Answers, decodeFromThreads, encodeForThreads, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToThread } from "./thread-wire.js";
+import { type Answers, decodeFromThreads, encodeForThreads, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
@@ -37,7 +37,9 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     // Until the hub's first word, as a node that just joined (the metrics are laid out at start).
     let link: RedisLinkStats | undefined = showsRedisLink ? { up: true, roundTripSeconds: undefined, messagesNotSent: 0 } : undefined;
     let otherNodes = new Map<string, number>();
-    const tell = (notice: ThreadNotice | ThreadChannelMessage) => port.postMessage(notice);
+    // Everything for the hub goes through one batch, so that it keeps the order it was told in.
+    const hub = new PortBatch<ToHub>(port);
+    const tell = (notice: ThreadNotice | ThreadChannelMessage) => hub.postMessage(notice);
     const counts = new CountBatch(self, occupied, (app, channel) => channels.forApp(app.id).subscriptionCount(channel), (app) => events.heard(app), tell);
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
       new Promise((resolve, reject) => {
@@ -45,26 +47,26 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         counts.send();
         const id = nextId++;
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        port.postMessage({ t: "ask", id, question });
+        hub.postMessage({ t: "ask", id, question });
       });
     const peers = new Map<number, MessagePort>();
-    const outbox = new PeerOutbox();
+    /** Per other thread, where this one's publishes to it go. */
+    const senders = new Map<number, PortBatch<ThreadChannelMessage>>();
     /** `known`: called once the thread at the other end has this one's port (or is gone). */
     const meet = (thread: number, peer: MessagePort, known: () => void) => {
       peers.get(thread)?.close();
       peers.set(thread, peer);
-      outbox.add(thread, peer);
+      senders.set(thread, new PortBatch(peer));
       peer.on("message", (message: PeerMessage) => {
         if (message === MET) known();
-        else if (typeof message === "string") local.deliver(decodeFromThreads(message));
-        else for (const one of message) local.deliver(decodeFromThreads(one));
+        else eachOf(message, (one) => local.deliver(decodeFromThreads(one)));
       });
       // The thread ended (its ports close with it), or this one did.
       peer.on("close", () => {
         known();
         if (peers.get(thread) !== peer) return;
         peers.delete(thread);
-        outbox.delete(thread);
+        senders.delete(thread);
       });
     };
     // Without the hub this thread is out of the process (it failed, or stops): so are its peer ports.
@@ -72,7 +74,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       for (const peer of peers.values()) peer.close();
     });
 
-    port.on("message", (message: ToThread) => {
+    const receive = (message: ToThread): void => {
       if (typeof message === "string") return local.deliver(decodeFromThreads(message));
       switch (message.t) {
         case "peer":
@@ -128,13 +130,15 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
           }
         }
       }
-    });
+    };
+    // What an answer sets off runs before the messages behind it (a member's announcement, say).
+    port.on("message", (batch: Batch<ToThread>) => eachOf(batch, receive, (message) => typeof message !== "string"));
 
     const broker: Broker = {
       publish(message) {
         local.deliver(message);
         const encoded = encodeForThreads(message);
-        occupied.post(outbox.senders, message.appId, message.channel, encoded);
+        occupied.post(senders, message.appId, message.channel, encoded);
         if (publishToHub) tell(encoded);
       },
       terminateUser(appId, userId) {

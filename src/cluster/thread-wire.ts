@@ -78,6 +78,9 @@ export type ToHub =
   | ThreadNotice
   | { readonly t: "ask"; readonly id: number; readonly question: ThreadQuestion };
 
+/** A question: what answering it sets off runs before the hub takes the thread's next message (port-batch.ts). */
+export const isQuestion = (message: ToHub): boolean => typeof message !== "string" && message.t === "ask";
+
 /**
  * Questions the hub answers a turn later (setImmediate): the reads, and the claim
  * of a channel's kept events. The threads' ports are read one after the other, so
