@@ -84,17 +84,32 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
   });
 
   it("sends watchlist events across nodes", async () => {
-    const watcher = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched", "cl-marker"] } });
-    const events: Array<{ name: string; user_ids: string[] }> = [];
-    watcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => events.push(event));
-    watcher.user.watchlist.bind("offline", (event: { name: string; user_ids: string[] }) => events.push(event));
+    type WatchlistEvent = { name: string; user_ids: string[] };
+    const hear = (client: ReturnType<typeof pusherClient>, events: WatchlistEvent[]) => {
+      client.user.watchlist.bind("online", (event: WatchlistEvent) => events.push(event));
+      client.user.watchlist.bind("offline", (event: WatchlistEvent) => events.push(event));
+    };
+    // A user online before the watcher signs in, so that the watcher's first word (who of its list is
+    // online now) can be waited for: a user coming online while that answer is on its way is told of
+    // twice, by the answer and by its own event. A probe's hearing of it says it is registered.
+    const early = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-early" } });
+    await signedIn(early);
+    const probeEvents: WatchlistEvent[] = [];
+    const probe = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-probe", watchlist: ["cl-early"] } });
+    hear(probe, probeEvents);
+    await signedIn(probe);
+    await until(() => probeEvents.length === 1, "the probe to hear that cl-early is online");
+    const watcher = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watcher", watchlist: ["cl-watched", "cl-marker", "cl-early"] } });
+    const events: WatchlistEvent[] = [];
+    hear(watcher, events);
     await signedIn(watcher);
+    await until(() => events.length === 1, "who is online now");
     const watched = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
     await signedIn(watched);
-    await until(() => events.length === 1, "online");
+    await until(() => events.length === 2, "online");
     const marker = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-marker" } });
     await signedIn(marker);
-    await until(() => events.length === 2, "online for the marker user");
+    await until(() => events.length === 3, "online for the marker user");
     // A second connection of the same user, on the other node: still one user, online once.
     const secondTab = pusherClient(cluster.nodeA.port, DEMO_APP, { signinAs: { id: "cl-watched" } });
     await signedIn(secondTab);
@@ -102,23 +117,24 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     // The marker: a user whose last socket closes on the same node afterwards; node B decides and
     // publishes departures in order, so an offline for cl-watched would come before this one.
     await disconnected(marker);
-    await until(() => events.length === 3, "offline for the marker user");
+    await until(() => events.length === 4, "offline for the marker user");
     expect(events).toEqual([
+      { name: "online", user_ids: ["cl-early"] },
       { name: "online", user_ids: ["cl-watched"] },
       { name: "online", user_ids: ["cl-marker"] },
       { name: "offline", user_ids: ["cl-marker"] },
     ]);
     const lateWatcher = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "cl-late", watchlist: ["cl-watched"] } });
-    const lateEvents: Array<{ name: string; user_ids: string[] }> = [];
-    lateWatcher.user.watchlist.bind("online", (event: { name: string; user_ids: string[] }) => lateEvents.push(event));
+    const lateEvents: WatchlistEvent[] = [];
+    hear(lateWatcher, lateEvents);
     await signedIn(lateWatcher);
     await until(() => lateEvents.length === 1, "the late watcher to hear who is online");
     expect(lateEvents).toEqual([{ name: "online", user_ids: ["cl-watched"] }]);
     lateWatcher.disconnect();
     secondTab.disconnect();
-    await until(() => events.length === 4, "offline");
+    await until(() => events.length === 5, "offline");
     expect(events.at(-1)).toEqual({ name: "offline", user_ids: ["cl-watched"] });
-    watcher.disconnect();
+    for (const client of [watcher, probe, early]) client.disconnect();
   });
 
   it("gives each node its own socket_id prefix", async () => {
