@@ -138,8 +138,19 @@ export interface Presence {
   /**
    * The user's last socket on this node left; true when the user left the channel
    * everywhere (once per user). During an outage: true, as this node sees it.
+   * With `inOrder`, the store sends the member_removed itself, to every node with subscribers.
    */
   leave(app: App, channel: string, userId: string): boolean | Promise<boolean>;
+  /**
+   * Set when the store itself sends every member_added and member_removed of a channel to
+   * this node, in the order it decided them, and its answers to this node's joins in that
+   * same order (the threads' hub: one port per thread). A joining socket then takes the
+   * channel's frames from its answer on: nothing is held for it, and its list and what
+   * follows it neither miss nor repeat a member. Otherwise a joining socket takes the
+   * channel's frames from the start, and they are held until its answer (a member_added
+   * from another node can overtake the answer; one the list has already is repeated).
+   */
+  readonly inOrder?: boolean;
   /** Rejects with ClusterStateUnavailable during an outage, as do the next two. */
   userCount(appId: string, channel: string): Promise<number>;
   userIds(appId: string, channel: string): Promise<string[]>;

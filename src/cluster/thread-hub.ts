@@ -4,7 +4,10 @@
  * members, online users, connection counts, cache channels' last events, vacant
  * channels' buffers) and passes each thread's notices to the others (publishes go
  * from thread to thread, thread-mesh.ts). It runs on the main thread and handles
- * one message at a time, so each operation is atomic.
+ * one message at a time, so each operation is atomic. It sends every member_added
+ * and member_removed itself, on each thread's one port, in order with its answers to
+ * joins: a joining socket takes the channel's frames from its answer on, and its
+ * list and what follows it neither miss nor repeat a member (Presence.inOrder).
  * Departures are held here (DEPARTURE_HOLD_MS). Every transition goes to one thread,
  * the first alive, which reports it to webhooks if anyone hears the app then: one
  * thread's webhook batches keep the order the transitions happened in.
@@ -12,6 +15,7 @@
 import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
+import { memberRemoved as memberRemovedFrame } from "../protocol/server-frames.js";
 import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { type Batch, eachOf, PortBatch } from "./port-batch.js";
@@ -65,8 +69,9 @@ export class ThreadHub {
   }
 
   /**
-   * A thread died: what its sockets held is released as for a dead node, and
-   * `reporter`, a surviving thread, tells every socket and reports the transitions.
+   * A thread died: what its sockets held is released as for a dead node; its members'
+   * departures go from here to the sockets, and `reporter`, a surviving thread, tells
+   * them of its users' (watchlists) and reports the transitions.
    */
   forgetThread(dead: number, reporter: number): void {
     this.ports.get(dead)?.close();
@@ -78,7 +83,7 @@ export class ThreadHub {
       if (vacant) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
     });
     this.members.forget(dead, (appId, channel, userId) => {
-      this.send(reporter, { t: "memberGone", appId, channel, userId });
+      this.memberRemoved(appId, channel, userId);
       this.leaving.hold(key(appId, channel, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
     });
     for (const [entry, threads] of this.online) {
@@ -201,8 +206,17 @@ export class ThreadHub {
 
   private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {
     if (!this.members.remove(appId, channel, userId, thread)) return false;
+    this.memberRemoved(appId, channel, userId);
     if (heard) this.leaving.hold(key(appId, channel, userId), () => this.transition({ kind: "memberRemoved", appId, channel, userId }));
     return true;
+  }
+
+  /**
+   * The user left the channel in the process: every thread with subscribers of it hears so from
+   * here, in order with the joins' answers and member_added (the threads' presence is `inOrder`).
+   */
+  private memberRemoved(appId: string, channel: string, userId: string): void {
+    this.occupancy.post(this.out, appId, channel, encodeForThreads({ appId, channel, frame: memberRemovedFrame(channel, userId) }));
   }
 
   private transition(transition: Transition): void {

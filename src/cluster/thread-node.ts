@@ -164,6 +164,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       join: (app, channel, userId, userInfo, _firstOnNode, _localMembers, announce) =>
         ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce, heard: events.heard(app) }),
       leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId, heard: events.heard(app) }),
+      // The hub of the threads alone is the store, in order (thread-hub.ts); a Redis node's passes on what Redis says.
+      inOrder: !publishToHub,
       userCount: async (appId, channel) => (await ask({ t: "members", appId, channel })).count,
       userIds: async (appId, channel) => (await ask({ t: "members", appId, channel })).ids,
       members: (appId, channel) => ask({ t: "members", appId, channel }),

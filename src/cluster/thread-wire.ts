@@ -131,7 +131,10 @@ export type ToThread =
   /** `error`: the question failed (Redis away, with --redis): the thread's caller gets ClusterStateUnavailable. */
   | { readonly t: "reply"; readonly id: number; readonly value: unknown; readonly error?: string }
   | { readonly t: "transition"; readonly transition: Transition }
-  /** A dead thread's member or user is gone everywhere: the surviving thread told tells every socket. */
+  /**
+   * A dead thread's member (with --redis; the threads' own hub sends the member_removed itself)
+   * or user is gone everywhere: the surviving thread told tells every socket.
+   */
   | { readonly t: "memberGone"; readonly appId: string; readonly channel: string; readonly userId: string }
   | { readonly t: "userGone"; readonly appId: string; readonly userId: string }
   /** With --redis: a member or user the other nodes did not hear of (a resync), for the thread told to announce. */

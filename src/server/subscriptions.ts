@@ -77,15 +77,16 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   const channels = ctx.channels.forApp(app.id);
   const joined = channels.joinPresence(channel, userId, userInfo, app.maxPresenceMembersPerChannel);
   if (!joined.ok) return refuse(ctx, socket, app, channel, { type: "LimitReached", error: joined.reason, status: 403 });
-  // The topic is joined before the cluster answers: a member_added from another node
-  // can overtake the answer, and must not be lost (one the answer's list already has is harmless).
-  track(socket, connection, app, channel, userId);
+  // Unless the store sends its answer in order with the members' frames (Presence.inOrder), the
+  // topic is joined before it answers: a member_added from another node can overtake the answer,
+  // and must not be lost (one the answer's list already has is repeated).
+  track(socket, connection, app, channel, userId, !ctx.presence.inOrder);
   ctx.occupancy.changed(app, channel, true);
   const handOver = claimKept(ctx, socket, app, channel);
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
   const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceData(channel), announce);
   // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
-  const release = answer instanceof Promise ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
+  const release = answer instanceof Promise && !ctx.presence.inOrder ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
   settle(ctx.log, answer, (cluster) => {
     try {
       joinAnswered(ctx, socket, app, channel, userId, cluster, handOver);
@@ -111,6 +112,8 @@ function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App,
     return;
   }
   if (!connection.open || !connection.channels?.has(channel)) return;
+  // In order: from here on, the channel's frames are those its list does not have.
+  if (ctx.presence.inOrder) socket.subscribe(topicOf(app.id, channel));
   socket.send(frames.subscriptionSucceeded(channel, cluster.members));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
   replayCache(ctx, socket, app, channel, handOver);
@@ -164,8 +167,9 @@ function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   });
 }
 
-function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined): void {
-  socket.subscribe(topicOf(app.id, channel));
+/** The socket is in the channel; `topic`: it takes the channel's frames from now (else a presence join's answer subscribes it). */
+function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined, topic = true): void {
+  if (topic) socket.subscribe(topicOf(app.id, channel));
   (connection.channels ??= new Map()).set(channel, userId);
 }
 
@@ -175,7 +179,8 @@ function release(ctx: SubscriptionServices, app: App, channel: string, userId: s
   ctx.subscriptionCounts.changed(app, channel);
   if (lastSocketOfUser && userId !== undefined) {
     settle(ctx.log, ctx.presence.leave(app, channel, userId), (leftEverywhere) => {
-      if (leftEverywhere) announceMemberRemoved(ctx.broker, app, channel, userId);
+      // In order, the store has sent it.
+      if (leftEverywhere && !ctx.presence.inOrder) announceMemberRemoved(ctx.broker, app, channel, userId);
     });
   }
 }
