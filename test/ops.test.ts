@@ -89,8 +89,9 @@ describe("a graceful stop", () => {
     const hanging = await startWebhookReceiver(() => 500);
     const herald = await startHerald({ apps: [{ ...DEMO_APP, webhooks: [{ url: hanging.url }] }], args: ["--shutdown-grace", "1"] });
     await subscriber(herald, "slow-room");
-    // Its first attempt failed: a retry is pending when the stop begins.
-    await expect.poll(() => hanging.received.length).toBeGreaterThan(0);
+    // Its first attempt failed: a retry is pending when the stop begins. (The first waits for its
+    // batch, 250 ms, then the POST: more than a poll's default second on a loaded machine.)
+    await expect.poll(() => hanging.received.length, { timeout: 5000 }).toBeGreaterThan(0);
     const exit = exited(herald);
     herald.process.kill("SIGTERM");
     expect(await exit).toBe(1);

@@ -102,6 +102,31 @@ describe("the worker threads' hub", () => {
     }
   });
 
+  it("sends each member_added and member_removed itself, once, in the order it decided them (presence in order)", async () => {
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const hub = new ThreadHub(1024 * 1024, threads);
+    const [a, b] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
+    const frames = (node: typeof a) => node!.delivered.filter((message) => message.channel === "presence-ordered").map((message) => message.frame);
+    try {
+      expect(a!.services.presence.inOrder).toBe(true);
+      await b!.join(HEARD, "presence-ordered", "stays");
+      await a!.join(HEARD, "presence-ordered", "visits");
+      await a!.join(HEARD, "presence-ordered", "visits");
+      await a!.leave(HEARD, "presence-ordered", "visits");
+      await expect.poll(() => frames(b)).toEqual(["member_added stays", "member_added visits"]);
+      // The second tab is still in: nothing; its last socket leaves: member_removed, to the threads with subscribers.
+      await a!.leave(HEARD, "presence-ordered", "visits");
+      await expect.poll(() => frames(b)).toContain(memberRemoved("presence-ordered", "visits"));
+      // Once: a later marker, through the same port, finds nothing else before it.
+      await b!.join(HEARD, "presence-ordered", "marker");
+      await expect.poll(() => frames(b)).toEqual(["member_added stays", "member_added visits", memberRemoved("presence-ordered", "visits"), "member_added marker"]);
+      // Thread a has no subscriber left: it heard of neither.
+      expect(frames(a)).toEqual(["member_added visits"]);
+    } finally {
+      hub.stop();
+    }
+  });
+
   it.skipIf(SKIP_REDIS_TESTS)("passes another node's publish only to the threads with subscribers of its channel, with --redis", async () => {
     const redis = await startRedis();
     const log = createLogger("silent");
