@@ -12,7 +12,7 @@ const cluster = useTwoNodes(FAST_TIMINGS_ENV);
 const env = FAST_TIMINGS_ENV;
 
 describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
-  it("notices a node killed without warning within its silence allowance and clears its counts, firing channel_vacated once", { timeout: 30_000 }, async () => {
+  it("notices a node killed without warning within its silence allowance and clears its counts, firing channel_vacated once", { timeout: 45_000 }, async () => {
     const nodeC = await startHerald({ apps: [DEMO_APP, cluster.hooked], args: ["--redis", cluster.redis.url], env });
     const onA = pusherClient(cluster.nodeA.port, DEMO_APP);
     const onC = [pusherClient(nodeC.port, DEMO_APP), pusherClient(nodeC.port, DEMO_APP)];
@@ -39,15 +39,16 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     const probe = pusherClient(cluster.nodeA.port, cluster.hooked, { signinAs: { id: "probe", watchlist: ["early-user"] } });
     hear(probe, probeEvents);
     await signedIn(probe);
-    await until(() => probeEvents.length === 1, "the probe to hear that early-user is online");
+    // Across nodes, on threads, with the whole suite running beside it: more than the default 5 s once in CI.
+    await until(() => probeEvents.length === 1, "the probe to hear that early-user is online", 10_000);
     const watcherOnA = pusherClient(cluster.nodeA.port, cluster.hooked, { signinAs: { id: "watching", watchlist: ["doomed-user", "early-user"] } });
     const watchEvents: string[] = [];
     hear(watcherOnA, watchEvents);
     await signedIn(watcherOnA);
-    await until(() => watchEvents.length === 1, "who is online now");
+    await until(() => watchEvents.length === 1, "who is online now", 10_000);
     const signedInOnC = pusherClient(nodeC.port, cluster.hooked, { signinAs: { id: "doomed-user" } });
     await signedIn(signedInOnC);
-    await until(() => watchEvents.length === 2, "online for the user on node C");
+    await until(() => watchEvents.length === 2, "online for the user on node C", 10_000);
     const gone = nextCall<{ id: string }>(20_000);
     memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
     await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-shared"), { timeout: 5000 }).toBe(3);
@@ -63,7 +64,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     expect([...cluster.nodeA.logs, ...cluster.nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
     expect(await gone.promise).toMatchObject({ id: "doomed" });
     // Polled as a whole: a failure shows what the watcher did hear (once, in CI, it heard no offline in 5 s).
-    await expect.poll(() => watchEvents, { timeout: 5000 }).toEqual(["online:early-user", "online:doomed-user", "offline:doomed-user"]);
+    await expect.poll(() => watchEvents, { timeout: 10_000 }).toEqual(["online:early-user", "online:doomed-user", "offline:doomed-user"]);
     const users = await (await serverSdk(cluster.nodeB.port, cluster.hooked).get({ path: "/channels/presence-cl-doomed/users" })).json();
     expect(users).toEqual({ users: [{ id: "survivor" }] });
     await until(() => occupancyEvents(cluster, "presence-cl-doomed").includes("member_removed"), "the member_removed webhook", 6000);
