@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, connected, disconnected, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
 import { startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 
-const TIMINGS = { departureHoldMs: 1000, dropLogIntervalMs: 1000 };
+// The hold: long enough for a reloaded page to subscribe again on a loaded machine (1 s was not, once in CI).
+const TIMINGS = { departureHoldMs: 2000, dropLogIntervalMs: 1000 };
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 interface WebhookEvent {
