@@ -19,11 +19,17 @@ import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 const HEARD = CONTRACT_APPS[0]!;
 
+/** `count` thread nodes on one hub, as workers.ts wires them (no Redis). */
+async function threadsOnAHub(count: number) {
+  const threads = new ThreadOccupancy(ThreadOccupancy.buffer(count));
+  const hub = new ThreadHub(1024 * 1024, threads);
+  const nodes = await Promise.all(threadSides(hub, count, new ThreadSlots(count), threads).map((side) => startNode(side)));
+  return { hub, nodes };
+}
+
 describe("the worker threads' hub", () => {
   it("releases a dead thread's subscribers, members and users, reported once by a surviving thread", { timeout: 15_000 }, async () => {
-    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
-    const hub = new ThreadHub(1024 * 1024, threads);
-    const [survivor, doomed] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
+    const { hub, nodes: [survivor, doomed] } = await threadsOnAHub(2);
     try {
       survivor!.subscribe(HEARD, "shared");
       doomed!.subscribe(HEARD, "shared");
@@ -54,9 +60,7 @@ describe("the worker threads' hub", () => {
   });
 
   it("passes a publish and a member's announcement only to the threads with subscribers of its channel", async () => {
-    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
-    const hub = new ThreadHub(1024 * 1024, threads);
-    const [publisher, other] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
+    const { hub, nodes: [publisher, other] } = await threadsOnAHub(2);
     const frames = (channel: string) => other!.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
     const publish = (channel: string, frame: string) => publisher!.services.broker.publish({ appId: HEARD.id, channel, frame });
     try {
@@ -86,9 +90,7 @@ describe("the worker threads' hub", () => {
   });
 
   it("answers a thread's questions of one callback together, each answer taken before the messages that follow it", async () => {
-    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(1));
-    const hub = new ThreadHub(1024 * 1024, threads);
-    const [node] = await Promise.all(threadSides(hub, 1, new ThreadSlots(1), threads).map((side) => startNode(side)));
+    const { hub, nodes: [node] } = await threadsOnAHub(1);
     const announced = () => node!.delivered.filter((message) => message.channel === "presence-together").length;
     try {
       // Three joins in one callback go as one message, and their answers come back in one, each behind its
@@ -103,9 +105,7 @@ describe("the worker threads' hub", () => {
   });
 
   it("sends each member_added and member_removed itself, once, in the order it decided them (presence in order)", async () => {
-    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
-    const hub = new ThreadHub(1024 * 1024, threads);
-    const [a, b] = await Promise.all(threadSides(hub, 2, new ThreadSlots(2), threads).map((side) => startNode(side)));
+    const { hub, nodes: [a, b] } = await threadsOnAHub(2);
     const frames = (node: typeof a) => node!.delivered.filter((message) => message.channel === "presence-ordered").map((message) => message.frame);
     try {
       expect(a!.services.presence.inOrder).toBe(true);
