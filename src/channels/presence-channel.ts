@@ -3,7 +3,7 @@
  * with several sockets (tabs) is one member, added with its first socket and
  * removed with its last.
  */
-import { presenceData, type PresenceData } from "../protocol/server-frames.js";
+import { inJsonString, presenceData, type PresenceData } from "../protocol/server-frames.js";
 
 export interface PresenceSnapshot {
   ids: string[];
@@ -22,8 +22,9 @@ export interface PresenceSnapshot {
 export class PresenceList<Member extends { readonly info: unknown }> {
   readonly users = new Map<string, Member>();
   /**
-   * `"id1","id2"` and `"id1":info1,"id2":info2`, or undefined once a user left. No user_info
-   * is null, as Redis keeps it (an undefined would drop the user from the hash).
+   * `"id1","id2"` and `"id1":info1,"id2":info2`, each escaped to go inside a JSON string
+   * (inJsonString), or undefined once a user left. No user_info is null, as Redis keeps it
+   * (an undefined would drop the user from the hash).
    */
   private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
 
@@ -52,12 +53,12 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   }
 }
 
-/** Adds a user to the encoded lists (an encoded id is never empty: at least `""`). */
+/** Adds a user to the encoded lists (an encoded id is never empty: at least `\"\"`). */
 function append(encoded: { ids: string; hash: string }, userId: string, info: unknown): void {
   const comma = encoded.ids === "" ? "" : ",";
-  const id = JSON.stringify(userId);
+  const id = inJsonString(JSON.stringify(userId));
   encoded.ids += comma + id;
-  encoded.hash += `${comma}${id}:${JSON.stringify(info ?? null)}`;
+  encoded.hash += `${comma}${id}:${inJsonString(JSON.stringify(info ?? null))}`;
 }
 
 /** subscription_succeeded's data for a channel nobody is in. */

@@ -15,7 +15,7 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
-import { presenceData, type PresenceData } from "../protocol/server-frames.js";
+import { inJsonString, presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { Logger } from "../logger.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
@@ -172,7 +172,7 @@ function presenceDataOf(flat: string[]): PresenceData {
     ids.push(id);
     hash.push(`${id}:${flat[i + 1]!}`);
   }
-  return presenceData(ids.join(","), hash.join(","), ids.length);
+  return presenceData(inJsonString(ids.join(",")), inJsonString(hash.join(",")), ids.length);
 }
 
 function snapshotOf(flat: string[]): PresenceSnapshot {

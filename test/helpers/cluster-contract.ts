@@ -232,7 +232,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(await other().join(HEARD, channel, "u1")).toMatchObject({ ok: true, added: false });
       const joined = await other().join(HEARD, channel, "u2", { name: "Two" });
       expect(joined).toMatchObject({ ok: true, added: true });
-      expect(joined.ok && JSON.parse(joined.members)).toMatchObject({ presence: { count: 2, hash: { u1: { name: "u1" }, u2: { name: "Two" } } } });
+      expect(joined.ok && JSON.parse(JSON.parse(joined.members) as string)).toMatchObject({ presence: { count: 2, hash: { u1: { name: "u1" }, u2: { name: "Two" } } } });
       expect(await first().services.presence.userCount(HEARD.id, channel)).toBe(2);
 
       expect(await first().leave(HEARD, channel, "u1")).toBe(false); // another socket of u1 on this node
@@ -263,7 +263,7 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       await first().join(HEARD, channel, odd, { name: odd, tags: ["a", 1, null] });
       await other().join(HEARD, channel, "plain", null);
       const joined = await first().join(HEARD, channel, "third", { name: "Third" });
-      expect(joined.ok && JSON.parse(joined.members)).toEqual({
+      expect(joined.ok && JSON.parse(JSON.parse(joined.members) as string)).toEqual({
         presence: { ids: expect.arrayContaining([odd, "plain", "third"]), hash: { [odd]: { name: odd, tags: ["a", 1, null] }, plain: null, third: { name: "Third" } }, count: 3 },
       });
       for (const [node, userId] of [[first, odd], [other, "plain"], [first, "third"]] as const) await node().leave(HEARD, channel, userId);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ThreadMembers } from "../../src/cluster/thread-members.js";
 
 /** What subscription_succeeded's data says, read as a client reads it. */
-const read = (members: ThreadMembers, channel = "presence-room") => JSON.parse(members.data("app", channel)) as { presence: { ids: string[]; hash: Record<string, unknown>; count: number } };
+const read = (members: ThreadMembers, channel = "presence-room") => JSON.parse(JSON.parse(members.data("app", channel)) as string) as { presence: { ids: string[]; hash: Record<string, unknown>; count: number } };
 
 describe("the hubs' presence members", () => {
   it("keeps subscription_succeeded's data true through joins, other tabs, departures and returns", () => {
