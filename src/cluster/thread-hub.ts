@@ -24,7 +24,7 @@ import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
-import { type Answers, encodeForThreads, isQuestion, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import { type Answers, type Ask, askFromString, encodeForThreads, isChannelMessage, isQuestion, reply, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -103,19 +103,20 @@ export class ThreadHub {
     this.out.clear();
   }
 
-  private receive(thread: number, message: ToHub): void {
+  private receive(thread: number, received: ToHub): void {
     // A publish: only with --redis (thread-node-hub.ts); here the threads pass publishes to each other.
-    if (typeof message === "string") return;
+    if (typeof received === "string" && isChannelMessage(received)) return;
+    const message = typeof received === "string" ? askFromString(received) : received;
     if (message.t !== "ask") return this.notice(thread, message);
     this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
   }
 
-  private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
+  private ask(thread: number, { id, question }: Ask): void {
     this.dropsTo = thread;
-    const value = this.answer(thread, message.question);
+    const value = this.answer(thread, question);
     this.dropsTo = undefined;
-    if (value instanceof Promise) void value.then((answer) => this.send(thread, { t: "reply", id: message.id, value: answer }));
-    else this.send(thread, { t: "reply", id: message.id, value });
+    if (value instanceof Promise) void value.then((answer) => this.send(thread, reply(id, question.t, answer)));
+    else this.send(thread, reply(id, question.t, value));
   }
 
   private notice(thread: number, notice: ThreadNotice): void {
@@ -199,7 +200,7 @@ export class ThreadHub {
       if (heard && !this.leaving.cancel(key(appId, channel, userId))) this.transition({ kind: "memberAdded", appId, channel, userId });
       // Before any answer that follows: a socket answered later has the user in its members.
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
-      this.occupancy.post(this.out, appId, channel, encodeForThreads(announce));
+      this.occupancy.post(this.out, appId, channel, announce);
     }
     return { ok: true, added, members: this.members.data(appId, channel) };
   }

@@ -24,7 +24,7 @@ import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
 import { CountBarrier } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadSlots } from "./thread-tally.js";
-import { type Answers, decodeFromThreads, encodeForThreads, isQuestion, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { type Answers, type Ask, askFromString, decodeFromThreads, encodeForThreads, isChannelMessage, isQuestion, reply, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
 /** How soon the threads' /ready (and /metrics) follow the node's link to Redis. */
@@ -190,24 +190,25 @@ export class NodeThreadHub {
     }
   }
 
-  private receive(thread: number, message: ToHub): void {
-    if (typeof message === "string") return this.publishForThreads(decodeFromThreads(message));
+  private receive(thread: number, received: ToHub): void {
+    if (typeof received === "string" && isChannelMessage(received)) return this.publishForThreads(decodeFromThreads(received));
+    const message = typeof received === "string" ? askFromString(received) : received;
     if (message.t !== "ask") return this.notice(thread, message);
     // The threads' counts in first: the node's then go to Redis before the read.
     this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
   }
 
-  private ask(thread: number, message: Extract<ToHub, { t: "ask" }>): void {
+  private ask(thread: number, { id, question }: Ask): void {
     let answer: Promise<unknown>;
     try {
-      answer = Promise.resolve(this.answer(thread, message.question));
+      answer = Promise.resolve(this.answer(thread, question));
     } catch (error) {
       answer = Promise.reject(error);
     }
     answer.then(
-      (value) => this.send(thread, { t: "reply", id: message.id, value }),
+      (value) => this.send(thread, reply(id, question.t, value)),
       // Redis away: the thread's caller gets the rejection it would get from Redis itself.
-      (error: unknown) => this.send(thread, { t: "reply", id: message.id, value: undefined, error: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => this.send(thread, { t: "reply", id, value: undefined, error: error instanceof Error ? error.message : String(error) }),
     );
   }
 
@@ -248,7 +249,7 @@ export class NodeThreadHub {
     const app = this.apps.byId(question.appId);
     switch (question.t) {
       case "join":
-        return app ? this.join(thread, app, question.channel, question.userId, question.userInfo, question.announce) : { ok: false, reason: "This app is no longer served." };
+        return app ? this.join(thread, app, question.channel, question.userId, question.userInfo, decodeFromThreads(question.announce)) : { ok: false, reason: "This app is no longer served." };
       case "leave":
         return app ? this.leave(thread, app, question.channel, question.userId) : false;
       case "cameOnline": {

@@ -14,7 +14,7 @@ import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
-import { type Answers, decodeFromThreads, encodeForThreads, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { type Answers, askAsString, decodeFromThreads, encodeForThreads, isChannelMessage, replyFromString, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
@@ -47,7 +47,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         counts.send();
         const id = nextId++;
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-        hub.postMessage({ t: "ask", id, question });
+        hub.postMessage(askAsString(id, question) ?? { t: "ask", id, question });
       });
     const peers = new Map<number, MessagePort>();
     /** Per other thread, where this one's publishes to it go. */
@@ -74,8 +74,17 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       for (const peer of peers.values()) peer.close();
     });
 
+    const answered = (id: number, value: unknown) => {
+      const asked = pending.get(id);
+      pending.delete(id);
+      asked?.resolve(value);
+    };
     const receive = (message: ToThread): void => {
-      if (typeof message === "string") return local.deliver(decodeFromThreads(message));
+      if (typeof message === "string") {
+        if (isChannelMessage(message)) return local.deliver(decodeFromThreads(message));
+        const { id, value } = replyFromString(message);
+        return answered(id, value);
+      }
       switch (message.t) {
         case "peer":
           meet(message.thread, message.port, () => {});
@@ -89,10 +98,10 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         case "consoleWatch":
           return consoles.watchedElsewhere(message.appIds);
         case "reply": {
+          if (message.error === undefined) return answered(message.id, message.value);
           const asked = pending.get(message.id);
           pending.delete(message.id);
-          if (message.error !== undefined) return asked?.reject(new ClusterStateUnavailable(message.error));
-          return asked?.resolve(message.value);
+          return asked?.reject(new ClusterStateUnavailable(message.error));
         }
         case "node":
           problem = message.problem;
@@ -132,7 +141,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       }
     };
     // What an answer sets off runs before the messages behind it (a member's announcement, say).
-    port.on("message", (batch: Batch<ToThread>) => eachOf(batch, receive, (message) => typeof message !== "string"));
+    port.on("message", (batch: Batch<ToThread>) => eachOf(batch, receive, (message) => typeof message !== "string" || !isChannelMessage(message)));
 
     const broker: Broker = {
       publish(message) {
@@ -162,7 +171,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     };
     const presence: Presence = {
       join: (app, channel, userId, userInfo, _firstOnNode, _localMembers, announce) =>
-        ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce, heard: events.heard(app) }),
+        ask({ t: "join", appId: app.id, channel, userId, userInfo, limit: app.maxPresenceMembersPerChannel, announce: encodeForThreads(announce), heard: events.heard(app) }),
       leave: (app, channel, userId) => ask({ t: "leave", appId: app.id, channel, userId, heard: events.heard(app) }),
       // The hub of the threads alone is the store, in order (thread-hub.ts); a Redis node's passes on what Redis says.
       inOrder: !publishToHub,
