@@ -32,7 +32,9 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     };
     // The watcher's first word (who of its list is online) is waited for before the doomed user signs
     // in: one signing in while it is on its way is named twice. A user online before (as a probe
-    // hears, so it is registered) makes that word something to wait for.
+    // hears, so it is registered) makes that word something to wait for. Its own `online` may still be
+    // on its way across the nodes, so the probe and the watcher may hear it twice, as the README says:
+    // so neither waits for an exact count (two at once once skipped the count of one, in CI).
     const early = pusherClient(cluster.nodeB.port, cluster.hooked, { signinAs: { id: "early-user" } });
     await signedIn(early);
     const probeEvents: string[] = [];
@@ -40,15 +42,16 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     hear(probe, probeEvents);
     await signedIn(probe);
     // Across nodes, on threads, with the whole suite running beside it: more than the default 5 s once in CI.
-    await until(() => probeEvents.length === 1, "the probe to hear that early-user is online", 10_000);
+    // Polled as lists, so that a failure shows what was heard.
+    await expect.poll(() => probeEvents, { timeout: 10_000 }).toContain("online:early-user");
     const watcherOnA = pusherClient(cluster.nodeA.port, cluster.hooked, { signinAs: { id: "watching", watchlist: ["doomed-user", "early-user"] } });
     const watchEvents: string[] = [];
     hear(watcherOnA, watchEvents);
     await signedIn(watcherOnA);
-    await until(() => watchEvents.length === 1, "who is online now", 10_000);
+    await expect.poll(() => watchEvents, { timeout: 10_000 }).toContain("online:early-user");
     const signedInOnC = pusherClient(nodeC.port, cluster.hooked, { signinAs: { id: "doomed-user" } });
     await signedIn(signedInOnC);
-    await until(() => watchEvents.length === 2, "online for the user on node C", 10_000);
+    await expect.poll(() => watchEvents, { timeout: 10_000 }).toContain("online:doomed-user");
     const gone = nextCall<{ id: string }>(20_000);
     memberOnA.channel("presence-cl-doomed").bind("pusher:member_removed", gone.callback);
     await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-shared"), { timeout: 5000 }).toBe(3);
@@ -64,7 +67,10 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     expect([...cluster.nodeA.logs, ...cluster.nodeB.logs].filter((line) => line.msg.includes("stopped answering"))).toHaveLength(1);
     expect(await gone.promise).toMatchObject({ id: "doomed" });
     // Polled as a whole: a failure shows what the watcher did hear (once, in CI, it heard no offline in 5 s).
-    await expect.poll(() => watchEvents, { timeout: 10_000 }).toEqual(["online:early-user", "online:doomed-user", "offline:doomed-user"]);
+    // Repeats of a user's `online` left aside (above), the dead node's user went offline once, and nobody else did.
+    const distinct = () => watchEvents.filter((event, index) => watchEvents.indexOf(event) === index);
+    await expect.poll(distinct, { timeout: 10_000 }).toEqual(["online:early-user", "online:doomed-user", "offline:doomed-user"]);
+    expect(watchEvents.filter((event) => event.startsWith("offline:"))).toEqual(["offline:doomed-user"]);
     const users = await (await serverSdk(cluster.nodeB.port, cluster.hooked).get({ path: "/channels/presence-cl-doomed/users" })).json();
     expect(users).toEqual({ users: [{ id: "survivor" }] });
     await until(() => occupancyEvents(cluster, "presence-cl-doomed").includes("member_removed"), "the member_removed webhook", 6000);
