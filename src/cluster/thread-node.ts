@@ -43,8 +43,11 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const counts = new CountBatch(self, occupied, (app, channel) => channels.forApp(app.id).subscriptionCount(channel), (app) => events.heard(app), tell);
     const ask = <Kind extends ThreadQuestion["t"]>(question: Extract<ThreadQuestion, { t: Kind }>): Promise<Answers[Kind]> =>
       new Promise((resolve, reject) => {
-        // The hub answers with this thread's counts in, as with a store that is written at once.
-        counts.send();
+        // The hub answers with this thread's counts in, as with a store that is written at once;
+        // a join or a leave needs only the occupancy in (CountBatch.sendIfCrossed), unless a Redis
+        // node takes the counts, which other nodes read there at once.
+        if (!publishToHub && (question.t === "join" || question.t === "leave")) counts.sendIfCrossed();
+        else counts.send();
         const id = nextId++;
         pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
         hub.postMessage(askAsString(id, question) ?? { t: "ask", id, question });
