@@ -20,6 +20,7 @@ export interface PresenceSnapshot {
  * threads' hub, the threads with a socket of it).
  */
 export class PresenceList<Member extends { readonly info: unknown }> {
+  private static generations = 0;
   readonly users = new Map<string, Member>();
   /**
    * `"id1","id2"` and `"id1":info1,"id2":info2`, each escaped to go inside a JSON string
@@ -27,6 +28,11 @@ export class PresenceList<Member extends { readonly info: unknown }> {
    * (an undefined would drop the user from the hash).
    */
   private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
+  /**
+   * Unique to this list's encoded text until a user leaves: while it holds, the text only grows,
+   * so what was read of it before is its beginning (the threads' hub sends only what was added).
+   */
+  generation = PresenceList.generations++;
 
   add(userId: string, member: Member): void {
     this.users.set(userId, member);
@@ -34,16 +40,24 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   }
 
   delete(userId: string): void {
-    if (this.users.delete(userId)) this.encoded = undefined;
+    if (!this.users.delete(userId)) return;
+    this.encoded = undefined;
+    this.generation = PresenceList.generations++;
   }
 
   /** subscription_succeeded's data. JSON's order of the hash is the order of joins; clients read it into an object, which has an order of its own. */
   data(): PresenceData {
+    const { ids, hash } = this.lists();
+    return presenceData(ids, hash, this.users.size);
+  }
+
+  /** The ids and the hash as subscription_succeeded's data holds them (presenceData). */
+  lists(): { readonly ids: string; readonly hash: string } {
     if (!this.encoded) {
       this.encoded = { ids: "", hash: "" };
       for (const [userId, { info }] of this.users) append(this.encoded, userId, info);
     }
-    return presenceData(this.encoded.ids, this.encoded.hash, this.users.size);
+    return this.encoded;
   }
 
   snapshot(): PresenceSnapshot {

@@ -15,6 +15,8 @@ export type Batch<Message> = Message | Message[];
 /** Stands in for a port: what is posted to it in one callback reaches the port together. */
 export class PortBatch<Message> {
   private queued: Message[] = [];
+  /** How many messages have gone: what is posted until the next goes with it. */
+  flushes = 0;
 
   constructor(private readonly port: { postMessage(message: Batch<Message>): void }) {}
 
@@ -26,6 +28,7 @@ export class PortBatch<Message> {
   private readonly flush = (): void => {
     const queued = this.queued;
     this.queued = [];
+    this.flushes += 1;
     this.port.postMessage(queued.length === 1 ? queued[0]! : queued);
   };
 }

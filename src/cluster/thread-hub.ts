@@ -24,14 +24,23 @@ import type { ThreadOccupancy } from "./thread-occupancy.js";
 import { ThreadMembers } from "./thread-members.js";
 import { SettleBarrier } from "./thread-settle.js";
 import { ThreadSubscriberCounts } from "./thread-subscriber-counts.js";
-import { type Answers, type Ask, askFromString, encodeForThreads, isChannelMessage, isQuestion, reply, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
+import { type Answers, type Ask, askFromString, encodeForThreads, isChannelMessage, joinReply, reply, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread, type Transition } from "./thread-wire.js";
 
 const key = (...parts: string[]) => parts.join("\n");
+
+/**
+ * Questions whose answers the hub's next message waits for (eachOf). A presence join or leave,
+ * asked as a string, is answered at once with nothing left to run, so a turn's joins are
+ * answered together, in one message (joinReply).
+ */
+const settles = (message: ToHub): boolean => typeof message !== "string" && message.t === "ask";
 
 export class ThreadHub {
   private readonly ports = new Map<number, MessagePort>();
   /** What goes to each thread, the answers to a batch of its questions together (PortBatch). */
   private readonly out = new Map<number, PortBatch<ToThread>>();
+  /** Per thread, the lists its last join's answer held, while that answer waits in `out` (joinReply). */
+  private readonly lastLists = new Map<number, { flushes: number; generation: number; idsLength: number; hashLength: number }>();
   private readonly subs = new ThreadSubscriberCounts();
   private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -65,7 +74,7 @@ export class ThreadHub {
   attach(thread: number, port: MessagePort): void {
     this.ports.set(thread, port);
     this.out.set(thread, new PortBatch(port));
-    port.on("message", (batch: Batch<ToHub>) => eachOf(batch, (message) => this.receive(thread, message), isQuestion));
+    port.on("message", (batch: Batch<ToHub>) => eachOf(batch, (message) => this.receive(thread, message), settles));
   }
 
   /**
@@ -77,6 +86,7 @@ export class ThreadHub {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
     this.out.delete(dead);
+    this.lastLists.delete(dead);
     this.settling.check();
     this.counts.forget(dead);
     this.subs.forget(dead, (appId, channel, vacant) => {
@@ -112,6 +122,7 @@ export class ThreadHub {
   }
 
   private ask(thread: number, { id, question }: Ask): void {
+    if (question.t === "join") return this.send(thread, this.join(thread, id, question));
     this.dropsTo = thread;
     const value = this.answer(thread, question);
     this.dropsTo = undefined;
@@ -135,10 +146,8 @@ export class ThreadHub {
   }
 
   /** The answer to a question, or a promise of it (waiting for held departures, say). */
-  private answer(thread: number, question: ThreadQuestion): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
+  private answer(thread: number, question: Exclude<ThreadQuestion, { t: "join" }>): Answers[ThreadQuestion["t"]] | Promise<Answers[ThreadQuestion["t"]]> {
     switch (question.t) {
-      case "join":
-        return this.join(thread, question);
       case "leave":
         return this.leave(thread, question.appId, question.channel, question.userId, question.heard);
       case "subscriptionCount":
@@ -189,9 +198,10 @@ export class ThreadHub {
     if (before > 0 && after === 0) this.vacating.hold(key(appId, channel), () => this.transition({ kind: "vacated", appId, channel }));
   }
 
-  private join(thread: number, { appId, channel, userId, userInfo, limit, announce, heard }: Extract<ThreadQuestion, { t: "join" }>): Answers["join"] {
+  /** The answer to join question `id`. */
+  private join(thread: number, id: number, { appId, channel, userId, userInfo, limit, announce, heard }: Extract<ThreadQuestion, { t: "join" }>): ToThread {
     if (!this.members.has(appId, channel, userId) && this.members.count(appId, channel) >= limit) {
-      return { ok: false, reason: `The presence channel already has ${limit} members, the most this app allows.` };
+      return reply(id, "join", { ok: false, reason: `The presence channel already has ${limit} members, the most this app allows.` });
     }
     const added = this.members.add(appId, channel, userId, userInfo, thread);
     if (added) {
@@ -202,7 +212,13 @@ export class ThreadHub {
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
       this.occupancy.post(this.out, appId, channel, announce);
     }
-    return { ok: true, added, members: this.members.data(appId, channel) };
+    // What the thread's last answer of this message held, when that is the beginning of these lists.
+    const lists = this.members.lists(appId, channel);
+    const flushes = this.out.get(thread)?.flushes ?? 0;
+    const last = this.lastLists.get(thread);
+    const since = last && last.flushes === flushes && last.generation === lists.generation ? last : undefined;
+    this.lastLists.set(thread, { flushes, generation: lists.generation, idsLength: lists.ids.length, hashLength: lists.hash.length });
+    return joinReply(id, added, lists, since);
   }
 
   private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {

@@ -5,6 +5,9 @@
  */
 import { NO_MEMBERS, PresenceList, type PresenceSnapshot } from "../channels/presence-channel.js";
 import type { PresenceData } from "../protocol/server-frames.js";
+import type { JoinLists } from "./thread-wire.js";
+
+export type MemberLists = JoinLists & { readonly count: number; readonly generation: number };
 
 type ChannelMembers = PresenceList<{ readonly info: unknown; readonly threads: Set<number> }>;
 
@@ -62,6 +65,14 @@ export class ThreadMembers {
   /** subscription_succeeded's data for the channel. */
   data(appId: string, channel: string): PresenceData {
     return this.byApp.get(appId)?.get(channel)?.data() ?? NO_MEMBERS;
+  }
+
+  /** The channel's members as subscription_succeeded's data holds them, with the list's generation (PresenceList). */
+  lists(appId: string, channel: string): MemberLists {
+    const members = this.byApp.get(appId)?.get(channel);
+    if (!members) return { ids: "", hash: "", count: 0, generation: -1 };
+    const { ids, hash } = members.lists();
+    return { ids, hash, count: members.users.size, generation: members.generation };
   }
 
   private dropUser(appId: string, channels: Map<string, ChannelMembers>, channel: string, members: ChannelMembers, userId: string): void {

@@ -14,7 +14,7 @@ import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
 import type { ThreadTally } from "./thread-tally.js";
 import { MET, type PeerMessage, type PeerPorts } from "./thread-mesh.js";
-import { type Answers, askAsString, decodeFromThreads, encodeForThreads, isChannelMessage, replyFromString, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
+import { type Answers, askAsString, decodeFromThreads, encodeForThreads, isChannelMessage, type JoinLists, replyFromString, type ThreadChannelMessage, type ThreadNotice, type ThreadQuestion, type ToHub, type ToThread } from "./thread-wire.js";
 
 export interface ThreadNodeOptions {
   /** Ports to the threads that joined before this one (ThreadMesh.join); later ones come through the hub. */
@@ -82,10 +82,12 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       pending.delete(id);
       asked?.resolve(value);
     };
-    const receive = (message: ToThread): void => {
+    /** `read`: the lists of the last join's answer in the same message, which the next may add to (joinReply). */
+    const receive = (message: ToThread, read: { lists?: JoinLists }): void => {
       if (typeof message === "string") {
         if (isChannelMessage(message)) return local.deliver(decodeFromThreads(message));
-        const { id, value } = replyFromString(message);
+        const { id, value, lists } = replyFromString(message, read.lists);
+        if (lists) read.lists = lists;
         return answered(id, value);
       }
       switch (message.t) {
@@ -144,7 +146,10 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       }
     };
     // What an answer sets off runs before the messages behind it (a member's announcement, say).
-    port.on("message", (batch: Batch<ToThread>) => eachOf(batch, receive, (message) => typeof message !== "string" || !isChannelMessage(message)));
+    port.on("message", (batch: Batch<ToThread>) => {
+      const read = {};
+      eachOf(batch, (message) => receive(message, read), (message) => typeof message !== "string" || !isChannelMessage(message));
+    });
 
     const broker: Broker = {
       publish(message) {

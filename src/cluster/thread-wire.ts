@@ -9,7 +9,7 @@ import type { VacantChannelBuffer } from "../apps/app.js";
 import type { CachedEvent } from "../channels/channel-cache.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
-import type { PresenceData } from "../protocol/server-frames.js";
+import { presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { BufferDropReason, ChannelMessage, ClusterJoin } from "./cluster.js";
 
 /**
@@ -143,10 +143,39 @@ export function reply(id: number, question: ThreadQuestion["t"], value: unknown)
   return (join.ok ? `j${id}\n${join.added ? 1 : 0}${join.members}` : `j${id}\n!${join.reason}`) as PresenceReply;
 }
 
-export function replyFromString(text: PresenceReply): { id: number; value: ClusterJoin | boolean } {
+/** subscription_succeeded's ids and hash, as presenceData takes them. */
+export interface JoinLists {
+  readonly ids: string;
+  readonly hash: string;
+}
+
+/**
+ * A join's answer from the threads' own hub (thread-hub.ts): the channel's members whole (`m`),
+ * or, after another such answer in the same message (PortBatch), only the members added to
+ * that one's lists since (`d`, `since`: how long its lists were). A thread's joins of one turn
+ * are answered in one message; with the lists whole, a storm of n joins copied n²/2 members
+ * across threads, twice (bench/RESULTS.md, "Presence storms").
+ */
+export function joinReply(id: number, added: boolean, lists: JoinLists & { readonly count: number }, since?: { readonly idsLength: number; readonly hashLength: number }): PresenceReply {
+  const ids = since ? lists.ids.slice(since.idsLength) : lists.ids;
+  const hash = since ? lists.hash.slice(since.hashLength) : lists.hash;
+  return `${since ? "d" : "m"}${id}\n${added ? 1 : 0}${lists.count}\n${ids.length}\n${ids}${hash}` as PresenceReply;
+}
+
+/** `previous`: the lists of the last `m` or `d` answer of the same message; `lists`: this one's, if it is such an answer. */
+export function replyFromString(text: PresenceReply, previous?: JoinLists): { id: number; value: ClusterJoin | boolean; lists?: JoinLists } {
   const read = new Reader(text, 1);
   const id = read.number();
   if (text[0] === "l") return { id, value: read.flag() };
+  if (text[0] === "m" || text[0] === "d") {
+    const added = read.flag();
+    const count = read.number();
+    const ids = read.counted();
+    const hash = read.rest();
+    if (text[0] === "d" && !previous) throw new Error("A join's answer adds to the members of an answer this message did not have.");
+    const lists = text[0] === "d" ? { ids: previous!.ids + ids, hash: previous!.hash + hash } : { ids, hash };
+    return { id, value: { ok: true, added, members: presenceData(lists.ids, lists.hash, count) }, lists };
+  }
   const rest = read.rest();
   return { id, value: rest[0] === "!" ? { ok: false, reason: rest.slice(1) } : { ok: true, added: rest[0] === "1", members: rest.slice(1) as PresenceData } };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ClusterJoin } from "../../src/cluster/cluster.js";
-import { askAsString, askFromString, encodeForThreads, isChannelMessage, isQuestion, reply, replyFromString, type PresenceReply, type ThreadQuestion } from "../../src/cluster/thread-wire.js";
+import { askAsString, askFromString, encodeForThreads, isChannelMessage, isQuestion, joinReply, reply, replyFromString, type JoinLists, type PresenceReply, type ThreadQuestion } from "../../src/cluster/thread-wire.js";
+import { PresenceList } from "../../src/channels/presence-channel.js";
 import type { PresenceData } from "../../src/protocol/server-frames.js";
 
 // App ids may hold any character; user ids anything a signed channel_data holds.
@@ -42,5 +43,30 @@ describe("presence questions and answers between threads, as strings", () => {
     expect(replyFromString(reply(12345678, "leave", true) as PresenceReply)).toEqual({ id: 12345678, value: true });
     expect(replyFromString(reply(3, "leave", false) as PresenceReply)).toEqual({ id: 3, value: false });
     expect(reply(4, "subscriptionCount", 2)).toEqual({ t: "reply", id: 4, value: 2 });
+  });
+
+  it("reads a message's join answers, each after the first holding only the members added since, as the lists whole", () => {
+    const list = new PresenceList<{ info: unknown }>();
+    const lengths = (lists: JoinLists) => ({ idsLength: lists.ids.length, hashLength: lists.hash.length });
+    const answers: PresenceReply[] = [];
+    let since: { idsLength: number; hashLength: number } | undefined;
+    const expected: unknown[] = [];
+    for (const [userId, info] of [["1", null], ["user\n\"\\😀", { name: "Ada\n\"L\"", n: [1.5] }], ["", undefined], ["4", "x"]] as const) {
+      list.add(userId, { info });
+      const lists = { ...list.lists(), count: list.users.size };
+      answers.push(joinReply(answers.length, userId !== "4", lists, since));
+      since = lengths(lists);
+      expected.push({ id: expected.length, value: { ok: true, added: userId !== "4", members: list.data() } });
+    }
+    expect(answers.slice(1).every((answer) => answer.startsWith("d"))).toBe(true);
+    let read: JoinLists | undefined;
+    const got = answers.map((answer) => {
+      const { id, value, lists } = replyFromString(answer, read);
+      read = lists;
+      return { id, value };
+    });
+    expect(got).toEqual(expected);
+    // Added to nothing, an answer is refused rather than read as a whole list.
+    expect(() => replyFromString(answers[1]!)).toThrow(/did not have/);
   });
 });
