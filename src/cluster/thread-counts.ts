@@ -94,7 +94,7 @@ export class CountBatch {
    * the batch goes first only if it changes which threads have subscribers of a channel, the
    * hub's occupancy, whose transitions (webhooks) come before the member's. Counts as such are
    * read only through CountBarrier, which waits for the batch anyway. In a storm of 100 joins
-   * this saves a message to the hub per join (bench/RESULTS.md, "Presence storms").
+   * this saves a message to the hub per join (bench/RESULTS.md, "Presence joins on threads").
    */
   sendIfCrossed(): void {
     if (this.crossed) this.send();
