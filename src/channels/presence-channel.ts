@@ -51,13 +51,15 @@ export class PresenceList<Member extends { readonly info: unknown }> {
     return presenceData(ids, hash, this.users.size);
   }
 
-  /** The ids and the hash as subscription_succeeded's data holds them (presenceData). */
+  /** The ids and the hash as subscription_succeeded's data holds them (presenceData), as they are now. */
   lists(): { readonly ids: string; readonly hash: string } {
     if (!this.encoded) {
       this.encoded = { ids: "", hash: "" };
       for (const [userId, { info }] of this.users) append(this.encoded, userId, info);
     }
-    return this.encoded;
+    // A copy: the kept lists grow with the next member.
+    const { ids, hash } = this.encoded;
+    return { ids, hash };
   }
 
   snapshot(): PresenceSnapshot {

@@ -154,7 +154,7 @@ export interface JoinLists {
  * or, after another such answer in the same message (PortBatch), only the members added to
  * that one's lists since (`d`, `since`: how long its lists were). A thread's joins of one turn
  * are answered in one message; with the lists whole, a storm of n joins copied n²/2 members
- * across threads, twice (bench/RESULTS.md, "Presence storms").
+ * across threads, twice (bench/RESULTS.md, "Presence joins on threads").
  */
 export function joinReply(id: number, added: boolean, lists: JoinLists & { readonly count: number }, since?: { readonly idsLength: number; readonly hashLength: number }): PresenceReply {
   const ids = since ? lists.ids.slice(since.idsLength) : lists.ids;
