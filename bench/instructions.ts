@@ -116,16 +116,20 @@ async function countInstructions({ kind, workers: threads }: Counted, shape: Sha
     }
     await pool.closeSockets();
   } else if (shape.unit === "per join") {
-    await pool.connect(port, BENCH_APP.key, shape.subscribers);
     for (const [phase, joins] of [["warm", shape.warmUp], ["counted", requests]] as const) {
+      await pool.connect(port, BENCH_APP.key, shape.subscribers);
       for (let storm = 0; storm < joins / shape.subscribers; storm++) {
         const { errors, unanswered } = await pool.subscribe(() => [`presence-${phase}-${storm}`], BENCH_APP.key, BENCH_APP.secret);
         if (errors + unanswered > 0) throw new Error(`${errors + unanswered} of the bench's presence joins failed`);
         // As B5: the last member_added frames drain before the next storm.
         await new Promise((done) => setTimeout(done, 50));
       }
+      // The warm-up's leaves too, before the count: when the sockets closing was the first the
+      // server saw of the leave path, TurboFan compiled it within the counted span, more in the
+      // long run than in the short (on two threads, 15k to 70k per join from run to run).
+      await pool.closeSockets();
+      if (phase === "warm") await quiet(server.pid!);
     }
-    await pool.closeSockets();
   } else {
     await pool.connect(port, BENCH_APP.key, shape.subscribers);
     await pool.subscribe(() => ["measured"], BENCH_APP.key, BENCH_APP.secret);
