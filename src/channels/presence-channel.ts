@@ -24,10 +24,11 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   readonly users = new Map<string, Member>();
   /**
    * `"id1","id2"` and `"id1":info1,"id2":info2`, each escaped to go inside a JSON string
-   * (inJsonString), or undefined once a user left. No user_info is null, as Redis keeps it
-   * (an undefined would drop the user from the hash).
+   * (inJsonString), or undefined until first asked for and once a user left. No user_info is
+   * null, as Redis keeps it (an undefined would drop the user from the hash). Encoded when
+   * asked for, not before: a worker thread's own list is never asked (the hub's answers).
    */
-  private encoded: { ids: string; hash: string } | undefined = { ids: "", hash: "" };
+  private encoded: { ids: string; hash: string } | undefined;
   /**
    * Unique to this list's encoded text until a user leaves: while it holds, the text only grows,
    * so what was read of it before is its beginning (the threads' hub sends only what was added).
