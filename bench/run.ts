@@ -17,7 +17,7 @@
  *                                      baseline's is the least that crossing threads costs on this stack
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
@@ -41,12 +41,14 @@ const { values } = parseArgs({
   },
 });
 const workerArgs = values.workers ? ["--workers", values.workers] : [];
+/** The servers' threads, for the warm-ups that each thread needs for itself. */
+const threads = values.workers === undefined ? 1 : values.workers === "auto" ? availableParallelism() : Number(values.workers);
 
 const numbers = (list: string | undefined, fallback: number[]) => (list ? list.split(",").map(Number) : fallback);
 
 function scenarios(): Scenario[] {
   if (values.smoke) {
-    return [idleConnections(200), fanOut(100, 20), manyChannels(200, 100, [200], 1), publishCost(200), presenceStorm(20), subscribeCost(100)];
+    return [idleConnections(200), fanOut(100, 20), manyChannels(200, 100, [200], 1), publishCost(200), presenceStorm(20, { warmJoins: 600, threads }), subscribeCost(100)];
   }
   return [
     ...numbers(values.b1, [10_000, 19_000, 50_000]).map((count) => idleConnections(count)),
@@ -57,7 +59,7 @@ function scenarios(): Scenario[] {
     manyChannels(10_000, 5000, [2000, 4000, 6000, 8000, 12_000, 16_000], 2),
     publishCost(Number(values.b4 ?? 10_000), Number(values["b4-subscribers"] ?? 5)),
     // Small storms repeat on fresh channels so their CPU time spans enough clock ticks.
-    ...numbers(values.b5, [100, 1000]).map((members) => presenceStorm(members, members < 1000 ? 10 : 1)),
+    ...numbers(values.b5, [100, 1000]).map((members) => presenceStorm(members, { repeats: members < 1000 ? 10 : 1, threads })),
     subscribeCost(5000),
   ];
 }

@@ -320,10 +320,11 @@ export function publishCost(requests: number, subscribers = 5): Scenario {
 }
 
 /**
- * Storms made, unmeasured, before B5 measures: at 100 members, about where either
- * server's code stops being compiled (bench/RESULTS.md, "Presence storms").
+ * Joins made, unmeasured, per thread of the server, before B5 measures: each thread compiles
+ * its own code, and on a worker thread `--trace-opt` shows TurboFan first compiling Herald's
+ * join path past 5,000 joins (bench/RESULTS.md, "Presence storms").
  */
-const B5_WARM_STORMS = (members: number) => Math.min(30, Math.ceil(3000 / members));
+const B5_WARM_JOINS = 10_000;
 
 /**
  * B5: a presence join storm: every member subscribes to one presence channel at
@@ -332,7 +333,8 @@ const B5_WARM_STORMS = (members: number) => Math.min(30, Math.ceil(3000 / member
  * repeated on fresh channels so its CPU time spans enough clock ticks; the time
  * reported is the median storm.
  */
-export function presenceStorm(members: number, repeats = 1): Scenario {
+export function presenceStorm(members: number, { repeats = 1, threads = 1, warmJoins = B5_WARM_JOINS }: { repeats?: number; threads?: number; warmJoins?: number } = {}): Scenario {
+  const warmStorms = Math.ceil((warmJoins * threads) / members);
   return {
     name: `B5 presence storm ${members}`,
     metrics: [
@@ -355,7 +357,7 @@ export function presenceStorm(members: number, repeats = 1): Scenario {
       const coldStart = cpuTime(server.pid);
       const coldSpanMs = await storm();
       const usPerColdJoin = (totalMs(cpuSince(server.pid, coldStart)) * 1000) / members;
-      for (let warm = 0; warm < B5_WARM_STORMS(members); warm++) await storm();
+      for (let warm = 0; warm < warmStorms; warm++) await storm();
       const spans: number[] = [];
       const cpuStart = cpuTime(server.pid);
       for (let measured = 0; measured < repeats; measured++) spans.push(await storm());
