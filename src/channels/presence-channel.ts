@@ -24,11 +24,13 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   readonly users = new Map<string, Member>();
   /**
    * `"id1","id2"` and `"id1":info1,"id2":info2`, each escaped to go inside a JSON string
-   * (inJsonString), or undefined until first asked for and once a user left. No user_info is
-   * null, as Redis keeps it (an undefined would drop the user from the hash). Encoded when
-   * asked for, not before: a worker thread's own list is never asked (the hub's answers).
+   * (inJsonString), and each user's two parts apart, in the order they came (what was added
+   * since a count of users, without copying the lists: addedSince); undefined until first asked
+   * for and once a user left. No user_info is null, as Redis keeps it (an undefined would drop
+   * the user from the hash). Encoded when asked for, not before: a worker thread's own list
+   * never is (the hub answers).
    */
-  private encoded: { ids: string; hash: string } | undefined;
+  private encoded: Encoded | undefined;
   /**
    * Unique to this list's encoded text until a user leaves: while it holds, the text only grows,
    * so what was read of it before is its beginning (the threads' hub sends only what was added).
@@ -54,13 +56,30 @@ export class PresenceList<Member extends { readonly info: unknown }> {
 
   /** The ids and the hash as subscription_succeeded's data holds them (presenceData), as they are now. */
   lists(): { readonly ids: string; readonly hash: string } {
+    // A copy: the kept lists grow with the next member.
+    const { ids, hash } = this.encode();
+    return { ids, hash };
+  }
+
+  /**
+   * What lists() holds past its first `count` users (with the comma before, if any): while the
+   * generation holds, the lists are what they were at `count` users followed by this. Slicing
+   * the lists instead flattened and copied them whole, each time (bench/RESULTS.md, "A join's
+   * answer without the whole list").
+   */
+  addedSince(count: number): { readonly ids: string; readonly hash: string } {
+    const { idParts, hashParts } = this.encode();
+    if (count >= idParts.length) return { ids: "", hash: "" };
+    const comma = count === 0 ? "" : ",";
+    return { ids: comma + idParts.slice(count).join(","), hash: comma + hashParts.slice(count).join(",") };
+  }
+
+  private encode(): Encoded {
     if (!this.encoded) {
-      this.encoded = { ids: "", hash: "" };
+      this.encoded = { ids: "", hash: "", idParts: [], hashParts: [] };
       for (const [userId, { info }] of this.users) append(this.encoded, userId, info);
     }
-    // A copy: the kept lists grow with the next member.
-    const { ids, hash } = this.encoded;
-    return { ids, hash };
+    return this.encoded;
   }
 
   snapshot(): PresenceSnapshot {
@@ -70,12 +89,22 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   }
 }
 
-/** Adds a user to the encoded lists (an encoded id is never empty: at least `\"\"`). */
-function append(encoded: { ids: string; hash: string }, userId: string, info: unknown): void {
-  const comma = encoded.ids === "" ? "" : ",";
+interface Encoded {
+  ids: string;
+  hash: string;
+  readonly idParts: string[];
+  readonly hashParts: string[];
+}
+
+/** Adds a user to the encoded lists. */
+function append(encoded: Encoded, userId: string, info: unknown): void {
+  const comma = encoded.idParts.length === 0 ? "" : ",";
   const id = inJsonString(JSON.stringify(userId));
+  const pair = `${id}:${inJsonString(JSON.stringify(info ?? null))}`;
   encoded.ids += comma + id;
-  encoded.hash += `${comma}${id}:${inJsonString(JSON.stringify(info ?? null))}`;
+  encoded.hash += comma + pair;
+  encoded.idParts.push(id);
+  encoded.hashParts.push(pair);
 }
 
 /** subscription_succeeded's data for a channel nobody is in. */

@@ -40,7 +40,7 @@ export class ThreadHub {
   /** What goes to each thread, the answers to a batch of its questions together (PortBatch). */
   private readonly out = new Map<number, PortBatch<ToThread>>();
   /** Per thread, the lists its last join's answer held, while that answer waits in `out` (joinReply). */
-  private readonly lastLists = new Map<number, { flushes: number; generation: number; idsLength: number; hashLength: number }>();
+  private readonly lastLists = new Map<number, { flushes: number; generation: number; count: number }>();
   private readonly subs = new ThreadSubscriberCounts();
   private readonly members = new ThreadMembers();
   /** "app\nuser" → threads with a signed-in socket of the user. */
@@ -212,13 +212,12 @@ export class ThreadHub {
       // Only to threads with sockets in the channel, the asking one among them (it counted its socket first).
       this.occupancy.post(this.out, appId, channel, announce);
     }
-    // What the thread's last answer of this message held, when that is the beginning of these lists.
-    const lists = this.members.lists(appId, channel);
+    // After the thread's last answer of this message, the members added since (its lists' generation permitting).
     const flushes = this.out.get(thread)?.flushes ?? 0;
     const last = this.lastLists.get(thread);
-    const since = last && last.flushes === flushes && last.generation === lists.generation ? last : undefined;
-    this.lastLists.set(thread, { flushes, generation: lists.generation, idsLength: lists.ids.length, hashLength: lists.hash.length });
-    return joinReply(id, added, lists, since);
+    const lists = this.members.lists(appId, channel, last?.flushes === flushes ? last : undefined);
+    this.lastLists.set(thread, { flushes, generation: lists.generation, count: lists.count });
+    return joinReply(id, added, lists);
   }
 
   private leave(thread: number, appId: string, channel: string, userId: string, heard: boolean): boolean {

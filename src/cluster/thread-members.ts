@@ -67,12 +67,17 @@ export class ThreadMembers {
     return this.byApp.get(appId)?.get(channel)?.data() ?? NO_MEMBERS;
   }
 
-  /** The channel's members as subscription_succeeded's data holds them, with the list's generation (PresenceList). */
-  lists(appId: string, channel: string): MemberLists {
+  /**
+   * The channel's members as subscription_succeeded's data holds them, with the list's generation
+   * (PresenceList); after `previous`, lists of the same generation, only the members added since
+   * (`whole` false).
+   */
+  lists(appId: string, channel: string, previous?: { readonly generation: number; readonly count: number }): MemberLists & { readonly whole: boolean } {
     const members = this.byApp.get(appId)?.get(channel);
-    if (!members) return { ids: "", hash: "", count: 0, generation: -1 };
-    const { ids, hash } = members.lists();
-    return { ids, hash, count: members.users.size, generation: members.generation };
+    if (!members) return { ids: "", hash: "", count: 0, generation: -1, whole: true };
+    const whole = previous?.generation !== members.generation;
+    const { ids, hash } = whole ? members.lists() : members.addedSince(previous.count);
+    return { ids, hash, count: members.users.size, generation: members.generation, whole };
   }
 
   private dropUser(appId: string, channels: Map<string, ChannelMembers>, channel: string, members: ChannelMembers, userId: string): void {

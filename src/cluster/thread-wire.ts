@@ -152,14 +152,12 @@ export interface JoinLists {
 /**
  * A join's answer from the threads' own hub (thread-hub.ts): the channel's members whole (`m`),
  * or, after another such answer in the same message (PortBatch), only the members added to
- * that one's lists since (`d`, `since`: how long its lists were). A thread's joins of one turn
- * are answered in one message; with the lists whole, a storm of n joins copied n²/2 members
- * across threads, twice (bench/RESULTS.md, "Presence joins on threads").
+ * that one's lists since (`d`: `lists` not `whole`, ThreadMembers.lists). A thread's joins of
+ * one turn are answered in one message; with the lists whole, a storm of n joins copied n²/2
+ * members across threads, twice (bench/RESULTS.md, "Presence joins on threads").
  */
-export function joinReply(id: number, added: boolean, lists: JoinLists & { readonly count: number }, since?: { readonly idsLength: number; readonly hashLength: number }): PresenceReply {
-  const ids = since ? lists.ids.slice(since.idsLength) : lists.ids;
-  const hash = since ? lists.hash.slice(since.hashLength) : lists.hash;
-  return `${since ? "d" : "m"}${id}\n${added ? 1 : 0}${lists.count}\n${ids.length}\n${ids}${hash}` as PresenceReply;
+export function joinReply(id: number, added: boolean, { ids, hash, count, whole }: JoinLists & { readonly count: number; readonly whole: boolean }): PresenceReply {
+  return `${whole ? "m" : "d"}${id}\n${added ? 1 : 0}${count}\n${ids.length}\n${ids}${hash}` as PresenceReply;
 }
 
 /** `previous`: the lists of the last `m` or `d` answer of the same message; `lists`: this one's, if it is such an answer. */

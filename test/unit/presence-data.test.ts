@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PresenceMembers } from "../../src/channels/presence-channel.js";
+import { PresenceList, PresenceMembers } from "../../src/channels/presence-channel.js";
 import { subscriptionSucceeded } from "../../src/protocol/server-frames.js";
 
 /**
@@ -44,6 +44,22 @@ describe("presence subscription_succeeded data, kept escaped", () => {
     expect(subscriptionSucceeded("presence-room", members.data())).toBe(expected("presence-room", left));
     members.join("late", { name: "late\"comer" });
     expect(subscriptionSucceeded("presence-room", members.data())).toBe(expected("presence-room", [...left, ["late", { name: "late\"comer" }]]));
+  });
+
+  it("tells what was added since a count of members, which the lists then were followed by", () => {
+    const list = new PresenceList<{ info: unknown }>();
+    const seen: Array<{ ids: string; hash: string }> = [list.lists()];
+    for (const [id, info] of awkward) {
+      list.add(id, { info });
+      const now = list.lists();
+      // From every earlier count: what the lists were then, followed by what was added since.
+      seen.forEach((then, count) => {
+        const added = list.addedSince(count);
+        expect({ ids: then.ids + added.ids, hash: then.hash + added.hash }).toEqual(now);
+      });
+      seen.push(now);
+    }
+    expect(list.addedSince(awkward.length)).toEqual({ ids: "", hash: "" });
   });
 
   it("is {} for other channels", () => {
