@@ -64,8 +64,8 @@ export class PresenceList<Member extends { readonly info: unknown }> {
   /**
    * What lists() holds past its first `count` users (with the comma before, if any): while the
    * generation holds, the lists are what they were at `count` users followed by this. Slicing
-   * the lists instead flattened and copied them whole, each time (bench/RESULTS.md, "A join's
-   * answer without the whole list").
+   * the lists instead flattened and copied them whole, each time (bench/RESULTS.md, "B5 warmed
+   * up per thread, and a join's answer without the whole list").
    */
   addedSince(count: number): { readonly ids: string; readonly hash: string } {
     const { idParts, hashParts } = this.encode();
