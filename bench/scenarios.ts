@@ -322,7 +322,7 @@ export function publishCost(requests: number, subscribers = 5): Scenario {
 /**
  * Joins made, unmeasured, per thread of the server, before B5 measures: each thread compiles
  * its own code, and on a worker thread `--trace-opt` shows TurboFan first compiling Herald's
- * join path past 5,000 joins (bench/RESULTS.md, "Presence storms").
+ * join path past 5,000 joins (bench/RESULTS.md, "B5 warmed up per thread").
  */
 const B5_WARM_JOINS = 10_000;
 
