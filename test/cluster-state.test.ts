@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed, disconnected } from "./helpers/clients.js";
 import { counted, occupancyEvents, quota, small, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
+import { hmacSha256Hex } from "../src/protocol/signatures.js";
 import { DEMO_APP } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
 
@@ -83,6 +84,24 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     expect(removed).toEqual(["bob"]);
     adaTab.disconnect();
     bobsEye.disconnect();
+  });
+
+  it("answers a repeated presence subscribe with the members of every node", async () => {
+    const raw = await RawClient.connect(cluster.nodeA.port, DEMO_APP.key);
+    const socketId = await raw.socketId();
+    const channel = "presence-cl-again";
+    const channelData = JSON.stringify({ user_id: "ada", user_info: { name: "Ada" } });
+    const subscribe = { event: "pusher:subscribe", data: { channel, auth: `${DEMO_APP.key}:${hmacSha256Hex(DEMO_APP.secret, `${socketId}:${channel}:${channelData}`)}`, channel_data: channelData } };
+    raw.send(subscribe);
+    await raw.event("pusher_internal:subscription_succeeded");
+    const bob = pusherClient(cluster.nodeB.port, DEMO_APP, { user: { user_id: "bob" } });
+    await subscribed(bob, channel);
+    await raw.next((frame) => frame.event === "pusher_internal:member_added");
+    raw.send(subscribe);
+    const again = await raw.event("pusher_internal:subscription_succeeded");
+    expect(JSON.parse(again.data as string)).toEqual({ presence: { ids: ["ada", "bob"], hash: { ada: { name: "Ada" }, bob: null }, count: 2 } });
+    raw.close();
+    bob.disconnect();
   });
 
   it("counts maxPresenceMembersPerChannel over the whole cluster", async () => {

@@ -36,6 +36,11 @@ export function presenceData(escapedIds: string, escapedHash: string, count: num
   return `"{\\"presence\\":{\\"ids\\":[${escapedIds}],\\"hash\\":{${escapedHash}},\\"count\\":${count}}}"` as PresenceData;
 }
 
+/** The same from the members read whole (Presence.members), encoded at once. */
+export function presenceDataOf(members: { ids: string[]; hash: Record<string, unknown>; count: number }): PresenceData {
+  return JSON.stringify(JSON.stringify({ presence: { ids: members.ids, hash: members.hash, count: members.count } })) as PresenceData;
+}
+
 const SUCCEEDED_HEAD = '{"event":"pusher_internal:subscription_succeeded","channel":';
 
 /** `data`: "{}" but for presence channels. */

@@ -6,6 +6,7 @@ import { bufferRuleFor, type App } from "../apps/app.js";
 import { isCacheChannel } from "../protocol/channel-names.js";
 import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
+import type { PresenceData } from "../protocol/server-frames.js";
 import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ClusterJoin, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
@@ -42,13 +43,29 @@ export function subscribe(ctx: SubscriptionServices, socket: PusherSocket, app: 
   const { channel } = request;
   const check = checkSubscription(app, connection.socketId, connection.user, request);
   if (!check.ok) return refuse(ctx, socket, app, channel, check.refusal);
-  if (connection.channels?.has(channel)) {
-    // A repeated subscribe changes nothing but is answered, so the client's state machine completes.
-    socket.send(frames.subscriptionSucceeded(channel, check.kind === "presence" ? ctx.channels.forApp(app.id).presenceData(channel) : undefined));
-    return;
-  }
+  if (connection.channels?.has(channel)) return answerAgain(ctx, socket, app, channel, check.kind === "presence");
   if (check.kind === "presence") joinPresenceChannel(ctx, socket, app, channel, check.member);
   else joinChannel(ctx, socket, app, channel);
+}
+
+/**
+ * A repeated subscribe changes nothing but is answered, so the client's state machine
+ * completes; for a presence channel with the members of every thread and node, as the first
+ * answer had (this node's own, while the cluster cannot be read).
+ */
+function answerAgain(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, presence: boolean): void {
+  if (!presence) {
+    socket.send(frames.subscriptionSucceeded(channel));
+    return;
+  }
+  const connection = socket.getUserData();
+  const answer = (members: PresenceData) => {
+    if (connection.open && connection.channels?.has(channel)) socket.send(frames.subscriptionSucceeded(channel, members));
+  };
+  ctx.presence.members(app.id, channel).then(
+    (members) => answer(frames.presenceDataOf(members)),
+    () => answer(ctx.channels.forApp(app.id).presenceData(channel)),
+  );
 }
 
 function refuse(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, { type, error, status }: SubscriptionRefusal): void {
