@@ -117,7 +117,15 @@ async function countInstructions({ kind, workers: threads }: Counted, shape: Sha
     }
     await pool.closeSockets();
   } else if (shape.unit === "per join") {
-    for (const [phase, joins] of [["warm", shape.warmUp], ["counted", requests]] as const) {
+    // The warm-up in two rounds, each with its leaves, before the count. When the sockets closing
+    // was the first the server saw of the leave path, TurboFan compiled it within the counted span
+    // (on two threads, 15k to 70k per join from run to run). And the first leaves deoptimize the
+    // join path's functions that took the hub's answers (`--trace-deopt`: wrong map, too little
+    // type feedback), which TurboFan compiled again in the storms after them: on two threads 150
+    // lines of `--trace-opt` in the 50 storms after the first leaves, 30 after the second, 10
+    // after the third.
+    const again = Math.ceil(shape.warmUp / 4 / shape.subscribers) * shape.subscribers;
+    for (const [phase, joins] of [["warm", shape.warmUp], ["warm-again", again], ["counted", requests]] as const) {
       await pool.connect(port, BENCH_APP.key, shape.subscribers);
       for (let storm = 0; storm < joins / shape.subscribers; storm++) {
         const { errors, unanswered } = await pool.subscribe(() => [`presence-${phase}-${storm}`], BENCH_APP.key, BENCH_APP.secret);
@@ -125,11 +133,8 @@ async function countInstructions({ kind, workers: threads }: Counted, shape: Sha
         // As B5: the last member_added frames drain before the next storm.
         await new Promise((done) => setTimeout(done, 50));
       }
-      // The warm-up's leaves too, before the count: when the sockets closing was the first the
-      // server saw of the leave path, TurboFan compiled it within the counted span, more in the
-      // long run than in the short (on two threads, 15k to 70k per join from run to run).
       await pool.closeSockets();
-      if (phase === "warm") await quiet(server.pid!);
+      if (phase !== "counted") await quiet(server.pid!);
     }
   } else {
     await pool.connect(port, BENCH_APP.key, shape.subscribers);
