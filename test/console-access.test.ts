@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext } from "playwright-core";
 import WebSocket from "ws";
-import { launchBrowser } from "./helpers/browser.js";
+import { newBrowserContext } from "./helpers/browser.js";
 import { connected, nextCall, pusherClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
 import { logLines, openConsole, OTHER_APP, sendFromCreator, startWithConsole, waitForLine } from "./helpers/console-page.js";
 import { DEMO_APP, type AppConfig, type Herald } from "./helpers/herald.js";
@@ -22,7 +22,7 @@ describe("the console's entries", () => {
     receiver = await startWebhookReceiver((index) => (index === 0 ? 500 : 200));
     hooked = { id: "hooked", key: "hooked-key", secret: "hooked-secret", enableClientMessages: true, maxClientEventsPerSecond: 1, webhooks: [{ url: receiver.url, event_types: ["channel_occupied"] }] };
     herald = await startWithConsole([], [hooked]);
-    browser = await launchBrowser();
+    browser = await newBrowserContext();
   });
   afterAll(async () => {
     await browser?.close();
@@ -76,7 +76,7 @@ describe("the console with a token", () => {
   let browser: BrowserContext;
   beforeAll(async () => {
     herald = await startWithConsole(["--console-token", TOKEN]);
-    browser = await launchBrowser();
+    browser = await newBrowserContext();
   });
   afterAll(async () => {
     await browser?.close();
@@ -137,7 +137,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("the console on a cluster", () => {
     redis = await startRedis();
     nodeA = await startWithConsole(["--redis", redis.url]);
     nodeB = await startWithConsole(["--redis", redis.url]);
-    browser = await launchBrowser();
+    browser = await newBrowserContext();
   });
   afterAll(async () => {
     await browser?.close();

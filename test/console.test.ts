@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext } from "playwright-core";
-import { launchBrowser } from "./helpers/browser.js";
+import { newBrowserContext } from "./helpers/browser.js";
 import { connected, nextCall, pusherClient, RawClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { logLines, openConsole, OTHER_APP, sendFromCreator, startWithConsole, waitForLine } from "./helpers/console-page.js";
 import { DEMO_APP, type Herald } from "./helpers/herald.js";
@@ -25,7 +25,7 @@ describe("the console, without a token, on this machine", () => {
   let browser: BrowserContext;
   beforeAll(async () => {
     herald = await startWithConsole();
-    browser = await launchBrowser();
+    browser = await newBrowserContext();
   });
   afterAll(async () => {
     await browser?.close();
@@ -164,9 +164,8 @@ describe("the console, without a token, on this machine", () => {
     const before = rssKb(herald.process.pid!);
     const payload = { blob: "y".repeat(8000) };
     // In batches of ten (each event its own entry): 200 signed requests instead of 2,000.
-    const batch = (events: Array<{ channel: string; name: string; data: unknown }>) => sdk.triggerBatch(events);
     for (let round = 0; round < 40; round++) {
-      await Promise.all(Array.from({ length: 5 }, () => batch(Array.from({ length: 10 }, (_, i) => ({ channel: `flood-${i % 5}`, name: "flood", data: payload })))));
+      await Promise.all(Array.from({ length: 5 }, () => sdk.triggerBatch(Array.from({ length: 10 }, (_, i) => ({ channel: `flood-${i % 5}`, name: "flood", data: payload })))));
     }
     // Every API event of the flood (and whatever else happened meanwhile) was dropped for this console.
     const status = page.getByRole("status").filter({ hasText: "entries shown" });
@@ -187,7 +186,7 @@ describe("the console, without a token, on this machine", () => {
     // Unpaused, the page keeps the newest 2,000 and says how many older ones it let go. Sent in
     // rounds the page keeps up with: a burst past its 256 KB would be dropped by the server.
     for (let round = 0; round < 11; round++) {
-      await Promise.all(Array.from({ length: 20 }, (_, j) => batch(Array.from({ length: 10 }, (_, i) => ({ channel: "steady", name: `steady-${round * 200 + j * 10 + i}`, data: {} })))));
+      await Promise.all(Array.from({ length: 20 }, (_, j) => sdk.triggerBatch(Array.from({ length: 10 }, (_, i) => ({ channel: "steady", name: `steady-${round * 200 + j * 10 + i}`, data: {} })))));
       await page.getByText(`event steady-${round * 200 + 199} `).waitFor();
     }
     await page.getByText(/^2000 of 2000 entries shown.* \d+ older entries dropped \(the page keeps 2000\)/).waitFor({ timeout: 10_000 });

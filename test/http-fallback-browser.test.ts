@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "./helpers/browser.js";
+import { newBrowserContext } from "./helpers/browser.js";
 import { nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
@@ -66,7 +66,7 @@ beforeAll(async () => {
   proxy.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
   await new Promise<void>((listening) => proxy.listen(0, "127.0.0.1", listening));
   proxyPort = (proxy.address() as AddressInfo).port;
-  browser = await launchBrowser();
+  browser = await newBrowserContext();
 });
 
 afterAll(async () => {

@@ -24,7 +24,7 @@ const FLAGS = [
  */
 let shared: Promise<Browser> | undefined;
 
-export async function launchBrowser(): Promise<BrowserContext> {
+export async function newBrowserContext(): Promise<BrowserContext> {
   shared ??= chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS }).then(
     (browser) => browser.on("disconnected", () => (shared = undefined)),
     (error: unknown) => {
