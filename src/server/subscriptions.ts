@@ -6,7 +6,6 @@ import { bufferRuleFor, type App } from "../apps/app.js";
 import { isCacheChannel } from "../protocol/channel-names.js";
 import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
-import type { PresenceData } from "../protocol/server-frames.js";
 import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ClusterJoin, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
@@ -59,7 +58,7 @@ function answerAgain(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
     return;
   }
   const connection = socket.getUserData();
-  const answer = (members: PresenceData) => {
+  const answer = (members: frames.PresenceData) => {
     if (connection.open && connection.channels?.has(channel)) socket.send(frames.subscriptionSucceeded(channel, members));
   };
   ctx.presence.members(app.id, channel).then(
