@@ -15,6 +15,7 @@ import { ThreadHub } from "./cluster/thread-hub.js";
 import { ThreadMesh } from "./cluster/thread-mesh.js";
 import { ThreadOccupancy } from "./cluster/thread-occupancy.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
+import { runtimeMetrics } from "./metrics/runtime.js";
 import { shippedFile } from "./shipped-files.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
@@ -106,6 +107,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   let stopping = false;
   let port = config.port;
   let opsPort: number | undefined;
+  const mainRuntime = config.metricsPort === 0 ? undefined : runtimeMetrics();
 
   const spawn = (thread: number): Promise<void> => {
     const channel = new MessageChannel();
@@ -137,8 +139,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         if (message.t === "relay") return relayTo(thread, message.to, message.message);
         // The first thread's /metrics and console stats ask for the others' figures.
         if (message.t === "peerMetrics") {
-          void askOthers(thread, "metricsText", (id) => ({ t: "metrics", id })).then((texts) =>
-            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, restartsExposition(restarts)] } satisfies ToWorker),
+          void Promise.all([askOthers(thread, "metricsText", (id) => ({ t: "metrics", id })), mainRuntime?.() ?? ""]).then(([texts, runtime]) =>
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, runtime, restartsExposition(restarts)] } satisfies ToWorker),
           );
           return;
         }

@@ -60,15 +60,26 @@ describe("--workers 2", () => {
     for (const member of members) member.disconnect();
   });
 
-  it("answers /metrics for the whole process, summed over its threads", async () => {
-    const metricsPort = await freePort();
-    const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)] });
+  it("answers /metrics for the whole process, summed over its threads, heaps too", async () => {
+    const [metricsPort, oneThreadMetricsPort] = [await freePort(), await freePort()];
+    const [server, oneThread] = await Promise.all([
+      startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)] }),
+      startHerald({ args: ["--workers", "1", "--metrics-port", String(oneThreadMetricsPort)] }),
+    ]);
     const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.subscribed(server.port, "w-metrics")));
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const [text, oneThreadText] = await Promise.all([scrape(metricsPort), scrape(oneThreadMetricsPort)]);
     expect(text).toMatch(/^herald_connections\{app="app-id"\} 20$/m);
     expect(text).toMatch(/^herald_connections_opened_total\{app="app-id"\} 20$/m);
+    // Three V8 heaps (two workers running what one thread runs, and the main thread's hub): the first worker's alone would be about one thread's.
+    const heapUsed = (text: string) => Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]);
+    expect(heapUsed(text)).toBeGreaterThan(1.5 * heapUsed(oneThreadText));
+    // Each metric once, in one group, as Prometheus requires.
+    const described = text.split("\n").filter((line) => line.startsWith("# TYPE "));
+    expect(new Set(described).size).toBe(described.length);
+    expect(text.match(/^nodejs_version_info/gm)).toHaveLength(1);
     for (const client of clients) client.close();
-    await server.stop();
+    await Promise.all([server.stop(), oneThread.stop()]);
   });
 
   it("shows the whole process's API requests in the console's live stats", async () => {

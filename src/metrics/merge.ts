@@ -1,50 +1,72 @@
 /**
  * One /metrics for a process with worker threads: each thread renders its own
- * exposition, and Herald's series (herald_*) are summed over the threads, the same
- * series being the same labels, except the Redis link's gauges (with --redis each
- * thread has its own link): up only if every thread's is, the slowest round trip.
- * The process-wide ones (process_*, nodejs_*) are the
- * first thread's, since every thread reports the same process.
+ * exposition (the main thread its runtime's and its restarts), and the first
+ * thread's is the base. A series is the same series in two threads when its name
+ * and labels are. How threads' values make the process's:
+ * - process_* and nodejs_version_info describe the process, whichever thread reads
+ *   them (CPU, RSS and open files are the process's): the first thread's;
+ * - the event-loop lag: the slowest thread's (each thread has its own loop, and a
+ *   stalled one is what the gauge is for);
+ * - the Redis link's gauges (with --redis each thread has its own link): up only if
+ *   every thread's is, the slowest round trip;
+ * - everything else is summed: Herald's counts, and each thread's heap, garbage
+ *   collections and handles (a V8 heap per thread: the process's is their sum).
  */
 
 type Combine = (a: number, b: number) => number;
 const sum: Combine = (a, b) => a + b;
 const COMBINE: Readonly<Record<string, Combine>> = { herald_redis_up: Math.min, herald_redis_round_trip_seconds: Math.max };
-/** How the threads' values of a series make the process's. */
-const combineOf = (series: string): Combine => COMBINE[series.split("{", 1)[0]!] ?? sum;
+const PROCESS_WIDE = /^(process_|nodejs_version_info$)/;
+const combineOf = (family: string): Combine => COMBINE[family] ?? (family.startsWith("nodejs_eventloop_lag_") ? Math.max : sum);
 
-/**
- * Merges expositions, the first thread's first; its HELP and TYPE lines are kept,
- * and the others' for metrics only they have (the main thread's restarts).
- */
-export function mergeExpositions(texts: readonly string[]): string {
-  const [first, ...others] = texts;
-  if (first === undefined) return "";
-  const added = new Map<string, number>();
-  const described: string[] = [];
-  for (const text of others) {
-    for (const line of text.split("\n")) {
-      if (/^# (HELP|TYPE) herald_/.test(line) && !`\n${first}`.includes(`\n${line.split(" ", 3).join(" ")} `) && !described.includes(line)) described.push(line);
-      if (line === "" || line.startsWith("#") || !line.startsWith("herald_")) continue;
-      const space = line.lastIndexOf(" ");
-      const series = line.slice(0, space);
-      const value = Number(line.slice(space + 1));
-      const before = added.get(series);
-      added.set(series, before === undefined ? value : combineOf(series)(before, value));
+/** A metric's HELP and TYPE lines, and its series (name with labels) with their values as written. */
+interface Family {
+  readonly meta: string[];
+  readonly samples: Map<string, string>;
+}
+
+/** The families of an exposition in order; a sample belongs to the last TYPE it follows, if its name extends it. */
+function familiesOf(text: string): Map<string, Family> {
+  const families = new Map<string, Family>();
+  const familyOf = (name: string) => families.get(name) ?? families.set(name, { meta: [], samples: new Map() }).get(name)!;
+  let current: string | undefined;
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      const [, kind, name] = line.split(" ", 3);
+      if ((kind === "HELP" || kind === "TYPE") && name !== undefined) {
+        current = name;
+        familyOf(name).meta.push(line);
+      }
+      continue;
     }
-  }
-  const seen = new Set<string>();
-  const lines = first.split("\n").map((line) => {
-    if (line === "" || line.startsWith("#") || !line.startsWith("herald_")) return line;
     const space = line.lastIndexOf(" ");
     const series = line.slice(0, space);
-    seen.add(series);
-    const more = added.get(series);
-    return more === undefined ? line : `${series} ${combineOf(series)(Number(line.slice(space + 1)), more)}`;
-  });
-  // A series only other threads have (an app only they served, say) still counts.
-  const missing = [...added].filter(([series]) => !seen.has(series)).map(([series, value]) => `${series} ${value}`);
-  if (missing.length === 0) return lines.join("\n");
-  const end = lines.length > 0 && lines.at(-1) === "" ? lines.length - 1 : lines.length;
-  return [...lines.slice(0, end), ...described, ...missing, ...lines.slice(end)].join("\n");
+    const name = series.split("{", 1)[0]!;
+    if (current === undefined || !name.startsWith(current)) current = name;
+    familyOf(current).samples.set(series, line.slice(space + 1));
+  }
+  return families;
+}
+
+/** Merges expositions, the first thread's first: its families keep their order, and families only others have follow. */
+export function mergeExpositions(texts: readonly string[]): string {
+  if (texts.length <= 1) return texts[0] ?? "";
+  const [first, ...others] = texts.map(familiesOf);
+  for (const families of others) {
+    for (const [name, family] of families) {
+      const merged = first!.get(name);
+      if (merged === undefined) {
+        first!.set(name, { meta: [...family.meta], samples: new Map(family.samples) });
+        continue;
+      }
+      if (PROCESS_WIDE.test(name)) continue;
+      const combine = combineOf(name);
+      for (const [series, value] of family.samples) {
+        const before = merged.samples.get(series);
+        merged.samples.set(series, before === undefined ? value : String(combine(Number(before), Number(value))));
+      }
+    }
+  }
+  return `${[...first!.values()].map(({ meta, samples }) => [...meta, ...[...samples].map(([series, value]) => `${series} ${value}`)].join("\n")).join("\n\n")}\n`;
 }
