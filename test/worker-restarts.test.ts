@@ -3,17 +3,30 @@
  * HERALD_TEST_WORKER_CRASH): its sockets' members are released for the others, on
  * this process and on others of a cluster, and the thread starts again.
  */
+import { get } from "node:http";
 import { describe, expect, it } from "vitest";
-import { RawClient, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
+import { RawClient, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, startHerald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { freePort } from "./helpers/redis-server.js";
 import { nodeOf, threadsReached } from "./helpers/threads.js";
 
+/** /health's uptimeSeconds, asked on a connection of its own (so the kernel picks a thread for it). */
+function healthOnNewConnection(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/health", agent: false }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += String(chunk)));
+      response.on("end", () => resolve((JSON.parse(body) as { uptimeSeconds: number }).uptimeSeconds));
+    }).on("error", reject);
+  });
+}
+
 describe("--workers 2, a thread that dies", () => {
   it("survives a thread that throws: its members are removed for the others, and the thread starts again", { timeout: 20_000 }, async () => {
     const metricsPort = await freePort();
     const server = await startHerald({ args: ["--workers", "2", "--metrics-port", String(metricsPort)], env: { HERALD_TEST_WORKER_CRASH: "1" } });
+    const started = Date.now();
     const join = async (userId: string) => {
       const client = await RawClient.connect(server.port);
       const socketId = await client.socketId();
@@ -31,6 +44,8 @@ describe("--workers 2, a thread that dies", () => {
     const doomed = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[1]);
     const survivors = members.filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[0]);
     const observer = survivors[0]!.client;
+    // The process is two seconds old when the thread dies, so the new thread's age differs from it in /health.
+    await sleep(2000 - (Date.now() - started));
     server.process.kill("SIGUSR2");
     for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
     for (const { userId } of doomed) await observer.next((frame) => frame.event === "pusher_internal:member_removed" && frame.data === JSON.stringify({ user_id: userId }), 5000);
@@ -39,6 +54,9 @@ describe("--workers 2, a thread that dies", () => {
     expect(server.logs.some((line) => line.msg.includes("a worker thread ended"))).toBe(true);
     // Started again: new connections reach both threads once more.
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
+    // Every thread reports the process's uptime, the new one too (each request on a new connection, so both threads answer some).
+    const uptimes = await Promise.all(Array.from({ length: 12 }, () => healthOnNewConnection(server.port)));
+    expect(uptimes.filter((uptime) => uptime < 2)).toEqual([]);
     // The new thread and the survivor pass each other's events (it met the survivor as it started).
     let newcomer = await join("n0");
     for (let n = 1; Number(nodeOf(newcomer.socketId)) !== numbers[1] && n < 40; n++) {

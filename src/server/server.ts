@@ -60,7 +60,6 @@ export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, optio
   // The API is also served at the root: backends often call Herald directly, not
   // through the proxy that needs the prefix, and the Pusher SDKs cannot add one.
   const routes = apiRoutes(services);
-  const startedAtMs = Date.now();
   for (const mount of new Set([prefix, ""])) {
     for (const route of routes) {
       const pattern = `${mount}/apps/:appId${route.path}`;
@@ -68,7 +67,7 @@ export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, optio
       if (route.method === "POST") uwsApp.post(pattern, handler);
       else uwsApp.get(pattern, handler);
     }
-    uwsApp.get(`${mount}/health`, health(services, startedAtMs));
+    uwsApp.get(`${mount}/health`, health(services));
     uwsApp.get(`${mount}/ready`, readiness(services.lifecycle, options.problem));
   }
   uwsApp.any("/*", (res, req) => {

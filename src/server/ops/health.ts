@@ -10,12 +10,13 @@ import type { SocketRegistry } from "../socket-registry.js";
 import { sendJson, watchAbort } from "../http-io.js";
 import type { HttpResponse } from "../uws.js";
 
-export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry; readonly connectionCounts: ConnectionCounts }, startedAtMs: number) {
+export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry; readonly connectionCounts: ConnectionCounts }) {
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
     sendJson(res, state, 200, {
       status: "ok",
-      uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
+      // The process's, in any thread: a worker thread started again after a failure answers the same.
+      uptimeSeconds: Math.round(process.uptime()),
       // The process's: with worker threads, the others' as last seen too.
       connections: ctx.sockets.size + ctx.connectionCounts.elsewhereInProcess(),
       apps: ctx.apps.size,
