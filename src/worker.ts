@@ -50,16 +50,16 @@ const sessionRelay = new SessionRelay({ thread, threads, post: (to, message) => 
 let nextAsk = 1;
 const asked = new Map<number, (answers: never[]) => void>();
 /** The first thread serves the ops port for the process: it asks the main thread for the others' figures. */
-const askOthers = <Answer>(t: "peerMetrics" | "peerActivity") =>
+const askOthers = <Answer>(question: { t: "peerMetrics"; own: string } | { t: "peerActivity" }) =>
   new Promise<Answer[]>((resolve) => {
     const id = nextAsk++;
     asked.set(id, resolve as (answers: never[]) => void);
-    parentPort!.postMessage({ t, id });
+    parentPort!.postMessage({ ...question, id });
   });
 const otherThreads: OtherThreads = {
   node: `${nodeNumber - thread}, ${threads} threads`,
-  metrics: () => askOthers<string>("peerMetrics"),
-  activity: () => askOthers<Record<string, AppActivity>>("peerActivity"),
+  metrics: (own) => askOthers<string>({ t: "peerMetrics", own }),
+  activity: () => askOthers<Record<string, AppActivity>>({ t: "peerActivity" }),
 };
 /**
  * Nothing may end this thread while it holds the engine's sockets (that aborts the

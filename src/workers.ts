@@ -15,6 +15,7 @@ import { ThreadHub } from "./cluster/thread-hub.js";
 import { ThreadMesh } from "./cluster/thread-mesh.js";
 import { ThreadOccupancy } from "./cluster/thread-occupancy.js";
 import { ThreadSlots } from "./cluster/thread-tally.js";
+import { countersOf, mergeExpositions } from "./metrics/merge.js";
 import { runtimeMetrics } from "./metrics/runtime.js";
 import { shippedFile } from "./shipped-files.js";
 import type { Config } from "./config.js";
@@ -45,7 +46,8 @@ type FromWorker =
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
   | { readonly t: "metricsText"; readonly id: number; readonly text: string }
   | { readonly t: "activityOf"; readonly id: number; readonly activity: Record<string, AppActivity> }
-  | { readonly t: "peerMetrics"; readonly id: number }
+  /** The first thread's exposition, with its question for the others'. */
+  | { readonly t: "peerMetrics"; readonly id: number; readonly own: string }
   | { readonly t: "peerActivity"; readonly id: number }
   | { readonly t: "relay"; readonly to: number; readonly message: RelayMessage }
   | { readonly t: "stopped" }
@@ -108,6 +110,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   let port = config.port;
   let opsPort: number | undefined;
   const mainRuntime = config.metricsPort === 0 ? undefined : runtimeMetrics();
+  /** Per thread, its exposition at the last scrape; and the counters of threads that died since start. */
+  const lastMetrics: Array<string | undefined> = [];
+  let retiredCounters = "";
 
   const spawn = (thread: number): Promise<void> => {
     const channel = new MessageChannel();
@@ -139,8 +144,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         if (message.t === "relay") return relayTo(thread, message.to, message.message);
         // The first thread's /metrics and console stats ask for the others' figures.
         if (message.t === "peerMetrics") {
-          void Promise.all([askOthers(thread, "metricsText", (id) => ({ t: "metrics", id })), mainRuntime?.() ?? ""]).then(([texts, runtime]) =>
-            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, runtime, restartsExposition(restarts)] } satisfies ToWorker),
+          lastMetrics[thread] = message.own;
+          void Promise.all([metricsOfOthers(thread), mainRuntime?.() ?? ""]).then(([texts, runtime]) =>
+            worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, retiredCounters, runtime, restartsExposition(restarts)] } satisfies ToWorker),
           );
           return;
         }
@@ -165,6 +171,9 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         log.error({ thread, why, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
         slots.forget(thread);
         occupancy.forget(thread);
+        // What it had counted by the last scrape stays counted; the new thread counts from 0.
+        retiredCounters = mergeExpositions([retiredCounters, countersOf(lastMetrics[thread] ?? "")]);
+        lastMetrics[thread] = undefined;
         const survivor = threads.findIndex((other, index) => other !== undefined && index !== thread);
         hub.forgetThread(thread, survivor >= 0 ? survivor : thread);
         void spawn(thread).catch(() => undefined);
@@ -191,6 +200,19 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     const others = threads.filter((other, index) => other !== undefined && index !== asking) as Thread[];
     const answers: Array<AnswerValue<Kind> | undefined> = await Promise.all(others.map((other) => askWorker(other.worker, answer, question)));
     return answers.filter((value): value is AnswerValue<Kind> => value !== undefined);
+  };
+
+  /** The other threads' expositions, each kept as its last. */
+  const metricsOfOthers = async (asking: number): Promise<string[]> => {
+    const texts = await Promise.all(
+      threads.map(async (other, index) => {
+        if (other === undefined || index === asking) return undefined;
+        const text = await askWorker(other.worker, "metricsText", (id) => ({ t: "metrics", id }));
+        if (text !== undefined) lastMetrics[index] = text;
+        return text;
+      }),
+    );
+    return texts.filter((text): text is string => text !== undefined);
   };
 
   /** Passes a relay message on; a request for a thread that is gone (restarting) finds no session there. */

@@ -46,12 +46,21 @@ describe("--workers 2, a thread that dies", () => {
     const observer = survivors[0]!.client;
     // The process is two seconds old when the thread dies, so the new thread's age differs from it in /health.
     await sleep(2000 - (Date.now() - started));
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const sample = (text: string, series: string) => Number(text.split("\n").find((line) => line.startsWith(`${series} `))?.split(" ")[1]);
+    const openedBefore = sample(await scrape(), 'herald_connections_opened_total{app="app-id"}');
+    expect(openedBefore).toBeGreaterThanOrEqual(12);
     server.process.kill("SIGUSR2");
     for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
     for (const { userId } of doomed) await observer.next((frame) => frame.event === "pusher_internal:member_removed" && frame.data === JSON.stringify({ user_id: userId }), 5000);
     const users = await serverSdk(server.port, DEMO_APP).get({ path: "/channels/presence-w-crash/users" });
     expect(((await users.json()) as { users: Array<{ id: string }> }).users.map((user) => user.id).sort()).toEqual(survivors.map(({ userId }) => userId).sort());
     expect(server.logs.some((line) => line.msg.includes("a worker thread ended"))).toBe(true);
+    // Counters keep what the dead thread had counted (summed, they never go down); gauges do not.
+    await expect.poll(scrape, { timeout: 5000 }).toContain('herald_worker_restarts_total{worker="1"} 1');
+    const restarted = await scrape();
+    expect(sample(restarted, 'herald_connections_opened_total{app="app-id"}')).toBe(openedBefore);
+    expect(sample(restarted, 'herald_connections{app="app-id"}')).toBe(survivors.length);
     // Started again: new connections reach both threads once more.
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
     // Every thread reports the process's uptime, the new one too (each request on a new connection, so both threads answer some).

@@ -49,6 +49,21 @@ function familiesOf(text: string): Map<string, Family> {
   return families;
 }
 
+/** Renders families as prom-client does: each its HELP, TYPE and samples, a blank line between. */
+function render(families: Iterable<Family>): string {
+  return `${[...families].map(({ meta, samples }) => [...meta, ...[...samples].map(([series, value]) => `${series} ${value}`)].join("\n")).join("\n\n")}\n`;
+}
+
+/**
+ * The counters (and histograms) of a thread's exposition, but the process's own: what
+ * a thread that died had counted, carried into the process's sums from then on so they
+ * never go down (Prometheus would read a fall as a reset and count the rest again).
+ */
+export function countersOf(text: string): string {
+  const counting = [...familiesOf(text)].filter(([name, { meta }]) => !PROCESS_WIDE.test(name) && meta.some((line) => / (counter|histogram|summary)$/.test(line)));
+  return counting.length === 0 ? "" : render(counting.map(([, family]) => family));
+}
+
 /** Merges expositions, the first thread's first: its families keep their order, and families only others have follow. */
 export function mergeExpositions(texts: readonly string[]): string {
   if (texts.length <= 1) return texts[0] ?? "";
@@ -68,5 +83,5 @@ export function mergeExpositions(texts: readonly string[]): string {
       }
     }
   }
-  return `${[...first!.values()].map(({ meta, samples }) => [...meta, ...[...samples].map(([series, value]) => `${series} ${value}`)].join("\n")).join("\n\n")}\n`;
+  return render(first!.values());
 }

@@ -1,7 +1,7 @@
 /** One /metrics for the threads of a process. */
 import client from "prom-client";
 import { describe, expect, it } from "vitest";
-import { mergeExpositions } from "../../src/metrics/merge.js";
+import { countersOf, mergeExpositions } from "../../src/metrics/merge.js";
 
 const lines = (text: string) => text.split("\n").filter((line) => line !== "");
 
@@ -99,5 +99,30 @@ describe("merging the threads' metrics", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("carries a dead thread's counters and histograms, not its gauges nor the process's own", () => {
+    const dead = [
+      "# TYPE herald_connections gauge",
+      "herald_connections 4",
+      "# TYPE herald_connections_opened_total counter",
+      "herald_connections_opened_total 9",
+      "# TYPE herald_publish_latency_seconds histogram",
+      'herald_publish_latency_seconds_bucket{le="+Inf"} 3',
+      "herald_publish_latency_seconds_count 3",
+      "# TYPE process_cpu_seconds_total counter",
+      "process_cpu_seconds_total 12",
+    ].join("\n");
+    const carried = countersOf(dead);
+    expect(lines(carried)).toEqual([
+      "# TYPE herald_connections_opened_total counter",
+      "herald_connections_opened_total 9",
+      "# TYPE herald_publish_latency_seconds histogram",
+      'herald_publish_latency_seconds_bucket{le="+Inf"} 3',
+      "herald_publish_latency_seconds_count 3",
+    ]);
+    const newThread = ["# TYPE herald_connections gauge", "herald_connections 1", "# TYPE herald_connections_opened_total counter", "herald_connections_opened_total 1"].join("\n");
+    expect(lines(mergeExpositions([newThread, carried]))).toContain("herald_connections_opened_total 10");
+    expect(lines(mergeExpositions([newThread, carried]))).toContain("herald_connections 1");
   });
 });

@@ -39,8 +39,8 @@ export interface OpsOptions {
 export interface OtherThreads {
   /** The process the threads make up, as the console's stats name it: "3, 2 threads". */
   readonly node: string;
-  /** Their /metrics expositions. */
-  readonly metrics: () => Promise<string[]>;
+  /** Their /metrics expositions (and the main thread's), given this thread's. */
+  readonly metrics: (own: string) => Promise<string[]>;
   readonly activity: OtherThreadsActivity;
 }
 
@@ -84,8 +84,11 @@ export async function startOps(services: OpsServices, exporter: MetricsExporter,
   };
 }
 
-function metrics(exporter: MetricsExporter, otherThreads: (() => Promise<string[]>) | undefined) {
-  const text = async () => (otherThreads ? mergeExpositions([await exporter.text(), ...(await otherThreads())]) : exporter.text());
+function metrics(exporter: MetricsExporter, otherThreads: OtherThreads["metrics"] | undefined) {
+  const text = async () => {
+    const own = await exporter.text();
+    return otherThreads ? mergeExpositions([own, ...(await otherThreads(own))]) : own;
+  };
   return (res: HttpResponse): void => {
     const state = watchAbort(res);
     text().then(
