@@ -60,7 +60,7 @@ function render(families: Iterable<Family>): string {
  * never go down (Prometheus would read a fall as a reset and count the rest again).
  */
 export function countersOf(text: string): string {
-  const counting = [...familiesOf(text)].filter(([name, { meta }]) => !PROCESS_WIDE.test(name) && meta.some((line) => / (counter|histogram|summary)$/.test(line)));
+  const counting = [...familiesOf(text)].filter(([name, { meta }]) => !PROCESS_WIDE.test(name) && meta.some((line) => /^# TYPE \S+ (counter|histogram|summary)$/.test(line)));
   return counting.length === 0 ? "" : render(counting.map(([, family]) => family));
 }
 
