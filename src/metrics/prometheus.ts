@@ -7,6 +7,7 @@
 import client from "prom-client";
 import type { ChannelKind } from "../protocol/channel-names.js";
 import type { BufferDropReason } from "../cluster/cluster.js";
+import { collectRuntimeMetrics } from "./runtime.js";
 import { LATENCY_BUCKETS, type AppCounters, type LatencyHistogram, type NodeCounters, type RateLimitKind, type HttpTransport } from "./counters.js";
 
 /** What an app's webhook queues count as they go (and keep across a reload). */
@@ -53,7 +54,7 @@ type Sample = readonly [Labels, number];
 
 export function prometheusExporter(sources: MetricSources): MetricsExporter {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
+  collectRuntimeMetrics(registry);
   const { counters } = sources;
 
   /** Every configured app gets a sample, zero until it counts something, so graphs start at 0. */
