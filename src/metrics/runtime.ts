@@ -2,8 +2,9 @@
  * prom-client's runtime metrics (process, heap, garbage collection, event loop). The
  * event loop's delay is sampled every 100 ms, not prom-client's 10: each sample is a
  * timer that wakes an idle thread: at 10 ms an idle Herald spent 9.7 ms of CPU a
- * second, at 100 ms 1.4 (bench/RESULTS.md, "Memory under churn, and an idle server"). A stall still shows in
- * the percentiles, and nodejs_eventloop_lag_seconds is measured at each scrape anyway.
+ * second, at 100 ms 1.4 (bench/RESULTS.md, "Memory under churn, and an idle server").
+ * A stall still shows in the percentiles, and nodejs_eventloop_lag_seconds is
+ * measured at each scrape anyway.
  */
 import client from "prom-client";
 
