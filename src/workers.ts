@@ -171,6 +171,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         log.error({ thread, why, restarts: restarts[thread] }, "a worker thread ended; its connections are released and it starts again");
         slots.forget(thread);
         occupancy.forget(thread);
+        mesh.leave(thread);
         // What it had counted by the last scrape stays counted; the new thread counts from 0.
         retiredCounters = mergeExpositions([retiredCounters, countersOf(lastMetrics[thread] ?? "")]);
         lastMetrics[thread] = undefined;
@@ -180,12 +181,15 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
       };
       worker.on("message", (message: FromWorker) => {
         if (message.t !== "failed") return;
-        if (!served) failed(new Error(message.message));
         // The failed thread lingers a few seconds for its idle HTTP connections (see worker.ts).
-        else replace(message.message);
+        if (served) return replace(message.message);
+        // A thread still starting may wait for a greeting from this one: told it is gone, it starts, and ends when halted.
+        mesh.leave(thread);
+        failed(new Error(message.message));
       });
       worker.once("error", (error) => {
         log.error({ err: error, thread }, "a worker thread failed");
+        if (!served) mesh.leave(thread);
         failed(error);
       });
       worker.once("exit", (code) => {

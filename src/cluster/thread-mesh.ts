@@ -8,7 +8,9 @@
  * Each thread that joins gets a port to every thread that joined before it, and they
  * are told of theirs through their hub ports; it serves once each has greeted it on
  * its port (or is gone), so no publish misses its sockets. A thread started again
- * joins anew: the others' ports to the thread that died closed with it.
+ * joins anew: the others' ports to the thread that died closed with it. A thread that
+ * ended before it took its port to a newer thread leaves that one's end open, waiting for
+ * a greeting: the others are told it is gone (leave), and close their end.
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { Batch } from "./port-batch.js";
@@ -37,5 +39,11 @@ export class ThreadMesh {
     }
     this.hubPorts.set(thread, hubPort);
     return ports;
+  }
+
+  /** Thread `thread` ended: the others close their ports to it, if they have not yet. */
+  leave(thread: number): void {
+    this.hubPorts.delete(thread);
+    for (const otherHub of this.hubPorts.values()) otherHub.postMessage({ t: "gone", thread } satisfies ToThread);
   }
 }

@@ -55,6 +55,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
     const peers = new Map<number, MessagePort>();
     /** Per other thread, where this one's publishes to it go. */
     const senders = new Map<number, PortBatch<ThreadChannelMessage>>();
+    /** Per other thread, what its end does: the close of its port, or word that the thread is gone. */
+    const partings = new Map<number, () => void>();
     /** `known`: called once the thread at the other end has this one's port (or is gone). */
     const meet = (thread: number, peer: MessagePort, known: () => void) => {
       peers.get(thread)?.close();
@@ -64,13 +66,17 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         if (message === MET) known();
         else eachOf(message, (one) => local.deliver(decodeFromThreads(one)));
       });
-      // The thread ended (its ports close with it), or this one did.
-      peer.on("close", () => {
+      const part = () => {
         known();
         if (peers.get(thread) !== peer) return;
         peers.delete(thread);
         senders.delete(thread);
-      });
+        partings.delete(thread);
+        peer.close();
+      };
+      partings.set(thread, part);
+      // The thread ended (its ports close with it), or this one did.
+      peer.on("close", part);
     };
     // Without the hub this thread is out of the process (it failed, or stops): so are its peer ports.
     port.on("close", () => {
@@ -94,6 +100,10 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
         case "peer":
           meet(message.thread, message.port, () => {});
           return message.port.postMessage(MET satisfies PeerMessage);
+        case "gone":
+          // Said also when its port has closed (then there is nothing left to do); the one case
+          // it matters, a port whose other end never reached the thread, emits no 'close' here.
+          return partings.get(message.thread)?.();
         case "terminate":
           return local.terminateUser(message.appId, message.userId);
         case "sendCounts":

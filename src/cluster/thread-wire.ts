@@ -259,6 +259,8 @@ export type ToThread =
   | PresenceReply
   /** A port to thread `thread`, which joined (thread-mesh.ts); it replaces any port to that thread before. */
   | { readonly t: "peer"; readonly thread: number; readonly port: MessagePort }
+  /** Thread `thread` ended: a port to it that has not closed (its end lost in a message it never took) is closed here. */
+  | { readonly t: "gone"; readonly thread: number }
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
   | { readonly t: "consoleWatch"; readonly appIds: readonly string[] }
   | { readonly t: "terminate"; readonly appId: string; readonly userId: string }
