@@ -4,14 +4,17 @@
  * departures the hub sends itself); a publish
  * reaches only the threads with subscribers of its channel.
  */
+import { MessageChannel, Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
 import { joinCluster } from "../src/cluster/redis-cluster.js";
 import { ThreadHub } from "../src/cluster/thread-hub.js";
 import { NodeThreadHub } from "../src/cluster/thread-node-hub.js";
+import { ThreadMesh } from "../src/cluster/thread-mesh.js";
+import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
-import { ThreadSlots } from "../src/cluster/thread-tally.js";
+import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
 import { memberRemoved } from "../src/protocol/server-frames.js";
 import { CONTRACT_APPS, startNode, threadSides } from "./helpers/cluster-contract.js";
@@ -151,6 +154,37 @@ describe("the worker threads' hub", () => {
       await elsewhere.services.close();
       await hub.stop();
       await redis.kill();
+    }
+  });
+  it("lets a thread start when a thread it waits to be greeted by has failed and lingers", async () => {
+    const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
+    const hub = new ThreadHub(1024 * 1024, threads);
+    const slots = new ThreadSlots(2);
+    const appSlots = slots.assign(CONTRACT_APPS.map((app) => app.id));
+    const mesh = new ThreadMesh();
+    // Thread 0, a real thread, takes its hub messages (the port to thread 1 among them) but never
+    // greets, and lingers, as a thread that failed to start lingers for its idle connections.
+    const first = new MessageChannel();
+    const failed = new Worker('const { hub } = require("node:worker_threads").workerData; hub.on("message", () => {}); setTimeout(() => {}, 60_000);', {
+      eval: true,
+      workerData: { hub: first.port2 },
+      transferList: [first.port2],
+    });
+    try {
+      hub.attach(0, first.port1);
+      mesh.join(0, first.port1);
+      const second = new MessageChannel();
+      hub.attach(1, second.port1);
+      const peers = mesh.join(1, second.port1);
+      const starting = startNode(threadNode(second.port2, new AppRegistry(CONTRACT_APPS), new ThreadTally(slots.buffer, 1, 2, appSlots), { peers, occupancy: { threads, thread: 1 } }));
+      // Told thread 0 is gone (workers.ts says it when a thread fails or ends), it serves.
+      mesh.leave(0);
+      const node = await starting;
+      node.subscribe(HEARD, "after");
+      await expect.poll(() => node.services.occupancy.subscriptionCount(HEARD.id, "after")).toBe(1);
+    } finally {
+      await failed.terminate();
+      hub.stop();
     }
   });
 });
