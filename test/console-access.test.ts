@@ -110,7 +110,8 @@ describe("the console with a token", () => {
     expect(messages.join()).not.toContain("hello");
   });
 
-  it("asks for the token in the page, refuses a wrong one and shows the apps once the right one is given", async () => {
+  // 40 s: with both test suites at once on two cores, chromium's five steps here once took more than 20.
+  it("asks for the token in the page, refuses a wrong one and shows the apps once the right one is given", { timeout: 40_000 }, async () => {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${herald.opsPort}/`);
     await page.getByLabel("Token").fill("wrong");
