@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { hmacSha256Hex } from "../src/protocol/signatures.js";
+import { channelAuthString, hmacSha256Hex, userAuthString } from "../src/protocol/signatures.js";
 import { collectGarbage } from "./lib/inspector.js";
 import { rssKb } from "./lib/proc.js";
 import { post } from "./lib/publisher.js";
@@ -41,10 +41,10 @@ async function churn(port: number, round: number, index: number): Promise<WebSoc
   const shared = index % SHARED_CHANNELS;
   const member = JSON.stringify({ user_id: user, user_info: { name: user, padding: "x".repeat(index % 64) } });
   send("pusher:subscribe", { channel: `soak-${shared}` });
-  send("pusher:subscribe", { channel: `private-soak-${shared}`, auth: sign(`${socketId}:private-soak-${shared}`) });
-  for (const channel of [`presence-soak-${shared}`, `presence-soak-${user}`]) send("pusher:subscribe", { channel, auth: sign(`${socketId}:${channel}:${member}`), channel_data: member });
+  send("pusher:subscribe", { channel: `private-soak-${shared}`, auth: sign(channelAuthString(socketId, `private-soak-${shared}`)) });
+  for (const channel of [`presence-soak-${shared}`, `presence-soak-${user}`]) send("pusher:subscribe", { channel, auth: sign(channelAuthString(socketId, channel, member)), channel_data: member });
   const userData = JSON.stringify({ id: user, watchlist: [`r${round}-u${index + 1}`] });
-  send("pusher:signin", { auth: sign(`${socketId}::user::${userData}`), user_data: userData });
+  send("pusher:signin", { auth: sign(userAuthString(socketId, userData)), user_data: userData });
   send("client-typing", { index }, `private-soak-${shared}`);
   ws.send("{not json");
   send("pusher:subscribe", { channel: "private-soak-refused", auth: `${BENCH_APP.key}:bad` });

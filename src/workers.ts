@@ -145,7 +145,8 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         // The first thread's /metrics and console stats ask for the others' figures.
         if (message.t === "peerMetrics") {
           lastMetrics[thread] = message.own;
-          void Promise.all([metricsOfOthers(thread), mainRuntime?.() ?? ""]).then(([texts, runtime]) =>
+          const others = askOthers(thread, "metricsText", (id) => ({ t: "metrics", id }), (other, text) => (lastMetrics[other] = text));
+          void Promise.all([others, mainRuntime?.() ?? ""]).then(([texts, runtime]) =>
             worker.postMessage({ t: "peerMetrics", id: message.id, texts: [...texts, retiredCounters, runtime, restartsExposition(restarts)] } satisfies ToWorker),
           );
           return;
@@ -199,24 +200,22 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     });
   };
 
-  /** Asks every thread but `asking`; threads that end meanwhile are left out of the answers. */
-  const askOthers = async <Kind extends Answer["t"]>(asking: number, answer: Kind, question: (id: number) => ToWorker): Promise<Array<AnswerValue<Kind>>> => {
-    const others = threads.filter((other, index) => other !== undefined && index !== asking) as Thread[];
-    const answers: Array<AnswerValue<Kind> | undefined> = await Promise.all(others.map((other) => askWorker(other.worker, answer, question)));
-    return answers.filter((value): value is AnswerValue<Kind> => value !== undefined);
-  };
-
-  /** The other threads' expositions, each kept as its last. */
-  const metricsOfOthers = async (asking: number): Promise<string[]> => {
-    const texts = await Promise.all(
+  /** Asks every thread but `asking`; threads that end meanwhile are left out of the answers. `heard`: each answer with its thread. */
+  const askOthers = async <Kind extends Answer["t"]>(
+    asking: number,
+    answer: Kind,
+    question: (id: number) => ToWorker,
+    heard?: (thread: number, value: AnswerValue<Kind>) => void,
+  ): Promise<Array<AnswerValue<Kind>>> => {
+    const answers: Array<AnswerValue<Kind> | undefined> = await Promise.all(
       threads.map(async (other, index) => {
         if (other === undefined || index === asking) return undefined;
-        const text = await askWorker(other.worker, "metricsText", (id) => ({ t: "metrics", id }));
-        if (text !== undefined) lastMetrics[index] = text;
-        return text;
+        const value = await askWorker(other.worker, answer, question);
+        if (value !== undefined) heard?.(index, value);
+        return value;
       }),
     );
-    return texts.filter((text): text is string => text !== undefined);
+    return answers.filter((value): value is AnswerValue<Kind> => value !== undefined);
   };
 
   /** Passes a relay message on; a request for a thread that is gone (restarting) finds no session there. */
