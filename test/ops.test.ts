@@ -1,4 +1,5 @@
 /** Operating Herald: /health, /ready and the graceful stop on SIGTERM/SIGINT. */
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, serverSdk } from "./helpers/clients.js";
 import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
@@ -7,6 +8,23 @@ import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-re
 async function getJson(port: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Sends `requests` on one connection, pipelined, and reads until the text ends with `last`. */
+async function pipelined(port: number, requests: string[], last: string): Promise<string> {
+  const socket = connect(port, "127.0.0.1");
+  let text = "";
+  const answered = new Promise<void>((resolve, reject) => {
+    socket.on("data", (data) => {
+      text += data.toString();
+      if (text.endsWith(last)) resolve();
+    });
+    socket.on("close", () => reject(new Error(`closed after ${JSON.stringify(text)}`)));
+  });
+  socket.write(requests.map((request) => `${request} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(""));
+  await answered;
+  socket.destroy();
+  return text;
 }
 
 /** A raw socket subscribed to a public channel, so a stop has a channel to vacate. */
@@ -43,6 +61,20 @@ describe("/health and /ready", () => {
       expect((await getJson(herald.port, path)).status).toBe(200);
     }
     expect((await getJson(herald.port, "/ready")).body).toEqual({ ready: true });
+  });
+
+  it("answer HEAD with a GET's headers and no body, as does the 404 for any other path", async () => {
+    // Pipelined on one connection: a body after a HEAD's headers would be read as the next answer.
+    const heads = ["HEAD /health", "HEAD /pusher/ready", "HEAD /nope", "HEAD /apps/app-id/events"];
+    const text = await pipelined(herald.port, [...heads, "GET /ready"], '{"ready":true}');
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((answer) => answer.slice(0, 12))).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 404", "HTTP/1.1 200"]);
+    for (const answer of answers.slice(0, heads.length)) {
+      expect(answer.endsWith("\r\n\r\n")).toBe(true);
+      // The length the GET's body would have.
+      expect(Number(/content-length: (\d+)/i.exec(answer)?.[1])).toBeGreaterThan(10);
+    }
+    expect(Number(/content-length: (\d+)/i.exec(answers[1]!)?.[1])).toBe('{"ready":true}'.length);
   });
 });
 

@@ -21,10 +21,15 @@ export const STATUS_TEXT: Record<number, string> = {
 /** Tracks whether the client went away, which uWS reports once through onAborted. */
 export interface ResponseState {
   aborted: boolean;
+  /**
+   * A HEAD request's: answered with the headers a GET gets and no body (RFC 9110). uWS
+   * would write the body, which the client then reads as the start of its next response.
+   */
+  readonly headOnly: boolean;
 }
 
-export function watchAbort(res: HttpResponse): ResponseState {
-  const state = { aborted: false };
+export function watchAbort(res: HttpResponse, headOnly = false): ResponseState {
+  const state = { aborted: false, headOnly };
   res.onAborted(() => {
     state.aborted = true;
   });
@@ -48,7 +53,10 @@ export function sendJson(
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[status] ?? `${status} Error`).writeHeader("Content-Type", "application/json");
     if (retryAfterSeconds !== undefined) res.writeHeader("Retry-After", String(retryAfterSeconds));
-    res.end(text, closeConnection);
+    // uWS 20.30 leaves a response open when endWithoutBody has arguments, so the length is a
+    // header here; and a HEAD has no body left unread that would make closing necessary.
+    if (state.headOnly) res.writeHeader("Content-Length", String(Buffer.byteLength(text))).endWithoutBody();
+    else res.end(text, closeConnection);
   });
 }
 

@@ -67,11 +67,13 @@ export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, optio
       if (route.method === "POST") uwsApp.post(pattern, handler);
       else uwsApp.get(pattern, handler);
     }
-    uwsApp.get(`${mount}/health`, health(services));
-    uwsApp.get(`${mount}/ready`, readiness(services.lifecycle, options.problem));
+    for (const [path, handler] of [["/health", health(services)], ["/ready", readiness(services.lifecycle, options.problem)]] as const) {
+      uwsApp.get(`${mount}${path}`, handler);
+      uwsApp.head(`${mount}${path}`, handler);
+    }
   }
   uwsApp.any("/*", (res, req) => {
-    const state = watchAbort(res);
+    const state = watchAbort(res, req.getMethod() === "head");
     const message = `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}. WebSockets connect to ${prefix}/app/{key}; the HTTP API is under ${prefix}/apps/{app_id}/.`;
     // Any body that follows is not read, so the connection cannot be reused.
     sendError(res, state, 404, message, true);
