@@ -110,6 +110,18 @@ describe("the console with a token", () => {
     expect(messages.join()).not.toContain("hello");
   });
 
+  it("closes a feed that sends anything but a JSON object with 4400, and the server goes on", async () => {
+    for (const text of ["null", "[]", "5", '"token"', "{"]) {
+      const feed = new WebSocket(`ws://127.0.0.1:${herald.opsPort}/console/api/feed`);
+      await new Promise((done) => feed.once("open", done));
+      const closed = new Promise<number>((done) => feed.once("close", (code) => done(code)));
+      feed.send(text);
+      expect(await closed).toBe(4400);
+    }
+    expect((await fetch(`http://127.0.0.1:${herald.port}/health`)).status).toBe(200);
+    expect(herald.process.exitCode).toBeNull();
+  });
+
   // 40 s: with both test suites at once on two cores, chromium's five steps here once took more than 20.
   it("asks for the token in the page, refuses a wrong one and shows the apps once the right one is given", { timeout: 40_000 }, async () => {
     const page = await browser.newPage();

@@ -160,12 +160,8 @@ export function mountConsole(app: TemplatedApp, ctx: ConsoleServices, options: C
     },
     message(ws, message) {
       const feed = ws.getUserData();
-      let hello: { token?: unknown; app?: unknown; paused?: unknown };
-      try {
-        hello = JSON.parse(Buffer.from(message).toString("utf8")) as typeof hello;
-      } catch {
-        return ws.end(4400, "Send JSON");
-      }
+      const hello = feedMessage(message);
+      if (!hello) return ws.end(4400, "Send a JSON object");
       if (!feed.authorized) {
         const allowed = consoleAccess(options.token, {
           remoteAddress: feed.remoteAddress,
@@ -209,6 +205,16 @@ export function mountConsole(app: TemplatedApp, ctx: ConsoleServices, options: C
     clearInterval(reporter);
     for (const ws of [...feeds]) ws.end(1001, "Server shutting down");
   };
+}
+
+/** A message of the feed: a JSON object, or undefined for anything else (`null` included). */
+function feedMessage(message: ArrayBuffer): { token?: unknown; app?: unknown; paused?: unknown } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(message).toString("utf8"));
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function watch(ctx: ConsoleServices, ws: WebSocket<Feed>, feed: Feed, appId: string): void {
