@@ -6,7 +6,13 @@ import http from "node:http";
 import { hmacSha256Hex, md5Hex } from "../../src/protocol/signatures.js";
 import { BENCH_APP } from "./servers.js";
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+/**
+ * Keep-alive, with idle connections dropped after 5 s: uWS closes one idle for 10 s, and a
+ * request sent on it as it does gets no answer (a "socket hang up").
+ */
+export const keepAliveAgent = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 5000 });
+
+const agent = keepAliveAgent();
 
 export function signedPath(path: string, body: string): string {
   const query = `auth_key=${BENCH_APP.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${md5Hex(body)}`;
