@@ -103,6 +103,14 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     await until(() => seenA.length === 1, "local delivery on node A");
     const lateSubscriber = pusherClient(cluster.nodeB.port, DEMO_APP);
     await subscribed(lateSubscriber, "cl-outage-local");
+    // Joins answered locally are logged once, then counted in one line per interval, not one each.
+    const members = ["m1", "m2", "m3"].map((user_id) => pusherClient(cluster.nodeB.port, DEMO_APP, { user: { user_id } }));
+    for (const member of members) await subscribed(member, "presence-cl-outage");
+    // The marker: a sign-in after the joins, whose own warning the same thread logs after theirs.
+    const signer = pusherClient(cluster.nodeB.port, DEMO_APP, { signinAs: { id: "m4" } });
+    await signedIn(signer);
+    await until(() => cluster.nodeB.logs.some((line) => line.msg.startsWith("online status answered from this node only")), "the sign-in's warning");
+    expect(cluster.nodeB.logs.filter((line) => line.msg.startsWith("presence join answered from this node only"))).toHaveLength(1);
 
     await cluster.redis.start();
     await until(() => [cluster.nodeA, cluster.nodeB].every((node) => node.logs.some((line) => line.msg.includes("is reachable again"))), "both nodes to reconnect", 10_000);
@@ -117,7 +125,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     await joined.stop();
     await expect.poll(() => subscriptionCountOn(cluster.nodeB, "cl-outage"), { timeout: 5000 }).toBe(2);
     await expect.poll(() => subscriptionCountOn(cluster.nodeA, "cl-outage-local"), { timeout: 5000 }).toBe(1);
-    for (const client of [onA, onB, lateSubscriber]) client.disconnect();
+    for (const client of [onA, onB, lateSubscriber, ...members, signer]) client.disconnect();
   });
 
   it("leaves no stale member or user behind when a node's users left while Redis was away and Redis kept its data", { timeout: 70_000 }, async () => {

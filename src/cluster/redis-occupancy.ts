@@ -16,6 +16,7 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
+import { OutageWarning } from "./outage-warning.js";
 import { readClusterState } from "./errors.js";
 import { forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
@@ -33,6 +34,7 @@ export class RedisOccupancy implements Occupancy {
   /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
   private readonly reported = new Map<string, { app: App; channel: string }>();
   private readonly departures: RedisDepartures;
+  private readonly countsNotWritten: OutageWarning;
 
   constructor(
     private readonly redis: Redis,
@@ -42,6 +44,7 @@ export class RedisOccupancy implements Occupancy {
     private readonly events: OccupancyEvents,
     private readonly log: Logger,
   ) {
+    this.countsNotWritten = new OutageWarning(log, "could not update the channel's count in Redis");
     this.commands = defineScripts<OccupancyCommands>(redis, { heraldSetCount: { file: "set-count.lua", keys: 3 } });
     this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
   }
@@ -94,7 +97,7 @@ export class RedisOccupancy implements Occupancy {
         if (transition === 1 && this.events.heard(app)) this.events.channelOccupied(app, channel);
         else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
       })
-      .catch((error: unknown) => this.log.warn({ err: String(error), appId: app.id, channel }, "could not update the channel's count in Redis"));
+      .catch((error: unknown) => this.countsNotWritten.warn({ err: String(error), appId: app.id, channel }));
   }
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */

@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
+import { OutageWarning } from "./outage-warning.js";
 import type { ClusterEvents, LocalNode, OnlineUsers } from "./cluster.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
@@ -21,6 +22,7 @@ interface OnlineCommands {
 
 export class RedisOnlineUsers implements OnlineUsers {
   private readonly commands: OnlineCommands;
+  private readonly localOnline: OutageWarning;
 
   constructor(
     private readonly redis: Redis,
@@ -28,8 +30,9 @@ export class RedisOnlineUsers implements OnlineUsers {
     private readonly apps: AppRegistry,
     private readonly local: LocalNode,
     private readonly events: ClusterEvents,
-    private readonly log: Logger,
+    log: Logger,
   ) {
+    this.localOnline = new OutageWarning(log, "online status answered from this node only: Redis is unreachable");
     this.commands = defineScripts<OnlineCommands>(redis, {
       heraldCameOnline: { file: "came-online.lua", keys: 1 },
       heraldWentOffline: { file: "went-offline.lua", keys: 1 },
@@ -42,7 +45,7 @@ export class RedisOnlineUsers implements OnlineUsers {
       this.redis.sadd(nodeUsersKey(this.nodeId), nodeEntry(app.id, userId)).catch(() => undefined);
       return (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
     } catch (error) {
-      this.log.warn({ err: String(error), appId: app.id }, "online status answered from this node only: Redis is unreachable");
+      this.localOnline.warn({ err: String(error), appId: app.id });
       return true;
     }
   }

@@ -17,6 +17,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { inJsonString, presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { Logger } from "../logger.js";
+import { OutageWarning } from "./outage-warning.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
@@ -33,6 +34,7 @@ interface PresenceCommands {
 export class RedisPresence implements Presence {
   private readonly commands: PresenceCommands;
   private readonly departures: RedisDepartures;
+  private readonly localJoins: OutageWarning;
 
   constructor(
     private readonly redis: Redis,
@@ -40,10 +42,11 @@ export class RedisPresence implements Presence {
     private readonly apps: AppRegistry,
     private readonly channels: ChannelDirectory,
     private readonly events: ClusterEvents,
-    private readonly log: Logger,
+    log: Logger,
     /** Announces new members to every node. */
     private readonly broker: Broker,
   ) {
+    this.localJoins = new OutageWarning(log, "presence join answered from this node only: Redis is unreachable");
     this.commands = defineScripts<PresenceCommands>(redis, {
       heraldJoin: { file: "presence-join.lua", keys: 3 },
       heraldLeave: { file: "presence-leave.lua", keys: 3 },
@@ -75,7 +78,7 @@ export class RedisPresence implements Presence {
       return { ok: true, added: added >= 1, members: presenceDataOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
-      this.log.warn({ err: String(error), appId: app.id, channel }, "presence join answered from this node only: Redis is unreachable");
+      this.localJoins.warn({ err: String(error), appId: app.id, channel });
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
