@@ -20,6 +20,9 @@ import { NodeStartError, startNode } from "./node.js";
 import { lockPort } from "./port-lock.js";
 
 const log = createLogger();
+// An error nothing caught still ends the process as Node ends it (its stack on stderr, exit
+// code 1; a supervisor starts Herald again), but first as a log line, for log collectors.
+process.on("uncaughtExceptionMonitor", (error, origin) => log.fatal({ err: error, origin }, "uncaught error: Herald stops"));
 
 /** Start-up failures go to the log for collectors and as plain text for the person at the terminal. */
 function fail(message: string, exitCode = 1): never {

@@ -277,6 +277,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   let exitCode = 0;
   /** Every thread closes what it holds at once; the process exits once they have (or 2 s on, whatever they hold). */
   const haltAll = () => {
+    stopping = true;
     exitCode = 1;
     for (const thread of threads) thread?.worker.postMessage({ t: "halt" } satisfies ToWorker);
     const last = setTimeout(() => process.exit(1), 2000);
@@ -307,6 +308,10 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // An error nothing caught on this thread (logged by main.ts) ends the process, as on one
+  // thread; but Node aborts if it exits while a worker still holds its uWS app, so the
+  // workers close what they hold first.
+  process.on("uncaughtException", haltAll);
   return { port, opsPort, nodeNumber };
 }
 

@@ -3,8 +3,11 @@
  * and the process behaves as one server whichever thread a socket lands on. A thread
  * that dies: worker-restarts.test.ts.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
@@ -152,6 +155,24 @@ describe("--workers 2", () => {
     expect(await Promise.all(clients.map((client) => client.closed(5000)))).toEqual(clients.map(() => 4200));
     await Promise.all(idle.map(({ closed }) => closed));
     expect(await exited).toBe(0);
+  });
+});
+
+describe("an error nothing caught on the main thread", () => {
+  // A real one: a module loaded before Herald throws from a signal handler of the main thread.
+  const thrower = join(mkdtempSync(join(tmpdir(), "herald-throw-")), "throw-on-usr2.mjs");
+  writeFileSync(thrower, 'import { isMainThread } from "node:worker_threads";\nif (isMainThread) process.on("SIGUSR2", () => { throw new Error("planted failure"); });\n');
+
+  it.each([["1"], ["2"]])("ends the process with exit code 1 and a fatal log line, on %s thread(s), never an abort", async (workers) => {
+    const server = await startHerald({ args: ["--workers", workers], env: { NODE_OPTIONS: `--import=${thrower}` } });
+    const client = await RawClient.connect(server.port);
+    await client.socketId();
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => server.process.once("exit", (code, signal) => resolve([code, signal])));
+    server.process.kill("SIGUSR2");
+    // Not SIGABRT: Node aborts if the process exits while a worker thread still holds its uWS app.
+    expect(await exited).toEqual([1, null]);
+    expect(server.logs.find((line) => line.level === 60)).toMatchObject({ msg: "uncaught error: Herald stops", err: { message: "planted failure" } });
+    expect(await client.closed()).toBeGreaterThan(0);
   });
 });
 
