@@ -1,0 +1,238 @@
+/**
+ * Bad input, at random: for `--seconds`, a seeded stream of malformed and half-valid
+ * input at a Herald this starts: WebSocket frames (some subscriptions and sign-ins
+ * signed right, most things wrong: types, sizes, names, JSON), HTTP API calls signed
+ * right with bodies and queries wrong, the HTTP fallback's requests, and the ops port's
+ * console feed and routes. It prints what came back, and exits 1 if Herald logged an
+ * error, a worker thread had to be started again, or Herald stopped answering. It is
+ * how the console feed's crash on a `null` message and the body sent after a HEAD
+ * answer were found; the fuzzers' other findings are in bench/RESULTS.md ("Bad input").
+ *
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2]
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import WebSocket from "ws";
+import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
+import { freePort } from "../test/helpers/redis-server.js";
+
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" } } });
+const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
+
+// A seeded generator (an LCG), so a run's input can be had again; the timing differs.
+let state = Number(values.seed);
+const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+const int = (n: number) => Math.floor(random() * n);
+const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+
+const WEIRD = ["", " ", "\u0000", "\ud800", "😀", "%zz", "..", "#", ":", "\\", '"', "null", "0", "-1", "1e999", "__proto__", "constructor", "x".repeat(300), "x".repeat(70_000)];
+/** Any JSON value, nested up to a depth, and sometimes a deep one. */
+function anyValue(depth = 0): unknown {
+  switch (int(depth > 3 ? 6 : 10)) {
+    case 0: return null;
+    case 1: return random() < 0.5;
+    case 2: return pick([0, -1, 1.5, 1e308, 2 ** 53 + 1]);
+    case 3: return pick(WEIRD);
+    case 4: return `s${int(100)}`;
+    case 5: return undefined;
+    case 6: return Array.from({ length: int(4) }, () => anyValue(depth + 1));
+    case 7: return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(["id", "user_id", "user_info", "watchlist", "channel", "name", "data", ...WEIRD]), anyValue(depth + 1)]));
+    case 8: return JSON.parse("[".repeat(200) + "]".repeat(200)) as unknown;
+    default: return JSON.stringify(anyValue(depth + 1)) ?? "";
+  }
+}
+const encode = (text: string) => {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return "%ED%A0%80"; // a lone surrogate, as bytes
+  }
+};
+const PREFIXES = ["", "private-", "presence-", "private-encrypted-", "private-cache-", "presence-cache-", "cache-", "#server-to-user-"];
+const channel = (): string => pick(PREFIXES) + pick(["a", "b", ...WEIRD.slice(0, 12), "x".repeat(int(260))]);
+const sign = (text: string) => `${APP.key}:${hmacSha256Hex(APP.secret, text)}`;
+
+function frame(socketId: string): string {
+  const name = pick(["pusher:subscribe", "pusher:subscribe", "pusher:unsubscribe", "pusher:signin", "pusher:ping", "client-x", "pusher:dance", "pusher_internal:subscription_succeeded", ...WEIRD.slice(0, 4)]);
+  const to = channel();
+  let data = anyValue();
+  if (name === "pusher:subscribe") {
+    const channelData = pick([undefined, JSON.stringify({ user_id: pick(["u1", "u2", 7, "", null]), user_info: anyValue() }), anyValue()]);
+    const auth = int(3) > 0 ? sign(channelAuthString(socketId, to, typeof channelData === "string" ? channelData : undefined)) : anyValue();
+    data = pick([{ channel: to, auth, channel_data: channelData }, { channel: to }, anyValue()]);
+  } else if (name === "pusher:signin") {
+    const userData = pick([JSON.stringify({ id: pick(["u1", "u2", 5, ""]), user_info: anyValue(), watchlist: pick([undefined, ["u1"], anyValue()]) }), anyValue()]);
+    data = { user_data: userData, auth: typeof userData === "string" ? sign(userAuthString(socketId, userData)) : anyValue() };
+  }
+  const text = JSON.stringify({ event: name, channel: pick([to, undefined, anyValue()]), data });
+  return pick([text, text, text, text.slice(0, int(60)), pick(WEIRD)]);
+}
+
+const seen = new Map<string, number>();
+const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
+
+/** One socket: connects (mostly as the app), sends a few bursts, leaves by close or drop. */
+function socketLife(port: number): Promise<void> {
+  return new Promise((done) => {
+    const key = int(10) > 0 ? APP.key : encode(pick(WEIRD).slice(0, 100));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${key}?protocol=${int(10) > 0 ? 7 : pick([5, "x"])}&client=js&version=8.4.0`);
+    const frames = 5 + int(40);
+    let sent = 0;
+    ws.on("message", (data) => {
+      const text = String(data);
+      if (!text.includes("pusher:connection_established")) return;
+      const socketId = (JSON.parse((JSON.parse(text) as { data: string }).data) as { socket_id: string }).socket_id;
+      const burst = (): void => {
+        for (let i = 0; i < 5 && sent < frames && ws.readyState === WebSocket.OPEN; i++, sent++) ws.send(int(40) === 0 ? Buffer.from([1, 2, 3]) : frame(socketId));
+        if (sent < frames && ws.readyState === WebSocket.OPEN) setTimeout(burst, int(3));
+        else if (int(2) === 0) ws.close();
+        else ws.terminate();
+      };
+      burst();
+    });
+    ws.on("close", (code) => {
+      count(`WebSocket closed ${code}`);
+      done();
+    });
+    ws.on("error", () => undefined);
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 5000 });
+function request(port: number, method: string, path: string, body?: string): Promise<void> {
+  return new Promise((done) => {
+    let finished = false;
+    const finish = (what: string) => {
+      if (finished) return;
+      finished = true;
+      count(what);
+      done();
+    };
+    let sent: http.ClientRequest;
+    try {
+      sent = http.request({ host: "127.0.0.1", port, method, path, agent, timeout: 8000, headers: { "content-type": "application/json" } }, (response) => {
+        response.resume();
+        // "close", not "end": a stream cut at the timeout below ends without an "end".
+        response.on("close", () => finish(`HTTP ${response.statusCode}`));
+      });
+    } catch {
+      return finish("HTTP request not sendable");
+    }
+    // A held poll of the HTTP fallback, or a dropped connection: the client's end, not the server's.
+    sent.on("timeout", () => sent.destroy());
+    sent.on("error", () => finish("HTTP connection ended without an answer"));
+    sent.end(body);
+  });
+}
+
+/** A signed API path, as the SDKs sign it, with parameters that may be wrong. */
+function signedPath(method: string, path: string, body: string): string {
+  const query: Record<string, string> = { auth_key: APP.key, auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: "1.0" };
+  if (body) query.body_md5 = md5Hex(body);
+  if (int(3) === 0) Object.assign(query, { info: pick(["user_count", "subscription_count,user_count", String(anyValue())]), filter_by_prefix: pick(["presence-", String(anyValue())]) });
+  const keys = Object.keys(query).sort();
+  const signed = keys.map((key) => `${key}=${query[key]}`).join("&");
+  return `${path}?${keys.map((key) => `${key}=${encode(query[key]!)}`).join("&")}&auth_signature=${hmacSha256Hex(APP.secret, `${method}\n${path}\n${signed}`)}`;
+}
+
+function apiCall(port: number): Promise<void> {
+  const to = encode(channel());
+  const roll = int(10);
+  if (roll < 5) {
+    const event = () => pick([{ name: pick(["e", ...WEIRD]), channels: pick([[channel()], anyValue(), Array.from({ length: 120 }, (_, i) => `c${i}`)]), data: pick([JSON.stringify(anyValue()), anyValue(), "y".repeat(int(20_000))]), socket_id: pick([undefined, "1.2", anyValue()]), info: pick([undefined, "subscription_count", anyValue()]) }, anyValue()]);
+    const path = pick([`/apps/${APP.id}/events`, `/apps/${APP.id}/batch_events`]);
+    const body = JSON.stringify(path.endsWith("batch_events") ? pick([{ batch: Array.from({ length: int(12) }, event) }, anyValue()]) : event()) ?? "x";
+    return request(port, "POST", signedPath("POST", path, body), body);
+  }
+  if (roll < 8) {
+    const path = pick([`/apps/${APP.id}/channels`, `/apps/${APP.id}/channels/${to}`, `/apps/${APP.id}/channels/${to}/users`, `/apps/${APP.id}/users/${encode(String(anyValue()))}/terminate_connections`, `/apps/${APP.id}/nope`]);
+    const method = path.endsWith("terminate_connections") ? "POST" : "GET";
+    const body = method === "POST" ? "{}" : "";
+    return request(port, method, signedPath(method, path, body), body || undefined);
+  }
+  const method = pick(["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"]);
+  const path = pick(["/", "/apps", `/apps/${APP.id}/events?auth_key=${APP.key}`, `/app/${APP.key}`, `/apps/${encode(pick(WEIRD).slice(0, 50))}/events`, "/%", "/health", "/ready"]);
+  return request(port, method, path, method === "GET" || method === "HEAD" ? undefined : String(anyValue()).slice(0, 1000));
+}
+
+function fallbackCall(port: number): Promise<void> {
+  const session = `/pusher/app/${pick([APP.key, APP.key, "nope"])}/${int(1000)}/${pick(["abcdefgh", "12345678", encode(pick(WEIRD).slice(0, 20))])}`;
+  const route = pick(["xhr_send", "xhr_send", "xhr", "xhr_streaming", encode(pick(WEIRD).slice(0, 10))]);
+  const body = route === "xhr_send" ? pick([JSON.stringify([frame("1.1"), frame("1.1")]), JSON.stringify(anyValue()) ?? "", "[", "[]"]) : undefined;
+  return request(port, "POST", `${session}/${route}?t=${Date.now()}&n=${int(9)}`, body);
+}
+
+/** The console's feed: a few messages, then a close or a drop. */
+function feedLife(opsPort: number): Promise<void> {
+  return new Promise((done) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${opsPort}/console/api/feed`);
+    ws.on("open", () => {
+      for (let i = 1 + int(5); i > 0; i--) {
+        ws.send(int(5) === 0 ? pick(["null", "[]", "{", "5", '"x"', ""]) : JSON.stringify({ token: anyValue(), app: pick([APP.id, anyValue()]), paused: anyValue() }));
+      }
+      setTimeout(() => (int(2) === 0 ? ws.close() : ws.terminate()), int(30));
+    });
+    ws.on("close", (code) => {
+      count(`console feed closed ${code}`);
+      done();
+    });
+    ws.on("error", () => undefined);
+  });
+}
+
+function opsCall(opsPort: number): Promise<void> {
+  const app = pick([APP.id, encode(String(anyValue()))]);
+  const path = pick(["/", "/metrics", "/console/api/apps", `/console/api/apps/${app}/channels`, `/console/api/apps/${app}/stats`, `/console/api/apps/${app}/events`, "/nope"]);
+  const method = path.endsWith("/events") ? "POST" : pick(["GET", "GET", "POST", "HEAD"]);
+  return request(opsPort, method, path, method === "POST" ? pick([JSON.stringify({ name: "e", channels: ["a"], data: "{}" }), String(anyValue())]) : undefined);
+}
+
+async function repeat(until: number, work: () => Promise<void>): Promise<void> {
+  while (Date.now() < until) await work();
+}
+
+// Herald, as a user starts it, with the ops port on.
+const root = resolve(import.meta.dirname, "../..");
+const apps = join(mkdtempSync(join(tmpdir(), "herald-fuzz-")), "apps.json");
+writeFileSync(apps, JSON.stringify({ apps: [APP] }));
+const opsPort = await freePort();
+const herald = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, "--workers", values.workers!], { stdio: ["ignore", "pipe", "inherit"] });
+const problems: string[] = [];
+const port = await new Promise<number>((resolvePort, reject) => {
+  createInterface({ input: herald.stdout! }).on("line", (line) => {
+    const entry = JSON.parse(line) as { level: number; msg: string; port?: number };
+    if (typeof entry.port === "number") resolvePort(entry.port);
+    if (entry.level >= 50) problems.push(line);
+  });
+  herald.once("exit", (code) => reject(new Error(`Herald exited with ${code}`)));
+});
+const exited = new Promise<string>((resolveExit) => herald.once("exit", (code, signal) => resolveExit(`Herald exited (${signal ?? code}) during the run`)));
+
+console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}, seed ${values.seed}`);
+const until = Date.now() + Number(values.seconds) * 1000;
+const run = Promise.all([
+  ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(port))),
+  repeat(until, () => apiCall(port)),
+  repeat(until, () => fallbackCall(port)),
+  repeat(until, () => feedLife(opsPort)),
+  repeat(until, () => opsCall(opsPort)),
+]);
+const ended = await Promise.race([run.then(() => undefined), exited]);
+if (ended) problems.push(ended);
+for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
+if (!ended) {
+  const health = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.status, () => 0);
+  if (health !== 200) problems.push(`/health answered ${health} after the run`);
+  const metrics = await fetch(`http://127.0.0.1:${opsPort}/metrics`).then((response) => response.text());
+  const restarts = [...metrics.matchAll(/^herald_worker_restarts_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  if (restarts > 0) problems.push(`${restarts} worker thread(s) started again`);
+  herald.kill("SIGKILL");
+}
+agent.destroy();
+console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering" : `PROBLEMS:\n${problems.join("\n")}`);
+process.exit(problems.length === 0 ? 0 : 1);
