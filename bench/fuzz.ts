@@ -8,7 +8,9 @@
  * how the console feed's crash on a `null` message and the body sent after a HEAD
  * answer were found; the fuzzers' other findings are in bench/RESULTS.md ("Bad input").
  *
- *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2]
+ * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over both.
+ *
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -19,9 +21,11 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
-import { freePort } from "../test/helpers/redis-server.js";
+import { freePort, startRedis } from "../test/helpers/redis-server.js";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false } },
+});
 const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
 
 // A seeded generator (an LCG), so a run's input can be had again; the timing differs.
@@ -196,43 +200,64 @@ async function repeat(until: number, work: () => Promise<void>): Promise<void> {
   while (Date.now() < until) await work();
 }
 
-// Herald, as a user starts it, with the ops port on.
-const root = resolve(import.meta.dirname, "../..");
+interface Node {
+  readonly port: number;
+  readonly opsPort: number;
+  /** Resolves with what ended the process, if it ends. */
+  readonly exited: Promise<string>;
+  stop(): void;
+}
+
+/** Herald as a user starts it, with the ops port on; its error lines go to `problems`. */
+async function startNode(apps: string, args: string[], problems: string[]): Promise<Node> {
+  const opsPort = await freePort();
+  const root = resolve(import.meta.dirname, "../..");
+  const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const entry = JSON.parse(line) as { level: number; port?: number };
+      if (typeof entry.port === "number") resolvePort(entry.port);
+      if (entry.level >= 50) problems.push(line);
+    });
+    child.once("exit", (code) => reject(new Error(`Herald exited with ${code}`)));
+  });
+  const exited = new Promise<string>((resolveExit) => child.once("exit", (code, signal) => resolveExit(`Herald on ${port} exited (${signal ?? code}) during the run`)));
+  return { port, opsPort, exited, stop: () => child.kill("SIGKILL") };
+}
+
+/** What is wrong with a node that lived through the run: not answering, or threads started again. */
+async function afterTheRun(node: Node): Promise<string[]> {
+  const health = await fetch(`http://127.0.0.1:${node.port}/health`).then((response) => response.status, () => 0);
+  const metrics = await fetch(`http://127.0.0.1:${node.opsPort}/metrics`).then((response) => response.text());
+  const restarts = [...metrics.matchAll(/^herald_worker_restarts_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]), ...(restarts > 0 ? [`${restarts} worker thread(s) started again on ${node.port}`] : [])];
+}
+
 const apps = join(mkdtempSync(join(tmpdir(), "herald-fuzz-")), "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
-const opsPort = await freePort();
-const herald = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, "--workers", values.workers!], { stdio: ["ignore", "pipe", "inherit"] });
 const problems: string[] = [];
-const port = await new Promise<number>((resolvePort, reject) => {
-  createInterface({ input: herald.stdout! }).on("line", (line) => {
-    const entry = JSON.parse(line) as { level: number; msg: string; port?: number };
-    if (typeof entry.port === "number") resolvePort(entry.port);
-    if (entry.level >= 50) problems.push(line);
-  });
-  herald.once("exit", (code) => reject(new Error(`Herald exited with ${code}`)));
-});
-const exited = new Promise<string>((resolveExit) => herald.once("exit", (code, signal) => resolveExit(`Herald exited (${signal ?? code}) during the run`)));
+const redis = values.redis ? await startRedis() : undefined;
+const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
+const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps, args, problems)));
+/** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
+let turn = 0;
+const next = () => nodes[turn++ % nodes.length]!;
 
-console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}, seed ${values.seed}`);
+console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}, seed ${values.seed}`);
 const until = Date.now() + Number(values.seconds) * 1000;
 const run = Promise.all([
-  ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(port))),
-  repeat(until, () => apiCall(port)),
-  repeat(until, () => fallbackCall(port)),
-  repeat(until, () => feedLife(opsPort)),
-  repeat(until, () => opsCall(opsPort)),
+  ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(next().port))),
+  repeat(until, () => apiCall(next().port)),
+  repeat(until, () => fallbackCall(next().port)),
+  repeat(until, () => feedLife(next().opsPort)),
+  repeat(until, () => opsCall(next().opsPort)),
 ]);
-const ended = await Promise.race([run.then(() => undefined), exited]);
+const ended = await Promise.race([run.then(() => undefined), ...nodes.map((node) => node.exited)]);
 if (ended) problems.push(ended);
 for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
-if (!ended) {
-  const health = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.status, () => 0);
-  if (health !== 200) problems.push(`/health answered ${health} after the run`);
-  const metrics = await fetch(`http://127.0.0.1:${opsPort}/metrics`).then((response) => response.text());
-  const restarts = [...metrics.matchAll(/^herald_worker_restarts_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
-  if (restarts > 0) problems.push(`${restarts} worker thread(s) started again`);
-  herald.kill("SIGKILL");
-}
+if (!ended) for (const node of nodes) problems.push(...(await afterTheRun(node)));
+for (const node of nodes) node.stop();
+await redis?.kill();
 agent.destroy();
 console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering" : `PROBLEMS:\n${problems.join("\n")}`);
 process.exit(problems.length === 0 ? 0 : 1);
