@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
 import { freePort, startRedis } from "../test/helpers/redis-server.js";
+import { endsWithUs } from "./lib/servers.js";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false } },
@@ -213,6 +214,7 @@ async function startNode(apps: string, args: string[], problems: string[]): Prom
   const opsPort = await freePort();
   const root = resolve(import.meta.dirname, "../..");
   const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  endsWithUs(child);
   const port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const entry = JSON.parse(line) as { level: number; port?: number };

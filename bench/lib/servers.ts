@@ -35,6 +35,13 @@ export interface ServerUnderTest {
 
 const root = resolve(import.meta.dirname, "../../..");
 
+/** Kills `child` if this process ends first (a bench that fails half-way), so no server outlives it. */
+export function endsWithUs(child: ChildProcess): void {
+  const kill = () => child.kill("SIGKILL");
+  process.on("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
+}
+
 /** `nodeFlags` go to the server's Node, e.g. --cpu-prof for profiling; `serverArgs` to the server, e.g. --redis (Herald) or --workers (both). */
 export async function startServer(kind: ServerKind, nodeFlags: string[] = [], serverArgs: string[] = []): Promise<ServerUnderTest> {
   let child: ChildProcess;
@@ -48,6 +55,7 @@ export async function startServer(kind: ServerKind, nodeFlags: string[] = [], se
   } else {
     child = spawn(process.execPath, [...nodeFlags, join(root, "dist-bench/bench/baseline-server.js"), "--port", "0", ...serverArgs], { stdio: ["ignore", "pipe", "pipe"] });
   }
+  endsWithUs(child);
   let inspectorUrl: string | undefined;
   const inspectorReady = new Promise<void>((resolveInspector) => {
     if (!nodeFlags.some((flag) => flag.startsWith("--inspect"))) return resolveInspector();
