@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
 import { freePort, startRedis } from "../test/helpers/redis-server.js";
+import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
 const { values } = parseArgs({
@@ -108,7 +109,7 @@ function socketLife(port: number): Promise<void> {
   });
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 5000 });
+const agent = keepAliveAgent();
 function request(port: number, method: string, path: string, body?: string): Promise<void> {
   return new Promise((done) => {
     let finished = false;

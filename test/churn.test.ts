@@ -57,34 +57,26 @@ function frame(random: Random, socketId: string): unknown {
 }
 
 /** One socket's life: its frames in bursts, then an end chosen by `random`. */
-function churnOne(port: number, random: Random): Promise<void> {
-  return new Promise((done) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/app/${APP.key}?protocol=7&client=js&version=8.4.0`);
-    const frames = 1 + random.int(30);
-    const ending = random.int(4);
-    let sent = 0;
-    ws.on("message", (data) => {
-      const text = String(data);
-      if (!text.includes("pusher:connection_established")) return;
-      const socketId = (JSON.parse((JSON.parse(text) as { data: string }).data) as { socket_id: string }).socket_id;
-      const burst = (): void => {
-        for (let i = 1 + random.int(6); i > 0 && sent < frames && ws.readyState === WebSocket.OPEN; i--, sent++) {
-          const next = frame(random, socketId);
-          ws.send(typeof next === "string" ? next : JSON.stringify(next));
-        }
-        if (sent < frames && ws.readyState === WebSocket.OPEN) return void setImmediate(burst);
-        if (ending === 0) ws.close();
-        else if (ending === 1) ws.terminate();
-        else if (ending === 2) {
-          ws.send(JSON.stringify(subscribe(random, socketId, "presence-a")));
-          ws.terminate();
-        } else setTimeout(() => ws.close(), random.int(30));
-      };
-      burst();
-    });
-    ws.on("close", () => done());
-    ws.on("error", () => undefined);
-  });
+async function churnOne(port: number, random: Random): Promise<void> {
+  const client = await RawClient.connect(port, APP.key);
+  const socketId = await client.socketId();
+  const { ws } = client;
+  const frames = 1 + random.int(30);
+  const ending = random.int(4);
+  const open = () => ws.readyState === WebSocket.OPEN;
+  for (let sent = 0; sent < frames && open(); await new Promise((next) => setImmediate(next))) {
+    for (let i = 1 + random.int(6); i > 0 && sent < frames && open(); i--, sent++) client.send(frame(random, socketId));
+  }
+  if (ending === 0) ws.close();
+  else if (ending === 1) ws.terminate();
+  else if (ending === 2) {
+    client.send(subscribe(random, socketId, "presence-a"));
+    ws.terminate();
+  } else {
+    await sleep(random.int(30));
+    ws.close();
+  }
+  await client.closed();
 }
 
 /** What the server (or cluster) still holds, by the HTTP API and /health (each node's connections). */
