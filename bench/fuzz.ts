@@ -13,7 +13,7 @@
  *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -236,7 +236,8 @@ async function afterTheRun(node: Node): Promise<string[]> {
   return [...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]), ...(restarts > 0 ? [`${restarts} worker thread(s) started again on ${node.port}`] : [])];
 }
 
-const apps = join(mkdtempSync(join(tmpdir(), "herald-fuzz-")), "apps.json");
+const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
+const apps = join(appsDir, "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
 const problems: string[] = [];
 const redis = values.redis ? await startRedis() : undefined;
@@ -263,4 +264,5 @@ for (const node of nodes) node.stop();
 await redis?.kill();
 agent.destroy();
 console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering" : `PROBLEMS:\n${problems.join("\n")}`);
+rmSync(appsDir, { recursive: true, force: true });
 process.exit(problems.length === 0 ? 0 : 1);

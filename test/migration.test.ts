@@ -1,13 +1,13 @@
 /** Coming from Soketi or Reverb: their app configuration, read as it is. */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RawClient } from "./helpers/clients.js";
 import { runHerald, startHerald } from "./helpers/herald.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
 function soketiConfig(content: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), "herald-soketi-")), "config.json");
+  const file = join(tempDir("soketi"), "config.json");
   writeFileSync(file, JSON.stringify(content));
   return file;
 }
@@ -68,7 +68,7 @@ describe("the one app of the environment (Reverb's variables, or Herald's own)",
     } finally {
       await herald.stop();
     }
-    const run = await runHerald(["--port", "0"], { HERALD_APPS_FILE: "", HERALD_APP_ID: "" }, 10_000, mkdtempSync(join(tmpdir(), "herald-empty-")));
+    const run = await runHerald(["--port", "0"], { HERALD_APPS_FILE: "", HERALD_APP_ID: "" }, 10_000, tempDir("empty"));
     expect(run.code).toBe(1);
     expect(run.output).toContain("apps.json: does not exist");
     expect(run.output).toContain("HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET");

@@ -1,17 +1,16 @@
 /** Native TLS: wss:// and https:// served by uWebSockets.js's SSLApp, used by pusher-js and the pusher SDK. */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pusher, nextCall, serverSdk, subscribed } from "./helpers/clients.js";
 import { freePort } from "./helpers/redis-server.js";
 import { DEMO_APP, runCli, runHerald, startHerald, type Herald } from "./helpers/herald.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
 // The certificate is self-signed: this file trusts anything (test/setup.ts restores the variable after it).
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
-const dir = mkdtempSync(join(tmpdir(), "herald-tls-"));
+const dir = tempDir("tls");
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
 let herald: Herald;

@@ -3,16 +3,16 @@
  * and the process behaves as one server whichever thread a socket lands on. A thread
  * that dies: worker-restarts.test.ts.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { DEMO_APP, runHerald, startHerald, type Herald } from "./helpers/herald.js";
 import { freePort } from "./helpers/redis-server.js";
 import { nodeOf } from "./helpers/threads.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
 let herald: Herald;
 beforeAll(async () => {
@@ -160,7 +160,7 @@ describe("--workers 2", () => {
 
 describe("an error nothing caught on the main thread", () => {
   // A real one: a module loaded before Herald throws from a signal handler of the main thread.
-  const thrower = join(mkdtempSync(join(tmpdir(), "herald-throw-")), "throw-on-usr2.mjs");
+  const thrower = join(tempDir("throw"), "throw-on-usr2.mjs");
   writeFileSync(thrower, 'import { isMainThread } from "node:worker_threads";\nif (isMainThread) process.on("SIGUSR2", () => { throw new Error("planted failure"); });\n');
 
   it.each([["1"], ["2"]])("ends the process with exit code 1 and a fatal log line, on %s thread(s), never an abort", async (workers) => {

@@ -1,6 +1,6 @@
 /** Starts the server under test (Herald or the baseline) as its own process. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -52,6 +52,7 @@ export async function startServer(kind: ServerKind, nodeFlags: string[] = [], se
     child = spawn(process.execPath, [...nodeFlags, join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--apps", apps, ...serverArgs], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   } else {
     child = spawn(process.execPath, [...nodeFlags, join(root, "dist-bench/bench/baseline-server.js"), "--port", "0", ...serverArgs], { stdio: ["ignore", "pipe", "pipe"] });
   }

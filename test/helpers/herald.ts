@@ -3,10 +3,10 @@
  * a user runs it, and reads its JSON log lines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { tempDir } from "./temp-dir.js";
 
 export const MAIN = resolve(import.meta.dirname, "../../dist/main.js");
 const CLI = resolve(import.meta.dirname, "../../dist/cli.js");
@@ -36,7 +36,7 @@ export interface Herald {
 }
 
 export function writeAppsFile(content: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), "herald-test-"));
+  const dir = tempDir("test");
   const file = join(dir, "apps.json");
   writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
   return file;

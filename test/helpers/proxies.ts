@@ -3,11 +3,11 @@
  * nodes, with the routing the README gives for the HTTP fallback on a cluster.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./redis-server.js";
+import { tempDir } from "./temp-dir.js";
 
 /** A proxy in front of the nodes. */
 export interface Proxy {
@@ -18,7 +18,7 @@ export interface Proxy {
 /** nginx balancing over `upstreamPorts` on 127.0.0.1, routing each HTTP fallback session to one node. */
 export async function startNginx(upstreamPorts: number[]): Promise<Proxy> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "herald-nginx-"));
+  const dir = tempDir("nginx");
   const config = `
 daemon off;
 worker_processes 1;
@@ -60,7 +60,7 @@ ${upstreamPorts.map((upstream) => `    server 127.0.0.1:${upstream};`).join("\n"
 /** HAProxy balancing over `upstreamPorts` on 127.0.0.1 by the session's path segments. */
 export async function startHaproxy(upstreamPorts: number[]): Promise<Proxy> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "herald-haproxy-"));
+  const dir = tempDir("haproxy");
   const config = `
 global
   maxconn 512

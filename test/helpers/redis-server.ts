@@ -1,9 +1,7 @@
 /** A throwaway redis-server from PATH on a free port, for the cluster tests and benchmark. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { tempDir } from "./temp-dir.js";
 
 export interface RedisServer {
   readonly url: string;
@@ -51,7 +49,7 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
   }
   const port = await freePort();
   const persistence = options.persist
-    ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", mkdtempSync(join(tmpdir(), "herald-redis-"))]
+    ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", tempDir("redis")]
     : ["--appendonly", "no"];
   let child: ChildProcess | undefined;
   const server: RedisServer = {

@@ -1,10 +1,10 @@
 /** The cluster tests' Redis: the benchmark's throwaway redis-server, or none with HERALD_SKIP_REDIS_TESTS=1. */
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { freePort, spawnRedisServer, type RedisServer } from "./redis-server.js";
+import { tempDir } from "./temp-dir.js";
 
 export { startRedis, type RedisServer } from "./redis-server.js";
 
@@ -14,7 +14,7 @@ export const SKIP_REDIS_TESTS = process.env.HERALD_SKIP_REDIS_TESTS === "1";
 export async function startSentinel(master: RedisServer): Promise<{ address: string; stop(): void }> {
   const port = await freePort();
   const masterPort = new URL(master.url).port;
-  const config = join(mkdtempSync(join(tmpdir(), "herald-sentinel-")), "sentinel.conf");
+  const config = join(tempDir("sentinel"), "sentinel.conf");
   // Sentinel rewrites its config file, so it gets one of its own.
   writeFileSync(config, `port ${port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 ${masterPort} 1\n`);
   const child = await spawnRedisServer([config, "--sentinel"], "+monitor master mymaster");
@@ -57,7 +57,7 @@ async function startClusterNode(dir: string): Promise<{ port: number; child: Chi
 
 /** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
 export async function startRedisCluster(): Promise<{ nodes: string; stop(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), "herald-redis-cluster-"));
+  const dir = tempDir("redis-cluster");
   const ports: number[] = [];
   const children: ChildProcess[] = [];
   for (let node = 0; node < 3; node++) {

@@ -1,11 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { ThreadSlots, ThreadTally } from "../../src/cluster/thread-tally.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 describe("the worker threads' shared counts", () => {
   it("tells each thread the others' connections, per app and in all, and forgets a dead thread's", () => {
@@ -42,7 +41,7 @@ describe("the worker threads' shared counts", () => {
     const second = Math.floor(Date.now() / 1000);
     // Four real threads race for the same allowance; a window without its lock grants more than the limit.
     // The threads load the module as JavaScript, built from the source here (dist holds it bundled with the rest).
-    const outfile = join(mkdtempSync(join(tmpdir(), "herald-tally-")), "thread-tally.js");
+    const outfile = join(tempDir("tally"), "thread-tally.js");
     await build({ entryPoints: [new URL("../../src/cluster/thread-tally.ts", import.meta.url).pathname], outfile, format: "esm", logLevel: "warning" });
     const module = pathToFileURL(outfile).href;
     const granted = await Promise.all(
