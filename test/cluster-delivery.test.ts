@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { RawClient, connected, nextCall, pusherClient, serverSdk, signedIn, subscribed, caughtUp, disconnected } from "./helpers/clients.js";
 import { record, until, useTwoNodes } from "./helpers/cluster-nodes.js";
-import { DEMO_APP } from "./helpers/herald.js";
+import { DEMO_APP, startHerald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
 
 const cluster = useTwoNodes();
@@ -155,4 +155,27 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: delivery", () => {
     expect(new Set([...onA, ...onB]).size).toBe(8);
   });
 
+  it("starts a node that joins while the others publish, and delivers to it", { timeout: 40_000 }, async () => {
+    // A node hears the others' messages before its routes are mounted, and uWS 20.30 crashed it
+    // (SIGSEGV) on a delivery then, before it listened (fanout.ts): startHerald would reject.
+    const publisher = serverSdk(cluster.nodeA.port, DEMO_APP);
+    let publishing = true;
+    const publishes = Array.from({ length: 24 }, async () => {
+      while (publishing) await publisher.trigger(["cl-busy", "cl-busy-too"], "busy", {}).catch(() => undefined);
+    });
+    try {
+      for (let start = 0; start < 12; start++) {
+        const joining = await startHerald({ args: ["--redis", cluster.redis.url] });
+        const client = pusherClient(joining.port, DEMO_APP);
+        await subscribed(client, "cl-busy");
+        const seen = record(client, "cl-busy");
+        await until(() => seen.length > 0, "an event published on node A, on the node that joined");
+        client.disconnect();
+        await joining.stop();
+      }
+    } finally {
+      publishing = false;
+      await Promise.all(publishes);
+    }
+  });
 });

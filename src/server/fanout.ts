@@ -14,6 +14,11 @@ import { topicOf } from "./topics.js";
  */
 export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, counters: NodeCounters, sessions: SessionTopics): (message: ChannelMessage) => void {
   return ({ appId, channel, frame, exceptSocketId }) => {
+    // No connection here, nobody to hand it to. It is also what keeps the process up while it
+    // starts: a uWS 20.30 app has no topic tree before its first WebSocket route, and
+    // numSubscribers or publish on it then crash the process (SIGSEGV), yet a node joining a
+    // busy cluster hears the other nodes' messages before its routes are mounted.
+    if (sockets.size === 0) return;
     const topic = topicOf(appId, channel);
     const onSockets = uwsApp.numSubscribers(topic);
     const onSessions = sessions.size === 0 ? 0 : sessions.count(topic);

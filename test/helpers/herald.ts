@@ -105,9 +105,9 @@ export async function startHerald(
         resolvePort(listening.port as number);
       }
     }, 10);
-    child.once("exit", (code) => {
+    child.once("exit", (code, signal) => {
       clearInterval(timer);
-      reject(new Error(`Herald exited with ${code} before listening:\n${raw.join("\n")}`));
+      reject(new Error(`Herald exited with ${signal ?? code} before listening:\n${raw.join("\n")}`));
     });
   });
   const listening = logs.find((line) => line.msg.startsWith("Herald listening"))!;
