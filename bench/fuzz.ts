@@ -4,13 +4,20 @@
  * signed right, most things wrong: types, sizes, names, JSON), HTTP API calls signed
  * right with bodies and queries wrong, the HTTP fallback's requests, and the ops port's
  * console feed and routes. It prints what came back, and exits 1 if Herald logged an
- * error, a worker thread had to be started again, or Herald stopped answering. It is
- * how the console feed's crash on a `null` message and the body sent after a HEAD
- * answer were found; the fuzzers' other findings are in bench/RESULTS.md ("Bad input").
+ * error, a worker thread had to be started again, Herald stopped answering, or, once the
+ * input stopped, it still held a channel or a connection. It is how the console feed's
+ * crash on a `null` message and the body sent after a HEAD answer were found; the
+ * fuzzers' other findings are in bench/RESULTS.md ("Bad input"). The nodes run the test
+ * suite's short cluster timings (test/helpers/fast-timings.ts), so that the last check
+ * does not wait out production's holds.
  *
- * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over both.
+ * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over
+ * both. With `--chaos` too, every few seconds Redis goes away for up to 2 s, or a node is
+ * killed (SIGKILL) and another started in its place: the nodes may log that Redis is
+ * unreachable, and nothing else, and the survivors must end up holding nothing of the
+ * dead nodes' sockets.
  *
- *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis]
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis [--chaos]]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,13 +28,18 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
+import { FAST_TIMINGS } from "../test/helpers/fast-timings.js";
 import { freePort, startRedis } from "../test/helpers/redis-server.js";
 import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false } },
+  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, chaos: { type: "boolean", default: false } },
 });
+if (values.chaos && !values.redis) {
+  console.error("--chaos needs --redis: it takes Redis away and kills nodes of a cluster.");
+  process.exit(2);
+}
 const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
 
 // A seeded generator (an LCG), so a run's input can be had again; the timing differs.
@@ -136,11 +148,11 @@ function request(port: number, method: string, path: string, body?: string): Pro
   });
 }
 
-/** A signed API path, as the SDKs sign it, with parameters that may be wrong. */
-function signedPath(method: string, path: string, body: string): string {
+/** A signed API path, as the SDKs sign it, with parameters that may be wrong (unless `right`). */
+function signedPath(method: string, path: string, body: string, right = false): string {
   const query: Record<string, string> = { auth_key: APP.key, auth_timestamp: String(Math.floor(Date.now() / 1000)), auth_version: "1.0" };
   if (body) query.body_md5 = md5Hex(body);
-  if (int(3) === 0) Object.assign(query, { info: pick(["user_count", "subscription_count,user_count", String(anyValue())]), filter_by_prefix: pick(["presence-", String(anyValue())]) });
+  if (!right && int(3) === 0) Object.assign(query, { info: pick(["user_count", "subscription_count,user_count", String(anyValue())]), filter_by_prefix: pick(["presence-", String(anyValue())]) });
   const keys = Object.keys(query).sort();
   const signed = keys.map((key) => `${key}=${query[key]}`).join("&");
   return `${path}?${keys.map((key) => `${key}=${encode(query[key]!)}`).join("&")}&auth_signature=${hmacSha256Hex(APP.secret, `${method}\n${path}\n${signed}`)}`;
@@ -205,27 +217,41 @@ async function repeat(until: number, work: () => Promise<void>): Promise<void> {
 interface Node {
   readonly port: number;
   readonly opsPort: number;
-  /** Resolves with what ended the process, if it ends. */
-  readonly exited: Promise<string>;
-  stop(): void;
+  /** Kills it on purpose (SIGKILL), which is then no problem. */
+  kill(): Promise<void>;
 }
 
-/** Herald as a user starts it, with the ops port on; its error lines go to `problems`. */
-async function startNode(apps: string, args: string[], problems: string[]): Promise<Node> {
+const problems: string[] = [];
+/** Resolves with what ended a node, when one ends that was not killed on purpose. */
+let nodeEnded: (what: string) => void = () => undefined;
+const anyNodeEnded = new Promise<string>((resolveEnded) => (nodeEnded = resolveEnded));
+
+/** Herald as a user starts it, with the ops port on; its error lines, but those `expected`, go to `problems`. */
+async function startNode(apps: string, args: string[], expected: (message: string) => boolean): Promise<Node> {
   const opsPort = await freePort();
   const root = resolve(import.meta.dirname, "../..");
-  const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  // A node taken for dead after 3 s of silence, not 1.5: two nodes of two threads and the fuzzer share this machine's cores.
+  const env = { ...process.env, HERALD_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, deadAfterMs: 3000, sessionExpiryMs: 1000 }) };
+  const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
   endsWithUs(child);
+  let killed = false;
   const port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { level: number; port?: number };
+      const entry = JSON.parse(line) as { level: number; msg: string; port?: number };
       if (typeof entry.port === "number") resolvePort(entry.port);
-      if (entry.level >= 50) problems.push(line);
+      if (entry.level >= 50 && !expected(entry.msg)) problems.push(line);
     });
-    child.once("exit", (code) => reject(new Error(`Herald exited with ${code}`)));
+    child.once("exit", (code, signal) => reject(new Error(`Herald exited with ${signal ?? code} before it listened`)));
   });
-  const exited = new Promise<string>((resolveExit) => child.once("exit", (code, signal) => resolveExit(`Herald on ${port} exited (${signal ?? code}) during the run`)));
-  return { port, opsPort, exited, stop: () => child.kill("SIGKILL") };
+  child.once("exit", (code, signal) => killed || nodeEnded(`Herald on ${port} exited (${signal ?? code}) during the run`));
+  const kill = () =>
+    new Promise<void>((done) => {
+      killed = true;
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once("exit", () => done());
+      child.kill("SIGKILL");
+    });
+  return { port, opsPort, kill };
 }
 
 /** What is wrong with a node that lived through the run: not answering, or threads started again. */
@@ -236,18 +262,58 @@ async function afterTheRun(node: Node): Promise<string[]> {
   return [...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]), ...(restarts > 0 ? [`${restarts} worker thread(s) started again on ${node.port}`] : [])];
 }
 
+/** What a node still holds once every socket of the run has gone: its occupied channels (as the HTTP API lists them) and its connections (/health). */
+async function heldBy(node: Node): Promise<string> {
+  const path = `/apps/${APP.id}/channels`;
+  const listed = (await (await fetch(`http://127.0.0.1:${node.port}${signedPath("GET", path, "", true)}`)).json()) as { channels: Record<string, unknown> };
+  const { connections } = (await (await fetch(`http://127.0.0.1:${node.port}/health`)).json()) as { connections: number };
+  const channels = Object.keys(listed.channels);
+  return channels.length === 0 && connections === 0 ? "" : `Herald on ${node.port} still holds ${connections} connection(s) and channels ${JSON.stringify(channels.slice(0, 10))} after the run`;
+}
+
+const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+/** Holds until every node holds nothing, or says what is left after `ms` (time for the departure hold, a dead node to be taken for dead, and a session to expire). */
+async function leftBehind(nodes: Node[], ms: number): Promise<string[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const held = (await Promise.all(nodes.map(heldBy))).filter(Boolean);
+    if (held.length === 0 || Date.now() > until) return held;
+    await sleep(250);
+  }
+}
+
 const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const apps = join(appsDir, "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
-const problems: string[] = [];
 const redis = values.redis ? await startRedis() : undefined;
 const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
-const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps, args, problems)));
+// A Redis taken away on purpose is said at error level (redis-broker.ts); nothing else is expected.
+const expected = (message: string) => values.chaos === true && /^Redis at .* is unreachable/.test(message);
+const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps, args, expected)));
 /** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
 
-console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}, seed ${values.seed}`);
+/** One blow of --chaos, after a pause: Redis away for up to 2 s, or a node killed and another started in its place. */
+async function chaos(until: number): Promise<void> {
+  await sleep(1000 + int(2000));
+  if (Date.now() >= until) return;
+  if (int(2) === 0) {
+    count("chaos: Redis taken away");
+    await redis!.kill();
+    await sleep(200 + int(1800));
+    await redis!.start();
+  } else {
+    count("chaos: a node killed and another started");
+    // Out of the turn first, so that no input goes to the dead node's port meanwhile.
+    const [dead] = nodes.splice(int(nodes.length), 1);
+    await dead!.kill();
+    nodes.push(await startNode(apps, args, expected));
+  }
+}
+
+console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}${values.chaos ? ", with Redis outages and nodes killed" : ""}, seed ${values.seed}`);
 const until = Date.now() + Number(values.seconds) * 1000;
 const run = Promise.all([
   ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(next().port))),
@@ -255,14 +321,16 @@ const run = Promise.all([
   repeat(until, () => fallbackCall(next().port)),
   repeat(until, () => feedLife(next().opsPort)),
   repeat(until, () => opsCall(next().opsPort)),
+  ...(values.chaos ? [repeat(until, () => chaos(until))] : []),
 ]);
-const ended = await Promise.race([run.then(() => undefined), ...nodes.map((node) => node.exited)]);
+const ended = await Promise.race([run.then(() => undefined), anyNodeEnded]);
 if (ended) problems.push(ended);
 for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
 if (!ended) for (const node of nodes) problems.push(...(await afterTheRun(node)));
-for (const node of nodes) node.stop();
+if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
+await Promise.all(nodes.map((node) => node.kill()));
 await redis?.kill();
 agent.destroy();
-console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering" : `PROBLEMS:\n${problems.join("\n")}`);
+console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering, nothing left behind" : `PROBLEMS:\n${problems.join("\n")}`);
 rmSync(appsDir, { recursive: true, force: true });
 process.exit(problems.length === 0 ? 0 : 1);

@@ -8,6 +8,8 @@ import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./herald.js"
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "./redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.js";
 
+export { FAST_TIMINGS, FAST_TIMINGS_ENV } from "./fast-timings.js";
+
 export const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
 export const small: AppConfig = { id: "cl-small", key: "cl-small-key", secret: "cl-small-secret", maxPresenceMembersPerChannel: 2 };
 export const quota: AppConfig = { id: "cl-quota", key: "cl-quota-key", secret: "cl-quota-secret", maxConnections: 2 };
@@ -22,14 +24,6 @@ export interface TwoNodes {
   hooked: AppConfig;
 }
 
-/**
- * Cluster timings for tests that wait for a node to be taken for dead, or for
- * Redis to come back (HERALD_TEST_TIMINGS, see src/timings.ts). The reconnect
- * delay stays at a second: a node resyncs two of them after its reconnect, and
- * the others' pub/sub must be back by then to hear what it announces.
- */
-export const FAST_TIMINGS = { departureHoldMs: 500, heartbeatMs: 250, deadAfterMs: 1500, reconnectDelayMs: 1000, countsRefreshMs: 500 };
-export const FAST_TIMINGS_ENV = { HERALD_TEST_TIMINGS: JSON.stringify(FAST_TIMINGS) };
 
 /** Starts the nodes before the file's tests and stops them after; read the fields inside tests. */
 export function useTwoNodes(env: Record<string, string> = {}): TwoNodes {
