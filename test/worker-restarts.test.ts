@@ -103,6 +103,39 @@ describe("--workers 2, a thread that dies", () => {
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
     await server.stop();
   });
+
+  it("logs the thread's failure, not each join it left waiting on the hub", { timeout: 20_000 }, async () => {
+    const server = await startHerald({ args: ["--workers", "2"], env: { HERALD_TEST_WORKER_CRASH: "1" } });
+    const clients = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
+    const socketIds = await Promise.all(clients.map((client) => client.socketId()));
+    const numbers = [...new Set(socketIds.map((socketId) => Number(nodeOf(socketId))))].sort();
+    expect(numbers).toHaveLength(2);
+    // The sockets on thread 1 (the higher node number) join presence channels without a pause,
+    // so that the hub has questions of that thread to answer when it throws.
+    const sdk = serverSdk(server.port, DEMO_APP);
+    const doomed = clients.map((client, i) => ({ client, socketId: socketIds[i]! })).filter(({ socketId }) => Number(nodeOf(socketId)) === numbers[1]);
+    let joins = 0;
+    let flooding = true;
+    const flood = () => {
+      for (const { client, socketId } of doomed) {
+        const channel = `presence-w-flood-${joins++}`;
+        const { auth, channel_data } = sdk.authorizeChannel(socketId, channel, { user_id: `u${joins}` });
+        client.send({ event: "pusher:subscribe", data: { channel, auth, channel_data } });
+      }
+      if (flooding) setImmediate(flood);
+    };
+    flood();
+    await sleep(200);
+    server.process.kill("SIGUSR2");
+    for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
+    flooding = false;
+    // The later marker: the thread is back, long after the failed one wrote its last line.
+    await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
+    expect(server.logs.filter((line) => line.msg.includes("this worker thread failed"))).toHaveLength(1);
+    expect(server.logs.filter((line) => line.level >= 50 && !/worker thread (failed|ended)/.test(line.msg))).toEqual([]);
+    for (const client of clients) client.close();
+    await server.stop();
+  });
 });
 
 describe.skipIf(SKIP_REDIS_TESTS)("--workers 2 with --redis: the process is one node", () => {

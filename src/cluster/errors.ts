@@ -10,6 +10,15 @@ export class ClusterStateUnavailable extends Error {
   override name = "ClusterStateUnavailable";
 }
 
+/**
+ * A worker thread's question that the hub will not answer, since the thread stops (or
+ * failed): its sockets end with it, and the hub forgets what the thread held, so what
+ * waited on the answer has nothing left to finish.
+ */
+export class ThreadStopped extends ClusterStateUnavailable {
+  override name = "ThreadStopped";
+}
+
 /** Runs a read of cluster state, turning a Redis failure into ClusterStateUnavailable saying what is missing. */
 export async function readClusterState<T>(what: string, read: () => Promise<T>): Promise<T> {
   try {

@@ -8,7 +8,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Broker, ChannelBuffers, ClusterServices, EventCache, Occupancy, OnlineUsers, Presence, StartCluster } from "./cluster.js";
 import type { RedisLinkStats } from "../metrics/prometheus.js";
-import { ClusterStateUnavailable } from "./errors.js";
+import { ClusterStateUnavailable, ThreadStopped } from "./errors.js";
 import { type Batch, eachOf, PortBatch } from "./port-batch.js";
 import { CountBatch } from "./thread-counts.js";
 import type { ThreadOccupancy } from "./thread-occupancy.js";
@@ -242,7 +242,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       // rejection a store that is away gives, and answer (503, say) instead of waiting for ever.
       close: async () => {
         counts.stop();
-        for (const asked of pending.values()) asked.reject(new ClusterStateUnavailable("This worker thread stopped before the hub answered."));
+        for (const asked of pending.values()) asked.reject(new ThreadStopped("This worker thread stopped before the hub answered."));
         pending.clear();
       },
     };
