@@ -12,10 +12,11 @@
  * does not wait out production's holds.
  *
  * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over
- * both. With `--chaos` too, every few seconds Redis goes away for up to 2 s, or a node is
- * killed (SIGKILL) and another started in its place: the nodes may log that Redis is
- * unreachable, and nothing else, and the survivors must end up holding nothing of the
- * dead nodes' sockets.
+ * both. With `--chaos` too, every few seconds Redis goes away for up to 2 s, a node is
+ * killed (SIGKILL) and another started in its place, or (with `--workers` 2 or more) a
+ * worker thread throws: the nodes may log that Redis is unreachable and that the thread
+ * asked to fail was started again, and nothing else, and the survivors must end up
+ * holding nothing of the dead nodes' and threads' sockets.
  *
  *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis [--chaos]]
  */
@@ -219,6 +220,18 @@ interface Node {
   readonly opsPort: number;
   /** Kills it on purpose (SIGKILL), which is then no problem. */
   kill(): Promise<void>;
+  /** Makes its last worker thread throw (the test-only HERALD_TEST_WORKER_CRASH), which then starts again. */
+  crashThread(): void;
+  /** How many times crashThread was called: the restarts that are no problem. */
+  readonly crashes: number;
+}
+
+interface LogEntry {
+  level: number;
+  msg: string;
+  port?: number;
+  why?: string;
+  err?: { message?: string };
 }
 
 const problems: string[] = [];
@@ -227,19 +240,21 @@ let nodeEnded: (what: string) => void = () => undefined;
 const anyNodeEnded = new Promise<string>((resolveEnded) => (nodeEnded = resolveEnded));
 
 /** Herald as a user starts it, with the ops port on; its error lines, but those `expected`, go to `problems`. */
-async function startNode(apps: string, args: string[], expected: (message: string) => boolean): Promise<Node> {
+async function startNode(apps: string, args: string[], expected: (entry: LogEntry) => boolean): Promise<Node> {
   const opsPort = await freePort();
   const root = resolve(import.meta.dirname, "../..");
   // A node taken for dead after 3 s of silence, not 1.5: two nodes of two threads and the fuzzer share this machine's cores.
-  const env = { ...process.env, HERALD_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, deadAfterMs: 3000, sessionExpiryMs: 1000 }) };
+  const env = { ...process.env, HERALD_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, deadAfterMs: 3000, sessionExpiryMs: 1000 }), ...(values.chaos ? { HERALD_TEST_WORKER_CRASH: String(Number(values.workers) - 1) } : {}) };
   const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
   endsWithUs(child);
   let killed = false;
   const port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { level: number; msg: string; port?: number };
+      const entry = JSON.parse(line) as LogEntry;
       if (typeof entry.port === "number") resolvePort(entry.port);
-      if (entry.level >= 50 && !expected(entry.msg)) problems.push(line);
+      if (entry.level < 50) return;
+      if (expected(entry)) count(`logged, as the chaos makes it: ${entry.msg.slice(0, 40)}`);
+      else problems.push(line);
     });
     child.once("exit", (code, signal) => reject(new Error(`Herald exited with ${signal ?? code} before it listened`)));
   });
@@ -251,7 +266,20 @@ async function startNode(apps: string, args: string[], expected: (message: strin
       child.once("exit", () => done());
       child.kill("SIGKILL");
     });
-  return { port, opsPort, kill };
+  let crashes = 0;
+  const crashThread = () => {
+    crashes += 1;
+    child.kill("SIGUSR2");
+  };
+  return {
+    port,
+    opsPort,
+    kill,
+    crashThread,
+    get crashes() {
+      return crashes;
+    },
+  };
 }
 
 /** What is wrong with a node that lived through the run: not answering, or threads started again. */
@@ -259,7 +287,10 @@ async function afterTheRun(node: Node): Promise<string[]> {
   const health = await fetch(`http://127.0.0.1:${node.port}/health`).then((response) => response.status, () => 0);
   const metrics = await fetch(`http://127.0.0.1:${node.opsPort}/metrics`).then((response) => response.text());
   const restarts = [...metrics.matchAll(/^herald_worker_restarts_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
-  return [...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]), ...(restarts > 0 ? [`${restarts} worker thread(s) started again on ${node.port}`] : [])];
+  return [
+    ...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]),
+    ...(restarts > node.crashes ? [`${restarts} worker thread(s) started again on ${node.port}, ${node.crashes} of them asked to fail`] : []),
+  ];
 }
 
 /** What a node still holds once every socket of the run has gone: its occupied channels (as the HTTP API lists them) and its connections (/health). */
@@ -288,18 +319,23 @@ const apps = join(appsDir, "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
 const redis = values.redis ? await startRedis() : undefined;
 const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
-// A Redis taken away on purpose is said at error level (redis-broker.ts); nothing else is expected.
-const expected = (message: string) => values.chaos === true && /^Redis at .* is unreachable/.test(message);
+// A Redis taken away on purpose is said at error level (redis-broker.ts), and so is a thread asked to fail; nothing else is expected.
+const ASKED = "a crash asked for by a test";
+const expected = ({ msg, why, err }: LogEntry) => values.chaos === true && (/^Redis at .* is unreachable/.test(msg) || why === ASKED || err?.message === ASKED);
 const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps, args, expected)));
 /** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
 
-/** One blow of --chaos, after a pause: Redis away for up to 2 s, or a node killed and another started in its place. */
+/** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed and another started in its place, or a worker thread failing. */
 async function chaos(until: number): Promise<void> {
   await sleep(1000 + int(2000));
   if (Date.now() >= until) return;
-  if (int(2) === 0) {
+  const blow = int(Number(values.workers) > 1 ? 3 : 2);
+  if (blow === 2) {
+    count("chaos: a worker thread made to throw");
+    nodes[int(nodes.length)]!.crashThread();
+  } else if (blow === 0) {
     count("chaos: Redis taken away");
     await redis!.kill();
     await sleep(200 + int(1800));
@@ -331,6 +367,6 @@ if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
 await Promise.all(nodes.map((node) => node.kill()));
 await redis?.kill();
 agent.destroy();
-console.log(problems.length === 0 ? "no error logged, no thread restarted, still answering, nothing left behind" : `PROBLEMS:\n${problems.join("\n")}`);
+console.log(problems.length === 0 ? `no error logged${values.chaos ? " but the chaos's own" : ""}, no thread restarted unasked, still answering, nothing left behind` : `PROBLEMS:\n${problems.join("\n")}`);
 rmSync(appsDir, { recursive: true, force: true });
 process.exit(problems.length === 0 ? 0 : 1);
