@@ -12,13 +12,13 @@
  * does not wait out production's holds.
  *
  * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over
- * both. With `--chaos` too, every few seconds Redis goes away for up to 2 s, a node is
- * killed (SIGKILL) and another started in its place, or (with `--workers` 2 or more) a
- * worker thread throws: the nodes may log that Redis is unreachable and that the thread
- * asked to fail was started again, and nothing else, and the survivors must end up
- * holding nothing of the dead nodes' and threads' sockets.
+ * both. With `--chaos`, every few seconds: with `--redis`, Redis goes away for up to 2 s,
+ * or a node is killed (SIGKILL) or stopped (SIGTERM, which must end with 0) and another
+ * started in its place; with `--workers` 2 or more, a worker thread throws. The nodes may
+ * log that Redis is unreachable and that the thread asked to fail was started again, and
+ * nothing else, and must end up holding nothing of the dead nodes' and threads' sockets.
  *
- *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis [--chaos]]
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis] [--chaos]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -37,8 +37,10 @@ import { endsWithUs } from "./lib/servers.js";
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, chaos: { type: "boolean", default: false } },
 });
-if (values.chaos && !values.redis) {
-  console.error("--chaos needs --redis: it takes Redis away and kills nodes of a cluster.");
+/** What --chaos may do: to a cluster (--redis), take Redis away and kill or stop nodes; to worker threads, make one throw. */
+const BLOWS = values.chaos ? [...(values.redis ? (["outage", "kill", "stop"] as const) : []), ...(Number(values.workers) > 1 ? (["thread"] as const) : [])] : [];
+if (values.chaos && BLOWS.length === 0) {
+  console.error("--chaos needs --redis (Redis taken away, nodes killed) or --workers 2 or more (threads made to fail).");
   process.exit(2);
 }
 const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
@@ -220,6 +222,8 @@ interface Node {
   readonly opsPort: number;
   /** Kills it on purpose (SIGKILL), which is then no problem. */
   kill(): Promise<void>;
+  /** Stops it as an operator does (SIGTERM): what it says if it does not end with 0 within `--shutdown-grace`. */
+  stop(): Promise<string | undefined>;
   /** Makes its last worker thread throw (the test-only HERALD_TEST_WORKER_CRASH), which then starts again. */
   crashThread(): void;
   /** How many times crashThread was called: the restarts that are no problem. */
@@ -271,10 +275,17 @@ async function startNode(apps: string, args: string[], expected: (entry: LogEntr
     crashes += 1;
     child.kill("SIGUSR2");
   };
+  const stop = () =>
+    new Promise<string | undefined>((done) => {
+      killed = true;
+      child.once("exit", (code, signal) => done(code === 0 ? undefined : `Herald on ${port} stopped with ${signal ?? code}, not 0, on SIGTERM`));
+      child.kill("SIGTERM");
+    });
   return {
     port,
     opsPort,
     kill,
+    stop,
     crashThread,
     get crashes() {
       return crashes;
@@ -318,6 +329,8 @@ const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const apps = join(appsDir, "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
 const redis = values.redis ? await startRedis() : undefined;
+// As its nodes (endsWithUs), the redis-server ends with this process, whatever ends it.
+process.on("exit", () => void redis?.kill());
 const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
 // A Redis taken away on purpose is said at error level (redis-broker.ts), and so is a thread asked to fail; nothing else is expected.
 const ASKED = "a crash asked for by a test";
@@ -327,29 +340,34 @@ const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps,
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
 
-/** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed and another started in its place, or a worker thread failing. */
+/** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed or stopped and another started in its place, or a worker thread failing. */
 async function chaos(until: number): Promise<void> {
   await sleep(1000 + int(2000));
   if (Date.now() >= until) return;
-  const blow = int(Number(values.workers) > 1 ? 3 : 2);
-  if (blow === 2) {
+  const blow = pick(BLOWS);
+  if (blow === "thread") {
     count("chaos: a worker thread made to throw");
     nodes[int(nodes.length)]!.crashThread();
-  } else if (blow === 0) {
+  } else if (blow === "outage") {
     count("chaos: Redis taken away");
     await redis!.kill();
     await sleep(200 + int(1800));
     await redis!.start();
-  } else {
-    count("chaos: a node killed and another started");
+  } else if (nodes.length > 1) {
+    const graceful = blow === "stop";
+    count(graceful ? "chaos: a node stopped (SIGTERM) and another started" : "chaos: a node killed and another started");
     // Out of the turn first, so that no input goes to the dead node's port meanwhile.
     const [dead] = nodes.splice(int(nodes.length), 1);
-    await dead!.kill();
-    nodes.push(await startNode(apps, args, expected));
+    if (graceful) {
+      const ended = await dead!.stop();
+      if (ended) problems.push(ended);
+    } else await dead!.kill();
+    // One that cannot start is a finding (one did: see bench/RESULTS.md, "Redis outages and nodes killed meanwhile").
+    await startNode(apps, args, expected).then((node) => nodes.push(node), (error: Error) => problems.push(`a node started in place of another: ${error.message}`));
   }
 }
 
-console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}${values.chaos ? ", with Redis outages and nodes killed" : ""}, seed ${values.seed}`);
+console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}${values.chaos ? `, with chaos (${BLOWS.join(", ")})` : ""}, seed ${values.seed}`);
 const until = Date.now() + Number(values.seconds) * 1000;
 const run = Promise.all([
   ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(next().port))),
