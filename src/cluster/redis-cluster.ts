@@ -49,7 +49,7 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
   } catch (error) {
     commands.disconnect();
     subscriber.disconnect();
-    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message}. Start Redis or fix --redis / HERALD_REDIS_URL (and --redis-sentinels).`);
+    throw new ClusterStartError(`Cannot reach Redis at ${where}: ${(error as Error).message.replace(/\.$/, "")}. Start Redis or fix --redis / HERALD_REDIS_URL (and --redis-sentinels).`);
   }
   const lastNumber = await commands.incrby(NODE_NUMBER_KEY, numbers);
   const nodeNumber = lastNumber - numbers + 1;
