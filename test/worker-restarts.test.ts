@@ -127,7 +127,8 @@ describe("--workers 2, a thread that dies", () => {
     flood();
     await sleep(200);
     server.process.kill("SIGUSR2");
-    for (const { client } of doomed) expect(await client.closed(5000)).toBe(4200);
+    // 4200, or 1006 when the close frame is still behind this flood's answers as the failed thread closes its app.
+    for (const { client } of doomed) expect([4200, 1006]).toContain(await client.closed(5000));
     flooding = false;
     // The later marker: the thread is back, long after the failed one wrote its last line.
     await expect.poll(() => threadsReached(server.port), { timeout: 10_000 }).toBe(2);
