@@ -329,8 +329,11 @@ const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const apps = join(appsDir, "apps.json");
 writeFileSync(apps, JSON.stringify({ apps: [APP] }));
 const redis = values.redis ? await startRedis() : undefined;
-// As its nodes (endsWithUs), the redis-server ends with this process, whatever ends it.
-process.on("exit", () => void redis?.kill());
+// As its nodes (endsWithUs), the redis-server and the apps file end with this process, whatever ends it.
+process.on("exit", () => {
+  void redis?.kill();
+  rmSync(appsDir, { recursive: true, force: true });
+});
 const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
 // A Redis taken away on purpose is said at error level (redis-broker.ts), and so is a thread asked to fail; nothing else is expected.
 const ASKED = "a crash asked for by a test";
@@ -386,5 +389,4 @@ await Promise.all(nodes.map((node) => node.kill()));
 await redis?.kill();
 agent.destroy();
 console.log(problems.length === 0 ? `no error logged${values.chaos ? " but the chaos's own" : ""}, no thread restarted unasked, still answering, nothing left behind` : `PROBLEMS:\n${problems.join("\n")}`);
-rmSync(appsDir, { recursive: true, force: true });
 process.exit(problems.length === 0 ? 0 : 1);
