@@ -13,8 +13,9 @@
  *
  * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over
  * both. With `--chaos`, every few seconds: with `--redis`, Redis goes away for up to 2 s,
- * or a node is killed (SIGKILL) or stopped (SIGTERM, which must end with 0) and another
- * started in its place; with `--workers` 2 or more, a worker thread throws. The nodes may
+ * or a node is killed (SIGKILL) or stopped (SIGTERM, which must end with 0; sometimes while
+ * Redis is away) and another started in its place; with `--workers` 2 or more, a worker
+ * thread throws. The nodes may
  * log that Redis is unreachable and that the thread asked to fail was started again, and
  * nothing else, and must end up holding nothing of the dead nodes' and threads' sockets.
  *
@@ -38,7 +39,7 @@ const { values } = parseArgs({
   options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, chaos: { type: "boolean", default: false } },
 });
 /** What --chaos may do: to a cluster (--redis), take Redis away and kill or stop nodes; to worker threads, make one throw. */
-const BLOWS = values.chaos ? [...(values.redis ? (["outage", "kill", "stop"] as const) : []), ...(Number(values.workers) > 1 ? (["thread"] as const) : [])] : [];
+const BLOWS = values.chaos ? [...(values.redis ? (["outage", "kill", "stop", "stop in outage"] as const) : []), ...(Number(values.workers) > 1 ? (["thread"] as const) : [])] : [];
 if (values.chaos && BLOWS.length === 0) {
   console.error("--chaos needs --redis (Redis taken away, nodes killed) or --workers 2 or more (threads made to fail).");
   process.exit(2);
@@ -343,7 +344,7 @@ const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps,
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
 
-/** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed or stopped and another started in its place, or a worker thread failing. */
+/** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed or stopped (Redis there or not) and another started in its place, or a worker thread failing. */
 async function chaos(until: number): Promise<void> {
   await sleep(1000 + int(2000));
   if (Date.now() >= until) return;
@@ -357,14 +358,17 @@ async function chaos(until: number): Promise<void> {
     await sleep(200 + int(1800));
     await redis!.start();
   } else if (nodes.length > 1) {
-    const graceful = blow === "stop";
-    count(graceful ? "chaos: a node stopped (SIGTERM) and another started" : "chaos: a node killed and another started");
+    const graceful = blow !== "kill";
+    count(blow === "kill" ? "chaos: a node killed and another started" : `chaos: a node stopped (SIGTERM)${blow === "stop" ? "" : " while Redis was away"} and another started`);
     // Out of the turn first, so that no input goes to the dead node's port meanwhile.
     const [dead] = nodes.splice(int(nodes.length), 1);
+    // Stopped while Redis is away, it cannot say it leaves: the others must take it for dead once Redis is back.
+    if (blow === "stop in outage") await redis!.kill();
     if (graceful) {
       const ended = await dead!.stop();
       if (ended) problems.push(ended);
     } else await dead!.kill();
+    if (blow === "stop in outage") await redis!.start();
     // One that cannot start is a finding (one did: see bench/RESULTS.md, "Redis outages and nodes killed meanwhile").
     await startNode(apps, args, expected).then((node) => nodes.push(node), (error: Error) => problems.push(`a node started in place of another: ${error.message}`));
   }
