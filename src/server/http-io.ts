@@ -3,7 +3,7 @@
  * status is written before any header, and forbids writing to an aborted
  * response; these helpers take care of both.
  */
-import type { HttpResponse } from "./uws.js";
+import type { HttpRequest, HttpResponse } from "./uws.js";
 
 /** Status lines uWS needs written out in full. */
 export const STATUS_TEXT: Record<number, string> = {
@@ -28,8 +28,9 @@ export interface ResponseState {
   readonly headOnly: boolean;
 }
 
-export function watchAbort(res: HttpResponse, headOnly = false): ResponseState {
-  const state = { aborted: false, headOnly };
+/** `req`, when given, tells a HEAD request (read at once: uWS's request is gone after the handler returns). */
+export function watchAbort(res: HttpResponse, req?: HttpRequest): ResponseState {
+  const state = { aborted: false, headOnly: req?.getMethod() === "head" };
   res.onAborted(() => {
     state.aborted = true;
   });

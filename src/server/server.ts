@@ -73,7 +73,7 @@ export function mountRoutes(uwsApp: TemplatedApp, services: RouteServices, optio
     }
   }
   uwsApp.any("/*", (res, req) => {
-    const state = watchAbort(res, req.getMethod() === "head");
+    const state = watchAbort(res, req);
     const message = `No route for ${req.getMethod().toUpperCase()} ${req.getUrl().slice(0, 200)}. WebSockets connect to ${prefix}/app/{key}; the HTTP API is under ${prefix}/apps/{app_id}/.`;
     // Any body that follows is not read, so the connection cannot be reused.
     sendError(res, state, 404, message, true);

@@ -12,7 +12,7 @@ import type { HttpRequest, HttpResponse } from "../uws.js";
 
 export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: AppRegistry; readonly connectionCounts: ConnectionCounts }) {
   return (res: HttpResponse, req: HttpRequest): void => {
-    const state = watchAbort(res, req.getMethod() === "head");
+    const state = watchAbort(res, req);
     sendJson(res, state, 200, {
       status: "ok",
       // The process's, in any thread: a worker thread started again after a failure answers the same.
@@ -26,7 +26,7 @@ export function health(ctx: { readonly sockets: SocketRegistry; readonly apps: A
 
 export function readiness(lifecycle: Lifecycle, problem: () => string | undefined) {
   return (res: HttpResponse, req: HttpRequest): void => {
-    const state = watchAbort(res, req.getMethod() === "head");
+    const state = watchAbort(res, req);
     const reason = lifecycle.draining ? "draining: the server is shutting down" : problem();
     if (reason) sendJson(res, state, 503, { ready: false, reason });
     else sendJson(res, state, 200, { ready: true });

@@ -70,7 +70,7 @@ export async function startOps(services: OpsServices, exporter: MetricsExporter,
   app.get("/metrics", metrics(exporter, options.otherThreads?.metrics));
   const stats = new StatsHistory(() => services.apps.ids, (appId) => appTotals(services, appId), options.otherThreads?.activity);
   const closeConsole = options.console ? mountConsole(app, services, { token: options.consoleToken, stats, statsNode: options.otherThreads?.node ?? services.tap.node, maxBodyBytes: options.maxBodyBytes }) : () => {};
-  app.any("/*", (res, req) => sendError(res, watchAbort(res, req.getMethod() === "head"), 404, "This port serves GET /metrics and the console (GET /) only.", true));
+  app.any("/*", (res, req) => sendError(res, watchAbort(res, req), 404, "This port serves GET /metrics and the console (GET /) only.", true));
   const port = await listenExclusively(app, options.host, options.port);
   if (port === null) return null;
   if (options.console) stats.start();
