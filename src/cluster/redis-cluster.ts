@@ -18,6 +18,7 @@ import { RedisEventCache } from "./redis-event-cache.js";
 import { RedisChannelBuffers } from "./redis-channel-buffers.js";
 import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
+import { RedisRecovery } from "./redis-recovery.js";
 import { TIMINGS } from "../timings.js";
 import { NODE_NUMBER_KEY } from "./redis-keys.js";
 
@@ -59,34 +60,45 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
   commands.on("ready", () => {
     commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, lastNumber).catch(() => undefined);
   });
+  const recovery = new RedisRecovery(commands, log);
+  await recovery.join();
 
   return {
     nodeNumber,
     async start({ local, channels, events, consoles, bufferDrops, problemChanged }) {
       const broker = new RedisBroker(commands, subscriber, nodeId, local, consoles, log, where, target.clusterNodes !== undefined, problemChanged);
       await broker.listen(apps.ids);
-      const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log);
-      const presence = new RedisPresence(commands, nodeId, apps, channels, events, log, broker);
-      const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log);
+      const occupancy = new RedisOccupancy(commands, nodeId, apps, channels, events, log, recovery);
+      const presence = new RedisPresence(commands, nodeId, apps, channels, events, log, broker, recovery);
+      const onlineUsers = new RedisOnlineUsers(commands, nodeId, apps, local, events, log, recovery);
       // The one reconnect path: after an outage, or into a Redis that lost its data,
-      // this node writes its share again. Channel counts first and at once, so reads
-      // answer right again; then members and signed-in users, whose changes the
+      // this node writes its share again (redis-recovery.ts). Channel counts first, so
+      // reads answer right again; then members and signed-in users, whose changes the
       // other nodes hear over pub/sub, so only once their own reconnects (at most
-      // LONGEST_RECONNECT_DELAY_MS apart) are done. Connection counts are rewritten
-      // by their own 3 s refresh, and the node number by joinCluster's handler.
-      commands.on("ready", () => {
-        occupancy.resync();
-        const timer = setTimeout(() => {
+      // LONGEST_RECONNECT_DELAY_MS apart) are done: the recovery waits that out itself
+      // when Redis lost its data. Connection counts are rewritten by their own 3 s
+      // refresh, and the node number by joinCluster's handler.
+      const othersBackMs = 2 * LONGEST_RECONNECT_DELAY_MS;
+      const resyncOthers = () =>
+        Promise.all([
           presence.resync(apps.ids.map((id) => apps.byId(id)!)).then(
             (members) => log.info(members, "this node's presence members written to Redis again: added, and removed as gone while Redis was away"),
             (error: unknown) => log.warn({ err: String(error) }, "writing this node's presence members to Redis again failed: members who left while Redis was away may stay listed until the next reconnect"),
-          );
+          ),
           onlineUsers.resync().then(
             (users) => log.info(users, "this node's signed-in users written to Redis again: online, and offline as gone while Redis was away"),
             (error: unknown) => log.warn({ err: String(error) }, "writing this node's signed-in users to Redis again failed: users who left while Redis was away may stay online until the next reconnect"),
-          );
-        }, 2 * LONGEST_RECONNECT_DELAY_MS);
-        timer.unref();
+          ),
+        ]);
+      /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
+      let recovering: Promise<unknown> = Promise.resolve();
+      commands.on("ready", () => {
+        recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
+          if (lost === undefined) return;
+          occupancy.resync();
+          if (lost) await resyncOthers();
+          else setTimeout(resyncOthers, othersBackMs).unref();
+        });
       });
       const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
       connectionCounts.start();
@@ -118,6 +130,7 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
           messagesNotSent: broker.messagesNotSent,
         }),
         settled: async () => {
+          await recovering;
           await Promise.all([occupancy.settled(), presence.settled()]);
         },
         async close() {

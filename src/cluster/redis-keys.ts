@@ -9,6 +9,8 @@
 export const NODE_NUMBER_KEY = "herald:node-number";
 /** Sorted set of live nodes, scored with the Redis TIME of their last heartbeat. */
 export const NODES_KEY = "herald:nodes";
+/** A random value the first node writes: gone or changed after an outage, Redis lost its data meanwhile. */
+export const GENERATION_KEY = "herald:generation";
 /** Pub/sub: one channel per app carries its messages (and console entries) between nodes. */
 export const APP_CHANNEL_PREFIX = "herald:app:";
 

@@ -17,6 +17,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
+import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import { readClusterState } from "./errors.js";
 import { forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
@@ -29,10 +30,13 @@ interface OccupancyCommands {
   heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
 }
 
-export class RedisOccupancy implements Occupancy {
+export class RedisOccupancy implements Occupancy, NodeShare {
   private readonly commands: OccupancyCommands;
-  /** Channels for which Redis may hold a count of this node's, so a resync can also clear what emptied meanwhile. */
-  private readonly reported = new Map<string, { app: App; channel: string }>();
+  /**
+   * Channels for which Redis may hold a count of this node's, so a resync can also clear
+   * what emptied meanwhile; `written`, the count Redis last took, is what a restore puts back.
+   */
+  private readonly reported = new Map<string, { app: App; channel: string; written: number }>();
   private readonly departures: RedisDepartures;
   private readonly countsNotWritten: OutageWarning;
 
@@ -43,6 +47,7 @@ export class RedisOccupancy implements Occupancy {
     private readonly channels: ChannelDirectory,
     private readonly events: OccupancyEvents,
     private readonly log: Logger,
+    private readonly recovery: RedisRecovery,
   ) {
     this.countsNotWritten = new OutageWarning(log, "could not update the channel's count in Redis");
     this.commands = defineScripts<OccupancyCommands>(redis, { heraldSetCount: { file: "set-count.lua", keys: 3 } });
@@ -84,12 +89,14 @@ export class RedisOccupancy implements Occupancy {
   private report(app: App, channel: string): void {
     const count = this.channels.forApp(app.id).subscriptionCount(channel);
     const key = nodeEntry(app.id, channel);
-    this.reported.set(key, { app, channel });
-    if (this.redis.status !== "ready") return; // the resync on reconnect writes it
+    const entry = this.reported.get(key) ?? { app, channel, written: 0 };
+    this.reported.set(key, entry);
+    if (!this.recovery.writable) return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
-    this.commands
-      .heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel, MARKER_TTL_MS)
+    this.departures
+      .track(this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel, MARKER_TTL_MS))
       .then((transition) => {
+        entry.written = count;
         if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) {
           this.reported.delete(key);
           this.redis.srem(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
@@ -104,7 +111,19 @@ export class RedisOccupancy implements Occupancy {
   private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
     // When nobody hears of it, there is nothing to wait for.
     if (!this.events.heard(app)) return;
-    this.departures.confirmLater(vacatingKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
+    this.departures.confirmLater(vacatingKey(app.id, channel), subsKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
+  }
+
+  /** Puts back the counts Redis held of this node's before it lost its data; what they change is not reported. */
+  async restore(): Promise<number> {
+    const held = [...this.reported.values()].filter(({ written }) => written > 0);
+    await Promise.all(
+      held.map(async ({ app, channel, written }) => {
+        await this.redis.sadd(nodeChannelsKey(this.nodeId), nodeEntry(app.id, channel));
+        await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, written, channel, MARKER_TTL_MS);
+      }),
+    );
+    return held.length + (await this.departures.restore());
   }
 
   /** Writes this node's channel counts again (after an outage, or into a Redis that came back empty). */
@@ -112,5 +131,7 @@ export class RedisOccupancy implements Occupancy {
     const channels = [...this.reported.values()];
     this.log.info({ channels: channels.length }, "writing this node's channel counts to Redis again");
     for (const { app, channel } of channels) this.report(app, channel);
+    // After the counts, on the same connection: a channel that came back cancels its departure first.
+    this.departures.retry();
   }
 }

@@ -10,8 +10,9 @@ import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
+import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import type { ClusterEvents, LocalNode, OnlineUsers } from "./cluster.js";
-import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
+import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 
@@ -20,8 +21,10 @@ interface OnlineCommands {
   heraldWentOffline(userNodes: string, node: string): Promise<number>;
 }
 
-export class RedisOnlineUsers implements OnlineUsers {
+export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   private readonly commands: OnlineCommands;
+  /** This node's signed-in users ("app\nuser") as Redis last took them, for a restore. */
+  private readonly written = new Set<string>();
   private readonly localOnline: OutageWarning;
 
   constructor(
@@ -31,6 +34,7 @@ export class RedisOnlineUsers implements OnlineUsers {
     private readonly local: LocalNode,
     private readonly events: ClusterEvents,
     log: Logger,
+    private readonly recovery: RedisRecovery,
   ) {
     this.localOnline = new OutageWarning(log, "online status answered from this node only: Redis is unreachable");
     this.commands = defineScripts<OnlineCommands>(redis, {
@@ -40,10 +44,14 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   async cameOnline(app: App, userId: string): Promise<boolean> {
+    const entry = nodeEntry(app.id, userId);
     try {
+      if (!this.recovery.writable) throw new Error("Redis lost its data and the nodes are still writing theirs back");
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
-      this.redis.sadd(nodeUsersKey(this.nodeId), nodeEntry(app.id, userId)).catch(() => undefined);
-      return (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
+      this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
+      const first = (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
+      this.written.add(entry);
+      return first;
     } catch (error) {
       this.localOnline.warn({ err: String(error), appId: app.id });
       return true;
@@ -51,6 +59,8 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   async wentOffline(app: App, userId: string): Promise<boolean> {
+    // Before Redis is caught up, the resync takes the user offline there.
+    if (!this.recovery.writable) return true;
     return (await this.offlineFor(this.nodeId, app.id, userId).catch(() => 1)) === 1;
   }
 
@@ -68,6 +78,19 @@ export class RedisOnlineUsers implements OnlineUsers {
   /** Takes a dead node's users offline, telling their watchers of each now offline everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
     await forgetNodeSet(this.redis, nodeUsersKey(deadNodeId), 2, ([appId, userId]) => this.takeOffline(deadNodeId, appId!, userId!));
+  }
+
+  /** Puts back the users Redis held online for this node before it lost its data; what they change is not reported. */
+  async restore(): Promise<number> {
+    const held = [...this.written];
+    await Promise.all(
+      held.map(async (entry) => {
+        const [appId, userId] = splitNodeEntry(entry, 2) as [string, string];
+        await this.redis.sadd(nodeUsersKey(this.nodeId), entry);
+        await this.commands.heraldCameOnline(userNodesKey(appId, userId), this.nodeId);
+      }),
+    );
+    return held.length;
   }
 
   /** Writes this node's signed-in users again and takes out those gone meanwhile; watchers hear of both. */
@@ -95,7 +118,10 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   private async offlineFor(nodeId: string, appId: string, userId: string): Promise<number> {
-    this.redis.srem(nodeUsersKey(nodeId), nodeEntry(appId, userId)).catch(() => undefined);
-    return this.commands.heraldWentOffline(userNodesKey(appId, userId), nodeId);
+    const entry = nodeEntry(appId, userId);
+    this.redis.srem(nodeUsersKey(nodeId), entry).catch(() => undefined);
+    const gone = await this.commands.heraldWentOffline(userNodesKey(appId, userId), nodeId);
+    if (nodeId === this.nodeId) this.written.delete(entry);
+    return gone;
   }
 }

@@ -18,8 +18,9 @@ import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { inJsonString, presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
+import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import { readClusterState } from "./errors.js";
-import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
+import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { Broker, ChannelMessage, ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
 import { leavingKey, memberNodesKey, membersKey, nodeMembersKey } from "./redis-keys.js";
@@ -31,8 +32,13 @@ interface PresenceCommands {
   heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string, markerTtlMs: number): Promise<number>;
 }
 
-export class RedisPresence implements Presence {
+/** A restore puts members back whatever the channel's limit: Redis held them before. */
+const NO_LIMIT = 2 ** 31;
+
+export class RedisPresence implements Presence, NodeShare {
   private readonly commands: PresenceCommands;
+  /** This node's members as Redis last took them (entry → user_info JSON), for a restore. */
+  private readonly written = new Map<string, string>();
   private readonly departures: RedisDepartures;
   private readonly localJoins: OutageWarning;
 
@@ -45,6 +51,7 @@ export class RedisPresence implements Presence {
     log: Logger,
     /** Announces new members to every node. */
     private readonly broker: Broker,
+    private readonly recovery: RedisRecovery,
   ) {
     this.localJoins = new OutageWarning(log, "presence join answered from this node only: Redis is unreachable");
     this.commands = defineScripts<PresenceCommands>(redis, {
@@ -57,7 +64,9 @@ export class RedisPresence implements Presence {
   /** `announce` undefined: a resync, whose caller tells the nodes (memberCame). */
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: () => PresenceData, announce?: ChannelMessage): Promise<ClusterJoin> {
     const entry = nodeEntry(app.id, channel, userId);
+    const info = JSON.stringify(userInfo ?? null);
     try {
+      if (!this.recovery.writable) throw new Error("Redis lost its data and the nodes are still writing theirs back");
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
       if (firstOnNode) this.redis.sadd(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
       const [added, flat] = await this.commands.heraldJoin(
@@ -65,7 +74,7 @@ export class RedisPresence implements Presence {
         memberNodesKey(app.id, channel, userId),
         leavingKey(app.id, channel, userId),
         userId,
-        JSON.stringify(userInfo ?? null),
+        info,
         app.maxPresenceMembersPerChannel,
         this.nodeId,
       );
@@ -73,6 +82,7 @@ export class RedisPresence implements Presence {
         if (firstOnNode) this.redis.srem(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
+      this.written.set(entry, info);
       if (added === 1 && this.events.heard(app)) this.events.memberAdded(app, channel, userId);
       if (added >= 1 && announce) this.broker.publish(announce);
       return { ok: true, added: added >= 1, members: presenceDataOf(flat ?? []) };
@@ -85,7 +95,9 @@ export class RedisPresence implements Presence {
   }
 
   async leave(app: App, channel: string, userId: string): Promise<boolean> {
-    const left = (await this.leaveFor(this.nodeId, app.id, channel, userId).catch(() => -1)) !== 0;
+    // Before Redis is caught up, the resync takes the member out and reports it.
+    if (!this.recovery.writable) return true;
+    const left = (await this.departures.track(this.leaveFor(this.nodeId, app.id, channel, userId)).catch(() => -1)) !== 0;
     if (left) this.confirmLeftLater(app, channel, userId, this.nodeId);
     return left;
   }
@@ -116,6 +128,19 @@ export class RedisPresence implements Presence {
     await forgetNodeSet(this.redis, nodeMembersKey(deadNodeId), 3, ([appId, channel, userId]) => this.removeMember(deadNodeId, appId!, channel!, userId!));
   }
 
+  /** Puts back the members Redis held of this node's before it lost its data; what they change is not reported. */
+  async restore(): Promise<number> {
+    const held = [...this.written];
+    await Promise.all(
+      held.map(async ([entry, info]) => {
+        const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
+        await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
+        await this.commands.heraldJoin(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, info, NO_LIMIT, this.nodeId);
+      }),
+    );
+    return held.length + (await this.departures.restore());
+  }
+
   /**
    * Writes this node's members again after an outage (or into a Redis that lost its
    * data) and removes those that left meanwhile; the other nodes hear of both.
@@ -139,6 +164,8 @@ export class RedisPresence implements Presence {
       if (userId! in this.channels.forApp(appId!).presenceSnapshot(channel!).hash) return;
       if (await this.removeMember(this.nodeId, appId!, channel!, userId!)) removed += 1;
     });
+    // After the members: a user who came back cancels the departure first.
+    this.departures.retry();
     return { added, removed };
   }
 
@@ -154,15 +181,18 @@ export class RedisPresence implements Presence {
   }
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
-    this.redis.srem(nodeMembersKey(nodeId), nodeEntry(appId, channel, userId)).catch(() => undefined);
-    return this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, MARKER_TTL_MS);
+    const entry = nodeEntry(appId, channel, userId);
+    this.redis.srem(nodeMembersKey(nodeId), entry).catch(() => undefined);
+    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, MARKER_TTL_MS);
+    if (nodeId === this.nodeId) this.written.delete(entry);
+    return left;
   }
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
   private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
     // When nobody hears of it, there is nothing to wait for.
     if (!this.events.heard(app)) return;
-    this.departures.confirmLater(leavingKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
+    this.departures.confirmLater(leavingKey(app.id, channel, userId), memberNodesKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
   }
 }
 

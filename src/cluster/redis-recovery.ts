@@ -1,0 +1,85 @@
+/**
+ * What a node does when Redis comes back, and whether Redis lost its data meanwhile.
+ *
+ * A Redis that kept its data still holds this node's share as it was before the
+ * outage, so the node writes what it holds now and each difference is a transition
+ * (a channel vacated, a member gone) reported once, as at any time. A Redis that
+ * restarted empty holds nothing, so the same writes would report every channel and
+ * member as new and every departure of the outage not at all. So then each node
+ * first puts back, silently, what Redis held of its share before (which it keeps:
+ * `restore`), waits for the other nodes to have done the same, and only then writes
+ * what it holds now: the transitions reported are again exactly the outage's.
+ *
+ * Redis lost its data when `herald:generation`, a random value the first node
+ * wrote, is gone or changed (the first node back writes a new one).
+ */
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+import { GENERATION_KEY } from "./redis-keys.js";
+
+/** A part of the cluster state this node writes its share of. */
+export interface NodeShare {
+  /** Writes back what Redis held of this node's share before the outage, reporting nothing. */
+  restore(): Promise<number>;
+}
+
+export class RedisRecovery {
+  private generation = "";
+  /** Bumped on each reconnect, so that a recovery cut short by another outage does not open the gate. */
+  private round = 0;
+  private caughtUp = true;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly log: Logger,
+  ) {
+    redis.on("close", () => (this.caughtUp = false));
+  }
+
+  /** Whether this node's writes may go to Redis: connected, and its share back where Redis lost it. */
+  get writable(): boolean {
+    return this.caughtUp && this.redis.status === "ready";
+  }
+
+  /** Reads (or, first in the cluster, writes) the generation this node joins. */
+  async join(): Promise<void> {
+    this.generation = await this.currentGeneration();
+  }
+
+  /**
+   * On reconnect: resolves false when Redis kept its data. When it lost it, puts each
+   * share back as it was, then keeps this node's writes away from Redis for `othersMs`,
+   * while the other nodes (back within that time) put theirs back: a count or a member
+   * written before would be new to Redis and reported again. Then resolves true.
+   * Undefined when another outage cut the recovery short: its own recovery follows.
+   */
+  async recover(shares: readonly NodeShare[], othersMs: number): Promise<boolean | undefined> {
+    const round = ++this.round;
+    this.caughtUp = false;
+    let lost = false;
+    try {
+      const generation = await this.currentGeneration();
+      lost = generation !== this.generation;
+      this.generation = generation;
+      if (lost) {
+        const restored = await Promise.all(shares.map((share) => share.restore()));
+        this.log.warn({ restored: restored.reduce((sum, count) => sum + count, 0) }, "Redis lost its data while it was away: this node's share written back as it was, so that what changed meanwhile is reported once");
+        await new Promise((resolve) => setTimeout(resolve, othersMs).unref());
+      }
+    } catch (error) {
+      // Redis went away again (its next ready starts over), or failed a command: then the
+      // node writes what it holds, as after an outage where Redis kept its data.
+      this.log.warn({ err: String(error) }, "writing this node's share back to Redis failed: what changed while Redis was away may be reported inexactly");
+      lost = false;
+    }
+    if (round !== this.round) return undefined;
+    this.caughtUp = true;
+    return lost;
+  }
+
+  private async currentGeneration(): Promise<string> {
+    await this.redis.set(GENERATION_KEY, randomUUID(), "NX");
+    return (await this.redis.get(GENERATION_KEY)) ?? "";
+  }
+}
