@@ -95,7 +95,7 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
       commands.on("ready", () => {
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;
-          occupancy.resync();
+          void occupancy.resync();
           if (lost) await resyncOthers();
           else setTimeout(resyncOthers, othersBackMs).unref();
         });

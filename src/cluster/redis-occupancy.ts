@@ -19,7 +19,7 @@ import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import { readClusterState } from "./errors.js";
-import { forgetNodeSet, nodeEntry } from "./node-entries.js";
+import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import { type Occupancy, type OccupancyEvents } from "./cluster.js";
 import { nodeChannelsKey, occupiedKey, subsKey, vacatingKey } from "./redis-keys.js";
@@ -127,10 +127,16 @@ export class RedisOccupancy implements Occupancy, NodeShare {
   }
 
   /** Writes this node's channel counts again (after an outage, or into a Redis that came back empty). */
-  resync(): void {
+  async resync(): Promise<void> {
     const channels = [...this.reported.values()];
     this.log.info({ channels: channels.length }, "writing this node's channel counts to Redis again");
     for (const { app, channel } of channels) this.report(app, channel);
+    // Counts of this node's that Redis holds and this node does not know of (a Redis restored
+    // from an older snapshot): written again too, as the empty counts they are now.
+    await eachNodeEntry(this.redis, nodeChannelsKey(this.nodeId), 2, async ([appId, channel]) => {
+      const app = this.apps.byId(appId!);
+      if (app && !this.reported.has(nodeEntry(appId!, channel!))) this.report(app, channel!);
+    }).catch(() => undefined);
     // After the counts, on the same connection: a channel that came back cancels its departure first.
     this.departures.retry();
   }
