@@ -38,7 +38,7 @@ export class RedisDepartures {
    */
   private readonly held = new Map<string, Departure>();
   /** Confirmations, and writes that may start a departure (track), sent and not yet answered. */
-  private confirming = 0;
+  private unanswered = 0;
   private readonly commands: ConfirmCommand;
 
   constructor(
@@ -62,8 +62,8 @@ export class RedisDepartures {
 
   /** Counts `write` until answered: a departure it records is held only then, and `settled()` waits for it. */
   track<T>(write: Promise<T>): Promise<T> {
-    this.confirming += 1;
-    const answered = () => (this.confirming -= 1);
+    this.unanswered += 1;
+    const answered = () => (this.unanswered -= 1);
     write.then(answered, answered);
     // The write itself, not a promise behind it: its answer is handled in the same turn as before, in order with the others'.
     return write;
@@ -71,7 +71,7 @@ export class RedisDepartures {
 
   /** Resolves once every held departure has been confirmed, found cancelled, or found Redis away. */
   async settled(): Promise<void> {
-    while ([...this.held.values()].some(({ timer }) => timer !== undefined) || this.confirming > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ([...this.held.values()].some(({ timer }) => timer !== undefined) || this.unanswered > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Into a Redis that lost its data: the markers of the departures still held, set again. */
@@ -92,7 +92,7 @@ export class RedisDepartures {
 
   private confirm(departure: Departure): void {
     departure.sent = true;
-    this.confirming += 1;
+    this.unanswered += 1;
     this.commands
       .heraldConfirmDeparture(departure.marker, departure.emptied, departure.seenBy)
       .then(
@@ -104,6 +104,6 @@ export class RedisDepartures {
         // Redis away: held, for retry() once it is back.
         () => (departure.sent = false),
       )
-      .finally(() => (this.confirming -= 1));
+      .finally(() => (this.unanswered -= 1));
   }
 }
