@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
+import { FAST_TIMINGS_ENV } from "./helpers/fast-timings.js";
 import { DEMO_APP, startHerald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis, startRedisCluster, startSentinel } from "./helpers/redis.js";
 
@@ -50,6 +51,30 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster on other Redis topologies", () => {
       bob.disconnect();
     } finally {
       await Promise.all([first.stop(), second.stop()]);
+      redisCluster.stop();
+    }
+  });
+  it("puts an app's state back when the Redis Cluster shard that holds it restarts empty", { timeout: 30_000 }, async () => {
+    const redisCluster = await startRedisCluster();
+    const node = await startHerald({ args: ["--redis-cluster", redisCluster.nodes], env: FAST_TIMINGS_ENV });
+    try {
+      const ada = pusherClient(node.port, DEMO_APP, { user: { user_id: "ada" } });
+      await subscribed(ada, "presence-cl-shard");
+      const sdk = serverSdk(node.port, DEMO_APP);
+      const state = async () => {
+        const channels = await sdk.get({ path: "/channels" });
+        const users = await sdk.get({ path: "/channels/presence-cl-shard/users" });
+        return channels.status === 200 && users.status === 200 ? { channels: Object.keys(((await channels.json()) as { channels: object }).channels), users: await users.json() } : `${channels.status} ${users.status}`;
+      };
+      const held = { channels: ["presence-cl-shard"], users: { users: [{ id: "ada" }] } };
+      await expect.poll(state).toEqual(held);
+      // Only that shard: the others, and every connection to them, stay up.
+      await redisCluster.restartShardOf(`herald:{${DEMO_APP.id}}:generation`);
+      await expect.poll(state, { timeout: 10_000, interval: 100 }).toEqual(held);
+      expect(node.logs.some((line) => line.msg.startsWith("Redis lost its data"))).toBe(true);
+      ada.disconnect();
+    } finally {
+      await node.stop();
       redisCluster.stop();
     }
   });

@@ -56,11 +56,13 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
   const nodeNumber = lastNumber - numbers + 1;
   const nodeId = String(nodeNumber);
   // A Redis that restarted empty would hand out numbers again: each node puts the
-  // counter back above its own numbers when it reconnects.
-  commands.on("ready", () => {
-    commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, lastNumber).catch(() => undefined);
-  });
-  const recovery = new RedisRecovery(commands, log);
+  // counter back above its own numbers when it reconnects, and every heartbeat, for
+  // the shard of a Redis Cluster that holds the counter restarts alone.
+  const raiseNodeNumber = () => void commands.eval(RAISE_NODE_NUMBER, 1, NODE_NUMBER_KEY, lastNumber).catch(() => undefined);
+  commands.on("ready", raiseNodeNumber);
+  const raising = setInterval(() => commands.status === "ready" && raiseNodeNumber(), TIMINGS.heartbeatMs);
+  raising.unref();
+  const recovery = new RedisRecovery(commands, apps, log);
   await recovery.join();
 
   return {
@@ -92,14 +94,16 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
         ]);
       /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
       let recovering: Promise<unknown> = Promise.resolve();
-      commands.on("ready", () => {
+      const recover = () => {
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;
           void occupancy.resync();
           if (lost) await resyncOthers();
           else setTimeout(resyncOthers, othersBackMs).unref();
         });
-      });
+      };
+      commands.on("ready", recover);
+      recovery.watchForLoss(recover);
       const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
       connectionCounts.start();
       const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
@@ -134,6 +138,8 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
           await Promise.all([occupancy.settled(), presence.settled()]);
         },
         async close() {
+          clearInterval(raising);
+          recovery.stop();
           occupancy.stop();
           presence.stop();
           await connectionCounts.stop();

@@ -9,13 +9,19 @@
 export const NODE_NUMBER_KEY = "herald:node-number";
 /** Sorted set of live nodes, scored with the Redis TIME of their last heartbeat. */
 export const NODES_KEY = "herald:nodes";
-/** A random value the first node writes: gone or changed after an outage, Redis lost its data meanwhile. */
-export const GENERATION_KEY = "herald:generation";
 /** Pub/sub: one channel per app carries its messages (and console entries) between nodes. */
 export const APP_CHANNEL_PREFIX = "herald:app:";
 
 export function appChannel(appId: string): string {
   return APP_CHANNEL_PREFIX + appId;
+}
+
+/**
+ * String: a random value the first node writes. Gone or changed after an outage, Redis
+ * lost the app's data meanwhile (per app: on a Redis Cluster, a shard restarts alone).
+ */
+export function generationKey(appId: string): string {
+  return `herald:{${appId}}:generation`;
 }
 
 /** Hash: node → that node's open connections of the app. */

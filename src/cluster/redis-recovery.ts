@@ -10,13 +10,17 @@
  * `restore`), waits for the other nodes to have done the same, and only then writes
  * what it holds now: the transitions reported are again exactly the outage's.
  *
- * Redis lost its data when `herald:generation`, a random value the first node
- * wrote, is gone or changed (the first node back writes a new one).
+ * Redis lost an app's data when `herald:{app}:generation`, a random value the first
+ * node wrote, is gone or changed (the first node back writes a new one). It is read on
+ * each reconnect, and every heartbeat: a shard of a Redis Cluster that restarts alone
+ * closes no connection the node waits on.
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
-import { GENERATION_KEY } from "./redis-keys.js";
+import { TIMINGS } from "../timings.js";
+import { generationKey } from "./redis-keys.js";
 
 /** A part of the cluster state this node writes its share of. */
 export interface NodeShare {
@@ -25,13 +29,16 @@ export interface NodeShare {
 }
 
 export class RedisRecovery {
-  private generation = "";
-  /** Bumped on each reconnect, so that a recovery cut short by another outage does not open the gate. */
+  /** App id → the generation of its data this node wrote into. */
+  private readonly generations = new Map<string, string>();
+  /** Bumped on each recovery, so that one cut short by another outage does not open the gate. */
   private round = 0;
   private caughtUp = true;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
+    private readonly apps: AppRegistry,
     private readonly log: Logger,
   ) {
     redis.on("close", () => (this.caughtUp = false));
@@ -42,9 +49,22 @@ export class RedisRecovery {
     return this.caughtUp && this.redis.status === "ready";
   }
 
-  /** Reads (or, first in the cluster, writes) the generation this node joins. */
+  /** Reads (or, first in the cluster, writes) the generation of each app's data this node joins. */
   async join(): Promise<void> {
-    this.generation = await this.currentGeneration();
+    await this.lostData();
+  }
+
+  /** Calls `lost` when a heartbeat finds an app's data gone while connected. */
+  watchForLoss(lost: () => void): void {
+    this.watch = setInterval(() => {
+      if (!this.writable) return;
+      this.changedGenerations().then((changed) => changed && this.writable && lost(), () => undefined);
+    }, TIMINGS.heartbeatMs);
+    this.watch.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.watch);
   }
 
   /**
@@ -59,10 +79,9 @@ export class RedisRecovery {
     this.caughtUp = false;
     let lost = false;
     try {
-      const generation = await this.currentGeneration();
-      lost = generation !== this.generation;
-      this.generation = generation;
+      lost = await this.lostData();
       if (lost) {
+        // Every share, not only the lost apps': written back into data Redis kept, it is what is there already.
         const restored = await Promise.all(shares.map((share) => share.restore()));
         this.log.warn({ restored: restored.reduce((sum, count) => sum + count, 0) }, "Redis lost its data while it was away: this node's share written back as it was, so that what changed meanwhile is reported once");
         await new Promise((resolve) => setTimeout(resolve, othersMs).unref());
@@ -78,8 +97,33 @@ export class RedisRecovery {
     return lost;
   }
 
-  private async currentGeneration(): Promise<string> {
-    await this.redis.set(GENERATION_KEY, randomUUID(), "NX");
-    return (await this.redis.get(GENERATION_KEY)) ?? "";
+  /**
+   * Whether some app's generation is not the one this node knows (left as it is: the
+   * recovery takes the new one). An app added since (apps.json reloaded) gets its first.
+   */
+  private async changedGenerations(): Promise<boolean> {
+    const known = [...this.generations];
+    const now = await Promise.all(known.map(([appId]) => this.redis.get(generationKey(appId))));
+    if (known.some(([, generation], index) => now[index] !== generation)) return true;
+    await Promise.all(this.apps.ids.filter((appId) => !this.generations.has(appId)).map(async (appId) => this.generations.set(appId, await this.takeGeneration(appId))));
+    return false;
+  }
+
+  /** Takes each app's generation, writing one where there is none; true if one this node knew changed. */
+  private async lostData(): Promise<boolean> {
+    const ids = this.apps.ids;
+    const generations = await Promise.all(ids.map((appId) => this.takeGeneration(appId)));
+    let lost = false;
+    ids.forEach((appId, index) => {
+      const known = this.generations.get(appId);
+      if (known !== undefined && known !== generations[index]) lost = true;
+      this.generations.set(appId, generations[index]!);
+    });
+    return lost;
+  }
+
+  private async takeGeneration(appId: string): Promise<string> {
+    await this.redis.set(generationKey(appId), randomUUID(), "NX");
+    return (await this.redis.get(generationKey(appId))) ?? "";
   }
 }

@@ -46,9 +46,8 @@ async function freeClusterPort(): Promise<number> {
 async function startClusterNode(dir: string): Promise<{ port: number; child: ChildProcess }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freeClusterPort();
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
     try {
-      return { port, child: await spawnRedisServer(args) };
+      return { port, child: await spawnRedisServer(clusterNodeArgs(port, dir)) };
     } catch (error) {
       if (attempt >= 5 || !String(error).includes("Address already in use")) throw error;
     }
@@ -56,7 +55,7 @@ async function startClusterNode(dir: string): Promise<{ port: number; child: Chi
 }
 
 /** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
-export async function startRedisCluster(): Promise<{ nodes: string; stop(): void }> {
+export async function startRedisCluster(): Promise<{ nodes: string; stop(): void; restartShardOf(key: string): Promise<void> }> {
   const dir = tempDir("redis-cluster");
   const ports: number[] = [];
   const children: ChildProcess[] = [];
@@ -67,10 +66,37 @@ export async function startRedisCluster(): Promise<{ nodes: string; stop(): void
   }
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
   execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
-  // The masters agree on the slots a moment after the create command returns.
+  await clusterOk(ports[0]!);
+  return {
+    nodes: nodes.join(","),
+    stop: () => children.forEach((child) => child.kill("SIGKILL")),
+    /** Kills the master that holds `key` and starts it again on its port, empty (its nodes.conf keeps its place in the cluster). */
+    async restartShardOf(key) {
+      const cli = (...args: string[]) => execFileSync("redis-cli", ["-p", String(ports[0]), ...args]).toString();
+      const slot = Number(cli("cluster", "keyslot", key));
+      const owner = cli("cluster", "nodes")
+        .split("\n")
+        .find((line) => line.split(" ").slice(8).some((range) => { const [from, to = from] = range.split("-").map(Number); return slot >= from! && slot <= to!; }));
+      const index = ports.indexOf(Number(/:(\d+)@/.exec(owner ?? "")?.[1]));
+      if (index === -1) throw new Error(`no master holds slot ${slot}:\n${cli("cluster", "nodes")}`);
+      await new Promise<void>((exited) => {
+        children[index]!.once("exit", () => exited());
+        children[index]!.kill("SIGKILL");
+      });
+      children[index] = await spawnRedisServer(clusterNodeArgs(ports[index]!, dir));
+      await clusterOk(ports[index]!);
+    },
+  };
+}
+
+async function clusterOk(port: number): Promise<void> {
+  // The masters agree on the slots a moment after the create command returns (or a restarted one rejoins).
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (execFileSync("redis-cli", ["-p", String(ports[0]), "cluster", "info"]).toString().includes("cluster_state:ok")) break;
+    if (execFileSync("redis-cli", ["-p", String(port), "cluster", "info"]).toString().includes("cluster_state:ok")) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { nodes: nodes.join(","), stop: () => children.forEach((child) => child.kill("SIGKILL")) };
+}
+
+function clusterNodeArgs(port: number, dir: string): string[] {
+  return ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--save", "", "--appendonly", "no", "--dir", dir];
 }
