@@ -16,7 +16,8 @@ function herald(args: string[]): Promise<{ code: number | null; stdout: string; 
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.once("exit", (code) => done({ code, stdout, stderr }));
+    // "close", not "exit": the output may still be on its way when the process has exited.
+    child.once("close", (code) => done({ code, stdout, stderr }));
   });
 }
 

@@ -136,7 +136,8 @@ export function runHerald(args: string[], env: Record<string, string> = {}, time
     child.stdout.on("data", read);
     child.stderr.on("data", read);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("exit", (code) => {
+    // "close", not "exit": the output may still be on its way when the process has exited.
+    child.once("close", (code) => {
       clearTimeout(timer);
       resolveRun({ code, output });
     });
@@ -150,6 +151,6 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
-    child.once("exit", (code) => resolveRun({ code, output }));
+    child.once("close", (code) => resolveRun({ code, output }));
   });
 }
