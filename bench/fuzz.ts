@@ -2,8 +2,9 @@
  * Bad input, at random: for `--seconds`, a seeded stream of malformed and half-valid
  * input at a Herald this starts: WebSocket frames (some subscriptions and sign-ins
  * signed right, most things wrong: types, sizes, names, JSON), HTTP API calls signed
- * right with bodies and queries wrong, the HTTP fallback's requests, and the ops port's
- * console feed and routes. It prints what came back, and exits 1 if Herald logged an
+ * right with bodies and queries wrong, the HTTP fallback's requests (stray ones, and
+ * sessions kept on one node, polled and sent such frames), and the ops port's console
+ * feed and routes. It prints what came back, and exits 1 if Herald logged an
  * error, a worker thread had to be started again, Herald stopped answering, or, once the
  * input stopped, it still held a channel or a connection, or the app's occupancy and
  * member webhooks did not balance (each arrival with its departure). It is how the console feed's
@@ -189,6 +190,57 @@ function fallbackCall(port: number): Promise<void> {
   const route = pick(["xhr_send", "xhr_send", "xhr", "xhr_streaming", encode(pick(WEIRD).slice(0, 10))]);
   const body = route === "xhr_send" ? pick([JSON.stringify([frame("1.1"), frame("1.1")]), JSON.stringify(anyValue()) ?? "", "[", "[]"]) : undefined;
   return request(port, "POST", `${session}/${route}?t=${Date.now()}&n=${int(9)}`, body);
+}
+
+/**
+ * A session of the HTTP fallback, as pusher-js's polling transport lives one: polls on one
+ * node until connection_established, sends bursts of frames (signed with its socket id)
+ * between polls, each poll given up at random as a page does, then abandoned to expire.
+ */
+async function sessionLife(port: number): Promise<void> {
+  const base = `/pusher/app/${APP.key}/${int(1000)}/${Array.from({ length: 8 }, () => "0123456789abcdefghijklmnopqrstuv"[int(32)]).join("")}`;
+  let n = 0;
+  const query = () => `?protocol=7&client=js&version=8.4.0&t=${Date.now()}&n=${n++}`;
+  let socketId: string | undefined;
+  for (let poll = 0; poll < 3 && socketId === undefined; poll++) {
+    const body = await answer(port, `${base}/xhr${query()}`, undefined, 1000);
+    if (body === undefined) return;
+    socketId = /socket_id\\+":\\+"([0-9.]+)/.exec(body)?.[1];
+  }
+  if (socketId === undefined) {
+    count("HTTP fallback session without connection_established");
+    return;
+  }
+  count("HTTP fallback session established");
+  for (let round = 1 + int(4); round > 0; round--) {
+    const frames = Array.from({ length: 1 + int(4) }, () => frame(socketId));
+    await answer(port, `${base}/xhr_send${query()}`, JSON.stringify(frames), 1000);
+    await answer(port, `${base}/xhr${query()}`, undefined, int(300));
+  }
+}
+
+/** POSTs to `path` and resolves with the body, or undefined if no answer came within `ms` (then the request is given up). */
+function answer(port: number, path: string, body: string | undefined, ms: number): Promise<string | undefined> {
+  return new Promise((done) => {
+    const sent = http.request({ host: "127.0.0.1", port, method: "POST", path, agent, headers: { "content-type": "application/json" } }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += String(chunk)));
+      response.on("end", () => {
+        clearTimeout(timer);
+        count(`HTTP fallback session answered ${response.statusCode}`);
+        done(text);
+      });
+    });
+    const timer = setTimeout(() => {
+      sent.destroy();
+      done(undefined);
+    }, ms);
+    sent.on("error", () => {
+      clearTimeout(timer);
+      done(undefined);
+    });
+    sent.end(body);
+  });
 }
 
 /** The console's feed: a few messages, then a close or a drop. */
@@ -414,6 +466,8 @@ const run = Promise.all([
   ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(next().port))),
   repeat(until, () => apiCall(next().port)),
   repeat(until, () => fallbackCall(next().port)),
+  // Each session on one node: the load balancer's sticky sessions, which the fallback needs on a cluster.
+  repeat(until, () => sessionLife(next().port)),
   repeat(until, () => feedLife(next().opsPort)),
   repeat(until, () => opsCall(next().opsPort)),
   ...(values.chaos ? [repeat(until, () => chaos(until))] : []),
