@@ -67,14 +67,14 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster whose Redis restarts empty", () => 
     // channel_vacated must come once, whether the outage cut the hold or not.
     const heldBeforeB = await connections(nodeB);
     justLeft.disconnect();
-    await expect.poll(() => connections(nodeB), { interval: 5 }).toBe(heldBeforeB - 1);
+    await expect.poll(() => connections(nodeB), { interval: 5, timeout: 5000 }).toBe(heldBeforeB - 1);
     await cluster.redis.kill();
     await until(() => [nodeA, nodeB].every((node) => node.logs.some((line) => line.msg.includes("is unreachable"))), "both nodes to see the outage");
     const removed = nextCall<{ id: string }>(15_000);
     stays.channel("presence-dl").bind("pusher:member_removed", removed.callback);
     const [heldA, heldB] = await Promise.all([connections(nodeA), connections(nodeB)]);
     for (const gone of [goneA, goneBothA, goneBothB, goes, leaver]) gone.disconnect();
-    await expect.poll(() => Promise.all([connections(nodeA), connections(nodeB)])).toEqual([heldA - 2, heldB - 3]);
+    await expect.poll(() => Promise.all([connections(nodeA), connections(nodeB)]), { timeout: 5000 }).toEqual([heldA - 2, heldB - 3]);
     await cluster.redis.start();
 
     // Each departure is reported once, by one node; the subscribers on the other node hear that "goes" left.
