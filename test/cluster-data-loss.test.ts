@@ -2,12 +2,16 @@
  * A Redis that restarts empty loses every node's share of the cluster state. The nodes
  * put back what Redis had before the outage, then report what changed while it was away,
  * so webhooks and presence events stay exact, as after an outage where Redis kept its data.
+ * One restored from an older snapshot brings back what a node no longer holds: it clears it.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { nodeEntry } from "../src/cluster/node-entries.js";
+import { nodeChannelsKey, occupiedKey, subsKey } from "../src/cluster/redis-keys.js";
 import { nextCall, pusherClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS, until, useTwoNodes, type TwoNodes } from "./helpers/cluster-nodes.js";
-import type { Herald } from "./helpers/herald.js";
-import { SKIP_REDIS_TESTS } from "./helpers/redis.js";
+import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
+import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
 const env = { HERALD_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, deadAfterMs: 3000 }) };
 const cluster = useTwoNodes(env);
@@ -25,7 +29,7 @@ async function connections(node: Herald): Promise<number> {
   return ((await (await fetch(`http://127.0.0.1:${node.port}/health`)).json()) as { connections: number }).connections;
 }
 
-describe.skipIf(SKIP_REDIS_TESTS)("a cluster whose Redis restarts empty", () => {
+describe.skipIf(SKIP_REDIS_TESTS)("a cluster whose Redis restarts empty, or from an older snapshot", () => {
   it("reports what came and went while Redis was away once, and what stayed not again", { timeout: 40_000 }, async () => {
     const { nodeA, nodeB, hooked } = cluster;
     const client = (node: Herald, user?: string) => pusherClient(node.port, hooked, user ? { user: { user_id: user } } : {});
@@ -95,5 +99,26 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster whose Redis restarts empty", () => 
     expect(Object.keys(listed.channels).sort()).toEqual(["#server-to-user-watcher", "dl-kept", "dl-marker-0", "dl-marker-1", "presence-dl"]);
     expect(await (await sdk.get({ path: "/channels/presence-dl/users" })).json()).toEqual({ users: [{ id: "stays" }] });
     for (const open of [keptA, keptB, stays, watcher, ...markers]) open.disconnect();
+  });
+
+  it("clears a channel count of its own that Redis holds and it does not, as a Redis restored from an older snapshot brings back", { timeout: 30_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const node = await startHerald({ args: ["--redis", durable.url], env });
+    try {
+      const nodeId = String(node.logs.find((line) => typeof line.node === "number")!.node);
+      // What an older snapshot would bring back: a count of this node's for a channel it no longer holds.
+      const redis = new Redis(durable.url);
+      await redis.multi().hset(subsKey(DEMO_APP.id, "cl-snapshot"), nodeId, "1").sadd(occupiedKey(DEMO_APP.id), "cl-snapshot").sadd(nodeChannelsKey(nodeId), nodeEntry(DEMO_APP.id, "cl-snapshot")).exec();
+      redis.disconnect();
+      const listed = async () => Object.keys(((await (await serverSdk(node.port, DEMO_APP).get({ path: "/channels" })).json()) as { channels: Record<string, unknown> }).channels);
+      expect(await listed()).toEqual(["cl-snapshot"]);
+      await durable.kill();
+      await until(() => node.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
+      await durable.start();
+      await expect.poll(listed, { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await node.stop();
+      await durable.kill();
+    }
   });
 });

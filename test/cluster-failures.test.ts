@@ -6,9 +6,6 @@ import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "
 import { FAST_TIMINGS, occupancyEvents, record, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
-import { Redis } from "ioredis";
-import { nodeEntry } from "../src/cluster/node-entries.js";
-import { nodeChannelsKey, occupiedKey, subsKey } from "../src/cluster/redis-keys.js";
 
 // Nodes taken for dead after 3 s of silence, not 10: the same behaviour, in seconds. Not the
 // 1.5 s of the other cluster files: with this machine's two cores overloaded (both test
@@ -188,27 +185,6 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
       ada.disconnect();
     } finally {
       await Promise.all([first.stop(), second.stop(), witness.stop()]);
-      await durable.kill();
-    }
-  });
-
-  it("clears a channel count of its own that Redis holds and it does not, as a Redis restored from an older snapshot brings back", { timeout: 30_000 }, async () => {
-    const durable = await startRedis({ persist: true });
-    const node = await startHerald({ args: ["--redis", durable.url], env });
-    try {
-      const nodeId = String(node.logs.find((line) => typeof line.node === "number")!.node);
-      // What an older snapshot would bring back: a count of this node's for a channel it no longer holds.
-      const redis = new Redis(durable.url);
-      await redis.multi().hset(subsKey(DEMO_APP.id, "cl-snapshot"), nodeId, "1").sadd(occupiedKey(DEMO_APP.id), "cl-snapshot").sadd(nodeChannelsKey(nodeId), nodeEntry(DEMO_APP.id, "cl-snapshot")).exec();
-      redis.disconnect();
-      const listed = async () => Object.keys(((await (await serverSdk(node.port, DEMO_APP).get({ path: "/channels" })).json()) as { channels: Record<string, unknown> }).channels);
-      expect(await listed()).toEqual(["cl-snapshot"]);
-      await durable.kill();
-      await until(() => node.logs.some((line) => line.msg.includes("is unreachable")), "the outage");
-      await durable.start();
-      await expect.poll(listed, { timeout: 10_000 }).toEqual([]);
-    } finally {
-      await node.stop();
       await durable.kill();
     }
   });
