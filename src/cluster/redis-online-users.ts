@@ -46,7 +46,7 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   async cameOnline(app: App, userId: string): Promise<boolean> {
     const entry = nodeEntry(app.id, userId);
     try {
-      if (!this.recovery.writable) throw new Error("Redis lost its data and the nodes are still writing theirs back");
+      this.recovery.assertWritable();
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
       this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
       const first = (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;

@@ -66,7 +66,7 @@ export class RedisPresence implements Presence, NodeShare {
     const entry = nodeEntry(app.id, channel, userId);
     const info = JSON.stringify(userInfo ?? null);
     try {
-      if (!this.recovery.writable) throw new Error("Redis lost its data and the nodes are still writing theirs back");
+      this.recovery.assertWritable();
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
       if (firstOnNode) this.redis.sadd(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
       const [added, flat] = await this.commands.heraldJoin(

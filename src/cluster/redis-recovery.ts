@@ -49,6 +49,12 @@ export class RedisRecovery {
     return this.caughtUp && this.redis.status === "ready";
   }
 
+  /** For writes that answer from this node when they may not go to Redis: throws, saying why. */
+  assertWritable(): void {
+    if (this.redis.status !== "ready") throw new Error(`Redis is unreachable (${this.redis.status})`);
+    if (!this.caughtUp) throw new Error("Redis is back and the nodes are still writing their shares again");
+  }
+
   /** Reads (or, first in the cluster, writes) the generation of each app's data this node joins. */
   async join(): Promise<void> {
     await this.lostData();
