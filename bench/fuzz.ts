@@ -307,10 +307,13 @@ async function startNode(apps: string, args: string[], expected: (entry: LogEntr
   const child = spawn(process.execPath, [join(root, "dist/main.js"), "--host", "127.0.0.1", "--port", "0", "--metrics-port", String(opsPort), "--apps", apps, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
   endsWithUs(child);
   let killed = false;
-  const port = await new Promise<number>((resolvePort, reject) => {
+  let port: number | undefined;
+  port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const entry = JSON.parse(line) as LogEntry;
       if (typeof entry.port === "number") resolvePort(entry.port);
+      // What the node says of Redis and of other nodes, into the chaos's trail.
+      if (entry.level >= 30 && /Redis|node /.test(entry.msg)) blown.push(`${elapsed()} ${port ?? "a node starting"} says: ${entry.msg.slice(0, 60)}`);
       if (entry.level < 50) return;
       if (expected(entry)) count(`logged, as the chaos makes it: ${entry.msg.slice(0, 40)}`);
       else problems.push(line);
@@ -362,17 +365,28 @@ async function afterTheRun(node: Node): Promise<string[]> {
 /** What a node still holds once every socket of the run has gone: its occupied channels (as the HTTP API lists them) and its connections (/health). */
 async function heldBy(node: Node): Promise<string> {
   const path = `/apps/${APP.id}/channels`;
-  const listed = (await (await fetch(`http://127.0.0.1:${node.port}${signedPath("GET", path, "", true)}`)).json()) as { channels: Record<string, unknown> };
+  const answered = await fetch(`http://127.0.0.1:${node.port}${signedPath("GET", path, "", true)}`);
+  // A node still writing its share back to a Redis that lost its data answers 503 meanwhile.
+  if (answered.status !== 200) return `Herald on ${node.port} answered ${answered.status} to ${path} after the run: ${await answered.text()}`;
+  const listed = (await answered.json()) as { channels: Record<string, unknown> };
   const { connections } = (await (await fetch(`http://127.0.0.1:${node.port}/health`)).json()) as { connections: number };
   const channels = Object.keys(listed.channels);
   return channels.length === 0 && connections === 0 ? "" : `Herald on ${node.port} still holds ${connections} connection(s) and channels ${JSON.stringify(channels.slice(0, 10))} after the run`;
 }
+
+const started = Date.now();
+/** Seconds since the fuzzer started, as the trails below say it. */
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(2)} s`;
+/** What the chaos did and when, to read an unbalanced webhook's trail against. */
+const blown: string[] = [];
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
 /** Where the app's occupancy and member webhooks go: each transition, counted by channel (and user). */
 async function webhookReceiver(): Promise<{ url: string; unbalanced: () => string[]; close: () => void }> {
   const arrivals = new Map<string, number>();
+  /** Each key's webhooks, in the order they came, for the trail of one that does not balance. */
+  const heard = new Map<string, string[]>();
   const server = http.createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += String(chunk)));
@@ -381,6 +395,7 @@ async function webhookReceiver(): Promise<{ url: string; unbalanced: () => strin
         count(`webhook ${name}`);
         const key = JSON.stringify(name.startsWith("member") ? [channel, user_id] : [channel]);
         arrivals.set(key, (arrivals.get(key) ?? 0) + (name === "channel_occupied" || name === "member_added" ? 1 : -1));
+        heard.set(key, [...(heard.get(key) ?? []), `${elapsed()} ${name}`]);
       }
       response.end();
     });
@@ -389,7 +404,7 @@ async function webhookReceiver(): Promise<{ url: string; unbalanced: () => strin
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
     // Once everyone left, each channel (and member) came and went as often.
-    unbalanced: () => [...arrivals].filter(([, balance]) => balance !== 0).map(([key, balance]) => `${key}: ${balance > 0 ? "arrived" : "left"} ${Math.abs(balance)} more time(s) than it ${balance > 0 ? "left" : "arrived"}`),
+    unbalanced: () => [...arrivals].filter(([, balance]) => balance !== 0).map(([key, balance]) => `${key}: ${balance > 0 ? "arrived" : "left"} ${Math.abs(balance)} more time(s) than it ${balance > 0 ? "left" : "arrived"} (${heard.get(key)!.join(", ")})`),
     close: () => server.close(),
   };
 }
@@ -437,12 +452,16 @@ async function chaos(until: number): Promise<void> {
   const blow = pick(BLOWS);
   if (blow === "thread") {
     count("chaos: a worker thread made to throw");
-    nodes[int(nodes.length)]!.crashThread();
+    const node = nodes[int(nodes.length)]!;
+    blown.push(`${elapsed()} a thread of ${node.port} made to throw`);
+    node.crashThread();
   } else if (blow === "outage") {
     count("chaos: Redis taken away");
     await redis!.kill();
+    blown.push(`${elapsed()} Redis away`);
     await sleep(200 + int(1800));
     await redis!.start();
+    blown.push(`${elapsed()} Redis back`);
   } else if (nodes.length > 1) {
     const graceful = blow !== "kill";
     count(blow === "kill" ? "chaos: a node killed and another started" : `chaos: a node stopped (SIGTERM)${blow === "stop" ? "" : " while Redis was away"} and another started`);
@@ -450,13 +469,21 @@ async function chaos(until: number): Promise<void> {
     const [dead] = nodes.splice(int(nodes.length), 1);
     // Stopped while Redis is away, it cannot say it leaves: the others must take it for dead once Redis is back.
     if (blow === "stop in outage") await redis!.kill();
+    blown.push(`${elapsed()} ${blow === "kill" ? "killing" : "stopping"} ${dead!.port}${blow === "stop in outage" ? ", Redis away" : ""}`);
     if (graceful) {
       const ended = await dead!.stop();
       if (ended) problems.push(ended);
     } else await dead!.kill();
+    blown.push(`${elapsed()} ${dead!.port} ended`);
     if (blow === "stop in outage") await redis!.start();
     // One that cannot start is a finding (one did: see bench/RESULTS.md, "Redis outages and nodes killed meanwhile").
-    await startNode(apps, args, expected).then((node) => nodes.push(node), (error: Error) => problems.push(`a node started in place of another: ${error.message}`));
+    await startNode(apps, args, expected).then(
+      (node) => {
+        nodes.push(node);
+        blown.push(`${elapsed()} ${node.port} started`);
+      },
+      (error: Error) => problems.push(`a node started in place of another: ${error.message}`),
+    );
   }
 }
 
@@ -482,8 +509,9 @@ if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
 // it had not sent, as the README says, and one stopped while Redis is away, which Redis then loses, is never
 // reported as gone: after those, the count is only shown.
 const webhooksMustBalance = BLOWS.every((blow) => blow === "thread" || blow === "outage" || blow === "stop");
-if (!ended && webhooksMustBalance) problems.push(...(await webhooksUnbalanced(receiver, 5000)));
-if (!ended && !webhooksMustBalance) console.log(`  channels and members whose webhooks do not balance after the chaos: ${(await webhooksUnbalanced(receiver, 3000)).length}`);
+const unbalanced = ended ? [] : await webhooksUnbalanced(receiver, webhooksMustBalance ? 5000 : 3000);
+if (webhooksMustBalance && unbalanced.length > 0) problems.push(...unbalanced, `what the chaos did: ${blown.join(", ")}`);
+if (!ended && !webhooksMustBalance) console.log(`  channels and members whose webhooks do not balance after the chaos: ${unbalanced.length}`);
 await Promise.all(nodes.map((node) => node.kill()));
 await redis?.kill();
 agent.destroy();
