@@ -51,6 +51,8 @@ function Console() {
   /** Whether the server has stopped sending: it says so once it has heard the page. */
   const [serverPaused, setServerPaused] = useState(false);
   const [feedState, setFeedState] = useState("connecting");
+  /** The app the server said it now sends the entries of: the feed is live for the picked app only once it has. */
+  const [watched, setWatched] = useState("");
   const feed = useRef<WebSocket | null>(null);
   const [attempt, setAttempt] = useState(0);
 
@@ -67,6 +69,7 @@ function Console() {
   );
 
   useEffect(() => {
+    setWatched("");
     let received = 0;
     // Entries are taken in batches, a few times a second, so a busy app does not re-render the page per entry.
     let arrived: Entry[] = [];
@@ -93,7 +96,8 @@ function Console() {
       if (message.kind === "hello") {
         setNode(message.node);
         setFeedState("live");
-      } else if (message.kind === "dropped") setServerDropped(message.count);
+      } else if (message.kind === "watching") setWatched(message.app);
+      else if (message.kind === "dropped") setServerDropped(message.count);
       else if (message.kind === "paused") setServerPaused(message.paused);
       else if (message.kind === "error") setProblem(message.message);
     };
@@ -145,7 +149,7 @@ function Console() {
           </select>
         </label>
         <span class="muted">
-          node {node || "…"} · feed {feedState}
+          node {node || "…"} · feed {feedState === "live" && watched !== appId ? "connecting" : feedState}
         </span>
       </header>
       <div class="columns">
