@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { nodeEntry } from "../src/cluster/node-entries.js";
 import { nodeChannelsKey, occupiedKey, subsKey } from "../src/cluster/redis-keys.js";
 import { nextCall, pusherClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
-import { FAST_TIMINGS, until, useTwoNodes, type TwoNodes } from "./helpers/cluster-nodes.js";
+import { FAST_TIMINGS, until, useTwoNodes, webhookEvents, type TwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
@@ -17,13 +17,7 @@ const env = { HERALD_TEST_TIMINGS: JSON.stringify({ ...FAST_TIMINGS, deadAfterMs
 const cluster = useTwoNodes(env);
 
 /** The occupancy and member webhooks received so far, as "event channel [user]". */
-function webhooks(nodes: TwoNodes): string[] {
-  return nodes.receiver.received.flatMap((request) => {
-    const webhook = serverSdk(nodes.nodeA.port, nodes.hooked).webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody });
-    expect(webhook.isValid()).toBe(true);
-    return (webhook.getEvents() as unknown as Array<{ name: string; channel: string; user_id?: string }>).map(({ name, channel, user_id }) => [name, channel, user_id].filter(Boolean).join(" "));
-  });
-}
+const webhooks = (nodes: TwoNodes) => webhookEvents(nodes.receiver, nodes.hooked, nodes.nodeA.port);
 
 async function connections(node: Herald): Promise<number> {
   return ((await (await fetch(`http://127.0.0.1:${node.port}/health`)).json()) as { connections: number }).connections;

@@ -97,9 +97,11 @@ export class RedisPresence implements Presence, NodeShare {
   async leave(app: App, channel: string, userId: string): Promise<boolean> {
     // Before Redis is caught up, the resync takes the member out and reports it.
     if (!this.recovery.writable) return true;
-    const left = (await this.departures.track(this.leaveFor(this.nodeId, app.id, channel, userId)).catch(() => -1)) !== 0;
-    if (left) this.confirmLeftLater(app, channel, userId, this.nodeId);
-    return left;
+    const left = await this.departures.track(this.leaveFor(this.nodeId, app.id, channel, userId)).catch(() => -1);
+    // Not for a member Redis did not hold from this node (2, presence-leave.lua), whose arrival
+    // was not reported either; but without an answer (-1) the script may have run: the confirmation finds out.
+    if (left === 1 || left === -1) this.confirmLeftLater(app, channel, userId, this.nodeId);
+    return left !== 0;
   }
 
   settled(): Promise<void> {

@@ -48,14 +48,29 @@ export function useTwoNodes(env: Record<string, string> = {}): TwoNodes {
   return nodes;
 }
 
-/** The channel webhooks received so far for `channel`, checked with the pusher SDK. */
+interface WebhookEvent {
+  name: string;
+  channel: string;
+  user_id?: string;
+}
+
+/** The events `receiver` got so far for `app`, each request checked with the pusher SDK. */
+function receivedEvents(receiver: WebhookReceiver, app: AppConfig, port: number): WebhookEvent[] {
+  return receiver.received.flatMap((request) => {
+    const webhook = serverSdk(port, app).webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody });
+    expect(webhook.isValid()).toBe(true);
+    return webhook.getEvents() as unknown as WebhookEvent[];
+  });
+}
+
+/** The occupancy and member webhooks `receiver` got so far for `app`, as "event channel [user]". */
+export function webhookEvents(receiver: WebhookReceiver, app: AppConfig, port: number): string[] {
+  return receivedEvents(receiver, app, port).map(({ name, channel, user_id }) => [name, channel, user_id].filter(Boolean).join(" "));
+}
+
+/** The channel webhooks received so far for `channel`. */
 export function occupancyEvents(nodes: TwoNodes, channel: string): string[] {
-  return nodes.receiver.received
-    .flatMap((request) => {
-      const webhook = serverSdk(nodes.nodeA.port, nodes.hooked).webhook({ headers: request.headers as Record<string, string>, rawBody: request.rawBody });
-      expect(webhook.isValid()).toBe(true);
-      return webhook.getEvents() as unknown as Array<{ name: string; channel: string }>;
-    })
+  return receivedEvents(nodes.receiver, nodes.hooked, nodes.nodeA.port)
     .filter((event) => event.channel === channel)
     .map((event) => event.name);
 }
