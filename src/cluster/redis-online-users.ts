@@ -61,7 +61,8 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   async wentOffline(app: App, userId: string): Promise<boolean> {
     // Before Redis is caught up, the resync takes the user offline there.
     if (!this.recovery.writable) return true;
-    return (await this.offlineFor(this.nodeId, app.id, userId).catch(() => 1)) === 1;
+    // Also one Redis did not hold from this node (2, went-offline.lua): its watchers heard it come online here.
+    return (await this.offlineFor(this.nodeId, app.id, userId).catch(() => 1)) !== 0;
   }
 
   async online(app: App, userIds: readonly string[]): Promise<string[]> {
