@@ -14,7 +14,8 @@
  * does not wait out production's holds.
  *
  * With `--redis` it starts a redis-server and two nodes on it, and spreads the input over
- * both. With `--chaos`, every few seconds: with `--redis`, Redis goes away for up to 2 s,
+ * both. With `--chaos`, every few seconds: with `--redis`, Redis goes away for up to 2 s
+ * (and comes back with its data or, at random, without, as one that lost its disk),
  * or a node is killed (SIGKILL) or stopped (SIGTERM, which must end with 0; sometimes while
  * Redis is away) and another started in its place; with `--workers` 2 or more, a worker
  * thread throws; `--blows` picks some of those (outage, kill, stop, stop in outage, thread).
@@ -35,6 +36,7 @@ import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
 import { FAST_TIMINGS } from "../test/helpers/fast-timings.js";
 import { freePort, startRedis } from "../test/helpers/redis-server.js";
+import { removeTempDirs } from "../test/helpers/temp-dir.js";
 import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
@@ -430,10 +432,12 @@ const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const apps = join(appsDir, "apps.json");
 const receiver = await webhookReceiver();
 writeFileSync(apps, JSON.stringify({ apps: [{ ...APP, webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] }] }));
-const redis = values.redis ? await startRedis() : undefined;
+// Persisted (appendonly), so that an outage can keep Redis's data, as most do.
+const redis = values.redis ? await startRedis({ persist: true }) : undefined;
 // As its nodes (endsWithUs), the redis-server and the apps file end with this process, whatever ends it.
 process.on("exit", () => {
   void redis?.kill();
+  removeTempDirs();
   rmSync(appsDir, { recursive: true, force: true });
 });
 const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
@@ -444,6 +448,14 @@ const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps,
 /** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
+
+/** Redis back after an outage, with its data or, at random, without. */
+async function comeBack(): Promise<void> {
+  const empty = int(2) === 0;
+  await redis!.start({ empty });
+  count(`chaos: Redis back ${empty ? "empty" : "with its data"}`);
+  blown.push(`${elapsed()} Redis back ${empty ? "empty" : "with its data"}`);
+}
 
 /** One blow of --chaos, after a pause: Redis away for up to 2 s, a node killed or stopped (Redis there or not) and another started in its place, or a worker thread failing. */
 async function chaos(until: number): Promise<void> {
@@ -460,8 +472,7 @@ async function chaos(until: number): Promise<void> {
     await redis!.kill();
     blown.push(`${elapsed()} Redis away`);
     await sleep(200 + int(1800));
-    await redis!.start();
-    blown.push(`${elapsed()} Redis back`);
+    await comeBack();
   } else if (nodes.length > 1) {
     const graceful = blow !== "kill";
     count(blow === "kill" ? "chaos: a node killed and another started" : `chaos: a node stopped (SIGTERM)${blow === "stop" ? "" : " while Redis was away"} and another started`);
@@ -475,7 +486,7 @@ async function chaos(until: number): Promise<void> {
       if (ended) problems.push(ended);
     } else await dead!.kill();
     blown.push(`${elapsed()} ${dead!.port} ended`);
-    if (blow === "stop in outage") await redis!.start();
+    if (blow === "stop in outage") await comeBack();
     // One that cannot start is a finding (one did: see bench/RESULTS.md, "Redis outages and nodes killed meanwhile").
     await startNode(apps, args, expected).then(
       (node) => {
@@ -504,10 +515,10 @@ if (ended) problems.push(ended);
 for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
 if (!ended) for (const node of nodes) problems.push(...(await afterTheRun(node)));
 if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
-// A thread that fails is a dead node's departure, webhooks included, and a Redis outage (it comes back empty)
-// or a node stopped are reported exactly, so webhooks must balance then too. A node killed loses the webhooks
-// it had not sent, as the README says, and one stopped while Redis is away, which Redis then loses, is never
-// reported as gone: after those, the count is only shown.
+// A thread that fails is a dead node's departure, webhooks included, and a Redis outage (Redis back with
+// its data or empty) or a node stopped are reported exactly, so webhooks must balance then too. A node killed
+// loses the webhooks it had not sent, as the README says, and one stopped while Redis is away is never
+// reported as gone if Redis then comes back empty: after those, the count is only shown.
 const webhooksMustBalance = BLOWS.every((blow) => blow === "thread" || blow === "outage" || blow === "stop");
 const unbalanced = ended ? [] : await webhooksUnbalanced(receiver, webhooksMustBalance ? 5000 : 3000);
 if (webhooksMustBalance && unbalanced.length > 0) problems.push(...unbalanced, `what the chaos did: ${blown.join(", ")}`);

@@ -5,9 +5,10 @@ import { tempDir } from "./temp-dir.js";
 
 export interface RedisServer {
   readonly url: string;
-  /** Stops Redis (SIGKILL, like a crash); `start()` brings it back on the same port, empty. */
+  /** Stops Redis (SIGKILL, like a crash); `start()` brings it back on the same port, empty unless it persists. */
   kill(): Promise<void>;
-  start(): Promise<void>;
+  /** `empty`: a Redis that persists comes back without its data too, as one whose disk was lost. */
+  start(options?: { empty?: boolean }): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -27,7 +28,6 @@ function bindable(port: number): Promise<boolean> {
   });
 }
 
-/** With `persist`, Redis writes every change to an append-only file and reloads it on `start()`. */
 /** Runs `redis-server args` and resolves once its output says `ready` (a server's "Ready to accept connections" by default). */
 export function spawnRedisServer(args: string[], ready = "Ready to accept connections"): Promise<ChildProcess> {
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -41,6 +41,7 @@ export function spawnRedisServer(args: string[], ready = "Ready to accept connec
   });
 }
 
+/** With `persist`, Redis writes every change to an append-only file and reloads it on `start()`. */
 export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
   if (spawnSync("redis-server", ["--version"]).error) {
     throw new Error(
@@ -48,13 +49,14 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
     );
   }
   const port = await freePort();
-  const persistence = options.persist
-    ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", tempDir("redis")]
-    : ["--appendonly", "no"];
+  const newDir = () => (options.persist ? tempDir("redis") : "");
+  let dir = newDir();
   let child: ChildProcess | undefined;
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
-    async start() {
+    async start({ empty = false } = {}) {
+      if (empty) dir = newDir();
+      const persistence = options.persist ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir] : ["--appendonly", "no"];
       child = await spawnRedisServer(["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence]);
     },
     async kill() {
