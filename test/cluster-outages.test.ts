@@ -1,18 +1,19 @@
 /**
- * Who arrives while Redis is away, and leaves after it is back but before its node wrote
- * it there again (the resync, two reconnect delays later; Redis kept its data). A member
- * was never reported as added, so it is not reported as removed either; the channel's
- * subscribers hear it come and go, and a signed-in user's watchers hear it go online and offline.
+ * Redis outages where Redis kept its data. A node writes its members and users again two
+ * reconnect delays after Redis is back (the resync). Who arrived while Redis was away and
+ * leaves before that was never reported as added, so it is not reported as removed either;
+ * the channel's subscribers hear it come and go, and a signed-in user's watchers hear it go
+ * online and offline. And a resync that another outage overtakes is not sent.
  */
 import { describe, expect, it } from "vitest";
-import { pusherClient, serverSdk, signedIn, subscribed } from "./helpers/clients.js";
+import { pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV, until, webhookEvents } from "./helpers/cluster-nodes.js";
-import { startHerald, type AppConfig } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 
-describe.skipIf(SKIP_REDIS_TESTS)("arrivals during a Redis outage that leave before the resync", () => {
-  it("reports neither the arrival nor the departure of such a member by webhook, and tells subscribers and watchers both", { timeout: 30_000 }, async () => {
+describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () => {
+  it("reports neither the arrival nor the departure of a member who came during the outage and left before the resync, and tells subscribers and watchers both", { timeout: 30_000 }, async () => {
     const durable = await startRedis({ persist: true });
     const receiver = await startWebhookReceiver();
     const hooked: AppConfig = { id: "ow-hooked", key: "ow-hooked-key", secret: "ow-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
@@ -50,6 +51,33 @@ describe.skipIf(SKIP_REDIS_TESTS)("arrivals during a Redis outage that leave bef
       await node.stop();
       await durable.kill();
       await receiver.close();
+    }
+  });
+
+  it("sends no resync of an outage that another outage overtook", { timeout: 30_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const node = await startHerald({ args: ["--redis", durable.url], env: FAST_TIMINGS_ENV });
+    const lines = (text: string) => node.logs.filter((line) => line.msg.includes(text)).length;
+    try {
+      const member = pusherClient(node.port, DEMO_APP, { user: { user_id: "stays" } });
+      await subscribed(member, "presence-overtaken");
+      await durable.kill();
+      await until(() => lines("is unreachable") === 1, "the first outage");
+      await durable.start();
+      await until(() => lines("channel counts to Redis again") === 1, "the first reconnect");
+      // Away again before the first reconnect's resync (2 s after it here), and past it.
+      await durable.kill();
+      await until(() => lines("is unreachable") === 2, "the second outage");
+      await sleep(2500);
+      await durable.start();
+      // The later marker: the second reconnect's resync.
+      await until(() => lines("presence members written to Redis again") > 0, "the second reconnect's resync", 10_000);
+      // Sent, the first one's would have failed (Redis away): "writing this node's presence members to Redis again failed".
+      expect(node.logs.filter((line) => line.msg.includes("presence members"))).toEqual([expect.objectContaining({ added: 0, removed: 0 })]);
+      member.disconnect();
+    } finally {
+      await node.stop();
+      await durable.kill();
     }
   });
 });
