@@ -11,8 +11,10 @@
  * - "during an outage": the shared store (Redis) is unreachable; the node keeps
  *   serving its own clients and must never throw or queue without bound. After it,
  *   whether the store kept its data or lost it, what changed meanwhile is still
- *   reported once per cluster transition, and what did not change is not reported
- *   (redis-recovery.ts; test/cluster-data-loss.test.ts).
+ *   reported once per cluster transition, and what did not change is not reported,
+ *   also for a write the store carried out whose answer the outage cut
+ *   (redis-recovery.ts, redis-departures.ts; test/cluster-data-loss.test.ts,
+ *   test/cluster-outages.test.ts).
  * - a method that may answer "at once or later" returns a value or a promise:
  *   a single process answers at once, so its subscriptions complete synchronously.
  */

@@ -100,11 +100,12 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
         const current = ++round;
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;
-          void occupancy.resync();
+          const counts = occupancy.resync();
           // Into data Redis kept, the wait for the others is here (into a Redis that lost it, the recovery waited).
           if (!lost) await new Promise((resolve) => setTimeout(resolve, othersBackMs).unref());
           // Sent in the middle of the next recovery, it took members out of the shares being put back.
           if (current === round && recovery.writable) await resyncOthers();
+          await counts;
         });
       };
       commands.on("ready", recover);

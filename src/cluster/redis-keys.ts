@@ -44,6 +44,15 @@ export function vacatingKey(appId: string, channel: string): string {
   return `herald:{${appId}}:vacating:${channel}`;
 }
 
+/**
+ * Set by the script that made an arrival (channel_occupied, member_added) or confirmed a
+ * departure, under a token unique to that write: its node reads it back (and deletes it)
+ * when the answer did not come (Redis went away meanwhile), to report what it did once.
+ */
+export function answerKey(appId: string, token: string): string {
+  return `herald:{${appId}}:answer:${token}`;
+}
+
 /** Hash: user id → user_info (JSON) of a presence channel's members. */
 export function membersKey(appId: string, channel: string): string {
   return `herald:{${appId}}:members:${channel}`;

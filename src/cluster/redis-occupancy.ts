@@ -27,7 +27,7 @@ import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface OccupancyCommands {
-  heraldSetCount(subs: string, occupied: string, vacating: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
+  heraldSetCount(subs: string, occupied: string, vacating: string, answer: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
 }
 
 export class RedisOccupancy implements Occupancy, NodeShare {
@@ -50,8 +50,8 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     private readonly recovery: RedisRecovery,
   ) {
     this.countsNotWritten = new OutageWarning(log, "could not update the channel's count in Redis");
-    this.commands = defineScripts<OccupancyCommands>(redis, { heraldSetCount: { file: "set-count.lua", keys: 3 } });
-    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
+    this.commands = defineScripts<OccupancyCommands>(redis, { heraldSetCount: { file: "set-count.lua", keys: 4 } });
+    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS, nodeId);
   }
 
   changed(app: App, channel: string): void {
@@ -81,7 +81,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     await forgetNodeSet(this.redis, nodeChannelsKey(deadNodeId), 2, async ([appId, channel]) => {
       const app = this.apps.byId(appId!);
       if (!app) return;
-      const transition = await this.commands.heraldSetCount(subsKey(app.id, channel!), occupiedKey(app.id), vacatingKey(app.id, channel!), deadNodeId, 0, channel!, MARKER_TTL_MS);
+      const transition = await this.setCount(app, channel!, deadNodeId, 0).write;
       if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
     });
   }
@@ -93,25 +93,40 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     this.reported.set(key, entry);
     if (!this.recovery.writable) return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
+    const { write, answer } = this.setCount(app, channel, this.nodeId, count);
+    const occupied = () => this.events.heard(app) && this.events.channelOccupied(app, channel);
     this.departures
-      .track(this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, count, channel, MARKER_TTL_MS))
+      .track(write)
       .then((transition) => {
         entry.written = count;
         if (count === 0 && this.channels.forApp(app.id).subscriptionCount(channel) === 0) {
           this.reported.delete(key);
           this.redis.srem(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
         }
-        if (transition === 1 && this.events.heard(app)) this.events.channelOccupied(app, channel);
-        else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
+        if (transition === 1) {
+          this.departures.answered(answer);
+          occupied();
+        } else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
       })
-      .catch((error: unknown) => this.countsNotWritten.warn({ err: String(error), appId: app.id, channel }));
+      .catch((error: unknown) => {
+        this.countsNotWritten.warn({ err: String(error), appId: app.id, channel });
+        // Redis may have carried the write out: what it made is reported once Redis is back (redis-departures.ts).
+        if (count > 0) this.departures.unansweredArrival(answer, occupied);
+        else this.confirmVacatedLater(app, channel, this.nodeId, false);
+      });
+  }
+
+  /** Writes `node`'s count of the channel: 1 when that occupied it, -1 when that vacated it, else 0. */
+  private setCount(app: App, channel: string, node: string, count: number): { write: Promise<number>; answer: string } {
+    const answer = this.departures.answerKey(app.id);
+    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, MARKER_TTL_MS), answer };
   }
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
-  private confirmVacatedLater(app: App, channel: string, vacatedBy: string): void {
+  private confirmVacatedLater(app: App, channel: string, vacatedBy: string, answered = true): void {
     // When nobody hears of it, there is nothing to wait for.
     if (!this.events.heard(app)) return;
-    this.departures.confirmLater(vacatingKey(app.id, channel), subsKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel));
+    this.departures.confirmLater(app.id, vacatingKey(app.id, channel), subsKey(app.id, channel), vacatedBy, () => this.events.channelVacated(app, channel), answered);
   }
 
   /** Puts back the counts Redis held of this node's before it lost its data; what they change is not reported. */
@@ -120,7 +135,8 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     await Promise.all(
       held.map(async ({ app, channel, written }) => {
         await this.redis.sadd(nodeChannelsKey(this.nodeId), nodeEntry(app.id, channel));
-        await this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), this.nodeId, written, channel, MARKER_TTL_MS);
+        const { write, answer } = this.setCount(app, channel, this.nodeId, written);
+        if ((await write) === 1) this.departures.answered(answer);
       }),
     );
     return held.length + (await this.departures.restore());

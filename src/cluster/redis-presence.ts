@@ -28,7 +28,7 @@ import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface PresenceCommands {
-  heraldJoin(members: string, nodes: string, leaving: string, user: string, info: string, max: number, node: string): Promise<[number, string[]?]>;
+  heraldJoin(members: string, nodes: string, leaving: string, answer: string, user: string, info: string, max: number, node: string, answerTtlMs: number): Promise<[number, string[]?]>;
   heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string, markerTtlMs: number): Promise<number>;
 }
 
@@ -55,40 +55,41 @@ export class RedisPresence implements Presence, NodeShare {
   ) {
     this.localJoins = new OutageWarning(log, "presence join answered from this node only: Redis is unreachable");
     this.commands = defineScripts<PresenceCommands>(redis, {
-      heraldJoin: { file: "presence-join.lua", keys: 3 },
+      heraldJoin: { file: "presence-join.lua", keys: 4 },
       heraldLeave: { file: "presence-leave.lua", keys: 3 },
     });
-    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS);
+    this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS, nodeId);
   }
 
   /** `announce` undefined: a resync, whose caller tells the nodes (memberCame). */
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: () => PresenceData, announce?: ChannelMessage): Promise<ClusterJoin> {
     const entry = nodeEntry(app.id, channel, userId);
     const info = JSON.stringify(userInfo ?? null);
+    const answer = this.departures.answerKey(app.id);
+    const reportAdded = () => this.events.heard(app) && this.events.memberAdded(app, channel, userId);
+    let sent = false;
     try {
       this.recovery.assertWritable();
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
       if (firstOnNode) this.redis.sadd(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
-      const [added, flat] = await this.commands.heraldJoin(
-        membersKey(app.id, channel),
-        memberNodesKey(app.id, channel, userId),
-        leavingKey(app.id, channel, userId),
-        userId,
-        info,
-        app.maxPresenceMembersPerChannel,
-        this.nodeId,
-      );
+      sent = true;
+      const [added, flat] = await this.joinAs(app, channel, userId, info, answer, app.maxPresenceMembersPerChannel);
       if (added === -1) {
         if (firstOnNode) this.redis.srem(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       this.written.set(entry, info);
-      if (added === 1 && this.events.heard(app)) this.events.memberAdded(app, channel, userId);
+      if (added === 1) {
+        this.departures.answered(answer);
+        reportAdded();
+      }
       if (added >= 1 && announce) this.broker.publish(announce);
       return { ok: true, added: added >= 1, members: presenceDataOf(flat ?? []) };
     } catch (error) {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.localJoins.warn({ err: String(error), appId: app.id, channel });
+      // Sent, the join may have been carried out: what it made is reported once Redis is back (redis-departures.ts).
+      if (sent) this.departures.unansweredArrival(answer, reportAdded);
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
@@ -100,7 +101,7 @@ export class RedisPresence implements Presence, NodeShare {
     const left = await this.departures.track(this.leaveFor(this.nodeId, app.id, channel, userId)).catch(() => -1);
     // Not for a member Redis did not hold from this node (2, presence-leave.lua), whose arrival
     // was not reported either; but without an answer (-1) the script may have run: the confirmation finds out.
-    if (left === 1 || left === -1) this.confirmLeftLater(app, channel, userId, this.nodeId);
+    if (left === 1 || left === -1) this.confirmLeftLater(app, channel, userId, this.nodeId, left === 1);
     return left !== 0;
   }
 
@@ -137,7 +138,9 @@ export class RedisPresence implements Presence, NodeShare {
       held.map(async ([entry, info]) => {
         const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
         await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
-        await this.commands.heraldJoin(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, info, NO_LIMIT, this.nodeId);
+        const answer = this.departures.answerKey(appId);
+        const [added] = await this.joinAs({ id: appId }, channel, userId, info, answer, NO_LIMIT);
+        if (added === 1) this.departures.answered(answer);
       }),
     );
     return held.length + (await this.departures.restore());
@@ -182,6 +185,11 @@ export class RedisPresence implements Presence, NodeShare {
     return true;
   }
 
+  /** Adds this node's socket of the user to the channel in Redis; the answer key takes the arrival it makes (redis-departures.ts). */
+  private joinAs(app: Pick<App, "id">, channel: string, userId: string, info: string, answer: string, max: number): Promise<[number, string[]?]> {
+    return this.commands.heraldJoin(membersKey(app.id, channel), memberNodesKey(app.id, channel, userId), leavingKey(app.id, channel, userId), answer, userId, info, max, this.nodeId, MARKER_TTL_MS);
+  }
+
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
     const entry = nodeEntry(appId, channel, userId);
     this.redis.srem(nodeMembersKey(nodeId), entry).catch(() => undefined);
@@ -191,10 +199,10 @@ export class RedisPresence implements Presence, NodeShare {
   }
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
-  private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string): void {
+  private confirmLeftLater(app: App, channel: string, userId: string, leftVia: string, answered = true): void {
     // When nobody hears of it, there is nothing to wait for.
     if (!this.events.heard(app)) return;
-    this.departures.confirmLater(leavingKey(app.id, channel, userId), memberNodesKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId));
+    this.departures.confirmLater(app.id, leavingKey(app.id, channel, userId), memberNodesKey(app.id, channel, userId), leftVia, () => this.events.memberRemoved(app, channel, userId), answered);
   }
 }
 

@@ -31,7 +31,7 @@ export interface NodeShare {
 export class RedisRecovery {
   /** App id → the generation of its data this node wrote into. */
   private readonly generations = new Map<string, string>();
-  /** Bumped on each recovery, so that one cut short by another outage does not open the gate. */
+  /** Bumped on each recovery and outage, so that one cut short by another outage does not open the gate. */
   private round = 0;
   private caughtUp = true;
   private watch: NodeJS.Timeout | undefined;
@@ -41,7 +41,11 @@ export class RedisRecovery {
     private readonly apps: AppRegistry,
     private readonly log: Logger,
   ) {
-    redis.on("close", () => (this.caughtUp = false));
+    // An outage also ends a recovery under way: the next reconnect's starts over.
+    redis.on("close", () => {
+      this.caughtUp = false;
+      this.round += 1;
+    });
   }
 
   /** Whether this node's writes may go to Redis: connected, and its share back where Redis lost it. */

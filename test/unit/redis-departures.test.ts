@@ -1,10 +1,13 @@
 /**
  * A departure whose hold ends while Redis is away: confirmed once Redis is back, even
  * when Redis came back empty, and not when another node put back what it had emptied.
+ * A write carried out whose answer did not come: what it made is reported once.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisDepartures } from "../../src/cluster/redis-departures.js";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { MARKER_TTL_MS, RedisDepartures } from "../../src/cluster/redis-departures.js";
 import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "../helpers/redis.js";
 
 describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts empty", () => {
@@ -23,13 +26,13 @@ describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts 
   });
 
   it("confirms a departure Redis was away for once, after its marker is set again, unless what it emptied came back", async () => {
-    const departures = new RedisDepartures(redis, 100);
+    const departures = new RedisDepartures(redis, 100, "n1");
     const reported: string[] = [];
     // As set-count.lua leaves them: each marker names this node, and nothing holds either channel.
     await redis.set("marker:left", "n1");
     await redis.set("marker:back", "n1");
-    departures.confirmLater("marker:left", "subs:left", "n1", () => reported.push("left"));
-    departures.confirmLater("marker:back", "subs:back", "n1", () => reported.push("back"));
+    departures.confirmLater("app", "marker:left", "subs:left", "n1", () => reported.push("left"));
+    departures.confirmLater("app", "marker:back", "subs:back", "n1", () => reported.push("back"));
     await server.kill();
     // The holds end while Redis is away: their confirmations fail, and settled() does not wait for Redis.
     await departures.settled();
@@ -51,14 +54,60 @@ describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts 
     expect(await departures.restore()).toBe(0);
   });
 
+  it("does not set again, into a Redis that lost its data, the marker of a departure whose write got no answer", async () => {
+    const departures = new RedisDepartures(redis, 100, "n1");
+    const reported: string[] = [];
+    // The write that would have set its marker failed as Redis went away: it may never have been carried out.
+    departures.confirmLater("app", "marker:unanswered", "subs:unanswered", "n1", () => reported.push("unanswered"), false);
+    await server.kill();
+    await departures.settled();
+    await server.start();
+    await expect.poll(() => redis.status, { timeout: 5000 }).toBe("ready");
+    expect(await departures.restore()).toBe(0);
+    departures.retry();
+    await departures.settled();
+    expect(reported).toEqual([]);
+  });
+
   it("lets a later departure under the same marker take the place of the earlier", async () => {
-    const departures = new RedisDepartures(redis, 100);
+    const departures = new RedisDepartures(redis, 100, "n1");
     const reported: string[] = [];
     await redis.set("marker:twice", "n1");
-    departures.confirmLater("marker:twice", "subs:twice", "n1", () => reported.push("first"));
-    departures.confirmLater("marker:twice", "subs:twice", "n1", () => reported.push("second"));
+    departures.confirmLater("app", "marker:twice", "subs:twice", "n1", () => reported.push("first"));
+    departures.confirmLater("app", "marker:twice", "subs:twice", "n1", () => reported.push("second"));
     await departures.settled();
     expect(reported).toEqual(["second"]);
     expect(await departures.restore()).toBe(0);
+  });
+
+  it("confirms a departure again, as stands, when the confirmation was carried out and its answer did not come; only once", async () => {
+    const confirm = readFileSync(resolve(import.meta.dirname, "../../src/cluster/scripts/confirm-departure.lua"), "utf8");
+    const send = () => redis.eval(confirm, 3, "marker:lost", "subs:lost", "answer:lost", "n1", MARKER_TTL_MS);
+    await redis.set("marker:lost", "n1");
+    // The first is carried out (its answer, lost to an outage, was 1); the marker is gone.
+    expect(await send()).toBe(1);
+    expect(await redis.exists("marker:lost")).toBe(0);
+    // Sent again once Redis is back: still 1, and then no more.
+    expect(await send()).toBe(1);
+    expect(await send()).toBe(0);
+  });
+
+  it("reports an arrival whose write got no answer once Redis is back, if the write made it", async () => {
+    const departures = new RedisDepartures(redis, 100, "n1");
+    const reported: string[] = [];
+    const made = departures.answerKey("app");
+    const notMade = departures.answerKey("app");
+    expect(made).not.toBe(notMade);
+    // As set-count.lua and presence-join.lua leave an arrival they made under the write's answer key.
+    await redis.set(made, "1", "PX", MARKER_TTL_MS);
+    departures.unansweredArrival(made, () => reported.push("made"));
+    departures.unansweredArrival(notMade, () => reported.push("not made"));
+    departures.retry();
+    await departures.settled();
+    expect(reported).toEqual(["made"]);
+    expect(await redis.exists(made)).toBe(0);
+    departures.retry();
+    await departures.settled();
+    expect(reported).toEqual(["made"]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import * as keys from "../../src/cluster/redis-keys.js";
 
 /** Each builder with placeholder arguments, as the README writes the key. */
-const PLACEHOLDERS: Record<string, string> = { appId: "{app}", channel: "{channel}", userId: "{user}", nodeId: "{node}" };
+const PLACEHOLDERS: Record<string, string> = { appId: "{app}", channel: "{channel}", userId: "{user}", nodeId: "{node}", token: "{token}" };
 
 function written(builder: (...args: string[]) => string): string {
   const names = /\(([^)]*)\)/.exec(builder.toString())![1]!.split(",").map((name) => name.trim().split(":")[0]!);

@@ -1,10 +1,13 @@
--- KEYS: subs hash, occupied set, vacating marker. ARGV: node, its count, channel, marker TTL. Returns 1 occupied, -1 vacated, 0 neither. */
+-- KEYS: subs hash, occupied set, vacating marker, answer key. ARGV: node, its count, channel,
+-- marker TTL. Returns 1 occupied (also left under the answer key, for a write whose answer
+-- does not come: redis-departures.ts), -1 vacated, 0 neither.
 local before = redis.call('HLEN', KEYS[1])
 if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
 local after = redis.call('HLEN', KEYS[1])
 if before == 0 and after > 0 then
   redis.call('SADD', KEYS[2], ARGV[3])
   if redis.call('DEL', KEYS[3]) == 1 then return 0 end
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[4])
   return 1
 end
 if before > 0 and after == 0 then
