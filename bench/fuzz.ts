@@ -275,6 +275,8 @@ async function repeat(until: number, work: () => Promise<void>): Promise<void> {
 }
 
 interface Node {
+  /** "node N", as its webhooks and the trails name it. */
+  readonly name: string;
   readonly port: number;
   readonly opsPort: number;
   /** Kills it on purpose (SIGKILL), which is then no problem. */
@@ -300,8 +302,13 @@ const problems: string[] = [];
 let nodeEnded: (what: string) => void = () => undefined;
 const anyNodeEnded = new Promise<string>((resolveEnded) => (nodeEnded = resolveEnded));
 
-/** Herald as a user starts it, with the ops port on; its error lines, but those `expected`, go to `problems`. */
-async function startNode(apps: string, args: string[], expected: (entry: LogEntry) => boolean): Promise<Node> {
+let nodesStarted = 0;
+
+/** Herald as a user starts it, with the ops port on; its error lines, but those `expected`, go to `problems`. Its webhooks name it (`?node=N`), for the trails. */
+async function startNode(args: string[], expected: (entry: LogEntry) => boolean): Promise<Node> {
+  const name = `node ${++nodesStarted}`;
+  const apps = join(appsDir, `apps-${nodesStarted}.json`);
+  writeFileSync(apps, JSON.stringify({ apps: [{ ...APP, webhooks: [{ url: `${receiver.url}?node=${nodesStarted}`, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] }] }));
   const opsPort = await freePort();
   const root = resolve(import.meta.dirname, "../..");
   // A node taken for dead after 3 s of silence, not 1.5: two nodes of two threads and the fuzzer share this machine's cores.
@@ -315,7 +322,7 @@ async function startNode(apps: string, args: string[], expected: (entry: LogEntr
       const entry = JSON.parse(line) as LogEntry;
       if (typeof entry.port === "number") resolvePort(entry.port);
       // What the node says of Redis and of other nodes, into the chaos's trail.
-      if (entry.level >= 30 && /Redis|node /.test(entry.msg)) blown.push(`${elapsed()} ${port ?? "a node starting"} says: ${entry.msg.slice(0, 60)}`);
+      if (entry.level >= 30 && /Redis|node /.test(entry.msg)) blown.push(`${elapsed()} ${name} (${port ?? "starting"}) says: ${entry.msg.slice(0, 60)}`);
       if (entry.level < 50) return;
       if (expected(entry)) count(`logged, as the chaos makes it: ${entry.msg.slice(0, 40)}`);
       else problems.push(line);
@@ -342,6 +349,7 @@ async function startNode(apps: string, args: string[], expected: (entry: LogEntr
       child.kill("SIGTERM");
     });
   return {
+    name,
     port,
     opsPort,
     kill,
@@ -378,7 +386,7 @@ async function heldBy(node: Node): Promise<string> {
 
 const started = Date.now();
 /** Seconds since the fuzzer started, as the trails below say it. */
-const elapsed = () => `${((Date.now() - started) / 1000).toFixed(2)} s`;
+const elapsed = (at = Date.now()) => `${((at - started) / 1000).toFixed(2)} s`;
 /** What the chaos did and when, to read an unbalanced webhook's trail against. */
 const blown: string[] = [];
 
@@ -393,11 +401,13 @@ async function webhookReceiver(): Promise<{ url: string; unbalanced: () => strin
     let body = "";
     request.on("data", (chunk: Buffer) => (body += String(chunk)));
     request.on("end", () => {
-      for (const { name, channel, user_id } of (JSON.parse(body) as { events: Array<{ name: string; channel: string; user_id?: string }> }).events) {
+      const { time_ms, events } = JSON.parse(body) as { time_ms: number; events: Array<{ name: string; channel: string; user_id?: string }> };
+      const sender = new URL(request.url!, "http://x").searchParams.get("node");
+      for (const { name, channel, user_id } of events) {
         count(`webhook ${name}`);
         const key = JSON.stringify(name.startsWith("member") ? [channel, user_id] : [channel]);
         arrivals.set(key, (arrivals.get(key) ?? 0) + (name === "channel_occupied" || name === "member_added" ? 1 : -1));
-        heard.set(key, [...(heard.get(key) ?? []), `${elapsed()} ${name}`]);
+        heard.set(key, [...(heard.get(key) ?? []), `${elapsed(time_ms)} ${name} by node ${sender}`]);
       }
       response.end();
     });
@@ -429,9 +439,7 @@ async function leftBehind(nodes: Node[], ms: number): Promise<string[]> {
 }
 
 const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
-const apps = join(appsDir, "apps.json");
 const receiver = await webhookReceiver();
-writeFileSync(apps, JSON.stringify({ apps: [{ ...APP, webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] }] }));
 // Persisted (appendonly), so that an outage can keep Redis's data, as most do.
 const redis = values.redis ? await startRedis({ persist: true }) : undefined;
 // As its nodes (endsWithUs), the redis-server and the apps file end with this process, whatever ends it.
@@ -444,7 +452,7 @@ const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] :
 // A Redis taken away on purpose is said at error level (redis-broker.ts), and so is a thread asked to fail; nothing else is expected.
 const ASKED = "a crash asked for by a test";
 const expected = ({ msg, why, err }: LogEntry) => values.chaos === true && (/^Redis at .* is unreachable/.test(msg) || why === ASKED || err?.message === ASKED);
-const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(apps, args, expected)));
+const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(args, expected)));
 /** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
@@ -465,7 +473,7 @@ async function chaos(until: number): Promise<void> {
   if (blow === "thread") {
     count("chaos: a worker thread made to throw");
     const node = nodes[int(nodes.length)]!;
-    blown.push(`${elapsed()} a thread of ${node.port} made to throw`);
+    blown.push(`${elapsed()} a thread of ${node.name} made to throw`);
     node.crashThread();
   } else if (blow === "outage") {
     count("chaos: Redis taken away");
@@ -480,18 +488,18 @@ async function chaos(until: number): Promise<void> {
     const [dead] = nodes.splice(int(nodes.length), 1);
     // Stopped while Redis is away, it cannot say it leaves: the others must take it for dead once Redis is back.
     if (blow === "stop in outage") await redis!.kill();
-    blown.push(`${elapsed()} ${blow === "kill" ? "killing" : "stopping"} ${dead!.port}${blow === "stop in outage" ? ", Redis away" : ""}`);
+    blown.push(`${elapsed()} ${blow === "kill" ? "killing" : "stopping"} ${dead!.name}${blow === "stop in outage" ? ", Redis away" : ""}`);
     if (graceful) {
       const ended = await dead!.stop();
       if (ended) problems.push(ended);
     } else await dead!.kill();
-    blown.push(`${elapsed()} ${dead!.port} ended`);
+    blown.push(`${elapsed()} ${dead!.name} ended`);
     if (blow === "stop in outage") await comeBack();
     // One that cannot start is a finding (one did: see bench/RESULTS.md, "Redis outages and nodes killed meanwhile").
-    await startNode(apps, args, expected).then(
+    await startNode(args, expected).then(
       (node) => {
         nodes.push(node);
-        blown.push(`${elapsed()} ${node.port} started`);
+        blown.push(`${elapsed()} ${node.name} started`);
       },
       (error: Error) => problems.push(`a node started in place of another: ${error.message}`),
     );
