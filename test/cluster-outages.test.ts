@@ -5,12 +5,23 @@
  * the channel's subscribers hear it come and go, and a signed-in user's watchers hear it go
  * online and offline. And a resync that another outage overtakes is not sent.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV, until, webhookEvents } from "./helpers/cluster-nodes.js";
 import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
+
+/** The app's answer keys (redis-keys.ts) in Redis now. */
+async function answerKeys(url: string, appId: string): Promise<string[]> {
+  const redis = new Redis(url);
+  try {
+    return await redis.keys(`herald:{${appId}}:answer:*`);
+  } finally {
+    redis.disconnect();
+  }
+}
 
 describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () => {
   it("reports neither the arrival nor the departure of a member who came during the outage and left before the resync, and tells subscribers and watchers both", { timeout: 30_000 }, async () => {
@@ -46,6 +57,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await expect.poll(() => webhookEvents(receiver, hooked, node.port).includes("channel_occupied ow-marker"), { timeout: 5000 }).toBe(true);
       expect(webhookEvents(receiver, hooked, node.port).filter((event) => event.startsWith("member"))).toEqual(["member_added presence-ow stays"]);
       expect(await (await serverSdk(node.port, hooked).get({ path: "/channels/presence-ow/users" })).json()).toEqual({ users: [{ id: "stays" }] });
+      // Each arrival's answer was read, so nothing of them is left in Redis (redis-departures.ts).
+      expect(await answerKeys(durable.url, hooked.id)).toEqual([]);
       for (const open of [stays, marker]) open.disconnect();
     } finally {
       await node.stop();
@@ -74,6 +87,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await until(() => lines("presence members written to Redis again") > 0, "the second reconnect's resync", 10_000);
       // Sent, the first one's would have failed (Redis away): "writing this node's presence members to Redis again failed".
       expect(node.logs.filter((line) => line.msg.includes("presence members"))).toEqual([expect.objectContaining({ added: 0, removed: 0 })]);
+      // An app nobody hears (no webhooks): no arrival keeps an answer.
+      expect(await answerKeys(durable.url, DEMO_APP.id)).toEqual([]);
       member.disconnect();
     } finally {
       await node.stop();

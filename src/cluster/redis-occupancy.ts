@@ -27,7 +27,7 @@ import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface OccupancyCommands {
-  heraldSetCount(subs: string, occupied: string, vacating: string, answer: string, node: string, count: number, channel: string, markerTtlMs: number): Promise<number>;
+  heraldSetCount(subs: string, occupied: string, vacating: string, answer: string, node: string, count: number, channel: string, markerTtlMs: number, answerTtlMs: number): Promise<number>;
 }
 
 export class RedisOccupancy implements Occupancy, NodeShare {
@@ -81,7 +81,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     await forgetNodeSet(this.redis, nodeChannelsKey(deadNodeId), 2, async ([appId, channel]) => {
       const app = this.apps.byId(appId!);
       if (!app) return;
-      const transition = await this.setCount(app, channel!, deadNodeId, 0).write;
+      const transition = await this.setCount(app, channel!, deadNodeId, 0, false).write;
       if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
     });
   }
@@ -93,7 +93,9 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     this.reported.set(key, entry);
     if (!this.recovery.writable) return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
-    const { write, answer } = this.setCount(app, channel, this.nodeId, count);
+    // An arrival nobody hears of needs no answer kept.
+    const heard = this.events.heard(app);
+    const { write, answer } = this.setCount(app, channel, this.nodeId, count, heard);
     const occupied = () => this.events.heard(app) && this.events.channelOccupied(app, channel);
     this.departures
       .track(write)
@@ -103,7 +105,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
           this.reported.delete(key);
           this.redis.srem(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
         }
-        if (transition === 1) {
+        if (transition === 1 && heard) {
           this.departures.answered(answer);
           occupied();
         } else if (transition === -1) this.confirmVacatedLater(app, channel, this.nodeId);
@@ -111,15 +113,15 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       .catch((error: unknown) => {
         this.countsNotWritten.warn({ err: String(error), appId: app.id, channel });
         // Redis may have carried the write out: what it made is reported once Redis is back (redis-departures.ts).
-        if (count > 0) this.departures.unansweredArrival(answer, occupied);
+        if (count > 0 && heard) this.departures.unansweredArrival(answer, occupied);
         else this.confirmVacatedLater(app, channel, this.nodeId, false);
       });
   }
 
-  /** Writes `node`'s count of the channel: 1 when that occupied it, -1 when that vacated it, else 0. */
-  private setCount(app: App, channel: string, node: string, count: number): { write: Promise<number>; answer: string } {
+  /** Writes `node`'s count of the channel: 1 when that occupied it (kept under `answer` if `keepAnswer`), -1 when that vacated it, else 0. */
+  private setCount(app: App, channel: string, node: string, count: number, keepAnswer: boolean): { write: Promise<number>; answer: string } {
     const answer = this.departures.answerKey(app.id);
-    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, MARKER_TTL_MS), answer };
+    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, MARKER_TTL_MS, keepAnswer ? MARKER_TTL_MS : 0), answer };
   }
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */
@@ -135,8 +137,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     await Promise.all(
       held.map(async ({ app, channel, written }) => {
         await this.redis.sadd(nodeChannelsKey(this.nodeId), nodeEntry(app.id, channel));
-        const { write, answer } = this.setCount(app, channel, this.nodeId, written);
-        if ((await write) === 1) this.departures.answered(answer);
+        await this.setCount(app, channel, this.nodeId, written, false).write;
       }),
     );
     return held.length + (await this.departures.restore());

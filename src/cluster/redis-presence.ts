@@ -67,19 +67,21 @@ export class RedisPresence implements Presence, NodeShare {
     const info = JSON.stringify(userInfo ?? null);
     const answer = this.departures.answerKey(app.id);
     const reportAdded = () => this.events.heard(app) && this.events.memberAdded(app, channel, userId);
+    // An arrival nobody hears of needs no answer kept.
+    const heard = this.events.heard(app);
     let sent = false;
     try {
       this.recovery.assertWritable();
       // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
       if (firstOnNode) this.redis.sadd(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
       sent = true;
-      const [added, flat] = await this.joinAs(app, channel, userId, info, answer, app.maxPresenceMembersPerChannel);
+      const [added, flat] = await this.joinAs(app, channel, userId, info, app.maxPresenceMembersPerChannel, answer, heard);
       if (added === -1) {
         if (firstOnNode) this.redis.srem(nodeMembersKey(this.nodeId), entry).catch(() => undefined);
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       this.written.set(entry, info);
-      if (added === 1) {
+      if (added === 1 && heard) {
         this.departures.answered(answer);
         reportAdded();
       }
@@ -89,7 +91,7 @@ export class RedisPresence implements Presence, NodeShare {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.localJoins.warn({ err: String(error), appId: app.id, channel });
       // Sent, the join may have been carried out: what it made is reported once Redis is back (redis-departures.ts).
-      if (sent) this.departures.unansweredArrival(answer, reportAdded);
+      if (sent && heard) this.departures.unansweredArrival(answer, reportAdded);
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
@@ -138,9 +140,7 @@ export class RedisPresence implements Presence, NodeShare {
       held.map(async ([entry, info]) => {
         const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
         await this.redis.sadd(nodeMembersKey(this.nodeId), entry);
-        const answer = this.departures.answerKey(appId);
-        const [added] = await this.joinAs({ id: appId }, channel, userId, info, answer, NO_LIMIT);
-        if (added === 1) this.departures.answered(answer);
+        await this.joinAs({ id: appId }, channel, userId, info, NO_LIMIT, this.departures.answerKey(appId), false);
       }),
     );
     return held.length + (await this.departures.restore());
@@ -185,9 +185,9 @@ export class RedisPresence implements Presence, NodeShare {
     return true;
   }
 
-  /** Adds this node's socket of the user to the channel in Redis; the answer key takes the arrival it makes (redis-departures.ts). */
-  private joinAs(app: Pick<App, "id">, channel: string, userId: string, info: string, answer: string, max: number): Promise<[number, string[]?]> {
-    return this.commands.heraldJoin(membersKey(app.id, channel), memberNodesKey(app.id, channel, userId), leavingKey(app.id, channel, userId), answer, userId, info, max, this.nodeId, MARKER_TTL_MS);
+  /** Adds this node's socket of the user to the channel in Redis; with `keepAnswer`, `answer` keeps the arrival it makes (redis-departures.ts). */
+  private joinAs(app: Pick<App, "id">, channel: string, userId: string, info: string, max: number, answer: string, keepAnswer: boolean): Promise<[number, string[]?]> {
+    return this.commands.heraldJoin(membersKey(app.id, channel), memberNodesKey(app.id, channel, userId), leavingKey(app.id, channel, userId), answer, userId, info, max, this.nodeId, keepAnswer ? MARKER_TTL_MS : 0);
   }
 
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {

@@ -1,13 +1,13 @@
 -- KEYS: subs hash, occupied set, vacating marker, answer key. ARGV: node, its count, channel,
--- marker TTL. Returns 1 occupied (also left under the answer key, for a write whose answer
--- does not come: redis-departures.ts), -1 vacated, 0 neither.
+-- marker TTL, answer TTL. Returns 1 occupied (also left under the answer key when its TTL is
+-- not 0, for a write whose answer does not come: redis-departures.ts), -1 vacated, 0 neither.
 local before = redis.call('HLEN', KEYS[1])
 if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
 local after = redis.call('HLEN', KEYS[1])
 if before == 0 and after > 0 then
   redis.call('SADD', KEYS[2], ARGV[3])
   if redis.call('DEL', KEYS[3]) == 1 then return 0 end
-  redis.call('SET', KEYS[4], '1', 'PX', ARGV[4])
+  if tonumber(ARGV[5]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[5]) end
   return 1
 end
 if before > 0 and after == 0 then
