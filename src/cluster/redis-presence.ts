@@ -65,10 +65,10 @@ export class RedisPresence implements Presence, NodeShare {
   async join(app: App, channel: string, userId: string, userInfo: unknown, firstOnNode: boolean, localMembers?: () => PresenceData, announce?: ChannelMessage): Promise<ClusterJoin> {
     const entry = nodeEntry(app.id, channel, userId);
     const info = JSON.stringify(userInfo ?? null);
-    const answer = this.departures.answerKey(app.id);
-    const reportAdded = () => this.events.heard(app) && this.events.memberAdded(app, channel, userId);
     // An arrival nobody hears of needs no answer kept.
     const heard = this.events.heard(app);
+    const answer = this.departures.answerKey(app.id);
+    const reportAdded = () => this.events.heard(app) && this.events.memberAdded(app, channel, userId);
     let sent = false;
     try {
       this.recovery.assertWritable();
