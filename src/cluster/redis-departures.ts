@@ -83,6 +83,9 @@ export class RedisDepartures {
    * no answer, so it may not have been carried out.
    */
   confirmLater(appId: string, marker: string, emptied: string, seenBy: string, report: () => void, answered = true): void {
+    // A write without an answer adds nothing to a departure held under its marker: had it been
+    // carried out and made one, that departure would be the same (this node's marker, same hold).
+    if (!answered && this.held.has(marker)) return;
     clearTimeout(this.held.get(marker)?.timer);
     const departure: Departure = { marker, answer: this.answerKey(appId), emptied, seenBy, report, answered };
     departure.timer = setTimeout(() => {

@@ -69,6 +69,24 @@ describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts 
     expect(reported).toEqual([]);
   });
 
+  it("keeps a departure held under a marker when a later write under it gets no answer", async () => {
+    const departures = new RedisDepartures(redis, 100, "n1");
+    const reported: string[] = [];
+    await redis.set("marker:kept", "n1");
+    departures.confirmLater("app", "marker:kept", "subs:kept", "n1", () => reported.push("kept"));
+    await server.kill();
+    // Its confirmation fails; then a resync's write of the same (empty) count fails too, as Redis went away again.
+    await departures.settled();
+    departures.confirmLater("app", "marker:kept", "subs:kept", "n1", () => reported.push("unanswered"), false);
+    await server.start();
+    await expect.poll(() => redis.status, { timeout: 5000 }).toBe("ready");
+    // Into the empty Redis, the held departure's marker is set again: it is still the one held.
+    expect(await departures.restore()).toBe(1);
+    departures.retry();
+    await departures.settled();
+    expect(reported).toEqual(["kept"]);
+  });
+
   it("lets a later departure under the same marker take the place of the earlier", async () => {
     const departures = new RedisDepartures(redis, 100, "n1");
     const reported: string[] = [];
