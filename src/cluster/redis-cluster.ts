@@ -94,17 +94,15 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
         ]);
       /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
       let recovering: Promise<unknown> = Promise.resolve();
-      /** Bumped on each recovery: the members' resync of one that another outage overtook is not sent. */
-      let round = 0;
       const recover = () => {
-        const current = ++round;
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;
+          const epoch = recovery.epoch;
           const counts = occupancy.resync();
           // Into data Redis kept, the wait for the others is here (into a Redis that lost it, the recovery waited).
           if (!lost) await new Promise((resolve) => setTimeout(resolve, othersBackMs).unref());
-          // Sent in the middle of the next recovery, it took members out of the shares being put back.
-          if (current === round && recovery.writable) await resyncOthers();
+          // Not once another outage overtook it: sent in the middle of the next recovery, it took members out of the shares being put back.
+          if (recovery.epoch === epoch) await resyncOthers();
           await counts;
         });
       };

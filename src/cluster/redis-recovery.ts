@@ -48,6 +48,11 @@ export class RedisRecovery {
     });
   }
 
+  /** Moves on with each recovery and each outage: what was true at one value still holds while it has not moved. */
+  get epoch(): number {
+    return this.round;
+  }
+
   /** Whether this node's writes may go to Redis: connected, and its share back where Redis lost it. */
   get writable(): boolean {
     return this.caughtUp && this.redis.status === "ready";
