@@ -159,9 +159,13 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
 function client(target: RedisTarget, subscriber: boolean): Redis {
   const options: RedisOptions = {
     lazyConnect: true,
-    // Commands fail at once while Redis is away, so nothing piles up in memory.
+    // Commands fail at once while Redis is away, so nothing piles up in memory; and those
+    // on their way when the connection closes fail then too (0), not sent again on the next
+    // connection, into a Redis that may have restarted empty before this node recovers:
+    // a write resent so was answered by the new Redis as if it were the old (a channel_vacated
+    // lost). Failed, the write is one without an answer, which redis-departures.ts settles.
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     // A Redis that hangs instead of closing must not collect unanswered commands for ever.
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
