@@ -24,11 +24,17 @@ export function splitNodeEntry(entry: string, count: number): string[] {
 }
 
 /**
+ * A member no entry can be (each has a newline), which keeps a node's set in Redis
+ * while the node holds nothing: a set without it is one Redis lost (node-set-keeper.ts).
+ */
+export const NODE_SET_MARK = "";
+
+/**
  * Visits the entries of a node set (split into `count` parts), one at a time, as
  * the survivors of a dead node and a node resyncing after an outage both do.
  */
 export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<unknown>): Promise<void> {
-  for (const entry of await redis.smembers(key)) await visit(splitNodeEntry(entry, count));
+  for (const entry of await redis.smembers(key)) if (entry !== NODE_SET_MARK) await visit(splitNodeEntry(entry, count));
 }
 
 /** Undoes every entry of a dead node's set, then drops the set. */

@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import type { ClusterMembership } from "./cluster.js";
 import { ClusterStartError } from "./errors.js";
 import { NodeLiveness } from "./node-liveness.js";
+import { NodeSetKeeper } from "./node-set-keeper.js";
 import { RedisBroker } from "./redis-broker.js";
 import { RedisOccupancy } from "./redis-occupancy.js";
 import { RedisConnectionCounts } from "./redis-connection-counts.js";
@@ -108,6 +109,8 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
       };
       commands.on("ready", recover);
       recovery.watchForLoss(recover);
+      const nodeSets = new NodeSetKeeper(commands, [occupancy.nodeSet(), presence.nodeSet(), onlineUsers.nodeSet()], recovery, log);
+      nodeSets.start();
       const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
       connectionCounts.start();
       const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
@@ -146,6 +149,7 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
           recovery.stop();
           occupancy.stop();
           presence.stop();
+          await nodeSets.stop();
           await connectionCounts.stop();
           await liveness.stop();
           await broker.close();

@@ -18,6 +18,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
+import type { NodeSet } from "./node-set-keeper.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
@@ -66,6 +67,11 @@ export class RedisOccupancy implements Occupancy, NodeShare {
   async occupiedChannels(appId: string, prefix: string): Promise<string[]> {
     const names = await readClusterState("channel lists", () => this.redis.smembers(occupiedKey(appId)));
     return prefix ? names.filter((name) => name.startsWith(prefix)) : names;
+  }
+
+  /** Its node set, for NodeSetKeeper: a channel whose count Redis may hold. */
+  nodeSet(): NodeSet {
+    return { key: nodeChannelsKey(this.nodeId), of: "channels", entries: () => this.reported.keys() };
   }
 
   settled(): Promise<void> {

@@ -11,6 +11,7 @@ import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
+import type { NodeSet } from "./node-set-keeper.js";
 import type { ClusterEvents, LocalNode, OnlineUsers } from "./cluster.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
@@ -74,6 +75,11 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     } catch {
       return userIds.filter((userId) => this.local.hasUser(app.id, userId));
     }
+  }
+
+  /** Its node set, for NodeSetKeeper. */
+  nodeSet(): NodeSet {
+    return { key: nodeUsersKey(this.nodeId), of: "signed-in users", entries: () => this.written };
   }
 
   /** Takes a dead node's users offline, telling their watchers of each now offline everywhere. */

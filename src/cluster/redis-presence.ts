@@ -19,6 +19,7 @@ import { inJsonString, presenceData, type PresenceData } from "../protocol/serve
 import type { Logger } from "../logger.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
+import type { NodeSet } from "./node-set-keeper.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
@@ -105,6 +106,11 @@ export class RedisPresence implements Presence, NodeShare {
     // was not reported either; but without an answer (-1) the script may have run: the confirmation finds out.
     if (left === 1 || left === -1) this.confirmLeftLater(app, channel, userId, this.nodeId, left === 1);
     return left !== 0;
+  }
+
+  /** Its node set, for NodeSetKeeper. */
+  nodeSet(): NodeSet {
+    return { key: nodeMembersKey(this.nodeId), of: "presence members", entries: () => this.written.keys() };
   }
 
   settled(): Promise<void> {

@@ -55,7 +55,7 @@ async function startClusterNode(dir: string): Promise<{ port: number; child: Chi
 }
 
 /** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
-export async function startRedisCluster(): Promise<{ nodes: string; stop(): void; restartShardOf(key: string): Promise<void> }> {
+export async function startRedisCluster(): Promise<{ nodes: string; stop(): void; restartShardOf(key: string): Promise<void>; cli(...args: string[]): string }> {
   const dir = tempDir("redis-cluster");
   const ports: number[] = [];
   const children: ChildProcess[] = [];
@@ -67,12 +67,14 @@ export async function startRedisCluster(): Promise<{ nodes: string; stop(): void
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
   execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
   await clusterOk(ports[0]!);
+  /** redis-cli in cluster mode (-c: to the shard of the key). */
+  const cli = (...args: string[]) => execFileSync("redis-cli", ["-c", "-p", String(ports[0]), ...args]).toString();
   return {
     nodes: nodes.join(","),
+    cli,
     stop: () => children.forEach((child) => child.kill("SIGKILL")),
     /** Kills the master that holds `key` and starts it again on its port, empty (its nodes.conf keeps its place in the cluster). */
     async restartShardOf(key) {
-      const cli = (...args: string[]) => execFileSync("redis-cli", ["-p", String(ports[0]), ...args]).toString();
       const slot = Number(cli("cluster", "keyslot", key));
       const owner = cli("cluster", "nodes")
         .split("\n")
