@@ -17,13 +17,15 @@
  * both. With `--chaos`, every few seconds: with `--redis`, Redis goes away for up to 2 s
  * (and comes back with its data or, at random, without, as one that lost its disk),
  * or a node is killed (SIGKILL) or stopped (SIGTERM, which must end with 0; sometimes while
- * Redis is away) and another started in its place; with `--workers` 2 or more, a worker
- * thread throws; `--blows` picks some of those (outage, kill, stop, stop in outage, thread).
+ * Redis is away) and another started in its place; with `--redis-cluster` (two nodes on a
+ * Redis Cluster of three shards, not persisted) one shard restarts empty, or a node is
+ * killed or stopped; with `--workers` 2 or more, a worker thread throws; `--blows` picks
+ * some of those (outage, kill, stop, stop in outage, shard, thread).
  * The nodes may log that Redis is unreachable and that the thread asked to fail was
  * started again, and nothing else, and must end up holding nothing of the dead nodes' and
  * threads' sockets.
  *
- *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis] [--chaos [--blows outage,stop]]
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,17 +38,32 @@ import WebSocket from "ws";
 import { channelAuthString, hmacSha256Hex, md5Hex, userAuthString } from "../src/protocol/signatures.js";
 import { FAST_TIMINGS } from "../test/helpers/fast-timings.js";
 import { freePort, startRedis } from "../test/helpers/redis-server.js";
+import { startRedisCluster } from "../test/helpers/redis.js";
 import { removeTempDirs } from "../test/helpers/temp-dir.js";
 import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" } },
+  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, "redis-cluster": { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" } },
 });
-/** What --chaos may do: to a cluster (--redis), take Redis away and kill or stop nodes; to worker threads, make one throw. `--blows` picks some. */
-const BLOWS = (values.chaos ? [...(values.redis ? (["outage", "kill", "stop", "stop in outage"] as const) : []), ...(Number(values.workers) > 1 ? (["thread"] as const) : [])] : []).filter((blow) => values.blows === undefined || values.blows.split(",").includes(blow));
-if (values.chaos && BLOWS.length === 0) {
-  console.error("--chaos needs --redis (Redis taken away, nodes killed) or --workers 2 or more (threads made to fail), and --blows, if given, some of those: outage, kill, stop, stop in outage, thread.");
+/**
+ * What --chaos may do: to a cluster on Redis (--redis), take Redis away and kill or stop nodes; on a Redis
+ * Cluster (--redis-cluster), restart a shard empty and kill or stop nodes; to worker threads, make one throw.
+ * `--blows` picks some.
+ */
+const BLOWS = (
+  values.chaos
+    ? [
+        ...(values.redis ? (["outage", "kill", "stop", "stop in outage"] as const) : []),
+        ...(values["redis-cluster"] ? (["shard", "kill", "stop"] as const) : []),
+        ...(Number(values.workers) > 1 ? (["thread"] as const) : []),
+      ]
+    : []
+).filter((blow) => values.blows === undefined || values.blows.split(",").includes(blow));
+if ((values.chaos && BLOWS.length === 0) || (values.redis && values["redis-cluster"])) {
+  console.error(
+    "--chaos needs --redis (Redis taken away, nodes killed), --redis-cluster (a shard restarted, nodes killed) or --workers 2 or more (threads made to fail), and --blows, if given, some of those: outage, kill, stop, stop in outage, shard, thread. --redis and --redis-cluster do not go together.",
+  );
   process.exit(2);
 }
 const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
@@ -442,18 +459,20 @@ const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const receiver = await webhookReceiver();
 // Persisted (appendonly), so that an outage can keep Redis's data, as most do.
 const redis = values.redis ? await startRedis({ persist: true }) : undefined;
-// As its nodes (endsWithUs), the redis-server and the apps file end with this process, whatever ends it.
+const redisCluster = values["redis-cluster"] ? await startRedisCluster() : undefined;
+// As its nodes (endsWithUs), the redis-servers and the apps file end with this process, whatever ends it.
 process.on("exit", () => {
   void redis?.kill();
+  redisCluster?.stop();
   removeTempDirs();
   rmSync(appsDir, { recursive: true, force: true });
 });
-const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : [])];
+const args = ["--workers", values.workers!, ...(redis ? ["--redis", redis.url] : []), ...(redisCluster ? ["--redis-cluster", redisCluster.nodes] : [])];
 // A Redis taken away on purpose is said at error level (redis-broker.ts), and so is a thread asked to fail; nothing else is expected.
 const ASKED = "a crash asked for by a test";
 const expected = ({ msg, why, err }: LogEntry) => values.chaos === true && (/^Redis at .* is unreachable/.test(msg) || why === ASKED || err?.message === ASKED);
-const nodes = await Promise.all((redis ? [0, 1] : [0]).map(() => startNode(args, expected)));
-/** Each call goes to the nodes in turn: with --redis, what one node does the other hears of. */
+const nodes = await Promise.all((redis || redisCluster ? [0, 1] : [0]).map(() => startNode(args, expected)));
+/** Each call goes to the nodes in turn: on Redis, what one node does the other hears of. */
 let turn = 0;
 const next = () => nodes[turn++ % nodes.length]!;
 
@@ -475,6 +494,12 @@ async function chaos(until: number): Promise<void> {
     const node = nodes[int(nodes.length)]!;
     blown.push(`${elapsed()} a thread of ${node.name} made to throw`);
     node.crashThread();
+  } else if (blow === "shard") {
+    const shard = int(3);
+    count("chaos: a Redis Cluster shard restarted empty");
+    blown.push(`${elapsed()} restarting shard ${shard}`);
+    await redisCluster!.restartShard(shard);
+    blown.push(`${elapsed()} shard ${shard} back, empty`);
   } else if (blow === "outage") {
     count("chaos: Redis taken away");
     await redis!.kill();
@@ -506,7 +531,7 @@ async function chaos(until: number): Promise<void> {
   }
 }
 
-console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}${values.chaos ? `, with chaos (${BLOWS.join(", ")})` : ""}, seed ${values.seed}`);
+console.log(`npm run fuzz: ${values.seconds} s of bad input at Herald --workers ${values.workers}${redis ? ", two nodes on Redis" : ""}${redisCluster ? ", two nodes on a Redis Cluster" : ""}${values.chaos ? `, with chaos (${BLOWS.join(", ")})` : ""}, seed ${values.seed}`);
 const until = Date.now() + Number(values.seconds) * 1000;
 const run = Promise.all([
   ...Array.from({ length: 3 }, () => repeat(until, () => socketLife(next().port))),
@@ -527,12 +552,13 @@ if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
 // its data or empty) or a node stopped are reported exactly, so webhooks must balance then too. A node killed
 // loses the webhooks it had not sent, as the README says, and one stopped while Redis is away is never
 // reported as gone if Redis then comes back empty: after those, the count is only shown.
-const webhooksMustBalance = BLOWS.every((blow) => blow === "thread" || blow === "outage" || blow === "stop");
+const webhooksMustBalance = BLOWS.every((blow) => blow === "thread" || blow === "outage" || blow === "stop" || blow === "shard");
 const unbalanced = ended ? [] : await webhooksUnbalanced(receiver, webhooksMustBalance ? 5000 : 3000);
 if (webhooksMustBalance && unbalanced.length > 0) problems.push(...unbalanced, `what the chaos did: ${blown.join(", ")}`);
 if (!ended && !webhooksMustBalance) console.log(`  channels and members whose webhooks do not balance after the chaos: ${unbalanced.length}`);
 await Promise.all(nodes.map((node) => node.kill()));
 await redis?.kill();
+redisCluster?.stop();
 agent.destroy();
 receiver.close();
 console.log(problems.length === 0 ? `no error logged${values.chaos ? " but the chaos's own" : ""}, no thread restarted unasked, still answering, nothing left behind${webhooksMustBalance ? ", webhooks balanced" : ""}` : `PROBLEMS:\n${problems.join("\n")}`);

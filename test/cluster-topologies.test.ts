@@ -4,9 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV } from "./helpers/fast-timings.js";
-import { DEMO_APP, startHerald } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
+import { until, webhookEvents } from "./helpers/cluster-nodes.js";
+import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 import { SKIP_REDIS_TESTS, startRedis, startRedisCluster, startSentinel } from "./helpers/redis.js";
-import { nodeMembersKey } from "../src/cluster/redis-keys.js";
+import { generationKey, nodeMembersKey } from "../src/cluster/redis-keys.js";
 
 describe.skipIf(SKIP_REDIS_TESTS)("a cluster on other Redis topologies", () => {
   it("finds Redis through Redis Sentinel with --redis-sentinels", { timeout: 20_000 }, async () => {
@@ -81,45 +83,81 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster on other Redis topologies", () => {
     }
   });
 
-  it("writes a node's record of its members back when the Redis Cluster shard that holds it restarts empty, so they are removed when the node dies", { timeout: 40_000 }, async () => {
+  it("removes a member who left while the Redis Cluster shard holding its node's record was down and came back empty", { timeout: 40_000 }, async () => {
     const redisCluster = await startRedisCluster();
     const args = ["--redis-cluster", redisCluster.nodes];
-    // One after the other, so that the first is node 1: its members' set (slot 12313) is on
-    // another shard than the app's data (slot 7244), which therefore stays.
-    const doomed = await startHerald({ args, env: FAST_TIMINGS_ENV });
-    const survivor = await startHerald({ args, env: FAST_TIMINGS_ENV });
+    // One after the other, so that the first is node 1.
+    const first = await startHerald({ args, env: FAST_TIMINGS_ENV });
+    const second = await startHerald({ args, env: FAST_TIMINGS_ENV });
     try {
-      const node = doomed.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
+      const node = first.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
       expect(node).toBe(1);
-      const ada = pusherClient(doomed.port, DEMO_APP, { user: { user_id: "ada" } });
+      // Only the node's record is lost: the app's data (and its generation) is on another shard.
+      const shard = redisCluster.shardOf(nodeMembersKey("1"));
+      expect(shard).not.toBe(redisCluster.shardOf(generationKey(DEMO_APP.id)));
+      const ada = pusherClient(first.port, DEMO_APP, { user: { user_id: "ada" } });
       await subscribed(ada, "presence-cl-record");
-      const bob = pusherClient(survivor.port, DEMO_APP, { user: { user_id: "bob" } });
+      const carl = pusherClient(first.port, DEMO_APP, { user: { user_id: "carl" } });
+      await subscribed(carl, "presence-cl-record");
+      const bob = pusherClient(second.port, DEMO_APP, { user: { user_id: "bob" } });
       const members = (await subscribed(bob, "presence-cl-record")) as { members: object };
-      expect(Object.keys(members.members).sort()).toEqual(["ada", "bob"]);
+      expect(Object.keys(members.members).sort()).toEqual(["ada", "bob", "carl"]);
 
-      await redisCluster.restartShardOf(nodeMembersKey("1"));
-      await expect.poll(() => doomed.logs.some((line) => line.msg.startsWith("Redis lost this node's record of its presence members")), { timeout: 10_000 }).toBe(true);
-      expect(doomed.logs.filter((line) => line.msg.startsWith("Redis lost its data"))).toEqual([]);
-      // The same shard held the live nodes' heartbeats (herald:nodes): the doomed node must be
-      // among them again, or nobody would take it for dead (its next beat, within 250 ms).
-      await expect.poll(() => redisCluster.cli("zscore", "herald:nodes", "1").trim(), { timeout: 5000 }).not.toBe("");
-
-      const removed = nextCall<{ id: string }>(15_000);
-      bob.channel("presence-cl-record").bind("pusher:member_removed", removed.callback);
-      doomed.process.kill("SIGKILL");
-      expect(await removed.promise).toMatchObject({ id: "ada" });
-      const users = await serverSdk(survivor.port, DEMO_APP).get({ path: "/channels/presence-cl-record/users" });
-      expect(await users.json()).toEqual({ users: [{ id: "bob" }] });
+      await redisCluster.stopShard(shard);
+      await until(() => first.logs.some((line) => line.msg.includes("is unreachable")), "the first node to lose the shard");
+      // Ada leaves while her node cannot write it: carl, on the same node, hears it at once.
+      const heardByCarl = nextCall<{ id: string }>();
+      carl.channel("presence-cl-record").bind("pusher:member_removed", heardByCarl.callback);
+      const heardByBob = nextCall<{ id: string }>(20_000);
+      bob.channel("presence-cl-record").bind("pusher:member_removed", heardByBob.callback);
+      ada.disconnect();
+      expect(await heardByCarl.promise).toMatchObject({ id: "ada" });
+      await redisCluster.startShard(shard);
+      // Back, the node finds its record gone, writes it again from what Redis last took of it,
+      // and its resync then finds ada there and not on the node: removed, and the other node told.
+      expect(await heardByBob.promise).toMatchObject({ id: "ada" });
+      await until(() => first.logs.some((line) => line.msg.includes("presence members written to Redis again")), "the first node's resync", 10_000);
+      const users = await serverSdk(second.port, DEMO_APP).get({ path: "/channels/presence-cl-record/users" });
+      expect(((await users.json()) as { users: Array<{ id: string }> }).users.map(({ id }) => id).sort()).toEqual(["bob", "carl"]);
       bob.disconnect();
-      // Neither node's sets stay behind: the dead one's the survivor dropped, and a node
-      // that stops takes its marks out, so its emptied sets go.
-      const survivorNode = survivor.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
-      await survivor.stop();
-      const sets = [node, survivorNode].flatMap((id) => ["channels", "members", "users"].map((kind) => `herald:node:${String(id)}:${kind}`));
+      carl.disconnect();
+      // Neither node's sets stay behind: a node that stops takes its marks out, so its emptied sets go.
+      const secondNode = second.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
+      await Promise.all([first.stop(), second.stop()]);
+      const sets = [node, secondNode].flatMap((id) => ["channels", "members", "users"].map((kind) => `herald:node:${String(id)}:${kind}`));
       expect(sets.filter((key) => redisCluster.cli("exists", key).trim() !== "0")).toEqual([]);
     } finally {
-      await Promise.all([doomed.stop(), survivor.stop()]);
+      await Promise.all([first.stop(), second.stop()]);
       redisCluster.stop();
+    }
+  });
+
+  it("reports a channel occupied once when the Redis Cluster shard holding its app's data restarts empty and a node writes right after", { timeout: 40_000 }, async () => {
+    const redisCluster = await startRedisCluster();
+    const receiver = await startWebhookReceiver();
+    const hooked: AppConfig = { id: "cl-shard-hooked", key: "cl-shard-hooked-key", secret: "cl-shard-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated"] }] };
+    // Production timings: the app's generation, which says Redis lost the data, is read every 3 s.
+    const args = ["--redis-cluster", redisCluster.nodes];
+    const [first, second] = await Promise.all([startHerald({ apps: [hooked], args }), startHerald({ apps: [hooked], args })]);
+    try {
+      const events = () => webhookEvents(receiver, hooked, first.port);
+      const ada = pusherClient(first.port, hooked);
+      await subscribed(ada, "cl-shard-occupied");
+      await until(() => events().length === 1, "channel_occupied");
+      await redisCluster.restartShardOf(generationKey(hooked.id));
+      // At once, on the other node: a count written into the emptied shard would be the channel's first.
+      const bob = pusherClient(second.port, hooked);
+      await subscribed(bob, "cl-shard-occupied");
+      await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.startsWith("Redis lost its data"))), "both nodes to put their share back", 10_000);
+      await until(() => [first, second].every((node) => node.logs.some((line) => line.msg.startsWith("writing this node's channel counts to Redis again"))), "both nodes to write their counts again", 10_000);
+      ada.disconnect();
+      bob.disconnect();
+      await until(() => events().includes("channel_vacated cl-shard-occupied"), "channel_vacated", 10_000);
+      expect(events()).toEqual(["channel_occupied cl-shard-occupied", "channel_vacated cl-shard-occupied"]);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      redisCluster.stop();
+      await receiver.close();
     }
   });
 });

@@ -21,7 +21,7 @@ import { RedisOnlineUsers } from "./redis-online-users.js";
 import { RedisPresence } from "./redis-presence.js";
 import { RedisRecovery } from "./redis-recovery.js";
 import { TIMINGS } from "../timings.js";
-import { NODE_NUMBER_KEY } from "./redis-keys.js";
+import { NODE_NUMBER_KEY, NODES_KEY, nodeChannelsKey, nodeMembersKey, nodeUsersKey } from "./redis-keys.js";
 
 const RAISE_NODE_NUMBER = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end";
 /** How long start-up waits for Redis before giving up with a message. */
@@ -63,7 +63,7 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
   commands.on("ready", raiseNodeNumber);
   const raising = setInterval(() => commands.status === "ready" && raiseNodeNumber(), TIMINGS.heartbeatMs);
   raising.unref();
-  const recovery = new RedisRecovery(commands, apps, log);
+  const recovery = new RedisRecovery(commands, apps, log, [NODES_KEY, nodeChannelsKey(nodeId), nodeMembersKey(nodeId), nodeUsersKey(nodeId)]);
   await recovery.join();
 
   return {
@@ -93,12 +93,15 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
             (error: unknown) => log.warn({ err: String(error) }, "writing this node's signed-in users to Redis again failed: users who left while Redis was away may stay online until the next reconnect"),
           ),
         ]);
+      const nodeSets = new NodeSetKeeper(commands, [occupancy.nodeSet(), presence.nodeSet(), onlineUsers.nodeSet()], recovery, log);
       /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
       let recovering: Promise<unknown> = Promise.resolve();
       const recover = () => {
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;
           const epoch = recovery.epoch;
+          // This node's own sets first: the resyncs read them for what left meanwhile, and a Redis Cluster shard that restarted may have lost them alone.
+          await nodeSets.check();
           const counts = occupancy.resync();
           // Into data Redis kept, the wait for the others is here (into a Redis that lost it, the recovery waited).
           if (!lost) await new Promise((resolve) => setTimeout(resolve, othersBackMs).unref());
@@ -109,7 +112,6 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
       };
       commands.on("ready", recover);
       recovery.watchForLoss(recover);
-      const nodeSets = new NodeSetKeeper(commands, [occupancy.nodeSet(), presence.nodeSet(), onlineUsers.nodeSet()], recovery, log);
       nodeSets.start();
       const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
       connectionCounts.start();

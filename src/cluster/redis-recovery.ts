@@ -12,11 +12,17 @@
  *
  * Redis lost an app's data when `herald:{app}:generation`, a random value the first
  * node wrote, is gone or changed (the first node back writes a new one). It is read on
- * each reconnect, and every heartbeat: a shard of a Redis Cluster that restarts alone
- * closes no connection the node waits on.
+ * each reconnect, and every heartbeat.
+ *
+ * A shard of a Redis Cluster that restarts closes only its own connection: the cluster
+ * stays connected, and answers CLUSTERDOWN until the shard is back in. That is an
+ * outage too (until then a write to the shard's slots fails, and the first after would
+ * find it empty and report what was there as new), whose recovery the heartbeat tries
+ * until every shard this node writes to answers: the apps' (their generations) and
+ * those of `nodeKeys`.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
 import { TIMINGS } from "../timings.js";
@@ -35,17 +41,29 @@ export class RedisRecovery {
   private round = 0;
   private caughtUp = true;
   private watch: NodeJS.Timeout | undefined;
+  private readonly clustered: boolean;
+  /** A recovery under way, so that the heartbeat does not start another on a Redis Cluster. */
+  private recovering = false;
+  /** A Redis Cluster's recovery has failed since the last that went through: said once, not per heartbeat. */
+  private failing = false;
+  /** A loss a recovery found and did not see through: the next one puts the share back again (the generation is taken since). */
+  private lossPending = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly apps: AppRegistry,
     private readonly log: Logger,
+    /** The keys this node writes besides the apps': on a Redis Cluster, read before a recovery goes ahead. */
+    private readonly nodeKeys: readonly string[] = [],
   ) {
     // An outage also ends a recovery under way: the next reconnect's starts over.
-    redis.on("close", () => {
+    const outage = () => {
       this.caughtUp = false;
       this.round += 1;
-    });
+    };
+    redis.on("close", outage);
+    this.clustered = redis instanceof Cluster;
+    if (this.clustered) redis.on("-node", outage);
   }
 
   /** Moves on with each recovery and each outage: what was true at one value still holds while it has not moved. */
@@ -69,9 +87,10 @@ export class RedisRecovery {
     await this.lostData();
   }
 
-  /** Calls `lost` when a heartbeat finds an app's data gone while connected. */
+  /** Calls `lost` when a heartbeat finds an app's data gone while connected, or, on a Redis Cluster, a shard's outage not yet recovered from. */
   watchForLoss(lost: () => void): void {
     this.watch = setInterval(() => {
+      if (this.clustered && !this.caughtUp && !this.recovering && this.redis.status === "ready") return lost();
       if (!this.writable) return;
       this.changedGenerations().then((changed) => changed && this.writable && lost(), () => undefined);
     }, TIMINGS.heartbeatMs);
@@ -92,22 +111,35 @@ export class RedisRecovery {
   async recover(shares: readonly NodeShare[], othersMs: number): Promise<boolean | undefined> {
     const round = ++this.round;
     this.caughtUp = false;
+    this.recovering = true;
     let lost = false;
     try {
-      lost = await this.lostData();
+      if (this.clustered) await Promise.all(this.nodeKeys.map((key) => this.redis.exists(key)));
+      lost = (await this.lostData()) || this.lossPending;
       if (lost) {
+        this.lossPending = true;
         // Every share, not only the lost apps': written back into data Redis kept, it is what is there already.
         const restored = await Promise.all(shares.map((share) => share.restore()));
         this.log.warn({ restored: restored.reduce((sum, count) => sum + count, 0) }, "Redis lost its data while it was away: this node's share written back as it was, so that what changed meanwhile is reported once");
         await new Promise((resolve) => setTimeout(resolve, othersMs).unref());
       }
     } catch (error) {
+      if (this.clustered) {
+        // A shard not back in yet (CLUSTERDOWN): the next heartbeat tries again.
+        if (!this.failing) this.log.warn({ err: String(error) }, "the Redis Cluster does not answer for every slot yet: this node writes its share again once it does, and serves only its own clients until then");
+        this.failing = true;
+        this.recovering = false;
+        return undefined;
+      }
       // Redis went away again (its next ready starts over), or failed a command: then the
       // node writes what it holds, as after an outage where Redis kept its data.
       this.log.warn({ err: String(error) }, "writing this node's share back to Redis failed: what changed while Redis was away may be reported inexactly");
       lost = false;
     }
+    this.recovering = false;
     if (round !== this.round) return undefined;
+    this.failing = false;
+    this.lossPending = false;
     this.caughtUp = true;
     return lost;
   }

@@ -54,8 +54,27 @@ async function startClusterNode(dir: string): Promise<{ port: number; child: Chi
   }
 }
 
-/** A Redis Cluster of three masters (no replicas); resolves with the nodes as host:port,... */
-export async function startRedisCluster(): Promise<{ nodes: string; stop(): void; restartShardOf(key: string): Promise<void>; cli(...args: string[]): string }> {
+/** A Redis Cluster of three masters (no replicas), not persisted. */
+export interface RedisCluster {
+  /** The masters, as host:port,... */
+  readonly nodes: string;
+  stop(): void;
+  /** Kills master `index` (0 to 2). */
+  stopShard(index: number): Promise<void>;
+  /** Starts master `index` again on its port, empty (its nodes.conf keeps its place in the cluster). */
+  startShard(index: number): Promise<void>;
+  /** Both: the master's restart. */
+  restartShard(index: number): Promise<void>;
+  /** The master that holds `key`. */
+  shardOf(key: string): number;
+  /** The restart of the master that holds `key`. */
+  restartShardOf(key: string): Promise<void>;
+  /** redis-cli in cluster mode (-c: to the shard of the key). */
+  cli(...args: string[]): string;
+}
+
+/** Starts a RedisCluster. */
+export async function startRedisCluster(): Promise<RedisCluster> {
   const dir = tempDir("redis-cluster");
   const ports: number[] = [];
   const children: ChildProcess[] = [];
@@ -67,27 +86,38 @@ export async function startRedisCluster(): Promise<{ nodes: string; stop(): void
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
   execFileSync("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
   await clusterOk(ports[0]!);
-  /** redis-cli in cluster mode (-c: to the shard of the key). */
   const cli = (...args: string[]) => execFileSync("redis-cli", ["-c", "-p", String(ports[0]), ...args]).toString();
+  const stopShard = (index: number) =>
+    new Promise<void>((exited) => {
+      children[index]!.once("exit", () => exited());
+      children[index]!.kill("SIGKILL");
+    });
+  const startShard = async (index: number) => {
+    children[index] = await spawnRedisServer(clusterNodeArgs(ports[index]!, dir));
+    await clusterOk(ports[index]!);
+  };
+  const restartShard = async (index: number) => {
+    await stopShard(index);
+    await startShard(index);
+  };
+  const shardOf = (key: string) => {
+    const slot = Number(cli("cluster", "keyslot", key));
+    const owner = cli("cluster", "nodes")
+      .split("\n")
+      .find((line) => line.split(" ").slice(8).some((range) => { const [from, to = from] = range.split("-").map(Number); return slot >= from! && slot <= to!; }));
+    const index = ports.indexOf(Number(/:(\d+)@/.exec(owner ?? "")?.[1]));
+    if (index === -1) throw new Error(`no master holds slot ${slot}:\n${cli("cluster", "nodes")}`);
+    return index;
+  };
   return {
     nodes: nodes.join(","),
     cli,
     stop: () => children.forEach((child) => child.kill("SIGKILL")),
-    /** Kills the master that holds `key` and starts it again on its port, empty (its nodes.conf keeps its place in the cluster). */
-    async restartShardOf(key) {
-      const slot = Number(cli("cluster", "keyslot", key));
-      const owner = cli("cluster", "nodes")
-        .split("\n")
-        .find((line) => line.split(" ").slice(8).some((range) => { const [from, to = from] = range.split("-").map(Number); return slot >= from! && slot <= to!; }));
-      const index = ports.indexOf(Number(/:(\d+)@/.exec(owner ?? "")?.[1]));
-      if (index === -1) throw new Error(`no master holds slot ${slot}:\n${cli("cluster", "nodes")}`);
-      await new Promise<void>((exited) => {
-        children[index]!.once("exit", () => exited());
-        children[index]!.kill("SIGKILL");
-      });
-      children[index] = await spawnRedisServer(clusterNodeArgs(ports[index]!, dir));
-      await clusterOk(ports[index]!);
-    },
+    stopShard,
+    startShard,
+    restartShard,
+    shardOf,
+    restartShardOf: (key) => restartShard(shardOf(key)),
   };
 }
 
