@@ -2,13 +2,13 @@
  * Redis behind Sentinel, and a Redis Cluster, as the store of a cluster.
  */
 import { describe, expect, it } from "vitest";
-import { nextCall, pusherClient, serverSdk, subscribed } from "./helpers/clients.js";
+import { nextCall, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV } from "./helpers/fast-timings.js";
-import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { until, webhookEvents } from "./helpers/cluster-nodes.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 import { SKIP_REDIS_TESTS, startRedis, startRedisCluster, startSentinel } from "./helpers/redis.js";
-import { generationKey, nodeMembersKey } from "../src/cluster/redis-keys.js";
+import { generationKey, NODES_KEY, nodeMembersKey } from "../src/cluster/redis-keys.js";
 
 describe.skipIf(SKIP_REDIS_TESTS)("a cluster on other Redis topologies", () => {
   it("finds Redis through Redis Sentinel with --redis-sentinels", { timeout: 20_000 }, async () => {
@@ -158,6 +158,42 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster on other Redis topologies", () => {
       await Promise.all([first.stop(), second.stop()]);
       redisCluster.stop();
       await receiver.close();
+    }
+  });
+
+  it("takes a node that died just before the Redis Cluster shard holding the heartbeats restarted empty for dead all the same", { timeout: 40_000 }, async () => {
+    const redisCluster = await startRedisCluster();
+    const args = ["--redis-cluster", redisCluster.nodes];
+    const heartbeats = redisCluster.shardOf(NODES_KEY);
+    const nodeOf = (herald: Herald) => String(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.node);
+    const survivor = await startHerald({ args, env: FAST_TIMINGS_ENV });
+    // One whose record of its members is on another shard than the heartbeats (node numbers come one
+    // by one, or two by two with --workers 2): the shard's restart must lose only the heartbeats.
+    const started = [await startHerald({ args, env: FAST_TIMINGS_ENV })];
+    while (redisCluster.shardOf(nodeMembersKey(nodeOf(started.at(-1)!))) === heartbeats) started.push(await startHerald({ args, env: FAST_TIMINGS_ENV }));
+    const doomed = started.at(-1)!;
+    try {
+      await Promise.all(started.slice(0, -1).map((herald) => herald.stop()));
+      const ada = pusherClient(doomed.port, DEMO_APP, { user: { user_id: "ada" } });
+      await subscribed(ada, "presence-cl-beats");
+      const bob = pusherClient(survivor.port, DEMO_APP, { user: { user_id: "bob" } });
+      const members = (await subscribed(bob, "presence-cl-beats")) as { members: object };
+      expect(Object.keys(members.members).sort()).toEqual(["ada", "bob"]);
+      // The survivor has read the doomed node's beats (it beats every 250 ms here).
+      await expect.poll(() => redisCluster.cli("zscore", NODES_KEY, nodeOf(doomed)).trim()).not.toBe("");
+      await sleep(600);
+
+      const removed = nextCall<{ id: string }>(15_000);
+      bob.channel("presence-cl-beats").bind("pusher:member_removed", removed.callback);
+      doomed.process.kill("SIGKILL");
+      await redisCluster.restartShard(heartbeats);
+      expect(await removed.promise).toMatchObject({ id: "ada" });
+      const users = await serverSdk(survivor.port, DEMO_APP).get({ path: "/channels/presence-cl-beats/users" });
+      expect(await users.json()).toEqual({ users: [{ id: "bob" }] });
+      bob.disconnect();
+    } finally {
+      await Promise.all([survivor.stop(), ...started.map((herald) => herald.stop())]);
+      redisCluster.stop();
     }
   });
 });

@@ -4,18 +4,26 @@
  * is dead: the first node to remove it from the set cleans up after it, so a
  * node killed without warning is noticed within about 13 s (23 s if it dies
  * within 10 s of a survivor's start or reconnect).
+ *
+ * Each node keeps the others' last beats, and writes them back after an outage
+ * (`restoreOthers`) where the set lost them (a Redis or a Redis Cluster shard that
+ * restarted empty): a node that died just before would otherwise never be judged,
+ * and what it held would stay in Redis. Those alive beat again before they can be
+ * judged, since a node judges only after beating for a whole silence period.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { TIMINGS } from "../timings.js";
 import { NODES_KEY } from "./redis-keys.js";
+import { onOutage } from "./redis-recovery.js";
 import { defineScripts } from "./redis-scripts.js";
 
 const HEARTBEAT_MS = TIMINGS.heartbeatMs;
 const DEAD_AFTER_MS = TIMINGS.deadAfterMs;
 
 interface LivenessCommands {
-  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<string[]>;
+  /** The silent nodes, and every node with its last beat (id, ms, ...). */
+  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<[string[], string[]]>;
 }
 
 export class NodeLiveness {
@@ -27,6 +35,10 @@ export class NodeLiveness {
    * moment to beat again before anyone may call them dead.
    */
   private judgeFrom = Date.now() + DEAD_AFTER_MS;
+  /** The other nodes' last beats (node id → Redis ms) as the last heartbeat read them. */
+  private others = new Map<string, string>();
+  /** The same as they were when the last outage began, until restoreOthers has written them back. */
+  private beforeOutage: Map<string, string> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -37,6 +49,8 @@ export class NodeLiveness {
   ) {
     this.commands = defineScripts<LivenessCommands>(redis, { heraldHeartbeat: { file: "heartbeat.lua", keys: 1 } });
     redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
+    // Kept, for a beat that gets through before the recovery would read the set as Redis has it now.
+    onOutage(redis, () => (this.beforeOutage ??= this.others));
   }
 
   /** The round trip of the last heartbeat, for /metrics. */
@@ -48,6 +62,13 @@ export class NodeLiveness {
     this.timer.unref();
   }
 
+  /** After an outage: puts back each other node's last beat that the set lost (ZADD NX), for a dead one to be judged. */
+  async restoreOthers(): Promise<void> {
+    const beats = [...(this.beforeOutage ?? this.others)].flatMap(([nodeId, ms]) => [ms, nodeId]);
+    if (beats.length > 0) await this.redis.zadd(NODES_KEY, "NX", ...beats);
+    this.beforeOutage = undefined;
+  }
+
   /** A node that stops cleanly leaves the set itself. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -56,18 +77,31 @@ export class NodeLiveness {
 
   private async beat(): Promise<void> {
     if (this.redis.status !== "ready") return;
+    let silent: string[];
     try {
       const sentAt = performance.now();
-      const silent = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
+      const [silentNodes, beats] = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
       this.lastRoundTripSeconds = (performance.now() - sentAt) / 1000;
-      if (Date.now() < this.judgeFrom) return;
+      silent = silentNodes;
+      this.others = new Map();
+      for (let index = 0; index < beats.length; index += 2) if (beats[index] !== this.nodeId) this.others.set(beats[index]!, beats[index + 1]!);
+    } catch (error) {
+      // Nor did this node see the others beat meanwhile (a Redis Cluster shard away closes no connection
+      // it waits on), and the beats restoreOthers writes back after a long outage are older than the
+      // allowance: the others need a whole silence period to beat again before it judges them.
+      this.judgeFrom = Date.now() + DEAD_AFTER_MS;
+      this.log.warn({ err: String(error) }, "cluster heartbeat failed");
+      return;
+    }
+    if (Date.now() < this.judgeFrom) return;
+    try {
       for (const deadNodeId of silent) {
         if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId)) !== 1) continue;
         this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
         await this.onDeadNode(deadNodeId);
       }
     } catch (error) {
-      this.log.warn({ err: String(error) }, "cluster heartbeat failed");
+      this.log.warn({ err: String(error) }, "cleaning up after a dead node failed");
     }
   }
 }

@@ -102,6 +102,8 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
           const epoch = recovery.epoch;
           // This node's own sets first: the resyncs read them for what left meanwhile, and a Redis Cluster shard that restarted may have lost them alone.
           await nodeSets.check();
+          // And the others' last beats, where the set lost them: one that died meanwhile is judged then.
+          await liveness.restoreOthers().catch(() => undefined);
           const counts = occupancy.resync();
           // Into data Redis kept, the wait for the others is here (into a Redis that lost it, the recovery waited).
           if (!lost) await new Promise((resolve) => setTimeout(resolve, othersBackMs).unref());

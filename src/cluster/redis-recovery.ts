@@ -28,6 +28,14 @@ import type { Logger } from "../logger.js";
 import { TIMINGS } from "../timings.js";
 import { generationKey } from "./redis-keys.js";
 
+/** Calls `listener` when the connection to Redis closes, or, on a Redis Cluster, the one to a shard. */
+export function onOutage(redis: Redis, listener: () => void): void {
+  redis.on("close", listener);
+  // Typed as Redis, which a Cluster stands in for (redis-cluster.ts).
+  const clustered: boolean = redis instanceof Cluster;
+  if (clustered) redis.on("-node", listener);
+}
+
 /** A part of the cluster state this node writes its share of. */
 export interface NodeShare {
   /** Writes back what Redis held of this node's share before the outage, reporting nothing. */
@@ -57,13 +65,11 @@ export class RedisRecovery {
     private readonly nodeKeys: readonly string[] = [],
   ) {
     // An outage also ends a recovery under way: the next reconnect's starts over.
-    const outage = () => {
+    onOutage(redis, () => {
       this.caughtUp = false;
       this.round += 1;
-    };
-    redis.on("close", outage);
+    });
     this.clustered = redis instanceof Cluster;
-    if (this.clustered) redis.on("-node", outage);
   }
 
   /** Moves on with each recovery and each outage: what was true at one value still holds while it has not moved. */
