@@ -7,7 +7,7 @@
 import { AppRegistry } from "./apps/app-registry.js";
 import { AppsFileError, loadApps } from "./apps/apps-file.js";
 import type { ClusterMembership } from "./cluster/cluster.js";
-import { ClusterStartError } from "./cluster/errors.js";
+import { ClusterStartError, isRedisConnectionLoss } from "./cluster/errors.js";
 import { singleNode } from "./cluster/local-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -23,6 +23,11 @@ const log = createLogger();
 // An error nothing caught still ends the process as Node ends it (its stack on stderr, exit
 // code 1; a supervisor starts Herald again), but first as a log line, for log collectors.
 process.on("uncaughtExceptionMonitor", (error, origin) => log.fatal({ err: error, origin }, "uncaught error: Herald stops"));
+process.on("unhandledRejection", (reason) => {
+  // Thrown on, it ends the process as above.
+  if (!isRedisConnectionLoss(reason)) throw reason;
+  log.warn({ err: String(reason) }, "a command the Redis client sent of its own was cut by the connection closing");
+});
 
 /** Start-up failures go to the log for collectors and as plain text for the person at the terminal. */
 function fail(message: string, exitCode = 1): never {

@@ -3,13 +3,16 @@
  * reconnect delays after Redis is back (the resync). Who arrived while Redis was away and
  * leaves before that was never reported as added, so it is not reported as removed either;
  * the channel's subscribers hear it come and go, and a signed-in user's watchers hear it go
- * online and offline. And a resync that another outage overtakes is not sent.
+ * online and offline. A resync that another outage overtakes is not sent. And a node's
+ * subscriptions survive a connection that closes just as they are sent again.
  */
 import { Redis } from "ioredis";
+import { connect, createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
+import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV, until, webhookEvents } from "./helpers/cluster-nodes.js";
 import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
+import { freePort } from "./helpers/redis-server.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -23,7 +26,87 @@ async function answerKeys(url: string, appId: string): Promise<string[]> {
   }
 }
 
+/**
+ * A TCP proxy in front of Redis: `dropAll()` closes every connection through it (an outage
+ * as the nodes see it), and, armed with `cutNextSubscribe`, it closes the next connection
+ * that sends SUBSCRIBE before Redis answers.
+ */
+async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): void; cutNextSubscribe(): void; cut: () => boolean; close(): void }> {
+  const target = new URL(redisUrl);
+  const sockets = new Set<Socket>();
+  let armed = false;
+  let cut = false;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => undefined);
+    }
+    client.on("data", (chunk: Buffer) => {
+      if (armed && /subscribe/i.test(chunk.toString("latin1"))) {
+        armed = false;
+        cut = true;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  const port = await freePort();
+  await new Promise<void>((listening) => server.listen(port, "127.0.0.1", listening));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    dropAll: () => sockets.forEach((socket) => socket.destroy()),
+    cutNextSubscribe: () => (armed = true),
+    cut: () => cut,
+    close: () => {
+      sockets.forEach((socket) => socket.destroy());
+      server.close();
+    },
+  };
+}
+
 describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () => {
+  it("hears the other nodes again when the connection closes as it subscribes again, and does not stop", { timeout: 30_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = await redisProxy(redis.url);
+    const [behind, direct] = await Promise.all([
+      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    try {
+      const listener = pusherClient(behind.port, DEMO_APP);
+      await subscribed(listener, "cl-resubscribed");
+      proxy.cutNextSubscribe();
+      proxy.dropAll();
+      await until(proxy.cut, "the subscribe cut", 10_000);
+      await until(() => behind.logs.filter((line) => line.msg.includes("is reachable again")).length > 0, "the node behind the proxy to reconnect", 10_000);
+      // Published through the other node, it comes only over Redis: once the node listens again.
+      const got = nextCall<unknown>(10_000);
+      listener.channel("cl-resubscribed").bind("hello", got.callback);
+      const deadline = Date.now() + 10_000;
+      let heard: unknown;
+      void got.promise.then((data) => (heard = data), () => undefined);
+      while (heard === undefined && Date.now() < deadline) {
+        await serverSdk(direct.port, DEMO_APP).trigger("cl-resubscribed", "hello", { after: "the cut" });
+        await sleep(200);
+      }
+      expect(await got.promise).toEqual({ after: "the cut" });
+      expect(behind.process.exitCode).toBe(null);
+      expect(behind.logs.filter((line) => line.level >= 60)).toEqual([]);
+      listener.disconnect();
+    } finally {
+      await Promise.all([behind.stop(), direct.stop()]);
+      proxy.close();
+      await redis.kill();
+    }
+  });
+
   it("reports neither the arrival nor the departure of a member who came during the outage and left before the resync, and tells subscribers and watchers both", { timeout: 30_000 }, async () => {
     const durable = await startRedis({ persist: true });
     const receiver = await startWebhookReceiver();

@@ -27,3 +27,12 @@ export async function readClusterState<T>(what: string, read: () => Promise<T>):
     throw new ClusterStateUnavailable(`Redis cannot be read (${(error as Error).message}); ${what} are unavailable until it is back.`);
   }
 }
+
+/**
+ * ioredis sends some commands of its own after a reconnect without waiting on them (the
+ * URL's SELECT, a resubscribe); one that the next close cuts rejects with nobody to hear
+ * it. That is a Redis outage, which the cluster layer rides out, not a fault of Herald's.
+ */
+export function isRedisConnectionLoss(error: unknown): boolean {
+  return error instanceof Error && (error.name === "MaxRetriesPerRequestError" || error.message === "Connection is closed.");
+}

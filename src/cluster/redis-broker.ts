@@ -22,6 +22,8 @@ export class RedisBroker implements Broker {
   private missedLogTimer: NodeJS.Timeout | undefined;
   private reachable = true;
   private closing = false;
+  /** The apps whose channels this node listens on, subscribed again on each reconnect. */
+  private readonly listening = new Set<string>();
 
   constructor(
     private readonly publisher: Redis,
@@ -43,6 +45,11 @@ export class RedisBroker implements Broker {
       connection.on("close", () => this.closing || this.unreachable("connection closed"));
       connection.on("ready", () => this.backAgain());
     }
+    // Not ioredis's own resubscribe (redis-cluster.ts turns it off): one that the next close cuts
+    // loses the subscriptions for good, since ioredis records one only when Redis answers it.
+    // A cut one here is sent again on the next reconnect. A Redis Cluster's sharded
+    // subscribers keep their own.
+    if (!sharded) subscriber.on("ready", () => void this.listen([...this.listening]).catch(() => undefined));
   }
 
   publish(message: ChannelMessage): void {
@@ -75,6 +82,7 @@ export class RedisBroker implements Broker {
 
   /** Subscribes this node to its apps' channels (one at a time when sharded: SSUBSCRIBE takes one slot per call). */
   async listen(appIds: readonly string[]): Promise<void> {
+    for (const appId of appIds) this.listening.add(appId);
     if (appIds.length === 0) return;
     if (!this.sharded) return void (await this.subscriber.subscribe(...appIds.map(appChannel)));
     for (const appId of appIds) await this.subscriber.ssubscribe(appChannel(appId));

@@ -199,13 +199,15 @@ function client(target: RedisTarget, subscriber: boolean): Redis {
   } else if (target.sentinels) {
     redis = new Redis({
       ...options,
+      autoResubscribe: !subscriber,
       ...credentials,
       sentinels: target.sentinels,
       name: target.sentinelName,
       db: url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined,
     });
   } else {
-    redis = new Redis(target.url!, options);
+    // The subscriber's channels are subscribed again by the broker (redis-broker.ts).
+    redis = new Redis(target.url!, { ...options, autoResubscribe: !subscriber });
   }
   // Until the broker takes over the reporting, start-up reports failures itself; without
   // a listener ioredis would print each one.
