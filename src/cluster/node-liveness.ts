@@ -39,6 +39,9 @@ export class NodeLiveness {
   private others = new Map<string, string>();
   /** The same as they were when the last outage began, until restoreOthers has written them back. */
   private beforeOutage: Map<string, string> | undefined;
+  /** Dead nodes this node took out of the set and has not finished cleaning up after. */
+  private readonly unfinished = new Set<string>();
+  private cleaning = false;
 
   constructor(
     private readonly redis: Redis,
@@ -94,14 +97,24 @@ export class NodeLiveness {
       return;
     }
     if (Date.now() < this.judgeFrom) return;
+    for (const deadNodeId of silent) {
+      if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId).catch(() => 0)) !== 1) continue;
+      this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
+      this.unfinished.add(deadNodeId);
+    }
+    // Taken out of the set, a dead node is this node's to clean up after: one that Redis cut short
+    // is tried again next beat. One cleanup at a time, however long one takes.
+    if (this.cleaning) return;
+    this.cleaning = true;
     try {
-      for (const deadNodeId of silent) {
-        if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId)) !== 1) continue;
-        this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
+      for (const deadNodeId of this.unfinished) {
         await this.onDeadNode(deadNodeId);
+        this.unfinished.delete(deadNodeId);
       }
     } catch (error) {
-      this.log.warn({ err: String(error) }, "cleaning up after a dead node failed");
+      this.log.warn({ err: String(error) }, "cleaning up after a dead node failed; tried again at the next heartbeat");
+    } finally {
+      this.cleaning = false;
     }
   }
 }
