@@ -2,24 +2,12 @@
  * A dead node's cleanup that Redis cuts short is tried again at the next heartbeat: the
  * node that took the dead one out of the set is the only one that will.
  */
-import { Redis } from "ioredis";
-import pino from "pino";
-import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "../helpers/redis.js";
+import { describe, expect, it, vi } from "vitest";
+import { SKIP_REDIS_TESTS } from "../helpers/redis.js";
+import { capturedLog, useRedisConnection } from "../helpers/redis-connection.js";
 
 describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    await new Promise((ready) => redis.once("ready", ready));
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.kill();
-  });
+  const connection = useRedisConnection();
 
   it("tries a dead node's cleanup again at the next heartbeat when it failed", async () => {
     // Short timings for this file's own copy of the module (test/setup.ts puts the environment back).
@@ -27,8 +15,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
     vi.resetModules();
     const { NodeLiveness } = await import("../../src/cluster/node-liveness.js");
     const { NODES_KEY } = await import("../../src/cluster/redis-keys.js");
-    const lines: Array<{ msg: string }> = [];
-    const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString())), done()) }));
+    const { redis } = connection;
+    const { log, lines } = capturedLog();
     await redis.zadd(NODES_KEY, 0, "gone");
     const cleanups: string[] = [];
     const liveness = new NodeLiveness(redis, "alive", async (deadNodeId) => {

@@ -2,30 +2,18 @@
  * A node's own sets in Redis: marked, written again from what the node holds when Redis
  * lost them (and said so), read without the mark, and left to go when the node stops.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pino from "pino";
-import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
 import { NodeSetKeeper } from "../../src/cluster/node-set-keeper.js";
 import { eachNodeEntry, NODE_SET_MARK, nodeEntry } from "../../src/cluster/node-entries.js";
-import { SKIP_REDIS_TESTS, startRedis, type RedisServer } from "../helpers/redis.js";
+import { SKIP_REDIS_TESTS } from "../helpers/redis.js";
+import { capturedLog, useRedisConnection } from "../helpers/redis-connection.js";
 
 describe.skipIf(SKIP_REDIS_TESTS)("NodeSetKeeper", () => {
-  let server: RedisServer;
-  let redis: Redis;
-  const lines: Array<{ msg: string; set?: string; entries?: number }> = [];
-  const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString())), done()) }));
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    await new Promise((ready) => redis.once("ready", ready));
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.kill();
-  });
+  const connection = useRedisConnection();
+  const { log, lines } = capturedLog<{ msg: string; set?: string; entries?: number }>();
 
   it("marks the sets, writes a lost one again from what the node holds, and leaves an emptied one to go at stop", async () => {
+    const { redis } = connection;
     const held = [nodeEntry("app", "presence-a", "ada"), nodeEntry("app", "presence-a", "bob\nline")];
     const recovery = { writable: true };
     const keeper = new NodeSetKeeper(redis, [{ key: "n:members", of: "presence members", entries: () => held }, { key: "n:users", of: "signed-in users", entries: () => [] }], recovery, log);
