@@ -93,6 +93,15 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
             (error: unknown) => log.warn({ err: String(error) }, "writing this node's signed-in users to Redis again failed: users who left while Redis was away may stay online until the next reconnect"),
           ),
         ]);
+      const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
+      connectionCounts.start();
+      const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
+        await connectionCounts.forgetNode(deadNodeId);
+        await occupancy.forgetNode(deadNodeId);
+        await presence.forgetNode(deadNodeId);
+        await onlineUsers.forgetNode(deadNodeId);
+      }, log);
+      liveness.start();
       const nodeSets = new NodeSetKeeper(commands, [occupancy.nodeSet(), presence.nodeSet(), onlineUsers.nodeSet()], recovery, log);
       /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
       let recovering: Promise<unknown> = Promise.resolve();
@@ -115,15 +124,6 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
       commands.on("ready", recover);
       recovery.watchForLoss(recover);
       nodeSets.start();
-      const connectionCounts = new RedisConnectionCounts(commands, nodeId, apps, local);
-      connectionCounts.start();
-      const liveness = new NodeLiveness(commands, nodeId, async (deadNodeId) => {
-        await connectionCounts.forgetNode(deadNodeId);
-        await occupancy.forgetNode(deadNodeId);
-        await presence.forgetNode(deadNodeId);
-        await onlineUsers.forgetNode(deadNodeId);
-      }, log);
-      liveness.start();
       return {
         broker,
         occupancy,

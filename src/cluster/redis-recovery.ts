@@ -62,7 +62,7 @@ export class RedisRecovery {
     private readonly apps: AppRegistry,
     private readonly log: Logger,
     /** The keys this node writes besides the apps': on a Redis Cluster, read before a recovery goes ahead. */
-    private readonly nodeKeys: readonly string[] = [],
+    private readonly nodeKeys: readonly string[],
   ) {
     // An outage also ends a recovery under way: the next reconnect's starts over.
     onOutage(redis, () => {
