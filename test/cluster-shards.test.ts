@@ -11,6 +11,9 @@ import { SKIP_REDIS_TESTS, startRedisCluster } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 import { generationKey, NODES_KEY, nodeMembersKey } from "../src/cluster/redis-keys.js";
 
+/** The node number a Herald drew, as its listening line says. */
+const nodeOf = (herald: Herald) => String(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.node);
+
 describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => {
   it("puts an app's state back when the Redis Cluster shard that holds it restarts empty", { timeout: 30_000 }, async () => {
     const redisCluster = await startRedisCluster();
@@ -45,8 +48,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => 
     const first = await startHerald({ args, env: FAST_TIMINGS_ENV });
     const second = await startHerald({ args, env: FAST_TIMINGS_ENV });
     try {
-      const node = first.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
-      expect(node).toBe(1);
+      const node = nodeOf(first);
+      expect(node).toBe("1");
       // Only the node's record is lost: the app's data (and its generation) is on another shard.
       const shard = redisCluster.shardOf(nodeMembersKey("1"));
       expect(shard).not.toBe(redisCluster.shardOf(generationKey(DEMO_APP.id)));
@@ -77,9 +80,9 @@ describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => 
       bob.disconnect();
       carl.disconnect();
       // Neither node's sets stay behind: a node that stops takes its marks out, so its emptied sets go.
-      const secondNode = second.logs.find((line) => line.msg.startsWith("Herald listening"))?.node;
+      const secondNode = nodeOf(second);
       await Promise.all([first.stop(), second.stop()]);
-      const sets = [node, secondNode].flatMap((id) => ["channels", "members", "users"].map((kind) => `herald:node:${String(id)}:${kind}`));
+      const sets = [node, secondNode].flatMap((id) => ["channels", "members", "users"].map((kind) => `herald:node:${id}:${kind}`));
       expect(sets.filter((key) => redisCluster.cli("exists", key).trim() !== "0")).toEqual([]);
     } finally {
       await Promise.all([first.stop(), second.stop()]);
@@ -120,7 +123,6 @@ describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => 
     const redisCluster = await startRedisCluster();
     const args = ["--redis-cluster", redisCluster.nodes];
     const heartbeats = redisCluster.shardOf(NODES_KEY);
-    const nodeOf = (herald: Herald) => String(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.node);
     const survivor = await startHerald({ args, env: FAST_TIMINGS_ENV });
     // One whose record of its members is on another shard than the heartbeats (node numbers come one
     // by one, or two by two with --workers 2): the shard's restart must lose only the heartbeats.
