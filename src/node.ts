@@ -30,6 +30,7 @@ import { UserSockets } from "./server/user-sockets.js";
 import { createUwsApp } from "./server/uws-app.js";
 import { closeApp, listenExclusively, listenShared } from "./server/uws.js";
 import { VacantChannels } from "./server/vacant-channels.js";
+import { WatchAnswers } from "./server/watch-answers.js";
 import { postJson } from "./webhooks/http-post.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import type { App } from "./apps/app.js";
@@ -82,14 +83,15 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   const tap = new ConsoleTap(options.consoleName ?? String(nodeNumber), options.sharedWatches);
   const webhooks = new Webhooks(postJson, log, tapWebhookAttempts(tap));
   const sessionTopics = new SessionTopics();
+  const watchAnswers = new WatchAnswers();
   const vacant = new VacantChannels({ channels, counters, store: () => cluster.channelBuffers, broker: () => cluster.broker });
-  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, sessionTopics, broker: () => cluster.broker }));
+  const cluster = await start(clusterParts({ uwsApp, sockets, users, channels, counters, webhooks, tap, vacant, sessionTopics, watchAnswers, broker: () => cluster.broker }));
   const { broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers } = cluster;
   const keepalive = new Keepalive(sockets, config.pongTimeout, config.maxBackpressureBytes / 2, counters);
   const lifecycle: Lifecycle = { draining: false };
   const services = {
     log, apps, sockets, channels, users, counters, tap, webhooks, keepalive, lifecycle, cluster,
-    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics,
+    broker, occupancy, presence, onlineUsers, connectionCounts, eventCache, channelBuffers, vacant, sessionTopics, watchAnswers,
     rateLimits: new AppRateLimits(options.sharedAllowances),
     subscriptionCounts: new SubscriptionCounts(channels, occupancy, broker, webhooks, log),
     nextSocketId: socketIdGenerator(nodeNumber),

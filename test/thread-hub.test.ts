@@ -1,7 +1,7 @@
 /**
  * The worker threads' hub beyond the shared contract suite: a thread that dies is
  * released as a dead node is, and a surviving thread reports it once (its members'
- * departures the hub sends itself); a publish
+ * and users' departures the hub sends itself); a publish
  * reaches only the threads with subscribers of its channel.
  */
 import { MessageChannel, Worker } from "node:worker_threads";
@@ -16,7 +16,7 @@ import { threadNode } from "../src/cluster/thread-node.js";
 import { ThreadOccupancy } from "../src/cluster/thread-occupancy.js";
 import { ThreadSlots, ThreadTally } from "../src/cluster/thread-tally.js";
 import { createLogger } from "../src/logger.js";
-import { memberRemoved } from "../src/protocol/server-frames.js";
+import { memberRemoved, watchlistEvents } from "../src/protocol/server-frames.js";
 import { CONTRACT_APPS, startNode, threadSides } from "./helpers/cluster-contract.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
@@ -46,9 +46,10 @@ describe("the worker threads' hub", () => {
       await expect
         .poll(() => survivor!.heard.filter((line) => line.startsWith("member_removed") || line.startsWith("vacated")), { timeout: DEPARTURE_HOLD_MS + 3000 })
         .toEqual(expect.arrayContaining(["member_removed heard presence-room goes", "vacated heard doomed-alone"]));
-      // The member's departure reaches the sockets from the hub itself, in order with the joins; the user's through the survivor.
+      // The member's and the user's departures reach the sockets from the hub itself, in order with its answers.
       expect(survivor!.delivered.filter((message) => message.channel === "presence-room").map((message) => message.frame)).toContain(memberRemoved("presence-room", "goes"));
-      expect(survivor!.heard.filter((line) => line.includes("_gone"))).toEqual(["user_gone heard goes"]);
+      expect(survivor!.delivered.filter((message) => message.channel === "#watchers:goes").map((message) => message.frame)).toEqual([watchlistEvents("online", ["goes"]), watchlistEvents("offline", ["goes"])]);
+      expect(survivor!.heard.filter((line) => line.includes("_gone"))).toEqual([]);
       expect(await survivor!.services.presence.userIds(HEARD.id, "presence-room")).toEqual(["stays"]);
       expect(await survivor!.services.occupancy.subscriptionCount(HEARD.id, "shared")).toBe(1);
       expect(await survivor!.services.onlineUsers.online(HEARD, ["goes"])).toEqual([]);

@@ -52,6 +52,26 @@ describe("watchlist", () => {
     for (const c of [bob, carol, client]) c.disconnect();
   });
 
+  it("tells a watcher of a user who signs in as it does once, on whichever thread each lands", async () => {
+    // The watcher's question of who is online and the user's coming race: the answer may name
+    // the user or not, and the announcement may reach the watcher's thread before or after it.
+    const pairs = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const userId = `wl-racing-${i}`;
+        const [user, { client, events }] = await Promise.all([online(userId), watcher({ id: `wl-racer-${i}`, watchlist: [userId] })]);
+        return { userId, user, client, events };
+      }),
+    );
+    for (const { userId, user, client, events } of pairs) {
+      await until(() => events.some((event) => event.user_ids.includes(userId)));
+      // The user's offline comes after any online of it still on its way: the later marker.
+      user.disconnect();
+      await until(() => events.some((event) => event.name === "offline"));
+      expect(events.flatMap((event) => event.user_ids.map((id) => `${event.name} ${id}`))).toEqual([`online ${userId}`, `offline ${userId}`]);
+      client.disconnect();
+    }
+  });
+
   it("sends online with a user's first socket and offline with its last", async () => {
     const { client, events } = await watcher({ id: "wl-erin", watchlist: ["wl-frank"] });
     await caughtUp(client);

@@ -187,7 +187,11 @@ export interface ClusterEvents extends ClusterTransitions {
 
 // ─── Online users (watchlists) ─────────────────────────────────────────────────
 
-/** Which signed-in users are online anywhere in the cluster. */
+/**
+ * Which signed-in users are online anywhere in the cluster. When `cameOnline` or
+ * `wentOffline` answers true, the user's watchers on every node hear it (the caller
+ * announces it through the broker, or the store does, `inOrder`).
+ */
 export interface OnlineUsers {
   /** The user's first socket on this node signed in; true once, when the user came online anywhere. During an outage: true. */
   cameOnline(app: App, userId: string): boolean | Promise<boolean>;
@@ -195,6 +199,15 @@ export interface OnlineUsers {
   wentOffline(app: App, userId: string): boolean | Promise<boolean>;
   /** The ones of `userIds` online anywhere. During an outage: those online on this node. */
   online(app: App, userIds: readonly string[]): string[] | Promise<string[]>;
+  /**
+   * Set when the store itself sends each user's `online` and `offline` to every node, before
+   * its answer to the `cameOnline` or `wentOffline` that decided it, and in the same order as
+   * its answers to `online` (the threads' hub: one port per thread). A watcher, subscribed
+   * before it asks `online`, then hears each user once: in the answer or after it
+   * (WatchAnswers leaves out of the answer whom it heard of before). Otherwise a user's
+   * coming can reach a watcher after an answer that named it already, and be heard twice.
+   */
+  readonly inOrder?: boolean;
 }
 
 // ─── Connection counts ─────────────────────────────────────────────────────────

@@ -8,6 +8,7 @@
  * and member_removed itself, on each thread's one port, in order with its answers to
  * joins: a joining socket takes the channel's frames from its answer on, and its
  * list and what follows it neither miss nor repeat a member (Presence.inOrder).
+ * So does it with each user's online and offline for the watchers (OnlineUsers.inOrder).
  * Departures are held here (DEPARTURE_HOLD_MS). Every transition goes to one thread,
  * the first alive, which reports it to webhooks if anyone hears the app then: one
  * thread's webhook batches keep the order the transitions happened in.
@@ -15,7 +16,8 @@
 import type { MessagePort } from "node:worker_threads";
 import { CACHE_TTL_MS, type CachedEvent } from "../channels/channel-cache.js";
 import { DEPARTURE_HOLD_MS, DepartureHold } from "../channels/departure-hold.js";
-import { memberRemoved as memberRemovedFrame } from "../protocol/server-frames.js";
+import { watchersChannel } from "../protocol/channel-names.js";
+import { memberRemoved as memberRemovedFrame, watchlistEvents } from "../protocol/server-frames.js";
 import type { BufferDropReason } from "./cluster.js";
 import { LocalChannelBuffers } from "./local-channel-buffers.js";
 import { type Batch, eachOf, PortBatch } from "./port-batch.js";
@@ -78,11 +80,11 @@ export class ThreadHub {
   }
 
   /**
-   * A thread died: what its sockets held is released as for a dead node; its members'
-   * departures go from here to the sockets, and `reporter`, a surviving thread, tells
-   * them of its users' (watchlists) and reports the transitions.
+   * A thread died: what its sockets held is released as for a dead node; its members' and
+   * users' departures go from here to the sockets, and the first thread alive reports the
+   * transitions (the hub of a Redis node has `reporter` tell its users').
    */
-  forgetThread(dead: number, reporter: number): void {
+  forgetThread(dead: number, _reporter: number): void {
     this.ports.get(dead)?.close();
     this.ports.delete(dead);
     this.out.delete(dead);
@@ -100,7 +102,7 @@ export class ThreadHub {
       if (!threads.delete(dead) || threads.size > 0) continue;
       this.online.delete(entry);
       const [appId, userId] = entry.split("\n") as [string, string];
-      this.send(reporter, { t: "userGone", appId, userId });
+      this.announce(appId, userId, "offline");
     }
   }
 
@@ -159,13 +161,16 @@ export class ThreadHub {
       case "cameOnline": {
         const threads = this.online.get(key(question.appId, question.userId)) ?? new Set<number>();
         this.online.set(key(question.appId, question.userId), threads.add(thread));
-        return threads.size === 1;
+        if (threads.size > 1) return false;
+        this.announce(question.appId, question.userId, "online");
+        return true;
       }
       case "wentOffline": {
         const threads = this.online.get(key(question.appId, question.userId));
         if (!threads?.delete(thread)) return false;
         if (threads.size > 0) return false;
         this.online.delete(key(question.appId, question.userId));
+        this.announce(question.appId, question.userId, "offline");
         return true;
       }
       case "online":
@@ -233,6 +238,15 @@ export class ThreadHub {
    */
   private memberRemoved(appId: string, channel: string, userId: string): void {
     this.occupancy.post(this.out, appId, channel, encodeForThreads({ appId, channel, frame: memberRemovedFrame(channel, userId) }));
+  }
+
+  /**
+   * The user came online or went offline in the process: its watchers on every thread hear so
+   * from here, before the answer that decided it and in order with the answers to `online`.
+   */
+  private announce(appId: string, userId: string, name: "online" | "offline"): void {
+    const channel = watchersChannel(userId);
+    this.occupancy.post(this.out, appId, channel, encodeForThreads({ appId, channel, frame: watchlistEvents(name, [userId]) }));
   }
 
   private transition(transition: Transition): void {

@@ -203,6 +203,8 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       cameOnline: (app, userId) => ask({ t: "cameOnline", appId: app.id, userId }),
       wentOffline: (app, userId) => ask({ t: "wentOffline", appId: app.id, userId }),
       online: (app, userIds) => ask({ t: "online", appId: app.id, userIds }),
+      // As presence: the threads' hub sends each online and offline itself; a Redis node's passes on what Redis says.
+      inOrder: !publishToHub,
     };
     const eventCache: EventCache = {
       set: (appId, channel, event, data, frame) => tell({ t: "cache", appId, channel, event, data, frame }),

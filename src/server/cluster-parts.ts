@@ -16,6 +16,7 @@ import type { SocketRegistry } from "./socket-registry.js";
 import { announceMemberAdded, announceMemberRemoved } from "./subscriptions.js";
 import type { UserSockets } from "./user-sockets.js";
 import type { VacantChannels } from "./vacant-channels.js";
+import type { WatchAnswers } from "./watch-answers.js";
 import type { SessionTopics } from "./http-transport/session-topics.js";
 import type { TemplatedApp } from "./uws.js";
 
@@ -36,13 +37,15 @@ export interface NodeParts {
   readonly vacant: VacantChannels;
   /** The HTTP-transport sessions' topics, which the fan-out serves after the engine's. */
   readonly sessionTopics: SessionTopics;
+  /** Told of the watchlist announcements delivered while a socket waits for its first `online`. */
+  readonly watchAnswers: WatchAnswers;
 }
 
 export function clusterParts(node: NodeParts): ClusterParts {
   const { sockets, users, webhooks, tap } = node;
   return {
     local: {
-      deliver: node.vacant.holdingFanout(localFanout(node.uwsApp, sockets, node.counters, node.sessionTopics)),
+      deliver: node.vacant.holdingFanout(localFanout(node.uwsApp, sockets, node.counters, node.sessionTopics, node.watchAnswers)),
       terminateUser: (appId, userId) => users.terminate(appId, userId),
       signedInUsers: () => users.signedIn(),
       hasUser: (appId, userId) => users.has(appId, userId),

@@ -4,15 +4,18 @@ import type { SessionTopics } from "./http-transport/session-topics.js";
 import type { TemplatedApp } from "./uws.js";
 import type { SocketRegistry } from "./socket-registry.js";
 import { topicOf } from "./topics.js";
+import type { WatchAnswers } from "./watch-answers.js";
 
 /**
  * Hands a message to this node's subscribers through the native topic, so C++
  * walks the subscribers. Exclusion publishes through the excluded socket, which
  * uWS skips; uWS only does that for a socket that is itself subscribed, so an
  * excluded socket elsewhere (or not in the channel) means a plain publish.
- * HTTP-transport sessions of the topic, if the node has any, get it after.
+ * HTTP-transport sessions of the topic, if the node has any, get it after. While a
+ * socket waits to hear which of its watched users are online, `watches` notes whom
+ * it hears of meanwhile.
  */
-export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, counters: NodeCounters, sessions: SessionTopics): (message: ChannelMessage) => void {
+export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, counters: NodeCounters, sessions: SessionTopics, watches: WatchAnswers): (message: ChannelMessage) => void {
   return ({ appId, channel, frame, exceptSocketId }) => {
     // No connection here, nobody to hand it to. It is also what keeps the process up while it
     // starts: a uWS 20.30 app has no topic tree before its first WebSocket route, and
@@ -23,6 +26,7 @@ export function localFanout(uwsApp: TemplatedApp, sockets: SocketRegistry, count
     const onSockets = uwsApp.numSubscribers(topic);
     const onSessions = sessions.size === 0 ? 0 : sessions.count(topic);
     if (onSockets + onSessions === 0) return;
+    if (watches.waiting) watches.delivered(appId, channel);
     const excluded = exceptSocketId === undefined ? undefined : sockets.get(exceptSocketId);
     let recipients = 0;
     if (onSockets > 0) {

@@ -18,6 +18,7 @@ import type { Logger } from "../logger.js";
 import { settle } from "./settle.js";
 import { topicOf } from "./topics.js";
 import type { UserSockets } from "./user-sockets.js";
+import type { WatchAnswers } from "./watch-answers.js";
 
 /** What sign-in, sign-out and watchlists use. */
 export interface SigninServices {
@@ -27,6 +28,8 @@ export interface SigninServices {
   readonly users: UserSockets;
   readonly onlineUsers: OnlineUsers;
   readonly broker: Broker;
+  /** Which watched users this node's sockets heard of while their question was answered. */
+  readonly watchAnswers: WatchAnswers;
 }
 
 type Signin = Extract<ClientFrame, { kind: "signin" }>;
@@ -56,7 +59,7 @@ export function signIn(ctx: SigninServices, ws: PusherSocket, app: App, request:
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "signin", socketId: connection.socketId, userId: user.id });
   if (ctx.users.add(app.id, user.id, ws)) {
     settle(ctx.log, ctx.onlineUsers.cameOnline(app, user.id), (online) => {
-      if (online) announcePresence(ctx.broker, app, user.id, "online");
+      if (online && !ctx.onlineUsers.inOrder) announcePresence(ctx.broker, app, user.id, "online");
     });
   }
   watch(ctx, ws, app, user);
@@ -66,7 +69,7 @@ export function signIn(ctx: SigninServices, ws: PusherSocket, app: App, request:
 export function signOut(ctx: SigninServices, ws: PusherSocket, app: App, user: SignedInUser): void {
   if (ctx.users.remove(app.id, user.id, ws)) {
     settle(ctx.log, ctx.onlineUsers.wentOffline(app, user.id), (offline) => {
-      if (offline) announcePresence(ctx.broker, app, user.id, "offline");
+      if (offline && !ctx.onlineUsers.inOrder) announcePresence(ctx.broker, app, user.id, "offline");
     });
   }
 }
@@ -86,8 +89,9 @@ function watch(ctx: SigninServices, ws: PusherSocket, app: App, user: SignedInUs
   }
   for (const userId of watchlist) ws.subscribe(topicOf(app.id, watchersChannel(userId)));
   const connection = ws.getUserData();
-  settle(ctx.log, ctx.onlineUsers.online(app, watchlist), (online) => {
-    if (online.length > 0 && connection.open) ws.send(frames.watchlistEvents("online", online));
+  const online = ctx.onlineUsers.online(app, watchlist);
+  settle(ctx.log, online instanceof Promise ? ctx.watchAnswers.unheard(app.id, online) : online, (unheard) => {
+    if (unheard.length > 0 && connection.open) ws.send(frames.watchlistEvents("online", unheard));
   });
 }
 

@@ -17,6 +17,7 @@ import type { ChannelMessage, ClusterJoin, ClusterParts, ClusterServices, StartC
 import { ThreadMesh } from "../../src/cluster/thread-mesh.js";
 import { threadNode } from "../../src/cluster/thread-node.js";
 import type { ThreadOccupancy } from "../../src/cluster/thread-occupancy.js";
+import { watchlistEvents } from "../../src/protocol/server-frames.js";
 import { ThreadTally, type ThreadSlots } from "../../src/cluster/thread-tally.js";
 
 export interface ContractNode {
@@ -317,6 +318,22 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
         expect(await first().signOut(HEARD, "w1")).toBe(true);
       }
       expect(await first().services.onlineUsers.online(HEARD, ["w1"])).toEqual([]);
+    });
+
+    it("sends a user's online and offline itself only when inOrder: to every node, before its answers", async () => {
+      const userId = "w-in-order";
+      const heardOf = (node: ContractNode) => node.delivered.filter((message) => message.channel === `#watchers:${userId}`).map((message) => message.frame);
+      const inOrder = first().services.onlineUsers.inOrder === true;
+      const [online, offline] = [watchlistEvents("online", [userId]), watchlistEvents("offline", [userId])];
+      expect(await first().signIn(HEARD, userId)).toBe(true);
+      // On the deciding node before the answer; on another before its next answer.
+      expect(heardOf(first())).toEqual(inOrder ? [online] : []);
+      expect(await other().services.onlineUsers.online(HEARD, [userId])).toEqual([userId]);
+      expect(heardOf(other())).toEqual(inOrder ? [online] : []);
+      expect(await first().signOut(HEARD, userId)).toBe(true);
+      expect(heardOf(first())).toEqual(inOrder ? [online, offline] : []);
+      expect(await other().services.onlineUsers.online(HEARD, [userId])).toEqual([]);
+      expect(heardOf(other())).toEqual(inOrder ? [online, offline] : []);
     });
 
     it("shares a cache channel's last event, last writer winning", async () => {

@@ -19,6 +19,7 @@ import type { SigninServices } from "../../src/server/signin.js";
 import type { SubscriptionServices } from "../../src/server/subscriptions.js";
 import { SubscriptionCounts } from "../../src/server/subscription-counts.js";
 import { UserSockets } from "../../src/server/user-sockets.js";
+import { WatchAnswers } from "../../src/server/watch-answers.js";
 import { Webhooks } from "../../src/webhooks/webhooks.js";
 
 export interface RecordingSocket extends PusherSocket {
@@ -102,6 +103,7 @@ export async function ruleServices(apps: unknown[]): Promise<{ services: RuleSer
     onlineUsers: cluster.onlineUsers,
     eventCache: cluster.eventCache,
     subscriptionCounts: new SubscriptionCounts(channels, cluster.occupancy, cluster.broker, webhooks, log),
+    watchAnswers: new WatchAnswers(),
   };
   return { services, published, app: (id) => registry.byId(id)! };
 }
