@@ -5,6 +5,14 @@ import { RawClient, connected, nextCall, pusherClient, serverSdk, subscribed } f
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 
 let herald: Herald;
+
+async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 beforeAll(async () => {
   herald = await startHerald();
 });
@@ -27,6 +35,58 @@ describe("cache channels", () => {
     expect(await received.promise).toEqual({ price: 2 });
     expect(order).toEqual(["succeeded", "tick"]);
     client.disconnect();
+  });
+
+  it("give a subscriber who comes as events are published each event once, in the order published", async () => {
+    // The replay is read while the live events go on: on worker threads the publish and the
+    // subscriber may be on different threads, and the read goes to the hub.
+    const sdk = serverSdk(herald.port, DEMO_APP);
+    const channel = "cache-racing";
+    let published = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) await sdk.trigger(channel, "tick", { seq: ++published });
+    })();
+    const subscribers = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 5));
+        const client = await RawClient.connect(herald.port);
+        await client.socketId();
+        client.send({ event: "pusher:subscribe", data: { channel } });
+        return client;
+      }),
+    );
+    publishing = false;
+    await publisher;
+    const seqsOf = (client: RawClient) => client.frames.filter((frame) => frame.event === "tick").map((frame) => (JSON.parse(frame.data as string) as { seq: number }).seq);
+    for (const [i, client] of subscribers.entries()) {
+      // The last event came, live or replayed; then a replay asked after this channel's comes after it too.
+      await until(() => seqsOf(client).includes(published));
+      client.send({ event: "pusher:subscribe", data: { channel: `cache-racing-marker-${i}` } });
+      await client.event("pusher:cache_miss");
+      const seqs = seqsOf(client);
+      expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+      expect(seqs.at(-1)).toBe(published);
+      client.close();
+    }
+  });
+
+  it("leave out the socket an event names (toOthers), and keep the event for the next subscriber", async () => {
+    const sdk = serverSdk(herald.port, DEMO_APP);
+    const channel = "cache-others";
+    const sender = await RawClient.connect(herald.port);
+    const senderId = await sender.socketId();
+    sender.send({ event: "pusher:subscribe", data: { channel } });
+    const other = await RawClient.subscribed(herald.port, channel);
+    await Promise.all([sender.event("pusher:cache_miss"), other.event("pusher:cache_miss")]);
+    await sdk.trigger(channel, "moved", { by: "sender" }, { socket_id: senderId });
+    await sdk.trigger(channel, "moved", { by: "marker" });
+    await Promise.all([sender, other].map((client) => client.next((frame) => frame.event === "moved" && String(frame.data).includes("marker"))));
+    expect(sender.frames.filter((frame) => frame.event === "moved")).toEqual([]);
+    expect(other.frames.filter((frame) => frame.event === "moved").map((frame) => JSON.parse(frame.data as string))).toEqual([{ by: "sender" }]);
+    const newcomer = await RawClient.subscribed(herald.port, channel);
+    expect(JSON.parse((await newcomer.event("moved")).data as string)).toEqual({ by: "marker" });
+    for (const client of [sender, other, newcomer]) client.close();
   });
 
   it("send pusher:cache_miss when nothing is cached, on every kind of cache channel", async () => {

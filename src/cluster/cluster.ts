@@ -245,6 +245,16 @@ export interface EventCache {
   set(appId: string, channel: string, event: string, data: string, frame: string): void;
   /** The last event, or undefined for none. During an outage: undefined (a cache miss). */
   get(appId: string, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined>;
+  /**
+   * Present when the store sends a cache channel's events itself (the threads' hub): keeps
+   * the event as `set` does, then hands `message` to every node with subscribers of the
+   * channel (as Broker.publish), in the order it keeps them and in order with its answers
+   * to `get`. A new subscriber then joins the channel's topic with the answer to its
+   * replay, and the replay and the live events neither cross nor repeat. Without it the
+   * caller sets, then publishes, and a subscriber joins at once: an event published while
+   * its replay is read can come twice, or before an older replay.
+   */
+  publish?(message: ChannelMessage, event: string, data: string): void;
 }
 
 // ─── Vacant-channel buffers ────────────────────────────────────────────────────

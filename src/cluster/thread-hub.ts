@@ -142,8 +142,13 @@ export class ThreadHub {
       case "counts":
         for (const [appId, channel, count, heard] of notice.counts) this.count(thread, appId, channel, count, heard);
         return this.counts.batchHandled(thread);
-      case "cache":
-        this.cache.set(key(notice.appId, notice.channel), { event: notice.event, data: notice.data, frame: notice.frame, expiresAt: Date.now() + CACHE_TTL_MS });
+      case "cache": {
+        const { appId, channel, frame, send } = notice;
+        this.cache.set(key(appId, channel), { event: notice.event, data: notice.data, frame, expiresAt: Date.now() + CACHE_TTL_MS });
+        // In order with the answers to cacheGet: a new subscriber's replay and the live events do not cross.
+        if (send) this.occupancy.post(this.out, appId, channel, encodeForThreads({ appId, channel, frame, exceptSocketId: send.exceptSocketId }));
+        return;
+      }
     }
   }
 

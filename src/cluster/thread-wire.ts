@@ -48,7 +48,8 @@ export type ThreadNotice =
    * whether anyone hears the app's transitions (departures of apps nobody hears are not held).
    */
   | { readonly t: "counts"; readonly counts: ReadonlyArray<readonly [appId: string, channel: string, count: number, heard: boolean]> }
-  | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string }
+  /** A cache channel's last event; with `send`, the hub hands it on to the threads with subscribers too (EventCache.publish). */
+  | { readonly t: "cache"; readonly appId: string; readonly channel: string; readonly event: string; readonly data: string; readonly frame: string; readonly send?: { readonly exceptSocketId: string | undefined } }
   /** Console entries for the threads whose consoles watch the app, and this thread's watches. */
   | { readonly t: "consoleEntry"; readonly appId: string; readonly entryJson: string }
   | { readonly t: "consoleWatch"; readonly appIds: readonly string[] };

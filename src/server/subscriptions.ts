@@ -7,11 +7,13 @@ import { isCacheChannel } from "../protocol/channel-names.js";
 import type { PresenceMember } from "../protocol/client-frames.js";
 import * as frames from "../protocol/server-frames.js";
 import { checkSubscription, type SubscribeRequest, type SubscriptionRefusal } from "../protocol/subscription-rules.js";
+import type { CachedEvent } from "../channels/channel-cache.js";
 import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { Broker, ClusterJoin, EventCache, Occupancy, Presence } from "../cluster/cluster.js";
 import type { ConsoleTap } from "../console/tap.js";
 import type { Logger } from "../logger.js";
 import type { Webhooks } from "../webhooks/webhooks.js";
+import { cacheInOrder } from "./cache-in-order.js";
 import type { Connection, PusherSocket } from "./connection.js";
 import { settle } from "./settle.js";
 import type { SubscriptionCounts } from "./subscription-counts.js";
@@ -74,17 +76,42 @@ function refuse(ctx: SubscriptionServices, socket: PusherSocket, app: App, chann
   socket.send(frames.subscriptionError(channel, type, error, status));
 }
 
-/** Public, private, encrypted and #server-to-user channels: joined at once. */
+/**
+ * Public, private, encrypted and #server-to-user channels: joined at once; a cache channel
+ * whose store sends its events in order with its replay (cacheInOrder), with the replay.
+ */
 function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   ctx.channels.forApp(app.id).subscribe(channel);
-  track(socket, connection, app, channel, undefined);
+  const withReplay = cacheInOrder(ctx.eventCache, app, channel);
+  track(socket, connection, app, channel, undefined, !withReplay);
   // Reported before the client hears it is in: an API read it makes next (through any node or thread) finds it.
+  // It is also what brings the channel's events to this thread from the hub.
   ctx.occupancy.changed(app, channel, true);
-  socket.send(frames.subscriptionSucceeded(channel));
-  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel });
-  replayCache(ctx, socket, app, channel, claimKept(ctx, socket, app, channel));
+  const handOver = claimKept(ctx, socket, app, channel);
+  if (withReplay) return joinWithReplay(ctx, socket, app, channel, handOver);
+  joined(ctx, socket, app, channel);
+  replayCache(ctx, socket, app, channel, handOver);
   ctx.subscriptionCounts.changed(app, channel);
+}
+
+/** The store answers the replay in order with the channel's events: the socket takes them from its answer on. */
+function joinWithReplay(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, handOver: (() => void) | undefined): void {
+  const connection = socket.getUserData();
+  settle(ctx.log, readCache(ctx, app, channel), (cached) => {
+    // Gone meanwhile (unsubscribe() has released it): what the hand-over took is published again.
+    if (!connection.open || !connection.channels?.has(channel)) return handOver?.();
+    socket.subscribe(topicOf(app.id, channel));
+    joined(ctx, socket, app, channel);
+    replayed(ctx, socket, app, channel, cached);
+    handOver?.();
+    ctx.subscriptionCounts.changed(app, channel);
+  });
+}
+
+function joined(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
+  socket.send(frames.subscriptionSucceeded(channel));
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: socket.getUserData().socketId, channel });
 }
 
 /** Presence channels: joined on this node, then in the cluster, which may still find the channel full. */
@@ -168,19 +195,28 @@ function claimKept(ctx: SubscriptionServices, socket: PusherSocket, app: App, ch
 /** A new subscriber of a cache channel gets its last event, or word that there is none; then `then` runs. */
 function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, then?: () => void): void {
   if (!isCacheChannel(channel)) return then?.();
-  const connection = socket.getUserData();
-  const read = ctx.eventCache.get(app.id, channel);
-  // A cache that cannot be read is a miss: the subscriber still gets what follows.
-  const cachedEvent = read instanceof Promise ? read.catch(() => undefined) : read;
-  settle(ctx.log, cachedEvent, (cached) => {
-    if (connection.open && cached) socket.send(cached.frame);
-    else if (connection.open) {
-      socket.send(frames.cacheMiss(channel));
-      ctx.webhooks.cacheMiss(app, channel);
-      if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
-    }
+  settle(ctx.log, readCache(ctx, app, channel), (cached) => {
+    replayed(ctx, socket, app, channel, cached);
     then?.();
   });
+}
+
+/** A cache that cannot be read is a miss: the subscriber still gets what follows. */
+function readCache(ctx: SubscriptionServices, app: App, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined> {
+  const read = ctx.eventCache.get(app.id, channel);
+  return read instanceof Promise ? read.catch(() => undefined) : read;
+}
+
+function replayed(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, cached: CachedEvent | undefined): void {
+  const connection = socket.getUserData();
+  if (!connection.open) return;
+  if (cached) {
+    socket.send(cached.frame);
+    return;
+  }
+  socket.send(frames.cacheMiss(channel));
+  ctx.webhooks.cacheMiss(app, channel);
+  if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
 }
 
 /** The socket is in the channel; `topic`: it takes the channel's frames from now (else a presence join's answer subscribes it). */

@@ -343,6 +343,18 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(await other().services.eventCache.get(HEARD.id, "cache-other")).toBeUndefined();
     });
 
+    it("sends a cache channel's events itself only with publish: to every node with subscribers, before its next answer", async () => {
+      const channel = "cache-in-order";
+      const heardOf = (node: ContractNode) => node.delivered.filter((message) => message.channel === channel).map((message) => message.frame);
+      other().subscribe(HEARD, channel);
+      const { eventCache } = first().services;
+      if (eventCache.publish) eventCache.publish({ appId: HEARD.id, channel, frame: "frame-1" }, "first", "1");
+      else eventCache.set(HEARD.id, channel, "first", "1", "frame-1");
+      await until(async () => (await other().services.eventCache.get(HEARD.id, channel))?.event === "first", "the event kept");
+      expect(heardOf(other())).toEqual(eventCache.publish ? ["frame-1"] : []);
+      other().unsubscribe(HEARD, channel);
+    });
+
     const rule = (maxEvents: number, ttlSeconds = 60) => ({ channelPrefix: "buffered-", ttlSeconds, maxEvents });
 
     it("keeps events for a vacant channel in order, and hands them to one claim only", async () => {
