@@ -88,23 +88,24 @@ function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   // Reported before the client hears it is in: an API read it makes next (through any node or thread) finds it.
   // It is also what brings the channel's events to this thread from the hub.
   ctx.occupancy.changed(app, channel, true);
-  const handOver = claimKept(ctx, socket, app, channel);
-  if (withReplay) return joinWithReplay(ctx, socket, app, channel, handOver);
+  if (withReplay) return joinWithReplay(ctx, socket, app, channel);
   joined(ctx, socket, app, channel);
-  replayCache(ctx, socket, app, channel, handOver);
+  replayCache(ctx, socket, app, channel, claimKept(ctx, socket, app, channel));
   ctx.subscriptionCounts.changed(app, channel);
 }
 
-/** The store answers the replay in order with the channel's events: the socket takes them from its answer on. */
-function joinWithReplay(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, handOver: (() => void) | undefined): void {
+/**
+ * The store answers the replay in order with the channel's events: the socket takes them from
+ * its answer on. (No vacantChannelBuffers rule covers such a channel: nothing is kept for it.)
+ */
+function joinWithReplay(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   const connection = socket.getUserData();
   settle(ctx.log, readCache(ctx, app, channel), (cached) => {
-    // Gone meanwhile (unsubscribe() has released it): what the hand-over took is published again.
-    if (!connection.open || !connection.channels?.has(channel)) return handOver?.();
+    // Gone meanwhile: unsubscribe() or the close has released it.
+    if (!connection.open || !connection.channels?.has(channel)) return;
     socket.subscribe(topicOf(app.id, channel));
     joined(ctx, socket, app, channel);
     replayed(ctx, socket, app, channel, cached);
-    handOver?.();
     ctx.subscriptionCounts.changed(app, channel);
   });
 }
@@ -219,7 +220,7 @@ function replayed(ctx: SubscriptionServices, socket: PusherSocket, app: App, cha
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "cache_miss", socketId: connection.socketId, channel });
 }
 
-/** The socket is in the channel; `topic`: it takes the channel's frames from now (else a presence join's answer subscribes it). */
+/** The socket is in the channel; `topic`: it takes the channel's frames from now (else the answer it waits for subscribes it: a presence join's, a cache replay's). */
 function track(socket: PusherSocket, connection: Connection, app: App, channel: string, userId: string | undefined, topic = true): void {
   if (topic) socket.subscribe(topicOf(app.id, channel));
   (connection.channels ??= new Map()).set(channel, userId);
