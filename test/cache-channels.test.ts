@@ -37,11 +37,10 @@ describe("cache channels", () => {
     client.disconnect();
   });
 
-  it("give a subscriber who comes as events are published each event once, in the order published", async () => {
+  it.each(["cache-racing", "presence-cache-racing"])("give a subscriber of %s who comes as events are published each event once, in the order published", async (channel) => {
     // The replay is read while the live events go on: on worker threads the publish and the
     // subscriber may be on different threads, and the read goes to the hub.
     const sdk = serverSdk(herald.port, DEMO_APP);
-    const channel = "cache-racing";
     let published = 0;
     let publishing = true;
     const publisher = (async () => {
@@ -51,8 +50,9 @@ describe("cache channels", () => {
       Array.from({ length: 16 }, async (_, i) => {
         await new Promise((resolve) => setTimeout(resolve, i * 5));
         const client = await RawClient.connect(herald.port);
-        await client.socketId();
-        client.send({ event: "pusher:subscribe", data: { channel } });
+        const socketId = await client.socketId();
+        const auth = channel.startsWith("presence-") ? sdk.authorizeChannel(socketId, channel, { user_id: `racer-${i}`, user_info: {} }) : {};
+        client.send({ event: "pusher:subscribe", data: { channel, ...auth } });
         return client;
       }),
     );
@@ -62,7 +62,7 @@ describe("cache channels", () => {
     for (const [i, client] of subscribers.entries()) {
       // The last event came, live or replayed; then a replay asked after this channel's comes after it too.
       await until(() => seqsOf(client).includes(published));
-      client.send({ event: "pusher:subscribe", data: { channel: `cache-racing-marker-${i}` } });
+      client.send({ event: "pusher:subscribe", data: { channel: `cache-racing-marker-${channel}-${i}` } });
       await client.event("pusher:cache_miss");
       const seqs = seqsOf(client);
       expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));

@@ -255,6 +255,13 @@ export interface EventCache {
    * its replay is read can come twice, or before an older replay.
    */
   publish?(message: ChannelMessage, event: string, data: string): void;
+  /**
+   * Present with `publish` (and Presence.inOrder): `get` for a presence cache channel, asked
+   * right after Presence.join and answered next to it, with nothing between. The socket joins
+   * the channel's topic with the join's answer (for its members' frames), so a replay read any
+   * later could repeat an event it heard live meanwhile.
+   */
+  getWithJoin?(appId: string, channel: string): Promise<CachedEvent | undefined>;
 }
 
 // ─── Vacant-channel buffers ────────────────────────────────────────────────────

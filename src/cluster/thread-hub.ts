@@ -180,7 +180,8 @@ export class ThreadHub {
       }
       case "online":
         return question.userIds.filter((userId) => this.online.has(key(question.appId, userId)));
-      case "cacheGet": {
+      case "cacheGet":
+      case "cacheWithJoin": {
         const cached = this.cache.get(key(question.appId, question.channel));
         if (cached && cached.expiresAt <= Date.now()) this.cache.delete(key(question.appId, question.channel));
         return cached && cached.expiresAt > Date.now() ? cached : undefined;

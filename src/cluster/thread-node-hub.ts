@@ -245,7 +245,7 @@ export class NodeThreadHub {
     if (question.t === "occupiedChannels") return node.occupancy.occupiedChannels(question.appId, question.prefix);
     if (question.t === "members") return node.presence.members(question.appId, question.channel);
     if (question.t === "waiting") return node.channelBuffers.waiting(question.appId, question.channel);
-    if (question.t === "cacheGet") return node.eventCache.get(question.appId, question.channel);
+    if (question.t === "cacheGet" || question.t === "cacheWithJoin") return node.eventCache.get(question.appId, question.channel);
     const app = this.apps.byId(question.appId);
     switch (question.t) {
       case "join":

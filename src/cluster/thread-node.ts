@@ -211,6 +211,7 @@ export function threadNode(port: MessagePort, apps: AppRegistry, tally: ThreadTa
       get: (appId, channel) => ask({ t: "cacheGet", appId, channel }),
       // As presence: the threads' hub sends a cache channel's events itself, in order with its replays.
       publish: publishToHub ? undefined : ({ appId, channel, frame, exceptSocketId }, event, data) => tell({ t: "cache", appId, channel, event, data, frame, send: { exceptSocketId } }),
+      getWithJoin: publishToHub ? undefined : (appId, channel) => ask({ t: "cacheWithJoin", appId, channel }),
     };
     const channelBuffers: ChannelBuffers = {
       keepIfVacant: (app, channel, rule, frame) => ask({ t: "keep", appId: app.id, channel, rule, frame }),

@@ -65,6 +65,8 @@ export type ThreadQuestion =
   | { readonly t: "wentOffline"; readonly appId: string; readonly userId: string }
   | { readonly t: "online"; readonly appId: string; readonly userIds: readonly string[] }
   | { readonly t: "cacheGet"; readonly appId: string; readonly channel: string }
+  /** A presence-cache channel's replay, asked right after the join: answered at once, next to the join's answer. */
+  | { readonly t: "cacheWithJoin"; readonly appId: string; readonly channel: string }
   | { readonly t: "keep"; readonly appId: string; readonly channel: string; readonly rule: VacantChannelBuffer; readonly frame: string }
   | { readonly t: "claim"; readonly appId: string; readonly channel: string }
   | { readonly t: "waiting"; readonly appId: string; readonly channel: string }
@@ -242,6 +244,7 @@ export interface Answers {
   wentOffline: boolean;
   online: string[];
   cacheGet: CachedEvent | undefined;
+  cacheWithJoin: CachedEvent | undefined;
   keep: boolean;
   claim: string[];
   waiting: number;

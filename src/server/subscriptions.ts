@@ -129,19 +129,22 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   const handOver = claimKept(ctx, socket, app, channel);
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
   const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceData(channel), announce);
+  // In order (the threads' hub): the replay, read in the same breath, is answered right after the
+  // join. Caught at once: a join refused or cut short leaves it unread.
+  const replay = ctx.eventCache.getWithJoin && cacheInOrder(ctx.eventCache, app, channel) ? ctx.eventCache.getWithJoin(app.id, channel).catch(() => undefined) : undefined;
   // While the cluster answers, the channel's frames here wait: none may reach this socket before its subscription_succeeded.
   const release = answer instanceof Promise && !ctx.presence.inOrder ? ctx.vacant.holdFrames(app.id, channel, frames.memberRemoved(channel, userId)) : undefined;
   settle(ctx.log, answer, (cluster) => {
     try {
-      joinAnswered(ctx, socket, app, channel, userId, cluster, handOver);
+      joinAnswered(ctx, socket, app, channel, userId, cluster, handOver, replay);
     } finally {
       release?.();
     }
   });
 }
 
-/** The cluster answered a presence join: subscription_succeeded, or the refusal. */
-function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, userId: string, cluster: ClusterJoin, handOver: (() => void) | undefined): void {
+/** The cluster answered a presence join: subscription_succeeded, or the refusal. `replay`: a cache channel's, read with the join. */
+function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, userId: string, cluster: ClusterJoin, handOver: (() => void) | undefined, replay: Promise<CachedEvent | undefined> | undefined): void {
   const connection = socket.getUserData();
   const channels = ctx.channels.forApp(app.id);
   if (!cluster.ok || !connection.open || !connection.channels?.has(channel)) handOver?.(); // to nobody: what it took is published again
@@ -160,7 +163,7 @@ function joinAnswered(ctx: SubscriptionServices, socket: PusherSocket, app: App,
   if (ctx.presence.inOrder) socket.subscribe(topicOf(app.id, channel));
   socket.send(frames.subscriptionSucceeded(channel, cluster.members));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: connection.socketId, channel, userId });
-  replayCache(ctx, socket, app, channel, handOver);
+  replayCache(ctx, socket, app, channel, handOver, replay);
 }
 
 export function unsubscribe(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
@@ -193,18 +196,17 @@ function claimKept(ctx: SubscriptionServices, socket: PusherSocket, app: App, ch
   return () => settle(ctx.log, claimed, (kept) => ctx.vacant.handOver(socket, app, channel, rule, kept));
 }
 
-/** A new subscriber of a cache channel gets its last event, or word that there is none; then `then` runs. */
-function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, then?: () => void): void {
+/** A new subscriber of a cache channel gets its last event (`read` already, or read now), or word that there is none; then `then` runs. */
+function replayCache(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, then?: () => void, read?: Promise<CachedEvent | undefined>): void {
   if (!isCacheChannel(channel)) return then?.();
-  settle(ctx.log, readCache(ctx, app, channel), (cached) => {
+  settle(ctx.log, readCache(ctx, app, channel, read), (cached) => {
     replayed(ctx, socket, app, channel, cached);
     then?.();
   });
 }
 
 /** A cache that cannot be read is a miss: the subscriber still gets what follows. */
-function readCache(ctx: SubscriptionServices, app: App, channel: string): CachedEvent | undefined | Promise<CachedEvent | undefined> {
-  const read = ctx.eventCache.get(app.id, channel);
+function readCache(ctx: SubscriptionServices, app: App, channel: string, read = ctx.eventCache.get(app.id, channel)): CachedEvent | undefined | Promise<CachedEvent | undefined> {
   return read instanceof Promise ? read.catch(() => undefined) : read;
 }
 

@@ -352,6 +352,10 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       else eventCache.set(HEARD.id, channel, "first", "1", "frame-1");
       await until(async () => (await other().services.eventCache.get(HEARD.id, channel))?.event === "first", "the event kept");
       expect(heardOf(other())).toEqual(eventCache.publish ? ["frame-1"] : []);
+      // Offered only with publish, and read as get reads.
+      const reader = other().services.eventCache;
+      expect(reader.getWithJoin === undefined).toBe(eventCache.publish === undefined);
+      if (reader.getWithJoin) expect((await reader.getWithJoin(HEARD.id, channel))?.event).toBe("first");
       other().unsubscribe(HEARD, channel);
     });
 
