@@ -17,7 +17,7 @@ export interface Connection {
   channels: Map<string, string | undefined> | undefined;
   /** Coarse clock second of the last frame or pong from the client. */
   lastSeen: number;
-  /** Clock second the server pinged a silent client, or 0 when no ping is pending. */
+  /** performance.now() when the server pinged a silent client, or 0 when no ping is pending. */
   pingedAt: number;
   /** False from the close event on; uWS forbids touching a closed socket. */
   open: boolean;

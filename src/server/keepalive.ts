@@ -33,7 +33,9 @@ export class Keepalive {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    // The sweep waits for the next poll phase: after a stall (a long GC, a starved CPU) the
+    // answers to its pings may be waiting unread, and this timer would otherwise run first.
+    this.timer = setInterval(() => setImmediate(() => this.sweep()), SWEEP_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -57,7 +59,8 @@ export class Keepalive {
   }
 
   private sweep(): void {
-    const now = (this.now = monotonicSeconds());
+    const nowMs = performance.now();
+    const now = (this.now = Math.floor(nowMs / 1000));
     for (const ws of this.sockets.sockets()) {
       const connection = ws.getUserData();
       if (ws.getBufferedAmount() > this.slowConsumerBytes) {
@@ -71,11 +74,13 @@ export class Keepalive {
       if (connection.signinDeadline !== 0 && now > connection.signinDeadline) {
         closeConnection(ws, Closes.signinTimeout(connection.app!.userAuthenticationTimeout));
       } else if (connection.pingedAt !== 0) {
-        if (now - connection.pingedAt >= this.pongTimeoutSeconds) {
+        // Counted from the ping itself, not from its second on the coarse clock: a sweep that
+        // drifted across a second's edge gave a 2 s timeout as little as 1 s.
+        if (nowMs - connection.pingedAt >= this.pongTimeoutSeconds * 1000) {
           closeConnection(ws, Closes.pongTimeout());
         }
       } else if (now - connection.lastSeen >= connection.app!.activityTimeout) {
-        connection.pingedAt = now;
+        connection.pingedAt = nowMs;
         // pusher-js answers pusher:ping; any WebSocket stack answers the control ping.
         ws.cork(() => {
           ws.send(PING);

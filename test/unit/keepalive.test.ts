@@ -29,12 +29,15 @@ describe("keepalive sweep", () => {
   let app: Awaited<ReturnType<typeof ruleServices>>["app"];
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "setImmediate", "performance"] });
     ({ app } = await ruleServices([APP, SIGNIN_APP]));
     sockets = new SocketRegistry();
     counters = new NodeCounters();
     keepalive = new Keepalive(sockets, PONG_TIMEOUT, SLOW_BYTES, counters);
     keepalive.start();
+    // Fake timers run the sweep's setImmediate 1 ms after its timer: from here on each
+    // whole-second step lands just after both.
+    await vi.advanceTimersByTimeAsync(1);
   });
   afterEach(() => {
     keepalive.stop();
@@ -69,6 +72,25 @@ describe("keepalive sweep", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(silent.closed?.code).toBe(4201);
     expect(pinged(silent)).toBe(1);
+  });
+
+  it("waits the whole pong timeout from the ping, though the sweeps drift across a second's edge", async () => {
+    /** Starts the sweeps again `ms` from now, and lands just after them as beforeEach does. */
+    const sweepsAgainIn = async (ms: number) => {
+      keepalive.stop();
+      await vi.advanceTimersByTimeAsync(ms - 1);
+      keepalive.start();
+      await vi.advanceTimersByTimeAsync(1);
+    };
+    await sweepsAgainIn(900); // sweeps at x.9 s
+    const silent = connect(APP.id);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(pinged(silent)).toBe(1); // at 10.9 s
+    await sweepsAgainIn(200); // one sweep 1.2 s after the last, as on a busy machine: sweeps at x.1 s
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(silent.closed).toBeUndefined(); // 15.1 s: on second 15, but 4.2 s after the ping
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(silent.closed?.code).toBe(4201);
   });
 
   it("keeps a client that answers, and starts its silence over from its last word", async () => {
