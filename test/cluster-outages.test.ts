@@ -150,7 +150,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     }
   });
 
-  it("sends no resync of an outage that another outage overtook", { timeout: 30_000 }, async () => {
+  it("sends no resync of an outage that another outage overtook", { timeout: 45_000 }, async () => {
     const durable = await startRedis({ persist: true });
     const node = await startHerald({ args: ["--redis", durable.url], env: FAST_TIMINGS_ENV });
     const lines = (text: string) => node.logs.filter((line) => line.msg.includes(text)).length;

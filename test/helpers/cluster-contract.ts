@@ -248,11 +248,15 @@ export function describeClusterContract(name: string, maxNodes: number, makeNode
       expect(reports.filter((line) => line.startsWith("member_removed")).sort()).toEqual([`member_removed heard ${channel} u1`, `member_removed heard ${channel} u2`]);
     });
 
-    it("reports neither the departure nor the return of a member who comes back within the hold", async () => {
+    it("reports neither the departure nor the return of a member who comes back within the hold", async (context) => {
       const channel = "presence-reload";
       await first().join(HEARD, channel, "r1");
+      const leaving = performance.now();
       expect(await first().leave(HEARD, channel, "r1")).toBe(true);
       expect(await other().join(HEARD, channel, "r1")).toMatchObject({ ok: true });
+      // A machine too busy to come back within the hold (seen with both test suites at once on
+      // two cores) rightly reported the departure: there is nothing to check then.
+      if (performance.now() - leaving >= DEPARTURE_HOLD_MS) context.skip(`the return took longer than the ${DEPARTURE_HOLD_MS} ms hold`);
       await departuresReportedAfterMarkers("t2");
       const reports = nodes.flatMap((node) => node.heard).filter((line) => line.startsWith("member_") && line.includes(channel));
       expect(reports).toEqual([`member_added heard ${channel} r1`]);
