@@ -27,7 +27,7 @@
  *
  *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]]
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -310,6 +310,8 @@ interface LogEntry {
   level: number;
   msg: string;
   port?: number;
+  /** On the start line of a node of a Redis cluster: its number there. */
+  node?: number;
   why?: string;
   err?: { message?: string };
 }
@@ -337,7 +339,10 @@ async function startNode(args: string[], expected: (entry: LogEntry) => boolean)
   port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const entry = JSON.parse(line) as LogEntry;
-      if (typeof entry.port === "number") resolvePort(entry.port);
+      if (typeof entry.port === "number") {
+        resolvePort(entry.port);
+        if (entry.node !== undefined) blown.push(`${elapsed()} ${name} (${entry.port}) is Redis node ${entry.node}`);
+      }
       // What the node says of Redis and of other nodes, into the chaos's trail.
       if (entry.level >= 30 && /Redis|node /.test(entry.msg)) blown.push(`${elapsed()} ${name} (${port ?? "starting"}) says: ${entry.msg.slice(0, 60)}`);
       if (entry.level < 50) return;
@@ -455,6 +460,15 @@ async function leftBehind(nodes: Node[], ms: number): Promise<string[]> {
   }
 }
 
+/** Which nodes Redis says still count each channel a node listed after the run (a node's number → its subscribers), and which nodes are live. */
+function countsInRedis(left: string[]): string[] {
+  const port = redis ? new URL(redis.url).port : redisCluster?.nodes.split(",")[0]!.split(":")[1];
+  if (port === undefined) return [];
+  const cli = (...args: string[]) => execFileSync("redis-cli", ["-c", "-p", port, ...args]).toString().trim().split("\n").join(" ");
+  const channels = new Set(left.flatMap((line) => (JSON.parse(line.match(/channels (\[.*\]) after/)?.[1] ?? "[]") as string[])));
+  return [...[...channels].map((channel) => `Redis counts ${channel} for nodes (node, subscribers): ${cli("hgetall", `herald:{${APP.id}}:subs:${channel}`)}`), `live nodes in Redis: ${cli("zrange", "herald:nodes", "0", "-1")}`];
+}
+
 const appsDir = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
 const receiver = await webhookReceiver();
 // Persisted (appendonly), so that an outage can keep Redis's data, as most do.
@@ -547,7 +561,8 @@ const ended = await Promise.race([run.then(() => undefined), anyNodeEnded]);
 if (ended) problems.push(ended);
 for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
 if (!ended) for (const node of nodes) problems.push(...(await afterTheRun(node)));
-if (!ended) problems.push(...(await leftBehind(nodes, 10_000)));
+const left = ended ? [] : await leftBehind(nodes, 10_000);
+if (left.length > 0) problems.push(...left, ...countsInRedis(left), `what the chaos did: ${blown.join(", ")}`);
 // A thread that fails is a dead node's departure, webhooks included, and a Redis outage (Redis back with
 // its data or empty) or a node stopped are reported exactly, so webhooks must balance then too. A node killed
 // loses the webhooks it had not sent, as the README says, and one stopped while Redis is away is never
