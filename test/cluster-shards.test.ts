@@ -5,14 +5,13 @@
 import { describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, sleep, subscribed } from "./helpers/clients.js";
 import { until, webhookEvents } from "./helpers/cluster-nodes.js";
+import { doomedNode, nodeOf } from "./helpers/doomed-node.js";
 import { FAST_TIMINGS_ENV } from "./helpers/fast-timings.js";
-import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedisCluster } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
 import { generationKey, NODES_KEY, nodeMembersKey } from "../src/cluster/redis-keys.js";
 
-/** The node number a Herald drew, as its listening line says. */
-const nodeOf = (herald: Herald) => String(herald.logs.find((line) => line.msg.startsWith("Herald listening"))?.node);
 
 describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => {
   it("puts an app's state back when the Redis Cluster shard that holds it restarts empty", { timeout: 30_000 }, async () => {
@@ -121,21 +120,10 @@ describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => 
 
   it("takes a node that died just before the Redis Cluster shard holding the heartbeats restarted empty for dead all the same", { timeout: 40_000 }, async () => {
     const redisCluster = await startRedisCluster();
-    const args = ["--redis-cluster", redisCluster.nodes];
     const heartbeats = redisCluster.shardOf(NODES_KEY);
-    const survivor = await startHerald({ args, env: FAST_TIMINGS_ENV });
-    // One whose record of its members is on another shard than the heartbeats (node numbers come one
-    // by one, or two by two with --workers 2): the shard's restart must lose only the heartbeats.
-    const started = [await startHerald({ args, env: FAST_TIMINGS_ENV })];
-    while (redisCluster.shardOf(nodeMembersKey(nodeOf(started.at(-1)!))) === heartbeats) started.push(await startHerald({ args, env: FAST_TIMINGS_ENV }));
-    const doomed = started.at(-1)!;
+    // The shard's restart must lose only the heartbeats, not the doomed node's record of its members.
+    const { survivor, doomed, bob, stop } = await doomedNode(redisCluster, [heartbeats], "presence-cl-beats");
     try {
-      await Promise.all(started.slice(0, -1).map((herald) => herald.stop()));
-      const ada = pusherClient(doomed.port, DEMO_APP, { user: { user_id: "ada" } });
-      await subscribed(ada, "presence-cl-beats");
-      const bob = pusherClient(survivor.port, DEMO_APP, { user: { user_id: "bob" } });
-      const members = (await subscribed(bob, "presence-cl-beats")) as { members: object };
-      expect(Object.keys(members.members).sort()).toEqual(["ada", "bob"]);
       // The survivor has read the doomed node's beats (it beats every 250 ms here).
       await expect.poll(() => redisCluster.cli("zscore", NODES_KEY, nodeOf(doomed)).trim()).not.toBe("");
       await sleep(600);
@@ -149,8 +137,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("a Redis Cluster whose shards restart", () => 
       expect(await users.json()).toEqual({ users: [{ id: "bob" }] });
       bob.disconnect();
     } finally {
-      await Promise.all([survivor.stop(), ...started.map((herald) => herald.stop())]);
-      redisCluster.stop();
+      await stop();
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 
 /**
  * What a node holds, recorded in its `herald:node:{node}:…` sets so that the
@@ -10,12 +10,12 @@ export function nodeEntry(...parts: string[]): string {
   return parts.join("\n");
 }
 
-/** Splits an entry into `count` parts; the last keeps any newline it holds. */
-export function splitNodeEntry(entry: string, count: number): string[] {
+/** Splits an entry into `count` parts; the last keeps any separator it holds. */
+export function splitNodeEntry(entry: string, count: number, separator = "\n"): string[] {
   const parts: string[] = [];
   let start = 0;
   for (let i = 1; i < count; i++) {
-    const end = entry.indexOf("\n", start);
+    const end = entry.indexOf(separator, start);
     parts.push(entry.slice(start, end));
     start = end + 1;
   }
@@ -37,8 +37,50 @@ export async function eachNodeEntry(redis: Redis, key: string, count: number, vi
   for (const entry of await redis.smembers(key)) if (entry !== NODE_SET_MARK) await visit(splitNodeEntry(entry, count));
 }
 
-/** Undoes every entry of a dead node's set, then drops the set. */
-export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<unknown>): Promise<void> {
+/**
+ * Where the survivors look for what a dead node held when its set is lost: each app's
+ * keys that start with `prefix(appId)`, the rest of the key being the entry's other
+ * parts joined by ":" (a channel name holds none), and that `hold` the dead node.
+ */
+export interface AppKeySearch {
+  readonly appIds: Iterable<string>;
+  prefix(appId: string): string;
+  holds(key: string): Promise<boolean>;
+}
+
+/**
+ * Undoes every entry of a dead node's set, then drops the set. A set without its mark is
+ * one Redis lost, and the node died before its next heartbeat could write it again (on a
+ * Redis Cluster, the shard holding it restarted empty just before): then what the node
+ * still held is searched for among the apps' own keys, a walk over the keys that so rare
+ * a double fault can pay.
+ */
+export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<unknown>, search: AppKeySearch): Promise<void> {
+  const lost = (await redis.sismember(key, NODE_SET_MARK)) === 0;
   await eachNodeEntry(redis, key, count, undo);
+  if (lost) {
+    for (const appId of search.appIds) {
+      const prefix = search.prefix(appId);
+      await eachKeyStartingWith(redis, prefix, async (found) => {
+        if (await search.holds(found)) await undo([appId, ...splitNodeEntry(found.slice(prefix.length), count - 1, ":")]);
+      });
+    }
+  }
   await redis.del(key);
+}
+
+/** Visits each key that starts with `prefix` (SCAN, on every master of a Redis Cluster). */
+async function eachKeyStartingWith(redis: Redis, prefix: string, visit: (key: string) => Promise<unknown>): Promise<void> {
+  // An app id may hold what MATCH reads as a pattern.
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+  // Typed as Redis, which a Cluster stands in for (redis-cluster.ts).
+  const cluster: unknown = redis;
+  for (const server of cluster instanceof Cluster ? cluster.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await server.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      for (const key of keys) await visit(key);
+      cursor = next;
+    } while (cursor !== "0");
+  }
 }

@@ -29,7 +29,7 @@ export function connectionsKey(appId: string): string {
   return `herald:{${appId}}:connections`;
 }
 
-/** Hash: node → that node's subscribers of the channel. */
+/** Hash: node → that node's subscribers of the channel. With channel "", the start of every such key of the app. */
 export function subsKey(appId: string, channel: string): string {
   return `herald:{${appId}}:subs:${channel}`;
 }
@@ -60,7 +60,12 @@ export function membersKey(appId: string, channel: string): string {
 
 /** Set: the nodes with a socket of the user in the presence channel. */
 export function memberNodesKey(appId: string, channel: string, userId: string): string {
-  return `herald:{${appId}}:member-nodes:${channel}:${userId}`;
+  return `${memberNodesPrefix(appId)}${channel}:${userId}`;
+}
+
+/** The start of every memberNodesKey of the app. */
+export function memberNodesPrefix(appId: string): string {
+  return `herald:{${appId}}:member-nodes:`;
 }
 
 /** The node that saw the user leave the presence channel, held 3 s before member_removed. */
@@ -68,7 +73,7 @@ export function leavingKey(appId: string, channel: string, userId: string): stri
   return `herald:{${appId}}:leaving:${channel}:${userId}`;
 }
 
-/** Set: the nodes with a signed-in socket of the user (watchlists). */
+/** Set: the nodes with a signed-in socket of the user (watchlists). With user "", the start of every such key of the app. */
 export function userNodesKey(appId: string, userId: string): string {
   return `herald:{${appId}}:user-nodes:${userId}`;
 }

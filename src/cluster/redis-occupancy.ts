@@ -84,12 +84,19 @@ export class RedisOccupancy implements Occupancy, NodeShare {
 
   /** Clears the counts of a node that died, firing what its departure changed. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    await forgetNodeSet(this.redis, nodeChannelsKey(deadNodeId), 2, async ([appId, channel]) => {
-      const app = this.apps.byId(appId!);
-      if (!app) return;
-      const transition = await this.setCount(app, channel!, deadNodeId, 0, false).write;
-      if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
-    });
+    const search = { appIds: this.apps.ids, prefix: (appId: string) => subsKey(appId, ""), holds: async (key: string) => (await this.redis.hexists(key, deadNodeId)) === 1 };
+    await forgetNodeSet(
+      this.redis,
+      nodeChannelsKey(deadNodeId),
+      2,
+      async ([appId, channel]) => {
+        const app = this.apps.byId(appId!);
+        if (!app) return;
+        const transition = await this.setCount(app, channel!, deadNodeId, 0, false).write;
+        if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
+      },
+      search,
+    );
   }
 
   private report(app: App, channel: string): void {

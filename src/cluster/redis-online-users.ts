@@ -84,7 +84,8 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
 
   /** Takes a dead node's users offline, telling their watchers of each now offline everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    await forgetNodeSet(this.redis, nodeUsersKey(deadNodeId), 2, ([appId, userId]) => this.takeOffline(deadNodeId, appId!, userId!));
+    const search = { appIds: this.apps.ids, prefix: (appId: string) => userNodesKey(appId, ""), holds: async (key: string) => (await this.redis.sismember(key, deadNodeId)) === 1 };
+    await forgetNodeSet(this.redis, nodeUsersKey(deadNodeId), 2, ([appId, userId]) => this.takeOffline(deadNodeId, appId!, userId!), search);
   }
 
   /** Puts back the users Redis held online for this node before it lost its data; what they change is not reported. */

@@ -24,7 +24,7 @@ import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { Broker, ChannelMessage, ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
-import { leavingKey, memberNodesKey, membersKey, nodeMembersKey } from "./redis-keys.js";
+import { leavingKey, memberNodesKey, memberNodesPrefix, membersKey, nodeMembersKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
 import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
@@ -136,7 +136,8 @@ export class RedisPresence implements Presence, NodeShare {
 
   /** Removes a dead node's members, telling everyone of each user that left a channel everywhere. */
   async forgetNode(deadNodeId: string): Promise<void> {
-    await forgetNodeSet(this.redis, nodeMembersKey(deadNodeId), 3, ([appId, channel, userId]) => this.removeMember(deadNodeId, appId!, channel!, userId!));
+    const search = { appIds: this.apps.ids, prefix: memberNodesPrefix, holds: async (key: string) => (await this.redis.sismember(key, deadNodeId)) === 1 };
+    await forgetNodeSet(this.redis, nodeMembersKey(deadNodeId), 3, ([appId, channel, userId]) => this.removeMember(deadNodeId, appId!, channel!, userId!), search);
   }
 
   /** Puts back the members Redis held of this node's before it lost its data; what they change is not reported. */
