@@ -41,7 +41,8 @@ export class NodeLiveness {
   private beforeOutage: Map<string, string> | undefined;
   /** Dead nodes this node took out of the set and has not finished cleaning up after. */
   private readonly unfinished = new Set<string>();
-  private cleaning = false;
+  /** The cleanup under way, if any: one at a time, however long one takes. */
+  private cleaning: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -72,9 +73,16 @@ export class NodeLiveness {
     this.beforeOutage = undefined;
   }
 
-  /** A node that stops cleanly leaves the set itself. */
+  /**
+   * A node that stops cleanly leaves the set itself. The dead it took out and could not
+   * clean up after (Redis cut it short) it puts back, with the oldest beat there is: nobody
+   * else would ever clean up after them, and the next node to beat judges them again.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.cleaning;
+    const handedBack = [...this.unfinished].flatMap((deadNodeId) => [0, deadNodeId]);
+    if (handedBack.length > 0) await this.redis.zadd(NODES_KEY, "NX", ...handedBack).catch(() => undefined);
     await this.redis.zrem(NODES_KEY, this.nodeId).catch(() => undefined);
   }
 
@@ -103,9 +111,11 @@ export class NodeLiveness {
       this.unfinished.add(deadNodeId);
     }
     // Taken out of the set, a dead node is this node's to clean up after: one that Redis cut short
-    // is tried again next beat. One cleanup at a time, however long one takes.
-    if (this.cleaning) return;
-    this.cleaning = true;
+    // is tried again next beat.
+    this.cleaning ??= this.cleanUp().finally(() => (this.cleaning = undefined));
+  }
+
+  private async cleanUp(): Promise<void> {
     try {
       for (const deadNodeId of this.unfinished) {
         await this.onDeadNode(deadNodeId);
@@ -113,8 +123,6 @@ export class NodeLiveness {
       }
     } catch (error) {
       this.log.warn({ err: String(error) }, "cleaning up after a dead node failed; tried again at the next heartbeat");
-    } finally {
-      this.cleaning = false;
     }
   }
 }

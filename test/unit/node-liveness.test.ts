@@ -6,15 +6,20 @@ import { describe, expect, it, vi } from "vitest";
 import { SKIP_REDIS_TESTS } from "../helpers/redis.js";
 import { capturedLog, useRedisConnection } from "../helpers/redis-connection.js";
 
+/** This file's own copy of the module, with short timings (test/setup.ts puts the environment back). */
+async function briskLiveness() {
+  process.env.HERALD_TEST_TIMINGS = JSON.stringify({ heartbeatMs: 50, deadAfterMs: 200 });
+  vi.resetModules();
+  const { NodeLiveness } = await import("../../src/cluster/node-liveness.js");
+  const { NODES_KEY } = await import("../../src/cluster/redis-keys.js");
+  return { NodeLiveness, NODES_KEY };
+}
+
 describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
   const connection = useRedisConnection();
 
   it("tries a dead node's cleanup again at the next heartbeat when it failed", async () => {
-    // Short timings for this file's own copy of the module (test/setup.ts puts the environment back).
-    process.env.HERALD_TEST_TIMINGS = JSON.stringify({ heartbeatMs: 50, deadAfterMs: 200 });
-    vi.resetModules();
-    const { NodeLiveness } = await import("../../src/cluster/node-liveness.js");
-    const { NODES_KEY } = await import("../../src/cluster/redis-keys.js");
+    const { NodeLiveness, NODES_KEY } = await briskLiveness();
     const { redis } = connection;
     const { log, lines } = capturedLog();
     await redis.zadd(NODES_KEY, 0, "gone");
@@ -29,6 +34,30 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
       expect(lines.map(({ msg }) => msg)).toEqual(["node gone stopped answering; removing its sockets from the cluster's state", "cleaning up after a dead node failed; tried again at the next heartbeat"]);
     } finally {
       await liveness.stop();
+    }
+  });
+
+  it("hands a dead node it could not clean up after back when it stops, and another node cleans up after it", async () => {
+    const { NodeLiveness, NODES_KEY } = await briskLiveness();
+    const { redis } = connection;
+    const { log } = capturedLog();
+    await redis.zadd(NODES_KEY, 0, "gone-too");
+    const tried: string[] = [];
+    const leaving = new NodeLiveness(redis, "leaving", async (deadNodeId) => {
+      tried.push(deadNodeId);
+      throw new Error("Connection is closed.");
+    }, log);
+    leaving.start();
+    await expect.poll(() => tried, { timeout: 5000 }).toContain("gone-too");
+    await leaving.stop();
+    const cleaned: string[] = [];
+    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), log);
+    heir.start();
+    try {
+      await expect.poll(() => cleaned, { timeout: 5000 }).toEqual(["gone-too"]);
+      expect(await redis.zrange(NODES_KEY, "0", "-1")).toEqual(["heir"]);
+    } finally {
+      await heir.stop();
     }
   });
 });
