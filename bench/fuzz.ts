@@ -336,9 +336,12 @@ async function startNode(args: string[], expected: (entry: LogEntry) => boolean)
   endsWithUs(child);
   let killed = false;
   let port: number | undefined;
+  /** Its last warnings, for a stop that does not end with exit code 0. */
+  const warnings: string[] = [];
   port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const entry = JSON.parse(line) as LogEntry;
+      if (entry.level === 40 && warnings.push(`${elapsed()} ${entry.msg.slice(0, 80)}`) > 5) warnings.shift();
       if (typeof entry.port === "number") {
         resolvePort(entry.port);
         if (entry.node !== undefined) blown.push(`${elapsed()} ${name} (${entry.port}) is Redis node ${entry.node}`);
@@ -367,7 +370,7 @@ async function startNode(args: string[], expected: (entry: LogEntry) => boolean)
   const stop = () =>
     new Promise<string | undefined>((done) => {
       killed = true;
-      child.once("exit", (code, signal) => done(code === 0 ? undefined : `Herald on ${port} stopped with ${signal ?? code}, not 0, on SIGTERM`));
+      child.once("exit", (code, signal) => done(code === 0 ? undefined : `Herald on ${port} stopped with ${signal ?? code}, not 0, on SIGTERM; its last warnings: ${warnings.join("; ")}`));
       child.kill("SIGTERM");
     });
   return {

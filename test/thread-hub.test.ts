@@ -5,6 +5,7 @@
  * reaches only the threads with subscribers of its channel.
  */
 import { MessageChannel, Worker } from "node:worker_threads";
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { AppRegistry } from "../src/apps/app-registry.js";
 import { DEPARTURE_HOLD_MS } from "../src/channels/departure-hold.js";
@@ -157,6 +158,50 @@ describe("the worker threads' hub", () => {
       await redis.kill();
     }
   });
+  it.skipIf(SKIP_REDIS_TESTS)("gives a thread started in place of one that died none of the answers its predecessor was waiting for, with --redis", async () => {
+    const redis = await startRedis();
+    const log = createLogger("silent");
+    const target = { url: redis.url, sentinels: undefined, sentinelName: "mymaster", clusterNodes: undefined };
+    const apps = new AppRegistry(CONTRACT_APPS);
+    const hub = await NodeThreadHub.start((await joinCluster({ target, apps, log, numbers: 2 })).start, apps, new ThreadSlots(2), new ThreadOccupancy(ThreadOccupancy.buffer(2)), log);
+    const pauser = new Redis(redis.url);
+    /** Thread 1's side of a new port to the hub, and the replies it gets. */
+    const attach = () => {
+      const channel = new MessageChannel();
+      hub.attach(1, channel.port1);
+      const replies: Array<{ id: number; value?: unknown }> = [];
+      channel.port2.on("message", (batch: unknown) => {
+        for (const message of [batch].flat() as Array<{ t?: string; id: number } | string>) {
+          if (typeof message === "string") replies.push({ id: Number(message.slice(1, message.indexOf("\n"))) });
+          else if (message.t === "reply") replies.push(message);
+        }
+      });
+      return { port: channel.port2, replies };
+    };
+    try {
+      const first = attach();
+      // Redis holds every command for a second: the hub's read for thread 1 waits on it.
+      await pauser.call("CLIENT", "PAUSE", "1000", "ALL");
+      first.port.postMessage({ t: "ask", id: 1, question: { t: "cacheWithJoin", appId: HEARD.id, channel: "cache-before" } });
+      // Answered without Redis (no such member): once it is here, the hub has sent the read.
+      first.port.postMessage({ t: "ask", id: 2, question: { t: "leave", heard: false, appId: HEARD.id, channel: "presence-nobody", userId: "nobody" } });
+      await expect.poll(() => first.replies.map(({ id }) => id)).toEqual([2]);
+      // Thread 1 dies and another starts in its place, whose questions are numbered from 1 again.
+      hub.forgetThread(1, 0);
+      const second = attach();
+      second.port.postMessage({ t: "ask", id: 1, question: { t: "cacheWithJoin", appId: HEARD.id, channel: "cache-after" } });
+      // Redis answers in order: by the time the second thread's own answer is here, the first's would be too.
+      await expect.poll(() => second.replies.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(second.replies).toEqual([{ t: "reply", id: 1, value: undefined }]);
+      first.port.close();
+      second.port.close();
+    } finally {
+      pauser.disconnect();
+      await hub.stop();
+      await redis.kill();
+    }
+  });
+
   it("lets a thread start when a thread it waits to be greeted by has failed and lingers", async () => {
     const threads = new ThreadOccupancy(ThreadOccupancy.buffer(2));
     const hub = new ThreadHub(1024 * 1024, threads);

@@ -120,16 +120,20 @@ export class ThreadHub {
     if (typeof received === "string" && isChannelMessage(received)) return;
     const message = typeof received === "string" ? askFromString(received) : received;
     if (message.t !== "ask") return this.notice(thread, message);
-    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
+    const asker = this.out.get(thread);
+    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, asker, message));
   }
 
-  private ask(thread: number, { id, question }: Ask): void {
-    if (question.t === "join") return this.send(thread, this.join(thread, id, question));
+  /** `asker`: the thread's port when it asked; a thread started in its place since numbers its questions afresh, and gets no answer of its predecessor's. */
+  private ask(thread: number, asker: PortBatch<ToThread> | undefined, { id, question }: Ask): void {
+    // Asked by a thread that died meanwhile (a read put off to the next turn): nobody to answer, nothing to do.
+    if (this.out.get(thread) !== asker) return;
+    if (question.t === "join") return this.replyTo(thread, asker, this.join(thread, id, question));
     this.dropsTo = thread;
     const value = this.answer(thread, question);
     this.dropsTo = undefined;
-    if (value instanceof Promise) void value.then((answer) => this.send(thread, reply(id, question.t, answer)));
-    else this.send(thread, reply(id, question.t, value));
+    if (value instanceof Promise) void value.then((answer) => this.replyTo(thread, asker, reply(id, question.t, answer)));
+    else this.replyTo(thread, asker, reply(id, question.t, value));
   }
 
   private notice(thread: number, notice: ThreadNotice): void {
@@ -264,6 +268,11 @@ export class ThreadHub {
     // The sweep finds drops outside any question: any thread may count them.
     const thread = this.dropsTo ?? this.ports.keys().next().value;
     if (thread !== undefined) this.send(thread, { t: "dropped", appId, reason, count });
+  }
+
+  /** To the thread that asked, if it still runs: not to one started in its place. */
+  private replyTo(thread: number, asker: PortBatch<ToThread> | undefined, message: ToThread): void {
+    if (this.out.get(thread) === asker) asker?.postMessage(message);
   }
 
   private send(thread: number, message: ToThread): void {

@@ -195,10 +195,14 @@ export class NodeThreadHub {
     const message = typeof received === "string" ? askFromString(received) : received;
     if (message.t !== "ask") return this.notice(thread, message);
     // The threads' counts in first: the node's then go to Redis before the read.
-    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, message));
+    const asker = this.out.get(thread);
+    this.counts.whenAnswerable(message.question.t, () => this.ports.keys(), () => this.ask(thread, asker, message));
   }
 
-  private ask(thread: number, { id, question }: Ask): void {
+  /** `asker`: the thread's port when it asked; a thread started in its place since numbers its questions afresh, and gets no answer of its predecessor's. */
+  private ask(thread: number, asker: PortBatch<ToThread> | undefined, { id, question }: Ask): void {
+    // Asked by a thread that died meanwhile (a read put off until the counts are in): nobody to answer, nothing to do.
+    if (this.out.get(thread) !== asker) return;
     let answer: Promise<unknown>;
     try {
       answer = Promise.resolve(this.answer(thread, question));
@@ -206,9 +210,9 @@ export class NodeThreadHub {
       answer = Promise.reject(error);
     }
     answer.then(
-      (value) => this.send(thread, reply(id, question.t, value)),
+      (value) => this.replyTo(thread, asker, reply(id, question.t, value)),
       // Redis away: the thread's caller gets the rejection it would get from Redis itself.
-      (error: unknown) => this.send(thread, { t: "reply", id, value: undefined, error: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => this.replyTo(thread, asker, { t: "reply", id, value: undefined, error: error instanceof Error ? error.message : String(error) }),
     );
   }
 
@@ -300,6 +304,11 @@ export class NodeThreadHub {
     const first = this.out.values().next().value;
     if (first) first.postMessage(message);
     else this.log.debug({ message: message.t }, "no worker thread to report to");
+  }
+
+  /** To the thread that asked, if it still runs: not to one started in its place. */
+  private replyTo(thread: number, asker: PortBatch<ToThread> | undefined, message: ToThread): void {
+    if (this.out.get(thread) === asker) asker?.postMessage(message);
   }
 
   private send(thread: number, message: ToThread): void {
