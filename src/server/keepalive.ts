@@ -23,6 +23,7 @@ export class Keepalive {
   /** A coarse clock, advanced by each sweep, so the message path reads a field instead of the time. */
   now = monotonicSeconds();
   private timer: NodeJS.Timeout | undefined;
+  private nextSweep: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly sockets: SocketRegistry,
@@ -35,12 +36,13 @@ export class Keepalive {
   start(): void {
     // The sweep waits for the next poll phase: after a stall (a long GC, a starved CPU) the
     // answers to its pings may be waiting unread, and this timer would otherwise run first.
-    this.timer = setInterval(() => setImmediate(() => this.sweep()), SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => (this.nextSweep = setImmediate(() => this.sweep())), SWEEP_INTERVAL_MS);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearImmediate(this.nextSweep);
   }
 
   /**

@@ -29,7 +29,7 @@ describe("keepalive sweep", () => {
   let app: Awaited<ReturnType<typeof ruleServices>>["app"];
 
   beforeEach(async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "setImmediate", "performance"] });
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "setImmediate", "clearImmediate", "performance"] });
     ({ app } = await ruleServices([APP, SIGNIN_APP]));
     sockets = new SocketRegistry();
     counters = new NodeCounters();
