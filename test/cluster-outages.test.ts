@@ -150,7 +150,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     }
   });
 
-  it("sends no resync of an outage that another outage overtook", { timeout: 45_000 }, async () => {
+  it("sends no resync of an outage that another outage overtook", { timeout: 45_000 }, async (context) => {
     const durable = await startRedis({ persist: true });
     const node = await startHerald({ args: ["--redis", durable.url], env: FAST_TIMINGS_ENV });
     const lines = (text: string) => node.logs.filter((line) => line.msg.includes(text)).length;
@@ -168,6 +168,10 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await durable.start();
       // The later marker: the second reconnect's resync.
       await until(() => lines("presence members written to Redis again") > 0, "the second reconnect's resync", 10_000);
+      // A machine too busy to take Redis away again within those 2 s (the whole suite on two cores)
+      // let the first resync through before the second outage, as it should: nothing to check then.
+      const secondOutage = node.logs.findIndex((line, index) => line.msg.includes("is unreachable") && node.logs.slice(0, index).some((earlier) => earlier.msg.includes("is unreachable")));
+      if (node.logs.slice(0, secondOutage).some((line) => line.msg.includes("presence members written"))) context.skip("the first reconnect's resync ran before Redis went away again");
       // Sent, the first one's would have failed (Redis away): "writing this node's presence members to Redis again failed".
       expect(node.logs.filter((line) => line.msg.includes("presence members"))).toEqual([expect.objectContaining({ added: 0, removed: 0 })]);
       // An app nobody hears (no webhooks): no arrival keeps an answer.

@@ -11,11 +11,20 @@ export interface RedisServer {
   start(options?: { empty?: boolean }): Promise<void>;
 }
 
+/**
+ * Ports are picked from 20,000 to 22,700: below Linux's ephemeral range (32768 and up) even
+ * as a Redis Cluster node's bus port (its port + 10,000), which another test's outgoing
+ * connection could otherwise take first. Each vitest worker picks from a slice of its own
+ * (vitest.config.ts runs up to 6), so that two test files never pick the same port between
+ * one's check and its use (a metrics port was once taken so).
+ */
+const SLICES = 6;
+const SLICE_PORTS = 450;
+
 export async function freePort(): Promise<number> {
-  // Below Linux's ephemeral range (32768 and up): a port the kernel picked for `listen(0)`
-  // could be handed to another test's outgoing connection before it is listened on again.
+  const slice = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % SLICES;
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = 20_000 + slice * SLICE_PORTS + Math.floor(Math.random() * SLICE_PORTS);
     if (await bindable(port)) return port;
   }
 }
