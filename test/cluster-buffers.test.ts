@@ -79,7 +79,11 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: vacant-channel buffer
       // handed over (which follows subscription_succeeded, so a pong is no marker for it).
       await sdk.trigger("kept-before", "after", {});
       await until(() => eventsOf(first).includes("after") && eventsOf(second).includes("after"), "the live event on both sockets");
-      expect([eventsOf(first), eventsOf(second)]).toEqual([["before", "after"], ["after"]]);
+      // Once, to the first. On worker threads the two may land on different threads, whose claims
+      // can reach the main thread in either order: once, to either (the README says so).
+      const heard = [eventsOf(first), eventsOf(second)];
+      if (process.env.HERALD_TEST_WORKERS) heard.sort((a, b) => b.length - a.length);
+      expect(heard).toEqual([["before", "after"], ["after"]]);
       for (const client of [present, newcomer, first, second]) client.close();
     } finally {
       await node.stop();

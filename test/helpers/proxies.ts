@@ -104,7 +104,7 @@ async function run(command: string, args: string[], port: number, debianPackage:
     port,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.once("exit", () => done());
         // SIGTERM: a fast stop for both; nginx's graceful one (SIGQUIT) would wait for open streams.
         child.kill("SIGTERM");

@@ -70,7 +70,8 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
     },
     async kill() {
       const running = child;
-      if (!running || running.exitCode !== null) return;
+      // Ended already (killed, it has a signal and no exit code): there is no exit to wait for.
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
       await new Promise<void>((resolve) => {
         running.once("exit", () => resolve());
         running.kill("SIGKILL");
