@@ -1,6 +1,6 @@
 /** Two nodes on a Redis Cluster, one of them to be killed, with a presence member on each. */
 import { expect } from "vitest";
-import { pusherClient, subscribed } from "./clients.js";
+import { nextCall, pusherClient, serverSdk, subscribed } from "./clients.js";
 import { FAST_TIMINGS_ENV } from "./fast-timings.js";
 import { DEMO_APP, startHerald, type Herald } from "./herald.js";
 import type { RedisCluster } from "./redis.js";
@@ -33,7 +33,20 @@ export async function doomedNode(redisCluster: RedisCluster, avoid: number[], ch
     const bob = pusherClient(survivor.port, DEMO_APP, { user: { user_id: "bob" } });
     const members = (await subscribed(bob, channel)) as { members: object };
     expect(Object.keys(members.members).sort()).toEqual(["ada", "bob"]);
-    return { survivor, doomed, bob, stop };
+    /** Kills the doomed node, runs `meanwhile` once it has exited, and expects ada gone for bob and the survivor's API. */
+    const killAndExpectAdaGone = async (meanwhile: () => Promise<void>) => {
+      const removed = nextCall<{ id: string }>(15_000);
+      bob.channel(channel).bind("pusher:member_removed", removed.callback);
+      const ended = new Promise((exited) => doomed.process.once("exit", exited));
+      doomed.process.kill("SIGKILL");
+      await ended;
+      await meanwhile();
+      expect(await removed.promise).toMatchObject({ id: "ada" });
+      const users = await serverSdk(survivor.port, DEMO_APP).get({ path: `/channels/${channel}/users` });
+      expect(await users.json()).toEqual({ users: [{ id: "bob" }] });
+      bob.disconnect();
+    };
+    return { doomed, killAndExpectAdaGone, stop };
   } catch (error) {
     await stop();
     throw error;
