@@ -5,11 +5,24 @@
  * Heralds it left running (a test that failed half-way), its environment variables
  * and vitest's fake timers; and its temporary folders are removed.
  */
-import { afterAll, vi } from "vitest";
-import { stopLeftoverHeralds } from "./helpers/herald.js";
+import { afterAll, afterEach, beforeEach, vi } from "vitest";
+import { forgetExitedHeralds, heraldLogsSince, stopLeftoverHeralds } from "./helpers/herald.js";
 import { removeTempDirs } from "./helpers/temp-dir.js";
 
 const environment = { ...process.env };
+
+// A test that fails prints what the Heralds that ran during it logged: a failure
+// that a busy machine brings out once in many runs is then read, not guessed at.
+let testStarted = 0;
+beforeEach(() => {
+  testStarted = Date.now();
+  forgetExitedHeralds(testStarted);
+});
+afterEach(({ task }) => {
+  if (task.result?.state !== "fail") return;
+  const trail = heraldLogsSince(testStarted);
+  if (trail) console.error(`"${task.name}" failed. ${trail}`);
+});
 
 afterAll(async () => {
   await stopLeftoverHeralds();

@@ -55,15 +55,42 @@ function collectLines(child: ChildProcess, logs: LogLine[], raw: string[]): void
   }
 }
 
-/** The Heralds started and not yet exited. */
-const running = new Set<ChildProcess>();
+interface Started {
+  readonly child: ChildProcess;
+  port: number;
+  readonly logs: LogLine[];
+  exitedAt?: number;
+}
+
+/** The Heralds started, with what each logged: those still running, and those that exited since the running test began. */
+const heralds = new Set<Started>();
+
+/**
+ * For a failed test: what each Herald that ran during it logged since `sinceMs`, the
+ * last `max` lines of each, so that a failure seen once (a busy CI machine) leaves its trail.
+ */
+export function heraldLogsSince(sinceMs: number, max = 60): string {
+  return [...heralds]
+    .filter(({ exitedAt }) => exitedAt === undefined || exitedAt >= sinceMs)
+    .map(({ port, logs, exitedAt }) => {
+      const lines = logs.filter((line) => typeof line.time !== "number" || line.time >= sinceMs).slice(-max);
+      const shown = lines.map(({ level, msg, time, service: _service, pid: _pid, hostname: _hostname, ...rest }) => `  ${typeof time === "number" ? time - sinceMs : "?"} ms ${level} ${msg} ${JSON.stringify(rest)}`);
+      return `Herald on port ${port}${exitedAt === undefined ? "" : ", since exited"}, its last ${lines.length} lines since the test began (ms from then, level, message, fields):\n${shown.join("\n")}`;
+    })
+    .join("\n");
+}
+
+/** Forgets the Heralds that exited before `sinceMs` (the start of the next test). */
+export function forgetExitedHeralds(sinceMs: number): void {
+  for (const started of heralds) if (started.exitedAt !== undefined && started.exitedAt < sinceMs) heralds.delete(started);
+}
 
 /**
  * A test that fails half-way never reaches its own stop(): test/setup.ts calls this
  * at the end of each file, so no server outlives its file.
  */
 export async function stopLeftoverHeralds(): Promise<void> {
-  await Promise.all([...running].map((child) => stopChild(child)));
+  await Promise.all([...heralds].filter(({ exitedAt }) => exitedAt === undefined).map(({ child }) => stopChild(child)));
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -92,9 +119,10 @@ export async function startHerald(
     env: { ...process.env, ...QUIET_OPS, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
   const logs: LogLine[] = [];
+  const started: Started = { child, port: 0, logs };
+  heralds.add(started);
+  child.once("exit", () => (started.exitedAt = Date.now()));
   const raw: string[] = [];
   collectLines(child, logs, raw);
   const port = await new Promise<number>((resolvePort, reject) => {
@@ -111,6 +139,7 @@ export async function startHerald(
     });
   });
   const listening = logs.find((line) => line.msg.startsWith("Herald listening"))!;
+  started.port = port;
   return {
     port,
     opsPort: typeof listening.metricsPort === "number" ? listening.metricsPort : undefined,
