@@ -1,7 +1,9 @@
 /**
  * Cluster state shared through Redis: channel lists and counts, presence, limits, cache channels and the webhooks of cluster transitions.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { leavingKey, vacatingKey } from "../src/cluster/redis-keys.js";
 import { RawClient, nextCall, pusherClient, serverSdk, subscribed, disconnected } from "./helpers/clients.js";
 import { counted, occupancyEvents, quota, small, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
 import { hmacSha256Hex } from "../src/protocol/signatures.js";
@@ -194,6 +196,24 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: shared state", () => 
     await disconnected(markerOnA);
     await until(() => occupancyEvents(cluster, "cl-marker-a").includes("channel_vacated"), "channel_vacated for the marker on node A", 8000);
     expect(occupancyEvents(cluster, "cl-room")).toEqual(["channel_occupied", "channel_vacated"]);
+  });
+
+  it("leaves no departure marker in Redis for an app nobody hears (no webhooks, no console)", async () => {
+    const client = pusherClient(cluster.nodeA.port, DEMO_APP, { user: { user_id: "quiet" } });
+    await Promise.all([subscribed(client, "cl-quiet"), subscribed(client, "presence-cl-quiet")]);
+    client.disconnect();
+    // Both departures written: the API reads the channels and members from Redis.
+    const sdk = serverSdk(cluster.nodeB.port, DEMO_APP);
+    const listed = async () => Object.keys(((await (await sdk.get({ path: "/channels", params: { filter_by_prefix: "cl-quiet" } })).json()) as { channels: object }).channels);
+    await expect.poll(listed, { timeout: 5000 }).toEqual([]);
+    await expect.poll(async () => (await sdk.get({ path: "/channels/presence-cl-quiet/users" })).json(), { timeout: 5000 }).toEqual({ users: [] });
+    const redis = new Redis(cluster.redis.url);
+    try {
+      const markers = [vacatingKey(DEMO_APP.id, "cl-quiet"), vacatingKey(DEMO_APP.id, "presence-cl-quiet"), leavingKey(DEMO_APP.id, "presence-cl-quiet", "quiet")];
+      expect(await redis.exists(...markers)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
 });

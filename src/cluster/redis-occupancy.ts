@@ -92,7 +92,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       async ([appId, channel]) => {
         const app = this.apps.byId(appId!);
         if (!app) return;
-        const transition = await this.setCount(app, channel!, deadNodeId, 0, false).write;
+        const transition = await this.setCount(app, channel!, deadNodeId, 0, this.events.heard(app)).write;
         if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
       },
       search,
@@ -106,7 +106,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
     this.reported.set(key, entry);
     if (!this.recovery.writable) return; // the resync on reconnect writes it
     if (count > 0) this.redis.sadd(nodeChannelsKey(this.nodeId), key).catch(() => undefined);
-    // An arrival nobody hears of needs no answer kept.
+    // An arrival nobody hears of needs no answer kept, and a departure no marker.
     const heard = this.events.heard(app);
     const { write, answer } = this.setCount(app, channel, this.nodeId, count, heard);
     const occupied = () => this.events.heard(app) && this.events.channelOccupied(app, channel);
@@ -131,10 +131,14 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       });
   }
 
-  /** Writes `node`'s count of the channel: 1 when that occupied it (kept under `answer` if `keepAnswer`), -1 when that vacated it, else 0. */
-  private setCount(app: App, channel: string, node: string, count: number, keepAnswer: boolean): { write: Promise<number>; answer: string } {
+  /**
+   * Writes `node`'s count of the channel: 1 when that occupied it, -1 when that vacated it,
+   * else 0. `heard`: the occupancy is kept under `answer`, the vacancy marked for its hold.
+   */
+  private setCount(app: App, channel: string, node: string, count: number, heard: boolean): { write: Promise<number>; answer: string } {
     const answer = this.departures.answerKey(app.id);
-    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, MARKER_TTL_MS, keepAnswer ? MARKER_TTL_MS : 0), answer };
+    const ttl = heard ? MARKER_TTL_MS : 0;
+    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, ttl, ttl), answer };
   }
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */

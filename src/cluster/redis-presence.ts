@@ -200,7 +200,10 @@ export class RedisPresence implements Presence, NodeShare {
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
     const entry = nodeEntry(appId, channel, userId);
     this.redis.srem(nodeMembersKey(nodeId), entry).catch(() => undefined);
-    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, MARKER_TTL_MS);
+    // An app nobody hears has no departure to confirm: no marker.
+    const app = this.apps.byId(appId);
+    const markerTtl = app && this.events.heard(app) ? MARKER_TTL_MS : 0;
+    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, markerTtl);
     if (nodeId === this.nodeId) this.written.delete(entry);
     return left;
   }

@@ -1,4 +1,5 @@
--- KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node, marker TTL.
+-- KEYS: members hash, the user's node set, the leaving marker. ARGV: user, node, marker TTL
+-- (0 for an app nobody hears: no departure to confirm, no marker).
 -- 0 while the user is still on another node. Else 1 when Redis held the user there from
 -- this node: a departure, held, then reported. 2 when it did not (the user came while
 -- Redis was away and leaves before the node wrote it again): the subscribers hear it,
@@ -7,5 +8,5 @@ local removed = redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('SCARD', KEYS[2]) ~= 0 then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 if removed == 0 then return 2 end
-redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
 return 1

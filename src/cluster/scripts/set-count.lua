@@ -1,6 +1,7 @@
 -- KEYS: subs hash, occupied set, vacating marker, answer key. ARGV: node, its count, channel,
 -- marker TTL, answer TTL. Returns 1 occupied (also left under the answer key when its TTL is
--- not 0, for a write whose answer does not come: redis-departures.ts), -1 vacated, 0 neither.
+-- not 0, for a write whose answer does not come: redis-departures.ts), -1 vacated (the marker
+-- set when its TTL is not 0: an app nobody hears has no departure to confirm), 0 neither.
 local before = redis.call('HLEN', KEYS[1])
 if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) else redis.call('HDEL', KEYS[1], ARGV[1]) end
 local after = redis.call('HLEN', KEYS[1])
@@ -12,7 +13,7 @@ if before == 0 and after > 0 then
 end
 if before > 0 and after == 0 then
   redis.call('SREM', KEYS[2], ARGV[3])
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
+  if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4]) end
   return -1
 end
 return 0
