@@ -59,8 +59,8 @@ export interface RunningNode {
 }
 
 export interface NodeOptions {
-  /** A worker thread, listening on the port with the process's other threads. */
-  readonly sharedPort?: boolean;
+  /** A worker thread: listens, with the process's other threads, on the port this resolves to. */
+  readonly sharedPort?: () => Promise<number>;
   /** With worker threads, on the one serving /metrics and the console: what the others count. */
   readonly otherThreads?: OtherThreads;
   /** With worker threads: each app's HTTP API allowances, shared by every thread. */
@@ -99,8 +99,9 @@ export async function startNode(config: Config, apps: AppRegistry, log: Logger, 
   };
 
   const httpSessions = mountRoutes(uwsApp, services, { ...config, problem: () => cluster.problem(), sessionRelay: options.sessionRelay });
-  const port = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, config.port);
-  if (port === null) throw new NodeStartError(`Cannot listen on ${config.host}:${config.port}: the port is in use or the address is not available here.`);
+  const wanted = options.sharedPort ? await options.sharedPort() : config.port;
+  const port = await (options.sharedPort ? listenShared : listenExclusively)(uwsApp, config.host, wanted);
+  if (port === null) throw new NodeStartError(`Cannot listen on ${config.host}:${wanted}: the port is in use or the address is not available here.`);
   // Built when first needed: a node without metrics pays nothing for them.
   let exporter: MetricsExporter | undefined;
   const metrics = () => (exporter ??= nodeExporter(services));

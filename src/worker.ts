@@ -38,9 +38,11 @@ export interface WorkerData {
   /** Which threads have subscribers of a channel (thread-occupancy.ts). */
   readonly occupancy: SharedArrayBuffer;
   readonly slots: Array<[string, number]>;
+  /** The port every thread listens on, once chosen (0 until then; -1: none could be). */
+  readonly portChoice: SharedArrayBuffer;
 }
 
-const { thread, threads, config, apps, hub, peers, nodeNumber, tally: tallyBuffer, occupancy, slots } = workerData as WorkerData;
+const { thread, threads, config, apps, hub, peers, nodeNumber, tally: tallyBuffer, occupancy, slots, portChoice } = workerData as WorkerData;
 const log = createLogger().child({ thread });
 log.level = config.logLevel;
 const registry = new AppRegistry(apps);
@@ -61,6 +63,25 @@ const otherThreads: OtherThreads = {
   metrics: (own) => askOthers<string>({ t: "peerMetrics", own }),
   activity: () => askOthers<Record<string, AppActivity>>({ t: "peerActivity" }),
 };
+/**
+ * The port to listen on. With --port 0 the main thread chooses it when a thread is about
+ * to listen, not before the threads load, so that nothing else on the machine takes it in
+ * between (workers.ts); the answer comes through shared memory, as this thread's messages
+ * from the main thread wait until it has started.
+ */
+async function sharedPort(): Promise<number> {
+  const chosen = new Int32Array(portChoice);
+  if (Atomics.load(chosen, 0) === 0) {
+    parentPort!.postMessage({ t: "choosePort" });
+    // Not in ES2022's typings; Node 20 has it.
+    const { value } = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string } }).waitAsync(chosen, 0, 0);
+    await value;
+  }
+  const port = Atomics.load(chosen, 0);
+  if (port < 0) throw new Error(`Cannot listen on ${config.host}: no free port could be chosen and locked.`);
+  return port;
+}
+
 /**
  * Nothing may end this thread while it holds the engine's sockets (that aborts the
  * whole process): a failure closes them all, idle keep-alive HTTP connections too
@@ -93,7 +114,7 @@ try {
     showsRedisLink: thread === 0 && config.redis !== undefined,
   });
   node = await startNode(config, registry, log, cluster, nodeNumber, {
-    sharedPort: true,
+    sharedPort,
     otherThreads: thread === 0 && threads > 1 ? otherThreads : undefined,
     sharedAllowances: (appId, kind) => tally.allowance(appId, kind),
     sessionRelay,

@@ -42,6 +42,8 @@ export type ToWorker =
   | { readonly t: "crash" };
 
 type FromWorker =
+  /** With --port 0: a thread is about to listen, on the port to be chosen now (worker.ts). */
+  | { readonly t: "choosePort" }
   | { readonly t: "listening"; readonly port: number; readonly opsPort: number | undefined }
   | { readonly t: "applied"; readonly id: number; readonly changes: AppChanges }
   | { readonly t: "metricsText"; readonly id: number; readonly text: string }
@@ -108,6 +110,27 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
   const restarts: number[] = Array.from({ length: config.workers }, () => 0);
   let stopping = false;
   let port = config.port;
+  /** The port the threads listen on, in shared memory: with --port 0, chosen as the first thread is about to listen (choosePort). */
+  const portChoice = new Int32Array(new SharedArrayBuffer(4));
+  let choosing: Promise<void> | undefined;
+  /**
+   * The kernel does not let threads share a port it chose itself (port 0), so a free one is
+   * found and handed to them. Found only as the first thread is about to listen: found before
+   * the threads load (a second or so), it was once taken meanwhile by another process.
+   * A port can still be locked by a Herald that is stopping (its socket closed, its process
+   * not yet gone): then another one is chosen.
+   */
+  const choosePort = () =>
+    (choosing ??= (async () => {
+      let locked = 0;
+      for (let attempt = 1; attempt <= 10 && locked === 0; attempt++) {
+        const free = await freePort(config.host).catch(() => 0);
+        if (free !== 0 && (await lockPort(free)) !== null) locked = free;
+      }
+      // -1: the threads fail to start, saying so.
+      Atomics.store(portChoice, 0, locked || -1);
+      Atomics.notify(portChoice, 0);
+    })());
   let opsPort: number | undefined;
   const mainRuntime = config.metricsPort === 0 ? undefined : runtimeMetrics();
   /** Per thread, its exposition at the last scrape; and the counters of threads that died since start. */
@@ -119,7 +142,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     hub.attach(thread, channel.port1);
     const peers = mesh.join(thread, channel.port1);
     // Only the first thread serves the ops port (its /metrics sums every thread's).
-    const threadConfig: Config = { ...config, port, metricsPort: thread === 0 ? config.metricsPort : 0 };
+    const threadConfig: Config = { ...config, metricsPort: thread === 0 ? config.metricsPort : 0 };
     const worker = new Worker(shippedFile("worker.js"), {
       workerData: {
         thread,
@@ -132,6 +155,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
         tally: slots.buffer,
         occupancy: occupancy.buffer,
         slots: slots.assign(apps.ids),
+        portChoice: portChoice.buffer as SharedArrayBuffer,
       } satisfies WorkerData,
       transferList: [channel.port2, ...peers.map(([, port]) => port)],
     });
@@ -141,6 +165,7 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     let served = false;
     return new Promise<void>((listening, failed) => {
       worker.on("message", (message: FromWorker) => {
+        if (message.t === "choosePort") return void choosePort();
         if (message.t === "relay") return relayTo(thread, message.to, message.message);
         // The first thread's /metrics and console stats ask for the others' figures.
         if (message.t === "peerMetrics") {
@@ -235,15 +260,10 @@ export async function runWorkers(config: Config, apps: AppRegistry, log: Logger,
     return fail(message);
   };
 
-  // The kernel does not let threads share a port it chose itself (port 0): one is chosen first.
-  const chosen = port === 0;
   // The lock is taken before any thread listens, so a second Herald stops before it shares the port.
-  // A chosen port can still be locked by a Herald that is stopping (its socket closed, its
-  // process not yet gone): then another one is chosen.
-  for (let attempt = 1; ; attempt++) {
-    if (chosen) port = await freePort(config.host);
-    if ((await lockPort(port)) !== null) break;
-    if (!chosen || attempt === 10) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
+  if (port !== 0) {
+    if ((await lockPort(port)) === null) fail(`Cannot listen on ${config.host}:${port}: another Herald holds it.`);
+    Atomics.store(portChoice, 0, port);
   }
   // All at once: loading a thread's modules is most of its start, and the cores do it side by side.
   await Promise.all(
