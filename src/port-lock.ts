@@ -8,12 +8,17 @@ import { createServer, type Server } from "node:net";
 /** The port locks, held for the life of the process (unref'd: they never keep it running). */
 const heldLocks: Server[] = [];
 
+/** The lock's abstract Unix socket name (the leading NUL keeps it off the file system). */
+export function portLockPath(port: number): string {
+  return `\0herald-port-${port}`;
+}
+
 /** Takes the port's lock; null when another Herald holds it. */
 export function lockPort(port: number): Promise<Server | null> {
   return new Promise((resolve) => {
     const lock = createServer();
     lock.once("error", () => resolve(null));
-    lock.listen({ path: `\0herald-port-${port}` }, () => {
+    lock.listen({ path: portLockPath(port) }, () => {
       heldLocks.push(lock.unref());
       resolve(lock);
     });

@@ -1,6 +1,7 @@
 /** A throwaway redis-server from PATH on a free port, for the cluster tests and benchmark. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { portLockPath } from "../../src/port-lock.js";
 import { tempDir } from "./temp-dir.js";
 
 export interface RedisServer {
@@ -16,7 +17,10 @@ export interface RedisServer {
  * as a Redis Cluster node's bus port (its port + 10,000), which another test's outgoing
  * connection could otherwise take first. Each vitest worker picks from a slice of its own
  * (vitest.config.ts runs up to 6), so that two test files never pick the same port between
- * one's check and its use (a metrics port was once taken so).
+ * one's check and its use (a metrics port was once taken so). A port is also passed over while
+ * a Herald holds its lock (src/port-lock.ts): one that is stopping has closed its socket and
+ * still holds the lock until its process is gone (seen with two test runs at once, which
+ * share the slices).
  */
 const SLICES = 6;
 const SLICE_PORTS = 450;
@@ -29,11 +33,15 @@ export async function freePort(): Promise<number> {
   }
 }
 
-function bindable(port: number): Promise<boolean> {
+async function bindable(port: number): Promise<boolean> {
+  return (await listenable({ port, host: "127.0.0.1" })) && (await listenable({ path: portLockPath(port) }));
+}
+
+function listenable(options: { port: number; host: string } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    server.listen(options, () => server.close(() => resolve(true)));
   });
 }
 
