@@ -17,16 +17,17 @@ export interface RedisServer {
  * as a Redis Cluster node's bus port (its port + 10,000), which another test's outgoing
  * connection could otherwise take first. Each vitest worker picks from a slice of its own
  * (vitest.config.ts runs up to 6), so that two test files never pick the same port between
- * one's check and its use (a metrics port was once taken so). A port is also passed over while
- * a Herald holds its lock (src/port-lock.ts): one that is stopping has closed its socket and
- * still holds the lock until its process is gone (seen with two test runs at once, which
- * share the slices).
+ * one's check and its use (a metrics port was once taken so); the run on worker threads
+ * (`npm run test:workers`, HERALD_TEST_WORKERS) from six slices of its own, so that both
+ * suites may run at once. A port is also passed over while a Herald holds its lock
+ * (src/port-lock.ts): one that is stopping has closed its socket and holds the lock until
+ * its process is gone.
  */
-const SLICES = 6;
-const SLICE_PORTS = 450;
+const POOLS = 6;
+const SLICE_PORTS = 225;
 
 export async function freePort(): Promise<number> {
-  const slice = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % SLICES;
+  const slice = ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % POOLS) + (process.env.HERALD_TEST_WORKERS ? POOLS : 0);
   for (;;) {
     const port = 20_000 + slice * SLICE_PORTS + Math.floor(Math.random() * SLICE_PORTS);
     if (await bindable(port)) return port;
