@@ -74,7 +74,7 @@ export function heraldLogsSince(sinceMs: number, max = 60): string {
     .filter(({ exitedAt }) => exitedAt === undefined || exitedAt >= sinceMs)
     .map(({ port, logs, exitedAt }) => {
       const lines = logs.filter((line) => typeof line.time !== "number" || line.time >= sinceMs).slice(-max);
-      const shown = lines.map(({ level, msg, time, service: _service, pid: _pid, hostname: _hostname, ...rest }) => `  ${typeof time === "number" ? time - sinceMs : "?"} ms ${level} ${msg} ${JSON.stringify(rest)}`);
+      const shown = lines.map(({ level, msg, time, service: _service, ...rest }) => `  ${typeof time === "number" ? time - sinceMs : "?"} ms ${level} ${msg} ${JSON.stringify(rest)}`);
       return `Herald on port ${port}${exitedAt === undefined ? "" : ", since exited"}, its last ${lines.length} lines since the test began (ms from then, level, message, fields):\n${shown.join("\n")}`;
     })
     .join("\n");
