@@ -3,8 +3,9 @@
  * reconnect delays after Redis is back (the resync). Who arrived while Redis was away and
  * leaves before that was never reported as added, so it is not reported as removed either;
  * the channel's subscribers hear it come and go, and a signed-in user's watchers hear it go
- * online and offline. A resync that another outage overtakes is not sent. And a node's
- * subscriptions survive a connection that closes just as they are sent again.
+ * online and offline. A resync that another outage overtakes is not sent. A node's
+ * subscriptions survive a connection that closes just as they are sent again. And what a
+ * survivor's cleanup after a dead node did is reported once when an outage cuts its answers.
  */
 import { Redis } from "ioredis";
 import { connect, createServer, type Socket } from "node:net";
@@ -28,14 +29,19 @@ async function answerKeys(url: string, appId: string): Promise<string[]> {
 
 /**
  * A TCP proxy in front of Redis: `dropAll()` closes every connection through it (an outage
- * as the nodes see it), and, armed with `cutNextSubscribe`, it closes the next connection
- * that sends SUBSCRIBE before Redis answers.
+ * as the nodes see it); armed with `cutNextSubscribe`, it closes the next connection that
+ * sends SUBSCRIBE before Redis answers; given `cutAnswersTo(patterns)`, it lets the next
+ * chunk that matches the first pattern through to Redis, keeps Redis's answers back and
+ * closes that connection 200 ms later (an outage that cuts a write's answer: Redis carried
+ * it out), then waits for the next pattern.
  */
-async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): void; cutNextSubscribe(): void; cut: () => boolean; close(): void }> {
+async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): void; cutNextSubscribe(): void; cut: () => boolean; cutAnswersTo(patterns: RegExp[]): void; answersCut: () => number; close(): void }> {
   const target = new URL(redisUrl);
   const sockets = new Set<Socket>();
   let armed = false;
   let cut = false;
+  let answerCuts: RegExp[] = [];
+  let answersCut = 0;
   const server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
     for (const socket of [client, upstream]) {
@@ -43,8 +49,11 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => undefined);
     }
+    let cutting = false;
     client.on("data", (chunk: Buffer) => {
-      if (armed && /subscribe/i.test(chunk.toString("latin1"))) {
+      if (cutting) return;
+      const text = chunk.toString("latin1");
+      if (armed && /subscribe/i.test(text)) {
         armed = false;
         cut = true;
         client.destroy();
@@ -52,8 +61,17 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
         return;
       }
       upstream.write(chunk);
+      if (answerCuts[0]?.test(text)) {
+        answerCuts.shift();
+        cutting = true;
+        setTimeout(() => {
+          answersCut += 1;
+          client.destroy();
+          upstream.destroy();
+        }, 200);
+      }
     });
-    upstream.pipe(client);
+    upstream.on("data", (chunk: Buffer) => cutting || client.write(chunk));
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -64,6 +82,8 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
     dropAll: () => sockets.forEach((socket) => socket.destroy()),
     cutNextSubscribe: () => (armed = true),
     cut: () => cut,
+    cutAnswersTo: (patterns) => (answerCuts = [...patterns]),
+    answersCut: () => answersCut,
     close: () => {
       sockets.forEach((socket) => socket.destroy());
       server.close();
@@ -181,6 +201,55 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     } finally {
       await node.stop();
       await durable.kill();
+    }
+  });
+  it("reports a dead node's channel vacated, member removed and user offline once when an outage cuts the answer to its cleanup", { timeout: 45_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = await redisProxy(redis.url);
+    const receiver = await startWebhookReceiver();
+    const hooked: AppConfig = { id: "dn-hooked", key: "dn-hooked-key", secret: "dn-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
+    // The survivor's Redis is behind the proxy: it cleans up after the doomed node, and the proxy cuts that short.
+    const [survivor, doomed] = await Promise.all([
+      startHerald({ apps: [hooked], args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ apps: [hooked], args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    try {
+      const stays = pusherClient(survivor.port, hooked, { user: { user_id: "stays" }, signinAs: { id: "stays", watchlist: ["gone"] } });
+      await Promise.all([subscribed(stays, "presence-dn"), signedIn(stays)]);
+      const seen: string[] = [];
+      stays.channel("presence-dn").bind("pusher:member_added", ({ id }: { id: string }) => seen.push(`added ${id}`));
+      stays.channel("presence-dn").bind("pusher:member_removed", ({ id }: { id: string }) => seen.push(`removed ${id}`));
+      stays.channel("presence-dn").bind("marker", () => seen.push("marker"));
+      for (const status of ["online", "offline"]) stays.user.watchlist.bind(status, ({ user_ids }: { user_ids: string[] }) => seen.push(`${status} ${user_ids.join()}`));
+      const gone = pusherClient(doomed.port, hooked, { user: { user_id: "gone" }, signinAs: { id: "gone" } });
+      await Promise.all([subscribed(gone, "presence-dn"), subscribed(gone, "dn-alone"), signedIn(gone)]);
+      await expect.poll(() => [...seen].sort(), { timeout: 5000 }).toEqual(["added gone", "online gone"]);
+      await expect.poll(() => webhookEvents(receiver, hooked, survivor.port).sort(), { timeout: 5000 }).toEqual(["channel_occupied dn-alone", "channel_occupied presence-dn", "member_added presence-dn gone", "member_added presence-dn stays"]);
+
+      // The survivor's cleanup, a write at a time: each carried out by Redis, its answer cut, then tried again.
+      proxy.cutAnswersTo([/vacating:dn-alone/, /leaving:presence-dn:gone/, /user-nodes:gone/]);
+      doomed.process.kill("SIGKILL");
+      gone.disconnect();
+      await until(() => proxy.answersCut() === 3, "three answers cut", 30_000);
+      const expected = ["added gone", "offline gone", "online gone", "removed gone"];
+      await expect.poll(() => [...seen].sort(), { timeout: 10_000 }).toEqual(expected);
+      await expect.poll(() => webhookEvents(receiver, hooked, survivor.port).slice(4).sort(), { timeout: 10_000 }).toEqual(["channel_vacated dn-alone", "member_removed presence-dn gone"]);
+
+      // Once each: the later markers, an event and a channel occupied after all of it, come and nothing more.
+      await serverSdk(survivor.port, hooked).trigger("presence-dn", "marker", {});
+      await subscribed(stays, "dn-marker");
+      await expect.poll(() => webhookEvents(receiver, hooked, survivor.port).at(-1), { timeout: 5000 }).toBe("channel_occupied dn-marker");
+      await expect.poll(() => seen.at(-1), { timeout: 5000 }).toBe("marker");
+      expect([...seen].sort()).toEqual([...expected, "marker"].sort());
+      expect(webhookEvents(receiver, hooked, survivor.port).length).toBe(7);
+      expect(await (await serverSdk(survivor.port, hooked).get({ path: "/channels/presence-dn/users" })).json()).toEqual({ users: [{ id: "stays" }] });
+      expect(await answerKeys(redis.url, hooked.id)).toEqual([]);
+      stays.disconnect();
+    } finally {
+      await Promise.all([survivor.stop(), doomed.stop()]);
+      proxy.close();
+      await redis.kill();
+      await receiver.close();
     }
   });
 });

@@ -92,7 +92,12 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       async ([appId, channel]) => {
         const app = this.apps.byId(appId!);
         if (!app) return;
-        const transition = await this.setCount(app, channel!, deadNodeId, 0, this.events.heard(app)).write;
+        const transition = await this.setCount(app, channel!, deadNodeId, 0, this.events.heard(app)).write.catch((error: unknown) => {
+          // Cut short, the write may have vacated the channel, which the cleanup tried again would
+          // find done: the marker it set then is confirmed after the hold, as for this node's own.
+          this.confirmVacatedLater(app, channel!, deadNodeId, false);
+          throw error;
+        });
         if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
       },
       search,
@@ -126,7 +131,7 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       .catch((error: unknown) => {
         this.countsNotWritten.warn({ err: String(error), appId: app.id, channel });
         // Redis may have carried the write out: what it made is reported once Redis is back (redis-departures.ts).
-        if (count > 0 && heard) this.departures.unansweredArrival(answer, occupied);
+        if (count > 0 && heard) this.departures.reportIfMade(answer, occupied);
         else this.confirmVacatedLater(app, channel, this.nodeId, false);
       });
   }

@@ -30,7 +30,7 @@ import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface PresenceCommands {
   heraldJoin(members: string, nodes: string, leaving: string, answer: string, user: string, info: string, max: number, node: string, answerTtlMs: number): Promise<[number, string[]?]>;
-  heraldLeave(members: string, nodes: string, leaving: string, user: string, node: string, markerTtlMs: number): Promise<number>;
+  heraldLeave(members: string, nodes: string, leaving: string, answer: string, user: string, node: string, markerTtlMs: number, answerTtlMs: number): Promise<number>;
 }
 
 /** A restore puts members back whatever the channel's limit: Redis held them before. */
@@ -57,7 +57,7 @@ export class RedisPresence implements Presence, NodeShare {
     this.localJoins = new OutageWarning(log, "presence join answered from this node only: Redis is unreachable");
     this.commands = defineScripts<PresenceCommands>(redis, {
       heraldJoin: { file: "presence-join.lua", keys: 4 },
-      heraldLeave: { file: "presence-leave.lua", keys: 3 },
+      heraldLeave: { file: "presence-leave.lua", keys: 4 },
     });
     this.departures = new RedisDepartures(redis, DEPARTURE_HOLD_MS, nodeId);
   }
@@ -92,7 +92,7 @@ export class RedisPresence implements Presence, NodeShare {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.localJoins.warn({ err: String(error), appId: app.id, channel });
       // Sent, the join may have been carried out: what it made is reported once Redis is back (redis-departures.ts).
-      if (sent && heard) this.departures.unansweredArrival(answer, reportAdded);
+      if (sent && heard) this.departures.reportIfMade(answer, reportAdded);
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
@@ -181,14 +181,30 @@ export class RedisPresence implements Presence, NodeShare {
     return { added, removed };
   }
 
-  /** Takes the member `nodeId` held out; the channel's subscribers everywhere hear it if the user left it entirely. */
-  /** True when the user left the channel everywhere. */
+  /** Takes the member `nodeId` held out; the channel's subscribers everywhere hear it if the user left it entirely (then true). */
   private async removeMember(nodeId: string, appId: string, channel: string, userId: string): Promise<boolean> {
-    if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return false;
-    const app = this.apps.byId(appId);
-    if (!app) return true;
-    this.events.memberGone(app, channel, userId);
-    this.confirmLeftLater(app, channel, userId, nodeId);
+    const report = () => {
+      const app = this.apps.byId(appId);
+      if (!app) return;
+      this.events.memberGone(app, channel, userId);
+      this.confirmLeftLater(app, channel, userId, nodeId);
+    };
+    if (nodeId === this.nodeId) {
+      if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return false;
+      report();
+      return true;
+    }
+    // A dead node's member. Cut short by an outage, the cleanup is tried again and finds the
+    // member gone if the leave was carried out; so the leave keeps its outcome under an
+    // answer key, read once Redis is back (redis-departures.ts).
+    const answer = this.departures.answerKey(appId);
+    const left = await this.leaveFor(nodeId, appId, channel, userId, answer).catch((error: unknown) => {
+      this.departures.reportIfMade(answer, report);
+      throw error;
+    });
+    if (left !== 1) return false;
+    this.departures.answered(answer);
+    report();
     return true;
   }
 
@@ -197,13 +213,16 @@ export class RedisPresence implements Presence, NodeShare {
     return this.commands.heraldJoin(membersKey(app.id, channel), memberNodesKey(app.id, channel, userId), leavingKey(app.id, channel, userId), answer, userId, info, max, this.nodeId, keepAnswer ? MARKER_TTL_MS : 0);
   }
 
-  private async leaveFor(nodeId: string, appId: string, channel: string, userId: string): Promise<number> {
+  /** `answer`: for a dead node's member, where the leave keeps its outcome (removeMember). */
+  private async leaveFor(nodeId: string, appId: string, channel: string, userId: string, answer?: string): Promise<number> {
     const entry = nodeEntry(appId, channel, userId);
-    this.redis.srem(nodeMembersKey(nodeId), entry).catch(() => undefined);
+    // A dead node's set goes whole once its cleanup is through, which an outage may cut short and
+    // leave to be tried again: its entries stay until then.
+    if (nodeId === this.nodeId) this.redis.srem(nodeMembersKey(nodeId), entry).catch(() => undefined);
     // An app nobody hears has no departure to confirm: no marker.
     const app = this.apps.byId(appId);
     const markerTtl = app && this.events.heard(app) ? MARKER_TTL_MS : 0;
-    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), userId, nodeId, markerTtl);
+    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? this.departures.answerKey(appId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
     if (nodeId === this.nodeId) this.written.delete(entry);
     return left;
   }
