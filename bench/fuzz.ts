@@ -43,9 +43,21 @@ import { removeTempDirs } from "../test/helpers/temp-dir.js";
 import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
-const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, "redis-cluster": { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" } },
-});
+const USAGE = "usage: npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]] (what each does: the top of bench/fuzz.ts)";
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, "redis-cluster": { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" }, help: { type: "boolean", default: false } },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 /**
  * What --chaos may do: to a cluster on Redis (--redis), take Redis away and kill or stop nodes; on a Redis
  * Cluster (--redis-cluster), restart a shard empty and kill or stop nodes; to worker threads, make one throw.
