@@ -9,11 +9,9 @@
  * is reported, or cancelled by an arrival, as at any other time.
  *
  * A write whose answer an outage cut may still have been carried out. So each
- * confirmation, each write that may make an arrival, and each of a dead node's
- * departures the survivor writes (a cleanup tried again would find it done, and report
- * nothing) leaves its outcome under a key of its own (`answerKey`) until its answer is
- * read; when the answer did not come, the node reads that key once Redis is back, and
- * reports what the write did, once.
+ * confirmation, and each write that may make an arrival, leaves its outcome under a
+ * key of its own (`answerKey`) until its answer is read; when the answer did not come,
+ * the node reads that key once Redis is back, and reports what the write did, once.
  */
 import type { Redis } from "ioredis";
 import { answerKey } from "./redis-keys.js";
@@ -21,6 +19,17 @@ import { defineScripts } from "./redis-scripts.js";
 
 /** How long a marker outlives its hold, in case the node that set it dies before confirming. */
 export const MARKER_TTL_MS = 60_000;
+
+/**
+ * Set by the script that made a dead node's departure (its channel vacated, its member or
+ * user gone), under a name that any cleanup after that node finds again: whichever deletes
+ * it reports the departure. So a cleanup that an outage cut short, tried again by this node
+ * or by another it was handed to, reports what the cut write did, once. A channel name
+ * holds no ":", so the parts before a user id cannot run into it.
+ */
+export function deadNodeAnswerKey(appId: string, deadNodeId: string, departure: "vacated" | "left" | "offline", ...parts: string[]): string {
+  return answerKey(appId, [departure, deadNodeId, ...parts].join(":"));
+}
 
 interface ConfirmCommand {
   heraldConfirmDeparture(marker: string, emptied: string, answer: string, node: string, answerTtlMs: number): Promise<number>;
@@ -49,8 +58,8 @@ export class RedisDepartures {
    * departure, so a later departure under the same marker takes the place of the earlier.
    */
   private readonly held = new Map<string, Departure>();
-  /** Arrivals (and a dead node's departures) whose write's answer did not come, by answer key: read once Redis is back (retry). */
-  private readonly unansweredWrites = new Map<string, () => void>();
+  /** Arrivals whose write's answer did not come, by answer key: read once Redis is back (retry). */
+  private readonly arrivals = new Map<string, () => void>();
   /** Confirmations, and writes that may start a departure (track), sent and not yet answered. */
   private unanswered = 0;
   private readonly commands: ConfirmCommand;
@@ -69,14 +78,14 @@ export class RedisDepartures {
     return answerKey(appId, `${this.nodeId}.${++this.tokens}`);
   }
 
-  /** A write that may have left its outcome under `answer` was answered: the outcome is not needed. */
+  /** A write that may have made an arrival under `answer` was answered: its outcome is not needed. */
   answered(answer: string): void {
     this.redis.del(answer).catch(() => undefined);
   }
 
-  /** A write that may have left its outcome under `answer` got no answer: `report` it once Redis is back, if it did. */
-  reportIfMade(answer: string, report: () => void): void {
-    this.unansweredWrites.set(answer, report);
+  /** A write that may have made an arrival under `answer` got no answer: `report` it once Redis is back, if it did. */
+  unansweredArrival(answer: string, report: () => void): void {
+    this.arrivals.set(answer, report);
   }
 
   /**
@@ -124,18 +133,18 @@ export class RedisDepartures {
   }
 
   /**
-   * Once Redis is back and this node's share written again: reports what an unanswered
-   * write made (an arrival, a dead node's departure), and confirms the departures whose hold ended while Redis was away.
+   * Once Redis is back and this node's share written again: reports the arrivals an
+   * unanswered write made, and confirms the departures whose hold ended while Redis was away.
    */
   retry(): void {
-    for (const [answer, report] of this.unansweredWrites) {
-      this.unansweredWrites.delete(answer);
+    for (const [answer, report] of this.arrivals) {
+      this.arrivals.delete(answer);
       this.unanswered += 1;
       this.redis
         .del(answer)
         .then(
           (made) => made === 1 && report(),
-          () => this.unansweredWrites.set(answer, report),
+          () => this.arrivals.set(answer, report),
         )
         .finally(() => (this.unanswered -= 1));
     }
@@ -145,7 +154,7 @@ export class RedisDepartures {
   stop(): void {
     for (const { timer } of this.held.values()) clearTimeout(timer);
     this.held.clear();
-    this.unansweredWrites.clear();
+    this.arrivals.clear();
   }
 
   private confirm(departure: Departure): void {

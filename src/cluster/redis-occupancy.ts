@@ -21,7 +21,7 @@ import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import type { NodeSet } from "./node-set-keeper.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry } from "./node-entries.js";
-import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
+import { deadNodeAnswerKey, MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import { type Occupancy, type OccupancyEvents } from "./cluster.js";
 import { nodeChannelsKey, occupiedKey, subsKey, vacatingKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
@@ -92,13 +92,12 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       async ([appId, channel]) => {
         const app = this.apps.byId(appId!);
         if (!app) return;
-        const transition = await this.setCount(app, channel!, deadNodeId, 0, this.events.heard(app)).write.catch((error: unknown) => {
-          // Cut short, the write may have vacated the channel, which the cleanup tried again would
-          // find done: the marker it set then is confirmed after the hold, as for this node's own.
-          this.confirmVacatedLater(app, channel!, deadNodeId, false);
-          throw error;
-        });
-        if (transition === -1) this.confirmVacatedLater(app, channel!, deadNodeId);
+        const heard = this.events.heard(app);
+        const answer = deadNodeAnswerKey(app.id, deadNodeId, "vacated", channel!);
+        await this.setCount(app, channel!, deadNodeId, 0, heard, answer).write;
+        // Vacated by this write or by an earlier try whose answer an outage cut: reported by
+        // whichever cleanup deletes the answer key (deadNodeAnswerKey). Nobody hears it: no key.
+        if (heard && (await this.redis.del(answer)) === 1) this.confirmVacatedLater(app, channel!, deadNodeId);
       },
       search,
     );
@@ -131,19 +130,20 @@ export class RedisOccupancy implements Occupancy, NodeShare {
       .catch((error: unknown) => {
         this.countsNotWritten.warn({ err: String(error), appId: app.id, channel });
         // Redis may have carried the write out: what it made is reported once Redis is back (redis-departures.ts).
-        if (count > 0 && heard) this.departures.reportIfMade(answer, occupied);
+        if (count > 0 && heard) this.departures.unansweredArrival(answer, occupied);
         else this.confirmVacatedLater(app, channel, this.nodeId, false);
       });
   }
 
   /**
    * Writes `node`'s count of the channel: 1 when that occupied it, -1 when that vacated it,
-   * else 0. `heard`: the occupancy is kept under `answer`, the vacancy marked for its hold.
+   * else 0. `heard`: the vacancy is marked for its hold, and the transition kept under
+   * `answer` for an arrival and for a dead node's departure (this node's own have the marker).
    */
-  private setCount(app: App, channel: string, node: string, count: number, heard: boolean): { write: Promise<number>; answer: string } {
-    const answer = this.departures.answerKey(app.id);
+  private setCount(app: App, channel: string, node: string, count: number, heard: boolean, answer = this.departures.answerKey(app.id)): { write: Promise<number>; answer: string } {
     const ttl = heard ? MARKER_TTL_MS : 0;
-    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, ttl, ttl), answer };
+    const answerTtl = count > 0 || node !== this.nodeId ? ttl : 0;
+    return { write: this.commands.heraldSetCount(subsKey(app.id, channel), occupiedKey(app.id), vacatingKey(app.id, channel), answer, node, count, channel, ttl, answerTtl), answer };
   }
 
   /** `vacatedBy` is the node whose departure emptied the channel (this one, or a dead one). */

@@ -15,9 +15,8 @@ import type { NodeSet } from "./node-set-keeper.js";
 import type { ClusterEvents, LocalNode, OnlineUsers } from "./cluster.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
 import { nodeUsersKey, userNodesKey } from "./redis-keys.js";
+import { deadNodeAnswerKey, MARKER_TTL_MS } from "./redis-departures.js";
 import { defineScripts } from "./redis-scripts.js";
-import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
-import { DEPARTURE_HOLD_MS } from "../channels/departure-hold.js";
 
 interface OnlineCommands {
   heraldCameOnline(userNodes: string, node: string): Promise<number>;
@@ -29,8 +28,6 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   /** This node's signed-in users ("app\nuser") as Redis last took them, for a restore. */
   private readonly written = new Set<string>();
   private readonly localOnline: OutageWarning;
-  /** Only for the answers of a dead node's users taken offline (takeOffline): going offline has no hold. */
-  private readonly answers: RedisDepartures;
 
   constructor(
     private readonly redis: Redis,
@@ -46,7 +43,6 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
       heraldCameOnline: { file: "came-online.lua", keys: 1 },
       heraldWentOffline: { file: "went-offline.lua", keys: 2 },
     });
-    this.answers = new RedisDepartures(redis, DEPARTURE_HOLD_MS, nodeId);
   }
 
   async cameOnline(app: App, userId: string): Promise<boolean> {
@@ -119,40 +115,30 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     await eachNodeEntry(this.redis, nodeUsersKey(this.nodeId), 2, async ([appId, userId]) => {
       if (!this.local.hasUser(appId!, userId!) && (await this.takeOffline(this.nodeId, appId!, userId!))) offline += 1;
     });
-    // A dead node's users whose answer an outage cut.
-    this.answers.retry();
     return { online, offline };
   }
 
   /** Takes the user `nodeId` held offline; its watchers everywhere hear it if no node holds the user any more (then true). */
   private async takeOffline(nodeId: string, appId: string, userId: string): Promise<boolean> {
-    const report = () => {
-      const app = this.apps.byId(appId);
-      if (app) this.events.userGone(app, userId);
-    };
     if (nodeId === this.nodeId) {
       if ((await this.offlineFor(nodeId, appId, userId)) !== 1) return false;
-      report();
-      return true;
+    } else {
+      // A dead node's user: as its members (redis-presence.ts, removeMember).
+      const answer = deadNodeAnswerKey(appId, nodeId, "offline", userId);
+      if ((await this.offlineFor(nodeId, appId, userId, answer)) === 0 || (await this.redis.del(answer)) !== 1) return false;
     }
-    // A dead node's user: its outcome kept under an answer key, as for its members (redis-presence.ts, removeMember).
-    const answer = this.answers.answerKey(appId);
-    const gone = await this.offlineFor(nodeId, appId, userId, answer).catch((error: unknown) => {
-      this.answers.reportIfMade(answer, report);
-      throw error;
-    });
-    if (gone !== 1) return false;
-    this.answers.answered(answer);
-    report();
+    const app = this.apps.byId(appId);
+    if (app) this.events.userGone(app, userId);
     return true;
   }
 
-  /** `answer`: for a dead node's user, where the write keeps its outcome (takeOffline). */
+  /** `answer`: for a dead node's user, where the write leaves its outcome (takeOffline). */
   private async offlineFor(nodeId: string, appId: string, userId: string, answer?: string): Promise<number> {
     const entry = nodeEntry(appId, userId);
     // A dead node's set goes whole once its cleanup is through (redis-presence.ts, leaveFor).
     if (nodeId === this.nodeId) this.redis.srem(nodeUsersKey(nodeId), entry).catch(() => undefined);
-    const gone = await this.commands.heraldWentOffline(userNodesKey(appId, userId), answer ?? this.answers.answerKey(appId), nodeId, answer ? MARKER_TTL_MS : 0);
+    // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
+    const gone = await this.commands.heraldWentOffline(userNodesKey(appId, userId), answer ?? userNodesKey(appId, userId), nodeId, answer ? MARKER_TTL_MS : 0);
     if (nodeId === this.nodeId) this.written.delete(entry);
     return gone;
   }

@@ -22,7 +22,7 @@ import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import type { NodeSet } from "./node-set-keeper.js";
 import { readClusterState } from "./errors.js";
 import { eachNodeEntry, forgetNodeSet, nodeEntry, splitNodeEntry } from "./node-entries.js";
-import { MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
+import { deadNodeAnswerKey, MARKER_TTL_MS, RedisDepartures } from "./redis-departures.js";
 import type { Broker, ChannelMessage, ClusterEvents, ClusterJoin, Presence } from "./cluster.js";
 import { leavingKey, memberNodesKey, memberNodesPrefix, membersKey, nodeMembersKey } from "./redis-keys.js";
 import { defineScripts } from "./redis-scripts.js";
@@ -92,7 +92,7 @@ export class RedisPresence implements Presence, NodeShare {
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.localJoins.warn({ err: String(error), appId: app.id, channel });
       // Sent, the join may have been carried out: what it made is reported once Redis is back (redis-departures.ts).
-      if (sent && heard) this.departures.reportIfMade(answer, reportAdded);
+      if (sent && heard) this.departures.unansweredArrival(answer, reportAdded);
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
@@ -183,28 +183,18 @@ export class RedisPresence implements Presence, NodeShare {
 
   /** Takes the member `nodeId` held out; the channel's subscribers everywhere hear it if the user left it entirely (then true). */
   private async removeMember(nodeId: string, appId: string, channel: string, userId: string): Promise<boolean> {
-    const report = () => {
-      const app = this.apps.byId(appId);
-      if (!app) return;
-      this.events.memberGone(app, channel, userId);
-      this.confirmLeftLater(app, channel, userId, nodeId);
-    };
     if (nodeId === this.nodeId) {
       if ((await this.leaveFor(nodeId, appId, channel, userId)) !== 1) return false;
-      report();
-      return true;
+    } else {
+      // A dead node's member: reported by whichever cleanup deletes its answer key, this one if
+      // it made the departure, or the one after a try whose answer an outage cut (deadNodeAnswerKey).
+      const answer = deadNodeAnswerKey(appId, nodeId, "left", channel, userId);
+      if ((await this.leaveFor(nodeId, appId, channel, userId, answer)) === 0 || (await this.redis.del(answer)) !== 1) return false;
     }
-    // A dead node's member. Cut short by an outage, the cleanup is tried again and finds the
-    // member gone if the leave was carried out; so the leave keeps its outcome under an
-    // answer key, read once Redis is back (redis-departures.ts).
-    const answer = this.departures.answerKey(appId);
-    const left = await this.leaveFor(nodeId, appId, channel, userId, answer).catch((error: unknown) => {
-      this.departures.reportIfMade(answer, report);
-      throw error;
-    });
-    if (left !== 1) return false;
-    this.departures.answered(answer);
-    report();
+    const app = this.apps.byId(appId);
+    if (!app) return true;
+    this.events.memberGone(app, channel, userId);
+    this.confirmLeftLater(app, channel, userId, nodeId);
     return true;
   }
 
@@ -213,7 +203,7 @@ export class RedisPresence implements Presence, NodeShare {
     return this.commands.heraldJoin(membersKey(app.id, channel), memberNodesKey(app.id, channel, userId), leavingKey(app.id, channel, userId), answer, userId, info, max, this.nodeId, keepAnswer ? MARKER_TTL_MS : 0);
   }
 
-  /** `answer`: for a dead node's member, where the leave keeps its outcome (removeMember). */
+  /** `answer`: for a dead node's member, where the leave leaves its outcome (removeMember). */
   private async leaveFor(nodeId: string, appId: string, channel: string, userId: string, answer?: string): Promise<number> {
     const entry = nodeEntry(appId, channel, userId);
     // A dead node's set goes whole once its cleanup is through, which an outage may cut short and
@@ -222,7 +212,8 @@ export class RedisPresence implements Presence, NodeShare {
     // An app nobody hears has no departure to confirm: no marker.
     const app = this.apps.byId(appId);
     const markerTtl = app && this.events.heard(app) ? MARKER_TTL_MS : 0;
-    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? this.departures.answerKey(appId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
+    // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
+    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? leavingKey(appId, channel, userId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
     if (nodeId === this.nodeId) this.written.delete(entry);
     return left;
   }

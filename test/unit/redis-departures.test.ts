@@ -118,8 +118,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts 
     expect(made).not.toBe(notMade);
     // As set-count.lua and presence-join.lua leave an arrival they made under the write's answer key.
     await redis.set(made, "1", "PX", MARKER_TTL_MS);
-    departures.reportIfMade(made, () => reported.push("made"));
-    departures.reportIfMade(notMade, () => reported.push("not made"));
+    departures.unansweredArrival(made, () => reported.push("made"));
+    departures.unansweredArrival(notMade, () => reported.push("not made"));
     departures.retry();
     await departures.settled();
     expect(reported).toEqual(["made"]);

@@ -1,7 +1,7 @@
 -- KEYS: members hash, the user's node set, the leaving marker, answer key. ARGV: user, node,
 -- marker TTL (0 for an app nobody hears: no departure to confirm, no marker), answer TTL (not 0
--- for a dead node's member: a 1 is then also left under the answer key, for a cleanup whose
--- answer does not come: redis-departures.ts).
+-- for a dead node's member: a 1 is then also left under the answer key, which the cleanup that
+-- deletes it reports: redis-departures.ts, deadNodeAnswerKey).
 -- 0 while the user is still on another node. Else 1 when Redis held the user there from
 -- this node: a departure, held, then reported. 2 when it did not (the user came while
 -- Redis was away and leaves before the node wrote it again): the subscribers hear it,
