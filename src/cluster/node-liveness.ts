@@ -1,9 +1,12 @@
 /**
  * Each node of a cluster beats every 3 s into one Redis sorted set (node id →
  * Redis's own clock, so the nodes' clocks do not matter). A node silent for 10 s
- * is dead: the first node to remove it from the set cleans up after it, so a
- * node killed without warning is noticed within about 13 s (23 s if it dies
- * within 10 s of a survivor's start or reconnect).
+ * is dead: the first node to claim it cleans up after it, so a node killed without
+ * warning is noticed within about 13 s (23 s if it dies within 10 s of a survivor's
+ * start or reconnect). The claimer beats for the dead node until its cleanup is
+ * through and only then takes it out of the set: if the claimer dies or stops
+ * mid-way, the dead node falls silent again and another node takes the cleanup
+ * over (each of its steps may be done twice; each reports once).
  *
  * Each node keeps the others' last beats, and writes them back after an outage
  * (`restoreOthers`) where the set lost them (a Redis or a Redis Cluster shard that
@@ -22,8 +25,10 @@ const HEARTBEAT_MS = TIMINGS.heartbeatMs;
 const DEAD_AFTER_MS = TIMINGS.deadAfterMs;
 
 interface LivenessCommands {
-  /** The silent nodes, and every node with its last beat (id, ms, ...). */
-  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number): Promise<[string[], string[]]>;
+  /** The silent nodes, and every node with its last beat (id, ms, ...); beats for `cleaning` too. */
+  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number, ...cleaning: string[]): Promise<[string[], string[]]>;
+  /** 1 when this node claimed the cleanup after a silent node. */
+  heraldClaimCleanup(nodes: string, silentNode: string, deadAfterMs: number): Promise<number>;
 }
 
 export class NodeLiveness {
@@ -39,7 +44,7 @@ export class NodeLiveness {
   private others = new Map<string, string>();
   /** The same as they were when the last outage began, until restoreOthers has written them back. */
   private beforeOutage: Map<string, string> | undefined;
-  /** Dead nodes this node took out of the set and has not finished cleaning up after. */
+  /** Dead nodes this node claimed and has not finished cleaning up after: it beats for them. */
   private readonly unfinished = new Set<string>();
   /** The cleanup under way, if any: one at a time, however long one takes. */
   private cleaning: Promise<void> | undefined;
@@ -47,11 +52,11 @@ export class NodeLiveness {
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
-    /** Cleans up after a dead node; called on exactly one surviving node. */
+    /** Cleans up after a dead node; called on one surviving node, again on another if that one dies or stops before it is through. */
     private readonly onDeadNode: (deadNodeId: string) => Promise<void>,
     private readonly log: Logger,
   ) {
-    this.commands = defineScripts<LivenessCommands>(redis, { heraldHeartbeat: { file: "heartbeat.lua", keys: 1 } });
+    this.commands = defineScripts<LivenessCommands>(redis, { heraldHeartbeat: { file: "heartbeat.lua", keys: 1 }, heraldClaimCleanup: { file: "claim-cleanup.lua", keys: 1 } });
     redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
     // Kept, for a beat that gets through before the recovery would read the set as Redis has it now.
     onOutage(redis, () => (this.beforeOutage ??= this.others));
@@ -74,15 +79,15 @@ export class NodeLiveness {
   }
 
   /**
-   * A node that stops cleanly leaves the set itself. The dead it took out and could not
-   * clean up after (Redis cut it short) it puts back, with the oldest beat there is: nobody
-   * else would ever clean up after them, and the next node to beat judges them again.
+   * A node that stops cleanly leaves the set itself. The dead it claimed and could not
+   * clean up after (Redis cut it short) it hands back, with the oldest beat there is, for the
+   * next node to beat to take over at once; unanswered, they fall silent all the same.
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.cleaning;
     const handedBack = [...this.unfinished].flatMap((deadNodeId) => [0, deadNodeId]);
-    if (handedBack.length > 0) await this.redis.zadd(NODES_KEY, "NX", ...handedBack).catch(() => undefined);
+    if (handedBack.length > 0) await this.redis.zadd(NODES_KEY, ...handedBack).catch(() => undefined);
     await this.redis.zrem(NODES_KEY, this.nodeId).catch(() => undefined);
   }
 
@@ -91,7 +96,7 @@ export class NodeLiveness {
     let silent: string[];
     try {
       const sentAt = performance.now();
-      const [silentNodes, beats] = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS);
+      const [silentNodes, beats] = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS, ...this.unfinished);
       this.lastRoundTripSeconds = (performance.now() - sentAt) / 1000;
       silent = silentNodes;
       this.others = new Map();
@@ -106,12 +111,11 @@ export class NodeLiveness {
     }
     if (Date.now() < this.judgeFrom) return;
     for (const deadNodeId of silent) {
-      if (deadNodeId === this.nodeId || (await this.redis.zrem(NODES_KEY, deadNodeId).catch(() => 0)) !== 1) continue;
+      if (deadNodeId === this.nodeId || this.unfinished.has(deadNodeId) || (await this.commands.heraldClaimCleanup(NODES_KEY, deadNodeId, DEAD_AFTER_MS).catch(() => 0)) !== 1) continue;
       this.log.warn({ deadNode: deadNodeId }, `node ${deadNodeId} stopped answering; removing its sockets from the cluster's state`);
       this.unfinished.add(deadNodeId);
     }
-    // Taken out of the set, a dead node is this node's to clean up after: one that Redis cut short
-    // is tried again next beat.
+    // Claimed, a dead node is this node's to clean up after: one that Redis cut short is tried again next beat.
     this.cleaning ??= this.cleanUp().finally(() => (this.cleaning = undefined));
   }
 
@@ -119,6 +123,8 @@ export class NodeLiveness {
     try {
       for (const deadNodeId of this.unfinished) {
         await this.onDeadNode(deadNodeId);
+        // Through: out of the set, and no longer beaten for.
+        await this.redis.zrem(NODES_KEY, deadNodeId);
         this.unfinished.delete(deadNodeId);
       }
     } catch (error) {

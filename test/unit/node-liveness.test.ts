@@ -1,7 +1,8 @@
 /**
- * A dead node's cleanup that Redis cuts short is tried again at the next heartbeat: the
- * node that took the dead one out of the set is the only one that will.
+ * A dead node's cleanup that Redis cuts short is tried again at the next heartbeat by the
+ * node that claimed it, and by another node when that one stops or dies before it is through.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it, vi } from "vitest";
 import { SKIP_REDIS_TESTS } from "../helpers/redis.js";
 import { capturedLog, useRedisConnection } from "../helpers/redis-connection.js";
@@ -58,6 +59,38 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
       expect(await redis.zrange(NODES_KEY, "0", "-1")).toEqual(["heir"]);
     } finally {
       await heir.stop();
+    }
+  });
+  it("leaves a dead node's cleanup to another node when the node that claimed it dies before it is through", async () => {
+    const { NodeLiveness, NODES_KEY } = await briskLiveness();
+    const { redis, server } = connection;
+    const { log } = capturedLog();
+    await redis.zadd(NODES_KEY, 0, "gone-again");
+    // The claimer's own connection, cut as it dies; its cleanup never gets through.
+    const claimersRedis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    claimersRedis.on("error", () => undefined);
+    await new Promise((ready) => claimersRedis.once("ready", ready));
+    const tried: string[] = [];
+    let release = () => {};
+    const claimer = new NodeLiveness(claimersRedis, "claimer", async (deadNodeId) => {
+      tried.push(deadNodeId);
+      await new Promise<void>((released) => (release = released));
+    }, log);
+    claimer.start();
+    await expect.poll(() => tried, { timeout: 5000 }).toEqual(["gone-again"]);
+    // Claimed, it stays in the set, beaten for (its beat of 0 replaced).
+    expect(Number(await redis.zscore(NODES_KEY, "gone-again"))).toBeGreaterThan(0);
+    claimersRedis.disconnect();
+    const cleaned: string[] = [];
+    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), log);
+    heir.start();
+    try {
+      await expect.poll(() => [...cleaned].sort(), { timeout: 5000 }).toEqual(["claimer", "gone-again"]);
+      expect(await redis.zrange(NODES_KEY, "0", "-1")).toEqual(["heir"]);
+      expect(tried).toEqual(["gone-again"]);
+    } finally {
+      release();
+      await Promise.all([heir.stop(), claimer.stop()]);
     }
   });
 });
