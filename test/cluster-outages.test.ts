@@ -29,16 +29,16 @@ async function answerKeys(url: string, appId: string): Promise<string[]> {
 
 /**
  * A TCP proxy in front of Redis: `dropAll()` closes every connection through it (an outage
- * as the nodes see it); armed with `cutNextSubscribe`, it closes the next connection that
- * sends SUBSCRIBE before Redis answers; given `cutAnswersTo(patterns)`, it lets the next
+ * as the nodes see it); armed with `cutNext(pattern)`, it closes the next connection that
+ * sends a chunk matching it, before Redis reads it; given `cutAnswersTo(patterns)`, it lets the next
  * chunk that matches the first pattern through to Redis, keeps Redis's answers back and
  * closes that connection 200 ms later (an outage that cuts a write's answer: Redis carried
  * it out), then waits for the next pattern.
  */
-async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): void; cutNextSubscribe(): void; cut: () => boolean; cutAnswersTo(patterns: RegExp[]): void; answersCut: () => number; close(): void }> {
+async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): void; cutNext(pattern: RegExp): void; cut: () => boolean; cutAnswersTo(patterns: RegExp[]): void; answersCut: () => number; close(): void }> {
   const target = new URL(redisUrl);
   const sockets = new Set<Socket>();
-  let armed = false;
+  let armed: RegExp | undefined;
   let cut = false;
   let answerCuts: RegExp[] = [];
   let answersCut = 0;
@@ -53,8 +53,8 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
     client.on("data", (chunk: Buffer) => {
       if (cutting) return;
       const text = chunk.toString("latin1");
-      if (armed && /subscribe/i.test(text)) {
-        armed = false;
+      if (armed?.test(text)) {
+        armed = undefined;
         cut = true;
         client.destroy();
         upstream.destroy();
@@ -80,7 +80,7 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
   return {
     url: `redis://127.0.0.1:${port}`,
     dropAll: () => sockets.forEach((socket) => socket.destroy()),
-    cutNextSubscribe: () => (armed = true),
+    cutNext: (pattern) => (armed = pattern),
     cut: () => cut,
     cutAnswersTo: (patterns) => (answerCuts = [...patterns]),
     answersCut: () => answersCut,
@@ -102,7 +102,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     try {
       const listener = pusherClient(behind.port, DEMO_APP);
       await subscribed(listener, "cl-resubscribed");
-      proxy.cutNextSubscribe();
+      proxy.cutNext(/subscribe/i);
       proxy.dropAll();
       await until(proxy.cut, "the subscribe cut", 10_000);
       await until(() => behind.logs.filter((line) => line.msg.includes("is reachable again")).length > 0, "the node behind the proxy to reconnect", 10_000);
@@ -250,6 +250,47 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       proxy.close();
       await redis.kill();
       await receiver.close();
+    }
+  });
+  it("leaves a dead node's cleanup to another node when the node that claimed it dies before it is through", { timeout: 40_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = await redisProxy(redis.url);
+    // The claimer's Redis is behind the proxy, which cuts its cleanup's first write short, as it is killed.
+    const [claimer, doomed] = await Promise.all([
+      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    let heir: Awaited<ReturnType<typeof startHerald>> | undefined;
+    try {
+      const gone = pusherClient(doomed.port, DEMO_APP, { user: { user_id: "gone" }, signinAs: { id: "gone" } });
+      await Promise.all([subscribed(gone, "presence-dn2"), subscribed(gone, "dn2-alone"), signedIn(gone)]);
+      await expect.poll(async () => (await (await serverSdk(claimer.port, DEMO_APP).get({ path: "/channels/presence-dn2/users" })).json()), { timeout: 5000 }).toEqual({ users: [{ id: "gone" }] });
+      proxy.cutNext(/vacating:/);
+      doomed.process.kill("SIGKILL");
+      gone.disconnect();
+      await until(proxy.cut, "the claimer's cleanup cut", 15_000);
+      claimer.process.kill("SIGKILL");
+      expect(claimer.logs.filter((line) => line.msg.includes("stopped answering")).map((line) => line.deadNode)).toHaveLength(1);
+
+      // A node started now finds the dead node's member, user and channel still in Redis, and takes the cleanup over.
+      heir = await startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV });
+      const stays = pusherClient(heir.port, DEMO_APP, { user: { user_id: "stays" }, signinAs: { id: "stays", watchlist: ["gone"] } });
+      const seen: string[] = [];
+      stays.user.watchlist.bind("online", ({ user_ids }: { user_ids: string[] }) => seen.push(`online ${user_ids.join()}`));
+      stays.user.watchlist.bind("offline", ({ user_ids }: { user_ids: string[] }) => seen.push(`offline ${user_ids.join()}`));
+      const members = await subscribed(stays, "presence-dn2");
+      stays.channel("presence-dn2").bind("pusher:member_removed", ({ id }: { id: string }) => seen.push(`removed ${id}`));
+      await signedIn(stays);
+      expect(Object.keys((members as { members: Record<string, unknown> }).members).sort()).toEqual(["gone", "stays"]);
+      await expect.poll(() => seen, { timeout: 15_000 }).toEqual(expect.arrayContaining(["removed gone", "offline gone"]));
+      const api = serverSdk(heir.port, DEMO_APP);
+      expect(await (await api.get({ path: "/channels/presence-dn2/users" })).json()).toEqual({ users: [{ id: "stays" }] });
+      expect(Object.keys(((await (await api.get({ path: "/channels" })).json()) as { channels: Record<string, unknown> }).channels)).not.toContain("dn2-alone");
+      stays.disconnect();
+    } finally {
+      await Promise.all([claimer.stop(), doomed.stop(), heir?.stop()]);
+      proxy.close();
+      await redis.kill();
     }
   });
 });
