@@ -81,13 +81,14 @@ export class NodeLiveness {
   /**
    * A node that stops cleanly leaves the set itself. The dead it claimed and could not
    * clean up after (Redis cut it short) it hands back, with the oldest beat there is, for the
-   * next node to beat to take over at once; unanswered, they fall silent all the same.
+   * next node to beat to take over at once; unanswered, they fall silent all the same. Only
+   * those still in the set: one that another node took over and is through with stays out.
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.cleaning;
     const handedBack = [...this.unfinished].flatMap((deadNodeId) => [0, deadNodeId]);
-    if (handedBack.length > 0) await this.redis.zadd(NODES_KEY, ...handedBack).catch(() => undefined);
+    if (handedBack.length > 0) await this.redis.zadd(NODES_KEY, "XX", ...handedBack).catch(() => undefined);
     await this.redis.zrem(NODES_KEY, this.nodeId).catch(() => undefined);
   }
 
