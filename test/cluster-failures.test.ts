@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { nodeChannelsKey, nodeMembersKey, nodeUsersKey } from "../src/cluster/redis-keys.js";
 import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
-import { FAST_TIMINGS, occupancyEvents, record, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
+import { FAST_TIMINGS, FAST_TIMINGS_ENV, occupancyEvents, record, subscriptionCountOn, until, useTwoNodes } from "./helpers/cluster-nodes.js";
 import { DEMO_APP, startHerald, type Herald } from "./helpers/herald.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 
@@ -199,6 +199,43 @@ describe.skipIf(SKIP_REDIS_TESTS)("a cluster of two nodes: failures", () => {
     } finally {
       await Promise.all([first.stop(), second.stop(), witness.stop()]);
       await durable.kill();
+    }
+  });
+  it("writes a node's share to Redis again when the others took it for dead while it was alive (stopped for longer than the allowance), and they hear its member and user come back", { timeout: 40_000 }, async () => {
+    const redis = await startRedis();
+    const [stalled, watching] = await Promise.all([
+      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    try {
+      const paused = pusherClient(stalled.port, DEMO_APP, { user: { user_id: "paused" }, signinAs: { id: "paused" } });
+      await Promise.all([subscribed(paused, "presence-tfd"), subscribed(paused, "tfd-alone"), signedIn(paused)]);
+      const watcher = pusherClient(watching.port, DEMO_APP, { user: { user_id: "watcher" }, signinAs: { id: "watcher", watchlist: ["paused"] } });
+      const seen: string[] = [];
+      for (const status of ["online", "offline"]) watcher.user.watchlist.bind(status, ({ user_ids }: { user_ids: string[] }) => seen.push(`${status} ${user_ids.join()}`));
+      await Promise.all([subscribed(watcher, "presence-tfd"), signedIn(watcher)]);
+      for (const [event, word] of [["pusher:member_added", "added"], ["pusher:member_removed", "removed"]]) watcher.channel("presence-tfd").bind(event!, ({ id }: { id: string }) => seen.push(`${word} ${id}`));
+      const api = serverSdk(watching.port, DEMO_APP);
+      const channels = async () => Object.keys(((await (await api.get({ path: "/channels" })).json()) as { channels: Record<string, unknown> }).channels);
+      const users = async () => (await (await api.get({ path: "/channels/presence-tfd/users" })).json()) as { users: Array<{ id: string }> };
+      await expect.poll(channels, { timeout: 5000 }).toContain("tfd-alone");
+      await expect.poll(() => seen, { timeout: 5000 }).toEqual(["online paused"]);
+
+      stalled.process.kill("SIGSTOP");
+      try {
+        await expect.poll(() => seen, { timeout: 15_000 }).toEqual(expect.arrayContaining(["removed paused", "offline paused"]));
+        await expect.poll(channels, { timeout: 5000 }).not.toContain("tfd-alone");
+      } finally {
+        stalled.process.kill("SIGCONT");
+      }
+      await expect.poll(() => seen.slice(3).sort(), { timeout: 10_000 }).toEqual(["added paused", "online paused"]);
+      await expect.poll(channels, { timeout: 5000 }).toContain("tfd-alone");
+      expect((await users()).users.map(({ id }) => id).sort()).toEqual(["paused", "watcher"]);
+      expect(stalled.logs.filter((line) => line.msg.includes("taken for dead"))).toHaveLength(1);
+      for (const client of [paused, watcher]) client.disconnect();
+    } finally {
+      await Promise.all([stalled.stop(), watching.stop()]);
+      await redis.kill();
     }
   });
 });

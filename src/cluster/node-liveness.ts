@@ -25,8 +25,8 @@ const HEARTBEAT_MS = TIMINGS.heartbeatMs;
 const DEAD_AFTER_MS = TIMINGS.deadAfterMs;
 
 interface LivenessCommands {
-  /** The silent nodes, and every node with its last beat (id, ms, ...); beats for `cleaning` too. */
-  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number, ...cleaning: string[]): Promise<[string[], string[]]>;
+  /** The silent nodes, every node with its last beat (id, ms, ...), and 1 when this node was not in the set; beats for `cleaning` too. */
+  heraldHeartbeat(nodes: string, node: string, deadAfterMs: number, ...cleaning: string[]): Promise<[string[], string[], number]>;
   /** 1 when this node claimed the cleanup after a silent node. */
   heraldClaimCleanup(nodes: string, silentNode: string, deadAfterMs: number): Promise<number>;
 }
@@ -48,18 +48,29 @@ export class NodeLiveness {
   private readonly unfinished = new Set<string>();
   /** The cleanup under way, if any: one at a time, however long one takes. */
   private cleaning: Promise<void> | undefined;
+  /** A beat got through since the last outage: a later one that finds this node out of the set finds it taken for dead. */
+  private beaten = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
     /** Cleans up after a dead node; called on one surviving node, again on another if that one dies or stops before it is through. */
     private readonly onDeadNode: (deadNodeId: string) => Promise<void>,
+    /**
+     * This node, alive, was taken for dead (silent for the whole allowance: stopped, or starved
+     * of CPU) and another node cleaned up after it: what it holds is to be written again.
+     */
+    private readonly onTakenForDead: () => void,
     private readonly log: Logger,
   ) {
     this.commands = defineScripts<LivenessCommands>(redis, { heraldHeartbeat: { file: "heartbeat.lua", keys: 1 }, heraldClaimCleanup: { file: "claim-cleanup.lua", keys: 1 } });
     redis.on("ready", () => (this.judgeFrom = Date.now() + DEAD_AFTER_MS));
     // Kept, for a beat that gets through before the recovery would read the set as Redis has it now.
-    onOutage(redis, () => (this.beforeOutage ??= this.others));
+    onOutage(redis, () => {
+      this.beforeOutage ??= this.others;
+      // A Redis that restarted empty lost this node's beat too: its recovery writes the node's share again.
+      this.beaten = false;
+    });
   }
 
   /** The round trip of the last heartbeat, for /metrics. */
@@ -97,8 +108,14 @@ export class NodeLiveness {
     let silent: string[];
     try {
       const sentAt = performance.now();
-      const [silentNodes, beats] = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS, ...this.unfinished);
+      const [silentNodes, beats, added] = await this.commands.heraldHeartbeat(NODES_KEY, this.nodeId, DEAD_AFTER_MS, ...this.unfinished);
       this.lastRoundTripSeconds = (performance.now() - sentAt) / 1000;
+      // Out of the set once in it: a survivor's cleanup after this node is through (it takes the node out last).
+      if (added === 1 && this.beaten) {
+        this.log.warn("this node was taken for dead by another, which removed its sockets from the cluster's state (was it stopped, or starved of CPU, for the whole allowance?): writing them to Redis again");
+        this.onTakenForDead();
+      }
+      this.beaten = true;
       silent = silentNodes;
       this.others = new Map();
       for (let index = 0; index < beats.length; index += 2) if (beats[index] !== this.nodeId) this.others.set(beats[index]!, beats[index + 1]!);

@@ -100,11 +100,15 @@ export async function joinCluster({ target, apps, log, numbers = 1 }: ClusterOpt
         await occupancy.forgetNode(deadNodeId);
         await presence.forgetNode(deadNodeId);
         await onlineUsers.forgetNode(deadNodeId);
+      }, () => {
+        // As after an outage where Redis kept its data, less the wait for the other nodes, which are connected.
+        // While a recovery is under way, that recovery does it.
+        if (recovery.writable) recovering = nodeSets.check().then(() => Promise.all([occupancy.resync(), resyncOthers()]));
       }, log);
-      liveness.start();
       const nodeSets = new NodeSetKeeper(commands, [occupancy.nodeSet(), presence.nodeSet(), onlineUsers.nodeSet()], recovery, log);
       /** Until this node's share is written again: a graceful stop waits for it, so that its departures are written too. */
       let recovering: Promise<unknown> = Promise.resolve();
+      liveness.start();
       const recover = () => {
         recovering = recovery.recover([occupancy, presence, onlineUsers], othersBackMs).then(async (lost) => {
           if (lost === undefined) return;

@@ -28,7 +28,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
     const liveness = new NodeLiveness(redis, "alive", async (deadNodeId) => {
       cleanups.push(deadNodeId);
       if (cleanups.length === 1) throw new Error("Connection is closed.");
-    }, log);
+    }, () => undefined, log);
     liveness.start();
     try {
       await expect.poll(() => cleanups, { timeout: 5000 }).toEqual(["gone", "gone"]);
@@ -47,12 +47,12 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
     const leaving = new NodeLiveness(redis, "leaving", async (deadNodeId) => {
       tried.push(deadNodeId);
       throw new Error("Connection is closed.");
-    }, log);
+    }, () => undefined, log);
     leaving.start();
     await expect.poll(() => tried, { timeout: 5000 }).toContain("gone-too");
     await leaving.stop();
     const cleaned: string[] = [];
-    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), log);
+    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), () => undefined, log);
     heir.start();
     try {
       await expect.poll(() => cleaned, { timeout: 5000 }).toEqual(["gone-too"]);
@@ -75,14 +75,14 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
     const claimer = new NodeLiveness(claimersRedis, "claimer", async (deadNodeId) => {
       tried.push(deadNodeId);
       await new Promise<void>((released) => (release = released));
-    }, log);
+    }, () => undefined, log);
     claimer.start();
     await expect.poll(() => tried, { timeout: 5000 }).toEqual(["gone-again"]);
     // Claimed, it stays in the set, beaten for (its beat of 0 replaced).
     expect(Number(await redis.zscore(NODES_KEY, "gone-again"))).toBeGreaterThan(0);
     claimersRedis.disconnect();
     const cleaned: string[] = [];
-    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), log);
+    const heir = new NodeLiveness(redis, "heir", async (deadNodeId) => void cleaned.push(deadNodeId), () => undefined, log);
     heir.start();
     try {
       await expect.poll(() => [...cleaned].sort(), { timeout: 5000 }).toEqual(["claimer", "gone-again"]);
@@ -91,6 +91,27 @@ describe.skipIf(SKIP_REDIS_TESTS)("NodeLiveness", () => {
     } finally {
       release();
       await Promise.all([heir.stop(), claimer.stop()]);
+    }
+  });
+  it("finds this node taken for dead when a beat finds it out of the set, and not at its first beat", async () => {
+    const { NodeLiveness, NODES_KEY } = await briskLiveness();
+    const { redis } = connection;
+    const { log, lines } = capturedLog();
+    let takenForDead = 0;
+    const liveness = new NodeLiveness(redis, "stalled", async () => undefined, () => (takenForDead += 1), log);
+    liveness.start();
+    try {
+      await expect.poll(() => redis.zscore(NODES_KEY, "stalled"), { timeout: 5000 }).not.toBe(null);
+      // As a survivor's cleanup after it ends.
+      await redis.zrem(NODES_KEY, "stalled");
+      await expect.poll(() => takenForDead, { timeout: 5000 }).toBe(1);
+      // The later marker: beats after the one that put it back (scored 50 ms apart), which find it in the set.
+      const back = Number(await redis.zscore(NODES_KEY, "stalled"));
+      await expect.poll(async () => Number(await redis.zscore(NODES_KEY, "stalled")), { timeout: 5000 }).toBeGreaterThan(back + 120);
+      expect(takenForDead).toBe(1);
+      expect(lines.filter(({ msg }) => msg.includes("taken for dead"))).toHaveLength(1);
+    } finally {
+      await liveness.stop();
     }
   });
 });
