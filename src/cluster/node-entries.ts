@@ -29,10 +29,7 @@ export function splitNodeEntry(entry: string, count: number, separator = "\n"): 
  */
 export const NODE_SET_MARK = "";
 
-/**
- * Visits the entries of a node set (split into `count` parts), one at a time, as
- * the survivors of a dead node and a node resyncing after an outage both do.
- */
+/** Visits the entries of a node set (split into `count` parts), one at a time, as a node resyncing after an outage does. */
 export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<unknown>): Promise<void> {
   for (const entry of await redis.smembers(key)) if (entry !== NODE_SET_MARK) await visit(splitNodeEntry(entry, count));
 }
@@ -48,6 +45,9 @@ export interface AppKeySearch {
   holds(key: string): Promise<boolean>;
 }
 
+/** How many of a dead node's entries its survivor undoes at once. */
+const UNDONE_AT_ONCE = 64;
+
 /**
  * Undoes every entry of a dead node's set, then drops the set. A set without its mark is
  * one Redis lost, and the node died before its next heartbeat could write it again (on a
@@ -57,7 +57,15 @@ export interface AppKeySearch {
  */
 export async function forgetNodeSet(redis: Redis, key: string, count: number, undo: (parts: string[]) => Promise<unknown>, search: AppKeySearch): Promise<void> {
   const lost = (await redis.sismember(key, NODE_SET_MARK)) === 0;
-  await eachNodeEntry(redis, key, count, undo);
+  // The entries are independent (each its own keys), and each undo waits on a round trip or two:
+  // many at once. A set is dropped only once every entry is undone, so one that fails is tried
+  // again with the rest when the cleanup is.
+  const entries = (await redis.smembers(key)).filter((entry) => entry !== NODE_SET_MARK);
+  for (let start = 0; start < entries.length; start += UNDONE_AT_ONCE) {
+    const outcomes = await Promise.allSettled(entries.slice(start, start + UNDONE_AT_ONCE).map((entry) => undo(splitNodeEntry(entry, count))));
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+  }
   if (lost) {
     for (const appId of search.appIds) {
       const prefix = search.prefix(appId);
