@@ -4,11 +4,15 @@
  * delivery crosses Redis) and, for comparison, on node A. Prints delivery
  * latency p50/p99 and deliveries per second at each rate. Then a presence join
  * storm: members spread over both nodes join one channel at once, against the
- * same storm on one node.
+ * same storm on one node. Last, a third node with as many members (over 200
+ * presence channels) is killed, and the bench times how long a survivor takes to
+ * clear its members once it has claimed it (the 10 to 13 s before it notices the
+ * node is dead are not counted).
  *
  *   npm run bench:cluster
  *   npm run bench:cluster -- --subscribers 200 --rates 500,1000 --seconds 3 --members 500
  */
+import { Redis } from "ioredis";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./lib/client-pool.js";
 import { clockMs } from "./lib/histogram.js";
@@ -85,6 +89,32 @@ async function presenceStorm(nodes: ServerUnderTest[], pool: ClientPool, channel
   return report.finishedAt - report.startedAt;
 }
 
+/** Kills a node holding `members` presence members; resolves with the ms a survivor took to clear them. */
+async function deadNodeCleanup(redisUrl: string, pool: ClientPool): Promise<number> {
+  const doomed = await startServer("herald", [], ["--redis", redisUrl]);
+  await pool.connect(doomed.port, BENCH_APP.key, members);
+  const report = await pool.subscribe((socket) => [`presence-dead-${socket % 200}`], BENCH_APP.key, BENCH_APP.secret);
+  if (report.errors > 0 || report.unanswered > 0) throw new Error(`dead node's members: ${report.errors} errors, ${report.unanswered} unanswered`);
+  const redis = new Redis(redisUrl);
+  try {
+    // The node whose record holds the members: the doomed one's number, which only Redis knows.
+    let node: string | undefined;
+    for (const key of await redis.keys("herald:node:*:members")) if ((await redis.scard(key)) > members / 2) node = key.split(":")[2];
+    process.kill(doomed.pid, "SIGKILL");
+    // A survivor clears the node's channel counts, then its members; each record goes when its part is through.
+    let membersFrom: number | undefined;
+    for (;;) {
+      const [channels, membersLeft] = await Promise.all([redis.exists(`herald:node:${node}:channels`), redis.exists(`herald:node:${node}:members`)]);
+      if (channels === 0) membersFrom ??= clockMs();
+      if (membersLeft === 0) return clockMs() - membersFrom!;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    redis.disconnect();
+    await pool.closeSockets();
+  }
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis();
   const args = ["--redis", redis.url];
@@ -103,6 +133,8 @@ async function main(): Promise<void> {
     const single = await presenceStorm([nodeA], pool, "presence-storm-single");
     console.log(`\n${members}-member presence join storm, ms until every member's subscription_succeeded:`);
     console.log(`| members on | ms |\n|---|---:|\n| nodes A and B | ${spread.toFixed(0)} |\n| node A only | ${single.toFixed(0)} |`);
+    const cleared = await deadNodeCleanup(redis.url, pool);
+    console.log(`\nA node killed with ${members} presence members: ${cleared.toFixed(0)} ms for a survivor to clear them`);
     console.log(`\n(${Math.round((Date.now() - started) / 1000)} s)`);
   } finally {
     pool.stop();
