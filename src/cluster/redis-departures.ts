@@ -31,6 +31,14 @@ export function deadNodeAnswerKey(appId: string, deadNodeId: string, departure: 
   return answerKey(appId, [departure, deadNodeId, ...parts].join(":"));
 }
 
+/**
+ * The last answer key's number, for every RedisDepartures of the process: occupancy's and
+ * presence's share a node id and an app's keys, so numbers of their own would name the same
+ * key (a confirmation whose marker was gone then took the other's arrival for its own outcome,
+ * and reported a departure nobody made).
+ */
+let answerTokens = 0;
+
 interface ConfirmCommand {
   heraldConfirmDeparture(marker: string, emptied: string, answer: string, node: string, answerTtlMs: number): Promise<number>;
 }
@@ -63,7 +71,6 @@ export class RedisDepartures {
   /** Confirmations, and writes that may start a departure (track), sent and not yet answered. */
   private unanswered = 0;
   private readonly commands: ConfirmCommand;
-  private tokens = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -75,7 +82,7 @@ export class RedisDepartures {
 
   /** A key, unique to one write of this node's, for the outcome it leaves (see the top). */
   answerKey(appId: string): string {
-    return answerKey(appId, `${this.nodeId}.${++this.tokens}`);
+    return answerKey(appId, `${this.nodeId}.${++answerTokens}`);
   }
 
   /** A write that may have made an arrival under `answer` was answered: its outcome is not needed. */

@@ -128,4 +128,16 @@ describe.skipIf(SKIP_REDIS_TESTS)("RedisDepartures across a Redis that restarts 
     await departures.settled();
     expect(reported).toEqual(["made"]);
   });
+  it("names every answer key of a node apart, however many parts of it keep them: a confirmation never takes another's outcome for its own", async () => {
+    // Occupancy's and presence's, on one node.
+    const occupancy = new RedisDepartures(redis, 50, "n9");
+    const presence = new RedisDepartures(redis, 50, "n9");
+    // An arrival's outcome, kept until its answer is read (as set-count.lua leaves it).
+    await redis.set(occupancy.answerKey("app"), "1", "PX", MARKER_TTL_MS);
+    // A departure an arrival cancelled within its hold: the arrival deleted its marker.
+    const reported: string[] = [];
+    presence.confirmLater("app", "marker:cancelled", "nodes:cancelled", "n9", () => reported.push("cancelled"));
+    await presence.settled();
+    expect(reported).toEqual([]);
+  });
 });
