@@ -29,9 +29,17 @@ export function splitNodeEntry(entry: string, count: number, separator = "\n"): 
  */
 export const NODE_SET_MARK = "";
 
-/** Visits the entries of a node set (split into `count` parts), one at a time, as a node resyncing after an outage does. */
-export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<unknown>): Promise<void> {
-  for (const entry of await redis.smembers(key)) if (entry !== NODE_SET_MARK) await visit(splitNodeEntry(entry, count));
+/**
+ * Visits the entries of a node set (split into `count` parts), `atOnce` at a time (one, as a
+ * node resyncing after an outage does); throws the first failure once those at hand are done.
+ */
+export async function eachNodeEntry(redis: Redis, key: string, count: number, visit: (parts: string[]) => Promise<unknown>, atOnce = 1): Promise<void> {
+  const entries = (await redis.smembers(key)).filter((entry) => entry !== NODE_SET_MARK);
+  for (let start = 0; start < entries.length; start += atOnce) {
+    const outcomes = await Promise.allSettled(entries.slice(start, start + atOnce).map((entry) => visit(splitNodeEntry(entry, count))));
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+  }
 }
 
 /**
@@ -60,12 +68,7 @@ export async function forgetNodeSet(redis: Redis, key: string, count: number, un
   // The entries are independent (each its own keys), and each undo waits on a round trip or two:
   // many at once. A set is dropped only once every entry is undone, so one that fails is tried
   // again with the rest when the cleanup is.
-  const entries = (await redis.smembers(key)).filter((entry) => entry !== NODE_SET_MARK);
-  for (let start = 0; start < entries.length; start += UNDONE_AT_ONCE) {
-    const outcomes = await Promise.allSettled(entries.slice(start, start + UNDONE_AT_ONCE).map((entry) => undo(splitNodeEntry(entry, count))));
-    const failed = outcomes.find((outcome) => outcome.status === "rejected");
-    if (failed) throw failed.reason;
-  }
+  await eachNodeEntry(redis, key, count, undo, UNDONE_AT_ONCE);
   if (lost) {
     for (const appId of search.appIds) {
       const prefix = search.prefix(appId);
