@@ -209,7 +209,8 @@ export class RawClient {
       }
       await sleep(5);
     }
-    throw new Error(`no matching frame within ${timeoutMs} ms; received: ${JSON.stringify(this.frames)}`);
+    const closed = this.closeCode === undefined ? "" : ` (the socket was closed with ${this.closeCode})`;
+    throw new Error(`no matching frame within ${timeoutMs} ms${closed}; received: ${JSON.stringify(this.frames)}`);
   }
 
   event(event: string, timeoutMs?: number) {
