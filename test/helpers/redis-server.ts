@@ -25,12 +25,17 @@ export interface RedisServer {
  */
 const POOLS = 6;
 const SLICE_PORTS = 225;
+/** This process's Redis ports, held while Redis is down too: a Redis killed by a test comes back on its port. */
+const redisPorts = new Set<number>();
 
-export async function freePort(): Promise<number> {
+/** `forRedis`: the port stays this process's Redis's, never handed out again. */
+export async function freePort({ forRedis = false } = {}): Promise<number> {
   const slice = ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % POOLS) + (process.env.HERALD_TEST_WORKERS ? POOLS : 0);
   for (;;) {
     const port = 20_000 + slice * SLICE_PORTS + Math.floor(Math.random() * SLICE_PORTS);
-    if (await bindable(port)) return port;
+    if (redisPorts.has(port) || !(await bindable(port))) continue;
+    if (forRedis) redisPorts.add(port);
+    return port;
   }
 }
 
@@ -66,7 +71,7 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
       "This needs redis-server on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis). The tests skip the cluster tests with HERALD_SKIP_REDIS_TESTS=1.",
     );
   }
-  const port = await freePort();
+  const port = await freePort({ forRedis: true });
   const newDir = () => (options.persist ? tempDir("redis") : "");
   let dir = newDir();
   let child: ChildProcess | undefined;

@@ -33,7 +33,7 @@ function portFree(port: number): Promise<boolean> {
 /** A free port whose cluster-bus port (port + 10000, which a cluster node binds too) is free as well. */
 async function freeClusterPort(): Promise<number> {
   for (;;) {
-    const port = await freePort();
+    const port = await freePort({ forRedis: true });
     if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
   }
 }
