@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { cgroupCpuQuota } from "./cpu-quota.js";
 import { SETTINGS, settingName, settingsHelp, type Setting, type SettingFlag } from "./settings.js";
 
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   maxBufferedBytes: number;
   /** Worker threads sharing the port (1: the main thread serves alone). */
   workers: number;
+  /** For `--workers auto`, what it counted: the CPUs the process may run on, and its cgroups' cap on its CPU time, in CPUs. */
+  workersAuto: { cpus: number; cpuQuota: number | undefined } | undefined;
   /** Seconds a stop may take (closing sockets, flushing webhooks, leaving the cluster) before the process exits anyway. */
   shutdownGrace: number;
   /** Redis to form a cluster with other nodes; undefined runs a single process. */
@@ -140,7 +143,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | nul
     maxBackpressureBytes: 1024 * integer("max-backpressure-kb"),
     maxBufferedBytes: 1024 * 1024 * integer("max-buffered-mb"),
     shutdownGrace: integer("shutdown-grace"),
-    workers: workersSetting(settingName(settingOf("workers")), raw("workers")!),
+    ...workersSetting(settingName(settingOf("workers")), raw("workers")!),
     redis: redisTarget(raw("redis"), raw("redis-sentinels"), raw("redis-sentinel-name"), raw("redis-cluster")),
   };
 }
@@ -149,10 +152,16 @@ function settingOf(flag: SettingFlag): Setting {
   return SETTINGS.find((setting) => setting.flag === flag)!;
 }
 
-/** A number of worker threads, or `auto`: one per CPU this process may use. */
-function workersSetting(name: string, raw: string): number {
-  if (raw === "auto") return availableParallelism();
-  return integerSetting(name, raw, 1, 256);
+/**
+ * A number of worker threads, or `auto`: one per CPU this process may use, the CPUs it may run on
+ * or, when its cgroups cap its CPU time at fewer (`docker run --cpus`), that cap, rounded down, as
+ * Node 22's availableParallelism() counts it.
+ */
+function workersSetting(name: string, raw: string): Pick<Config, "workers" | "workersAuto"> {
+  if (raw !== "auto") return { workers: integerSetting(name, raw, 1, 256), workersAuto: undefined };
+  const cpus = availableParallelism();
+  const cpuQuota = cgroupCpuQuota();
+  return { workers: Math.min(cpus, Math.max(1, Math.floor(cpuQuota ?? cpus))), workersAuto: { cpus, cpuQuota } };
 }
 
 function integerSetting(name: string, raw: string, min: number, max: number): number {

@@ -10,6 +10,7 @@ import type { ClusterMembership } from "./cluster/cluster.js";
 import { ClusterStartError, isRedisConnectionLoss } from "./cluster/errors.js";
 import { singleNode } from "./cluster/local-cluster.js";
 import { ConfigError, describeAppsSource, readConfig, USAGE, type Config } from "./config.js";
+import { reportAutoWorkers } from "./cpu-quota.js";
 import { createLogger } from "./logger.js";
 import { reportOpenFileLimit } from "./open-file-limit.js";
 import { reloadAppsOnChange } from "./server/apps-watch.js";
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   }
   log.level = config.logLevel;
   reportOpenFileLimit(log, config.maxConnections);
+  if (config.workersAuto) reportAutoWorkers(log, config.workers, config.workersAuto);
   const engineProblem = nativeEngineProblem();
   if (engineProblem) fail(engineProblem);
 

@@ -42,7 +42,7 @@ export const SETTINGS = [
   { flag: "metrics-port", env: "HERALD_METRICS_PORT", default: "9601", value: "<port>", range: [0, 65535], help: "the ops port: Prometheus GET /metrics and the console (0: off)" },
   { flag: "console", env: "HERALD_CONSOLE", default: "true", value: "<true|false>", help: "serve the console at / on the ops port" },
   { flag: "console-token", env: "HERALD_CONSOLE_TOKEN", default: undefined, value: "<text>", help: "the token the console asks for; without one it answers only this machine" },
-  { flag: "workers", env: "HERALD_WORKERS", default: "1", value: "<n|auto>", help: "worker threads sharing the port, each on its own core (auto: one per CPU this process may use)" },
+  { flag: "workers", env: "HERALD_WORKERS", default: "1", value: "<n|auto>", help: "worker threads sharing the port, each on its own core (auto: one per CPU this process may use, a cgroup's CPU cap counted)" },
   { flag: "shutdown-grace", env: "HERALD_SHUTDOWN_GRACE", default: "10", value: "<seconds>", range: [1, 3600], help: "how long a stop may take before exiting anyway" },
   { flag: "redis", env: "HERALD_REDIS_URL", default: undefined, value: "<url>", help: "form a cluster with the nodes on this Redis, e.g. redis://:password@redis:6379/0" },
   { flag: "redis-sentinels", env: "HERALD_REDIS_SENTINELS", default: undefined, value: "<list>", help: "host:port,... of Redis Sentinels to find the master with" },
