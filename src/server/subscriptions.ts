@@ -89,8 +89,12 @@ function joinChannel(ctx: SubscriptionServices, socket: PusherSocket, app: App, 
   // It is also what brings the channel's events to this thread from the hub.
   ctx.occupancy.changed(app, channel, true);
   if (withReplay) return joinWithReplay(ctx, socket, app, channel);
-  joined(ctx, socket, app, channel);
-  replayCache(ctx, socket, app, channel, claimKept(ctx, socket, app, channel));
+  const claim = claimKept(ctx, socket, app, channel);
+  if (claim?.kept instanceof Promise) joinOnceClaimed(ctx, socket, app, channel, claim.kept, claim.handOver);
+  else {
+    joined(ctx, socket, app, channel);
+    replayCache(ctx, socket, app, channel, claim && (() => claim.handOver(claim.kept as string[])));
+  }
   ctx.subscriptionCounts.changed(app, channel);
 }
 
@@ -110,6 +114,21 @@ function joinWithReplay(ctx: SubscriptionServices, socket: PusherSocket, app: Ap
   });
 }
 
+/**
+ * The first subscriber here of a buffered channel whose store answers later (the threads' hub, Redis)
+ * hears it is in once its claim is answered, which the store does after this node's count, sent
+ * before the claim: an event published after subscription_succeeded, through any thread or node,
+ * then finds the channel occupied and is never kept in its stead (pushing a kept one out).
+ */
+function joinOnceClaimed(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string, claimed: Promise<string[]>, handOver: (kept: readonly string[]) => void): void {
+  const connection = socket.getUserData();
+  settle(ctx.log, claimed, (kept) => {
+    if (!connection.open || !connection.channels?.has(channel)) return handOver(kept); // to nobody: published again
+    joined(ctx, socket, app, channel);
+    replayCache(ctx, socket, app, channel, () => handOver(kept));
+  });
+}
+
 function joined(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): void {
   socket.send(frames.subscriptionSucceeded(channel));
   if (ctx.tap.watching(app.id)) ctx.tap.emit(app.id, { type: "subscribed", socketId: socket.getUserData().socketId, channel });
@@ -126,7 +145,8 @@ function joinPresenceChannel(ctx: SubscriptionServices, socket: PusherSocket, ap
   // and must not be lost (one the answer's list already has is repeated).
   track(socket, connection, app, channel, userId, !ctx.presence.inOrder);
   ctx.occupancy.changed(app, channel, true);
-  const handOver = claimKept(ctx, socket, app, channel);
+  const claim = claimKept(ctx, socket, app, channel);
+  const handOver = claim && (() => settle(ctx.log, claim.kept, claim.handOver));
   const announce = { appId: app.id, channel, frame: frames.memberAdded(channel, userId, userInfo), exceptSocketId: connection.socketId };
   const answer = ctx.presence.join(app, channel, userId, userInfo, joined.firstSocketOfUser, () => channels.presenceData(channel), announce);
   // In order (the threads' hub): the replay, read in the same breath, is answered right after the
@@ -185,15 +205,17 @@ export function releaseAll(ctx: SubscriptionServices, app: App, connection: Conn
 
 /**
  * The socket that makes a buffered channel occupied on this node takes what was kept
- * for it (call after Occupancy.changed). Answers what sends it, to be called once
- * after subscription_succeeded and the cache replay; undefined when there is nothing to claim.
+ * for it (call after Occupancy.changed): `kept`, now or later, and `handOver`, to be
+ * called with it once, after subscription_succeeded and the cache replay (until then
+ * the channel's live frames here wait); undefined when there is nothing to claim.
  */
-function claimKept(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): (() => void) | undefined {
+function claimKept(ctx: SubscriptionServices, socket: PusherSocket, app: App, channel: string): { kept: string[] | Promise<string[]>; handOver: (kept: readonly string[]) => void } | undefined {
   if (app.vacantChannelBuffers.length === 0) return undefined;
   const rule = bufferRuleFor(app, channel);
   if (!rule || ctx.channels.forApp(app.id).subscriptionCount(channel) !== 1) return undefined;
-  const claimed = ctx.vacant.claim(app, channel);
-  return () => settle(ctx.log, claimed, (kept) => ctx.vacant.handOver(socket, app, channel, rule, kept));
+  const kept = ctx.vacant.claim(app, channel);
+  // A claim the store cannot answer hands nothing over (what was kept waits for the next first subscriber).
+  return { kept: kept instanceof Promise ? kept.catch(() => []) : kept, handOver: (taken) => ctx.vacant.handOver(socket, app, channel, rule, taken) };
 }
 
 /** A new subscriber of a cache channel gets its last event (`read` already, or read now), or word that there is none; then `then` runs. */

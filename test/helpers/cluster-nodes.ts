@@ -13,7 +13,15 @@ export { FAST_TIMINGS, FAST_TIMINGS_ENV } from "./fast-timings.js";
 export const counted: AppConfig = { id: "cl-counted", key: "cl-counted-key", secret: "cl-counted-secret", enableSubscriptionCount: true };
 export const small: AppConfig = { id: "cl-small", key: "cl-small-key", secret: "cl-small-secret", maxPresenceMembersPerChannel: 2 };
 export const quota: AppConfig = { id: "cl-quota", key: "cl-quota-key", secret: "cl-quota-secret", maxConnections: 2 };
-export const buffering: AppConfig = { id: "cl-buffering", key: "cl-buffering-key", secret: "cl-buffering-secret", vacantChannelBuffers: [{ channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 }] };
+export const buffering: AppConfig = {
+  id: "cl-buffering",
+  key: "cl-buffering-key",
+  secret: "cl-buffering-secret",
+  vacantChannelBuffers: [
+    { channelPrefix: "kept-", ttlSeconds: 600, maxEvents: 1000 },
+    { channelPrefix: "latest-", ttlSeconds: 600, maxEvents: 1 },
+  ],
+};
 
 export interface TwoNodes {
   redis: RedisServer;
