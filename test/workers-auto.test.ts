@@ -6,28 +6,33 @@
  * hierarchy); without them the cgroup cases are skipped, saying why.
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAIN, writeAppsFile, DEMO_APP } from "./helpers/herald.js";
 
-/** Where this machine lets a test make cgroups with a CPU cap, and how to write the cap. */
+/** Where this machine lets a test make cgroups with a CPU cap: tried, with a group made and removed. */
 function cgroupRoot(): { dir: string; v2: boolean } | undefined {
-  try {
-    const v2 = "/sys/fs/cgroup";
-    if (existsSync(join(v2, "cgroup.controllers")) && readFileSync(join(v2, "cgroup.controllers"), "utf8").split(/\s/).includes("cpu")) {
-      accessSync(join(v2, "cgroup.subtree_control"), constants.W_OK);
-      return { dir: v2, v2: true };
+  const candidates = [
+    { dir: "/sys/fs/cgroup", v2: true },
+    { dir: "/sys/fs/cgroup/cpu", v2: false },
+    { dir: "/sys/fs/cgroup/cpu,cpuacct", v2: false },
+  ];
+  for (const candidate of candidates) {
+    if (!existsSync(join(candidate.dir, candidate.v2 ? "cgroup.controllers" : "cpu.cfs_quota_us"))) continue;
+    const probe = join(candidate.dir, `herald-probe-${process.pid}`);
+    try {
+      mkdirSync(probe);
+      // Fails where the group may not hand the cpu controller down (a container's own root, say).
+      if (candidate.v2) writeFileSync(join(candidate.dir, "cgroup.subtree_control"), "+cpu");
+      writeFileSync(join(probe, candidate.v2 ? "cpu.max" : "cpu.cfs_quota_us"), candidate.v2 ? "100000 100000" : "100000");
+      return candidate;
+    } catch {
+      // Not writable, or no cpu controller here: the next, or no cgroup cases.
+    } finally {
+      if (existsSync(probe)) rmdirSync(probe);
     }
-    for (const v1 of ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"]) {
-      if (existsSync(join(v1, "cpu.cfs_quota_us"))) {
-        accessSync(v1, constants.W_OK);
-        return { dir: v1, v2: false };
-      }
-    }
-  } catch {
-    // Not writable: no cgroup cases here.
   }
   return undefined;
 }
