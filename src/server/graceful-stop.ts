@@ -47,6 +47,7 @@ export async function drain(node: Drainable): Promise<void> {
   await node.webhooks.flush();
   node.webhooks.stop();
   await node.cluster.close();
+  await node.httpSessions?.relaysAnswered(SESSION_CLOSE_WAIT_MS);
   for (const app of node.apps) closeApp(app);
 }
 

@@ -22,13 +22,18 @@ export interface HttpTransportServices extends SocketServices {
 const SERVER_ID = /^\d{1,6}$/;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
 
-/** Mounts the fallback under `path` (the prefix and httpPath together). */
 /** What the stop needs of the sessions: that each took its close (or expired), within `waitMs`. */
 export interface HttpSessions {
   closed(waitMs: number): Promise<void>;
+  /**
+   * That the requests this thread relayed to other threads' sessions were answered, within
+   * `waitMs`: asked again just before the stop closes the app, since an answer comes back
+   * through the main thread on another port than the word that every thread has settled.
+   */
+  relaysAnswered(waitMs: number): Promise<void>;
 }
 
-/** `relay`: on worker threads, how requests reach their session's thread. */
+/** Mounts the fallback under `path` (the prefix and httpPath together); `relay`: on worker threads, how requests reach their session's thread. */
 export function mountHttpTransports(
   uwsApp: TemplatedApp,
   ctx: HttpTransportServices,
@@ -123,12 +128,15 @@ export function mountHttpTransports(
   for (const route of ["xhr_streaming", "xhr", "xhr_send"]) uwsApp.options(`${base}/${route}`, preflight);
   return {
     // A session between two polls takes its close with the next one, within milliseconds.
-    async closed(waitMs) {
-      const deadline = Date.now() + waitMs;
-      // And the requests relayed to other threads' sessions, whose close comes back through this one.
-      while ((sessions.size > 0 || (relay?.pending ?? 0) > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    },
+    // And the requests relayed to other threads' sessions, whose close comes back through this one.
+    closed: (waitMs) => until(() => sessions.size === 0 && (relay?.pending ?? 0) === 0, waitMs),
+    relaysAnswered: (waitMs) => until(() => (relay?.pending ?? 0) === 0, waitMs),
   };
+}
+
+async function until(done: () => boolean, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 function sessionId(req: HttpRequest): string | undefined {
