@@ -4,7 +4,9 @@
  * signed right, most things wrong: types, sizes, names, JSON), HTTP API calls signed
  * right with bodies and queries wrong, the HTTP fallback's requests (stray ones, and
  * sessions kept on one node, polled and sent such frames), and the ops port's console
- * feed and routes. It prints what came back, and exits 1 if Herald logged an
+ * feed and routes; the app keeps what is published to its vacant private and presence
+ * channels, so claims and hand-overs run too. It prints what came back (and what each
+ * node kept and handed over), and exits 1 if Herald logged an
  * error, a worker thread had to be started again, Herald stopped answering, or, once the
  * input stopped, it still held a channel or a connection, or the app's occupancy and
  * member webhooks did not balance (each arrival with its departure). It is how the console feed's
@@ -78,7 +80,17 @@ if ((values.chaos && BLOWS.length === 0) || (values.redis && values["redis-clust
   );
   process.exit(2);
 }
-const APP = { id: "fuzz", key: "fuzz-key", secret: "fuzz-secret", enableClientMessages: true };
+/** Private and presence channels keep what is published while nobody is in them, so claims and hand-overs meet the chaos too. */
+const APP = {
+  id: "fuzz",
+  key: "fuzz-key",
+  secret: "fuzz-secret",
+  enableClientMessages: true,
+  vacantChannelBuffers: [
+    { channelPrefix: "private-", ttlSeconds: 60, maxEvents: 3 },
+    { channelPrefix: "presence-", ttlSeconds: 60, maxEvents: 3 },
+  ],
+};
 
 // A seeded generator (an LCG), so a run's input can be had again; the timing differs.
 let state = Number(values.seed);
@@ -404,6 +416,11 @@ async function afterTheRun(node: Node): Promise<string[]> {
   const health = await fetch(`http://127.0.0.1:${node.port}/health`).then((response) => response.status, () => 0);
   const metrics = await fetch(`http://127.0.0.1:${node.opsPort}/metrics`).then((response) => response.text());
   const restarts = [...metrics.matchAll(/^herald_worker_restarts_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  // What the vacant-channel buffers saw, among the counts printed.
+  for (const name of ["herald_buffered_events_total", "herald_buffer_handovers_total"]) {
+    const total = Number(new RegExp(`^${name}\\{app="${APP.id}"\\} (\\d+)`, "m").exec(metrics)?.[1] ?? 0);
+    seen.set(`${name} (node on ${node.port})`, total);
+  }
   return [
     ...(health === 200 ? [] : [`/health on ${node.port} answered ${health} after the run`]),
     ...(restarts > node.crashes ? [`${restarts} worker thread(s) started again on ${node.port}, ${node.crashes} of them asked to fail`] : []),
@@ -575,8 +592,8 @@ const run = Promise.all([
 ]);
 const ended = await Promise.race([run.then(() => undefined), anyNodeEnded]);
 if (ended) problems.push(ended);
-for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
 if (!ended) for (const node of nodes) problems.push(...(await afterTheRun(node)));
+for (const [what, times] of [...seen].sort()) console.log(`  ${what}: ${times}`);
 const left = ended ? [] : await leftBehind(nodes, 10_000);
 if (left.length > 0) problems.push(...left, ...countsInRedis(left), `what the chaos did: ${blown.join(", ")}`);
 // A thread that fails is a dead node's departure, webhooks included, and a Redis outage (Redis back with
