@@ -190,7 +190,7 @@ describe("vacant-channel buffers", () => {
 
   it("keep no event published after the channel's subscriber heard it was in, whichever thread each went through", async () => {
     // On threads, before the fix (subscription_succeeded after the claim's answer), the marker was
-    // kept within the first 50 rounds of some lane in 4 runs of 4: the hub had the marker's question
+    // kept within the first 50 rounds of some lane in 8 runs of 8: the hub had the marker's question
     // before the subscriber's count, its thread's port read first.
     await keptThenLive({ subscribePort: herald.port, publishPort: herald.port, app: buffered, channelPrefix: "private-latest." });
   });
