@@ -130,7 +130,8 @@ describe("herald health", () => {
 });
 
 describe("herald start", () => {
-  it("runs the server, as does herald with no command", { timeout: 10_000 }, async () => {
+  // Two starts and stops, 0.5 to 1.5 s alone; 3.5 s and once past 10 s with both suites running side by side.
+  it("runs the server, as does herald with no command", { timeout: 20_000 }, async () => {
     const file = writeAppsFile({ apps: [DEMO_APP] });
     writeFileSync(file, JSON.stringify({ apps: [DEMO_APP] }));
     for (const args of [["start"], []]) {
