@@ -11,8 +11,8 @@ const brisk: AppConfig = { id: "brisk", key: "brisk-key", secret: "brisk-secret"
 let herald: Herald;
 
 beforeAll(async () => {
-  // 3 s, not 1: on a loaded two-core machine a client that answers at once was heard after more than 1 s
-  // (perhaps the late handler of connect(), not the machine: that was found later).
+  // 3 s, not 1: a loaded two-core machine may hear a prompt pong late (though the one failure first
+  // blamed on that was this file's ping handler, added too late; see connect()).
   herald = await startHerald({ apps: [brisk], args: ["--pong-timeout", "3"] });
 });
 afterAll(() => herald.stop());

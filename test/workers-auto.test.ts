@@ -5,12 +5,11 @@
  * and a cgroup file system it may write (cgroup v2's with the cpu controller, or v1's cpu
  * hierarchy); without them the cgroup cases are skipped, saying why.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAIN, writeAppsFile, DEMO_APP } from "./helpers/herald.js";
+import { DEMO_APP, runHerald, writeAppsFile } from "./helpers/herald.js";
 
 /** Where this machine lets a test make cgroups with a CPU cap: tried, with a group made and removed. */
 function cgroupRoot(): { dir: string; v2: boolean } | undefined {
@@ -62,31 +61,16 @@ afterAll(() => {
 });
 
 /** Starts Herald with `--workers auto` inside `group` (none: where the test runs), and returns its log lines up to the one that says it listens. */
-function startUpLines(group?: string): Promise<Array<Record<string, unknown>>> {
-  const args = [MAIN, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--apps", writeAppsFile({ apps: [DEMO_APP] }), "--workers", "auto"];
+async function startUpLines(group?: string): Promise<Array<Record<string, unknown>>> {
   // Into the group before Node starts, as a container runtime puts a container's first process.
-  const child = group
-    ? spawn("/bin/sh", ["-c", 'echo $$ > "$0" && exec "$@"', join(group, "cgroup.procs"), process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    let unread = "";
-    const lines: Array<Record<string, unknown>> = [];
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk;
-      const whole = (unread + String(chunk)).split("\n");
-      unread = whole.pop()!;
-      for (const line of whole.filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-        if (String(lines.at(-1)!.msg).startsWith("Herald listening")) child.kill("SIGTERM");
-      }
-    });
-    child.once("close", (code) => {
-      if (lines.some((line) => String(line.msg).startsWith("Herald listening")) && code === 0) resolve(lines);
-      else reject(new Error(`Herald ended with ${code} before listening:\n${output}`));
-    });
-  });
+  const launcher = group ? ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', join(group, "cgroup.procs")] : [];
+  const args = ["--host", "127.0.0.1", "--port", "0", "--apps", writeAppsFile({ apps: [DEMO_APP] }), "--workers", "auto"];
+  const { code, output } = await runHerald(args, {}, 10_000, undefined, "Herald listening", launcher);
+  expect(code, output).toBe(0);
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const autoLine = (lines: Array<Record<string, unknown>>) => lines.find((line) => String(line.msg).startsWith("--workers auto"));

@@ -152,15 +152,20 @@ export async function startHerald(
 /**
  * Runs Herald to completion (for start-up failures) and returns its exit code and
  * output; a server that keeps running is stopped once its output holds `until`, or
- * at `timeoutMs`.
+ * at `timeoutMs`. `launcher`: a command that execs Node with Herald's arguments after its own.
  */
-export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000, cwd?: string, until?: string): Promise<{ code: number | null; output: string }> {
+export function runHerald(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000, cwd?: string, until?: string, launcher: string[] = []): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd });
+    const [command, ...before] = [...launcher, process.execPath];
+    const child = spawn(command!, [...before, MAIN, ...args], { env: { ...process.env, ...QUIET_OPS, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd });
     let output = "";
+    let stopped = false;
     const read = (chunk: Buffer) => {
       output += chunk;
-      if (until !== undefined && output.includes(until)) child.kill("SIGTERM");
+      // Once: a second SIGTERM ends Herald at once, with exit code 1.
+      if (until === undefined || stopped || !output.includes(until)) return;
+      stopped = true;
+      child.kill("SIGTERM");
     };
     child.stdout.on("data", read);
     child.stderr.on("data", read);
