@@ -97,13 +97,17 @@ async function deadNodeCleanup(redisUrl: string, pool: ClientPool): Promise<numb
   if (report.errors > 0 || report.unanswered > 0) throw new Error(`dead node's members: ${report.errors} errors, ${report.unanswered} unanswered`);
   const redis = new Redis(redisUrl);
   try {
-    // The node whose record holds the members: the doomed one's number, which only Redis knows.
+    // The node whose record holds the members: the doomed one's number, which only Redis knows. Not
+    // by the size of its record: the storms' members may still be in A's and B's (their departures are held).
     let node: string | undefined;
-    for (const key of await redis.keys("herald:node:*:members")) if ((await redis.scard(key)) > members / 2) node = key.split(":")[2];
+    for (const key of await redis.keys("herald:node:*:members")) if ((await redis.smembers(key)).some((entry) => entry.includes("\npresence-dead-"))) node = key.split(":")[2];
+    if (node === undefined) throw new Error("no node's record in Redis holds the doomed node's members");
     process.kill(doomed.pid, "SIGKILL");
     // A survivor clears the node's channel counts, then its members; each record goes when its part is through.
     let membersFrom: number | undefined;
+    const deadline = clockMs() + 60_000;
     for (;;) {
+      if (clockMs() > deadline) throw new Error(`node ${node}'s records were still in Redis 60 s after it was killed`);
       const [channels, membersLeft] = await Promise.all([redis.exists(`herald:node:${node}:channels`), redis.exists(`herald:node:${node}:members`)]);
       if (channels === 0) membersFrom ??= clockMs();
       if (membersLeft === 0) return clockMs() - membersFrom!;
