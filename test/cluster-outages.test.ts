@@ -210,6 +210,46 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await durable.kill();
     }
   });
+  it("tells nobody a member came when another outage cuts its resync short, and writes it again at the next reconnect", { timeout: 45_000 }, async () => {
+    const redis = await startRedis();
+    const proxy = await redisProxy(redis.url);
+    const [behind, direct] = await Promise.all([
+      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    const lines = (text: string) => behind.logs.filter((line) => line.msg.includes(text));
+    try {
+      const stays = pusherClient(behind.port, DEMO_APP, { user: { user_id: "stays" } });
+      await subscribed(stays, "presence-cut-resync");
+      const seen: string[] = [];
+      const added = nextCall<{ id: string }>(5000);
+      stays.channel("presence-cut-resync").bind("pusher:member_added", added.callback);
+      const other = pusherClient(direct.port, DEMO_APP, { user: { user_id: "other" } });
+      await subscribed(other, "presence-cut-resync");
+      expect(await added.promise).toMatchObject({ id: "other" });
+      for (const [name, client] of [["stays", stays], ["other", other]] as const) {
+        for (const event of ["pusher:member_added", "pusher:member_removed", "marker"]) client.channel("presence-cut-resync").bind(event, (data: { id?: string }) => seen.push(`${name}: ${event} ${data.id ?? ""}`.trim()));
+      }
+
+      // The outage, then the reconnect's resync of the member, which the proxy cuts as it is sent (a second outage).
+      proxy.cutNext(/members:presence-cut-resync/);
+      proxy.dropAll();
+      await until(proxy.cut, "the resync's join cut", 15_000);
+      await until(() => lines("presence members written to Redis again").length > 0, "the next reconnect's resync", 15_000);
+      expect(lines("presence members written to Redis again")).toEqual([expect.objectContaining({ added: 0, removed: 0 })]);
+
+      // The later marker, published after both resyncs.
+      await serverSdk(direct.port, DEMO_APP).trigger("presence-cut-resync", "marker", {});
+      await expect.poll(() => seen.filter((line) => line.endsWith("marker")).length, { timeout: 5000 }).toBe(2);
+      expect(seen.sort()).toEqual(["other: marker", "stays: marker"]);
+      expect(await (await serverSdk(direct.port, DEMO_APP).get({ path: "/channels/presence-cut-resync/users" })).json()).toEqual({ users: expect.arrayContaining([{ id: "stays" }, { id: "other" }]) });
+      for (const client of [stays, other]) client.disconnect();
+    } finally {
+      await Promise.all([behind.stop(), direct.stop()]);
+      proxy.close();
+      await redis.kill();
+    }
+  });
   it("reports a dead node's channel vacated, member removed and user offline once when an outage cuts the answer to its cleanup", { timeout: 45_000 }, async () => {
     const redis = await startRedis();
     const proxy = await redisProxy(redis.url);

@@ -89,10 +89,12 @@ export class RedisPresence implements Presence, NodeShare {
       if (added >= 1 && announce) this.broker.publish(announce);
       return { ok: true, added: added >= 1, members: presenceDataOf(flat ?? []) };
     } catch (error) {
-      // Redis away: this node's members are the best answer there is; the resync adds them later.
-      this.localJoins.warn({ err: String(error), appId: app.id, channel });
       // Sent, the join may have been carried out: what it made is reported once Redis is back (redis-departures.ts).
       if (sent && heard) this.departures.unansweredArrival(answer, reportAdded);
+      // A resync's: the member is nobody's news, and the resync stops here, to run again at the next reconnect.
+      if (!announce) throw error;
+      // Redis away: this node's members are the best answer there is; the resync adds them later.
+      this.localJoins.warn({ err: String(error), appId: app.id, channel });
       if (firstOnNode && announce) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
