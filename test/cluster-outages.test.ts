@@ -210,7 +210,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await durable.kill();
     }
   });
-  it("tells nobody a member came when another outage cuts its resync short, and writes it again at the next reconnect", { timeout: 45_000 }, async () => {
+  it("tells nobody a member or user came when another outage cuts its resync short, and writes them again at the next reconnect", { timeout: 45_000 }, async () => {
     const redis = await startRedis();
     const proxy = await redisProxy(redis.url);
     const [behind, direct] = await Promise.all([
@@ -219,9 +219,16 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     ]);
     const lines = (text: string) => behind.logs.filter((line) => line.msg.includes(text));
     try {
-      const stays = pusherClient(behind.port, DEMO_APP, { user: { user_id: "stays" } });
-      await subscribed(stays, "presence-cut-resync");
+      const stays = pusherClient(behind.port, DEMO_APP, { user: { user_id: "stays" }, signinAs: { id: "stays" } });
+      await Promise.all([subscribed(stays, "presence-cut-resync"), signedIn(stays)]);
       const seen: string[] = [];
+      // On the same node: what its resync tells, its own sockets hear whether Redis is there or not.
+      const watcher = pusherClient(behind.port, DEMO_APP, { user: { user_id: "watcher" }, signinAs: { id: "watcher", watchlist: ["stays"] } });
+      const online = nextCall<{ user_ids: string[] }>(5000);
+      watcher.user.watchlist.bind("online", online.callback);
+      await signedIn(watcher);
+      expect(await online.promise).toMatchObject({ user_ids: ["stays"] });
+      for (const status of ["online", "offline"]) watcher.user.watchlist.bind(status, ({ user_ids }: { user_ids: string[] }) => seen.push(`watcher: ${status} ${user_ids.join()}`));
       const added = nextCall<{ id: string }>(5000);
       stays.channel("presence-cut-resync").bind("pusher:member_added", added.callback);
       const other = pusherClient(direct.port, DEMO_APP, { user: { user_id: "other" } });
@@ -237,13 +244,15 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await until(proxy.cut, "the resync's join cut", 15_000);
       await until(() => lines("presence members written to Redis again").length > 0, "the next reconnect's resync", 15_000);
       expect(lines("presence members written to Redis again")).toEqual([expect.objectContaining({ added: 0, removed: 0 })]);
+      await until(() => lines("signed-in users written to Redis again").length > 0, "the next reconnect's resync of users");
+      expect(lines("signed-in users written to Redis again")).toEqual([expect.objectContaining({ online: 0, offline: 0 })]);
 
       // The later marker, published after both resyncs.
       await serverSdk(direct.port, DEMO_APP).trigger("presence-cut-resync", "marker", {});
       await expect.poll(() => seen.filter((line) => line.endsWith("marker")).length, { timeout: 5000 }).toBe(2);
       expect(seen.sort()).toEqual(["other: marker", "stays: marker"]);
       expect(await (await serverSdk(direct.port, DEMO_APP).get({ path: "/channels/presence-cut-resync/users" })).json()).toEqual({ users: expect.arrayContaining([{ id: "stays" }, { id: "other" }]) });
-      for (const client of [stays, other]) client.disconnect();
+      for (const client of [stays, other, watcher]) client.disconnect();
     } finally {
       await Promise.all([behind.stop(), direct.stop()]);
       proxy.close();

@@ -46,18 +46,23 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   }
 
   async cameOnline(app: App, userId: string): Promise<boolean> {
-    const entry = nodeEntry(app.id, userId);
     try {
-      this.recovery.assertWritable();
-      // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
-      this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
-      const first = (await this.commands.heraldCameOnline(userNodesKey(app.id, userId), this.nodeId)) === 1;
-      this.written.add(entry);
-      return first;
+      return await this.writeOnline(app.id, userId);
     } catch (error) {
       this.localOnline.warn({ err: String(error), appId: app.id });
       return true;
     }
+  }
+
+  /** Whether the user is new online in Redis; throws when Redis is away. */
+  private async writeOnline(appId: string, userId: string): Promise<boolean> {
+    const entry = nodeEntry(appId, userId);
+    this.recovery.assertWritable();
+    // Not awaited: one connection keeps the order, so the script runs after it, in the same round trip.
+    this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
+    const first = (await this.commands.heraldCameOnline(userNodesKey(appId, userId), this.nodeId)) === 1;
+    this.written.add(entry);
+    return first;
   }
 
   async wentOffline(app: App, userId: string): Promise<boolean> {
@@ -108,7 +113,8 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     let offline = 0;
     for (const [appId, userId] of this.local.signedInUsers()) {
       const app = this.apps.byId(appId);
-      if (!app || !(await this.cameOnline(app, userId))) continue;
+      // Redis away again: the resync stops here, to run again at the next reconnect, and nobody hears the user come.
+      if (!app || !(await this.writeOnline(appId, userId))) continue;
       this.events.userCame(app, userId);
       online += 1;
     }
