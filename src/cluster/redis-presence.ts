@@ -95,7 +95,7 @@ export class RedisPresence implements Presence, NodeShare {
       if (!announce) throw error;
       // Redis away: this node's members are the best answer there is; the resync adds them later.
       this.localJoins.warn({ err: String(error), appId: app.id, channel });
-      if (firstOnNode && announce) this.broker.publish(announce);
+      if (firstOnNode) this.broker.publish(announce);
       return { ok: true, added: firstOnNode, members: localMembers?.() ?? this.channels.forApp(app.id).presenceData(channel) };
     }
   }
