@@ -25,12 +25,13 @@
  * some of those (outage, kill, stop, stop in outage, shard, thread).
  * The nodes may log that Redis is unreachable and that the thread asked to fail was
  * started again, and nothing else, and must end up holding nothing of the dead nodes' and
- * threads' sockets.
+ * threads' sockets. `--logs DIR` writes each node's log lines to `DIR/node N.log`, each with
+ * the run's time before it, to read against an unbalanced webhook's trail.
  *
- *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]]
+ *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]] [--logs DIR]
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,11 +46,11 @@ import { removeTempDirs } from "../test/helpers/temp-dir.js";
 import { keepAliveAgent } from "./lib/publisher.js";
 import { endsWithUs } from "./lib/servers.js";
 
-const USAGE = "usage: npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]] (what each does: the top of bench/fuzz.ts)";
+const USAGE = "usage: npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]] [--logs DIR] (what each does: the top of bench/fuzz.ts)";
 const { values } = (() => {
   try {
     return parseArgs({
-      options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, "redis-cluster": { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" }, help: { type: "boolean", default: false } },
+      options: { seconds: { type: "string", default: "20" }, seed: { type: "string", default: "1" }, workers: { type: "string", default: "1" }, redis: { type: "boolean", default: false }, "redis-cluster": { type: "boolean", default: false }, chaos: { type: "boolean", default: false }, blows: { type: "string" }, logs: { type: "string" }, help: { type: "boolean", default: false } },
     });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
@@ -363,8 +364,10 @@ async function startNode(args: string[], expected: (entry: LogEntry) => boolean)
   let port: number | undefined;
   /** Its last warnings, for a stop that does not end with exit code 0. */
   const warnings: string[] = [];
+  const kept = values.logs === undefined ? undefined : createWriteStream(join(values.logs, `${name}.log`));
   port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      kept?.write(`${elapsed()} ${line}\n`);
       const entry = JSON.parse(line) as LogEntry;
       if (entry.level === 40 && warnings.push(`${elapsed()} ${entry.msg.slice(0, 80)}`) > 5) warnings.shift();
       if (typeof entry.port === "number") {
