@@ -12,7 +12,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { nextCall, pusherClient, serverSdk, signedIn, sleep, subscribed } from "./helpers/clients.js";
 import { FAST_TIMINGS_ENV, until, webhookEvents } from "./helpers/cluster-nodes.js";
-import { DEMO_APP, startHerald, type AppConfig } from "./helpers/herald.js";
+import { DEMO_APP, startHerald, type AppConfig, type Herald } from "./helpers/herald.js";
 import { freePort } from "./helpers/redis-server.js";
 import { SKIP_REDIS_TESTS, startRedis } from "./helpers/redis.js";
 import { startWebhookReceiver } from "./helpers/webhook-receiver.js";
@@ -257,6 +257,59 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       await Promise.all([behind.stop(), direct.stop()]);
       proxy.close();
       await redis.kill();
+    }
+  });
+  it("reports a channel vacated, a member removed and a user offline once when an outage cut the answers to their node's writes and Redis later comes back empty", { timeout: 45_000 }, async () => {
+    const durable = await startRedis({ persist: true });
+    const proxy = await redisProxy(durable.url);
+    const receiver = await startWebhookReceiver();
+    const hooked: AppConfig = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
+    const [behind, direct] = await Promise.all([
+      startHerald({ apps: [hooked], args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+      startHerald({ apps: [hooked], args: ["--redis", durable.url], env: FAST_TIMINGS_ENV }),
+    ]);
+    const resyncs = (node: Herald) => node.logs.filter((line) => line.msg.includes("presence members written to Redis again")).length;
+    try {
+      // One user on both nodes, in a presence channel and a public one, signed in, and watched.
+      const here = pusherClient(behind.port, hooked, { user: { user_id: "twice" }, signinAs: { id: "twice" } });
+      const there = pusherClient(direct.port, hooked, { user: { user_id: "twice" }, signinAs: { id: "twice" } });
+      for (const client of [here, there]) await Promise.all([subscribed(client, "presence-cut-leave"), subscribed(client, "cut-leave"), signedIn(client)]);
+      const watcher = pusherClient(direct.port, hooked, { user: { user_id: "watcher" }, signinAs: { id: "watcher", watchlist: ["twice"] } });
+      const seen: string[] = [];
+      for (const status of ["online", "offline"]) watcher.user.watchlist.bind(status, ({ user_ids }: { user_ids: string[] }) => seen.push(`${status} ${user_ids.join()}`));
+      await signedIn(watcher);
+      const events = () => webhookEvents(receiver, hooked, direct.port);
+      const arrivals = ["channel_occupied cut-leave", "channel_occupied presence-cut-leave", "member_added presence-cut-leave twice"];
+      await expect.poll(() => events().sort(), { timeout: 5000 }).toEqual(arrivals);
+      await expect.poll(() => seen, { timeout: 5000 }).toEqual(["online twice"]);
+
+      // The node behind the proxy lets go of them: Redis carries its writes out (the other node still holds all three), their answers are cut.
+      proxy.cutAnswersTo([/member-nodes:presence-cut-leave:twice/]);
+      here.disconnect();
+      await until(() => proxy.answersCut() === 1, "the answers cut", 10_000);
+      await until(() => resyncs(behind) === 1, "the resync after the cut", 15_000);
+      there.disconnect();
+      const departures = ["channel_vacated cut-leave", "channel_vacated presence-cut-leave", "member_removed presence-cut-leave twice"];
+      await expect.poll(() => events().sort(), { timeout: 5000 }).toEqual([...arrivals, ...departures].sort());
+      await expect.poll(() => seen, { timeout: 5000 }).toEqual(["online twice", "offline twice"]);
+
+      // Redis comes back empty: each node puts back what Redis held of its share, and writes what it holds now.
+      await durable.kill();
+      await durable.start({ empty: true });
+      await until(() => resyncs(behind) === 2 && resyncs(direct) === 1, "both nodes' resync into the emptied Redis", 15_000);
+      // The later marker: a member who comes and goes on the node behind the proxy, its departure held as long.
+      const marker = pusherClient(behind.port, hooked, { user: { user_id: "marker" } });
+      await subscribed(marker, "presence-cut-leave-marker");
+      marker.disconnect();
+      await expect.poll(() => events().at(-1), { timeout: 10_000 }).toBe("member_removed presence-cut-leave-marker marker");
+      expect(events().filter((event) => !event.includes("marker")).sort()).toEqual([...arrivals, ...departures].sort());
+      expect(seen).toEqual(["online twice", "offline twice"]);
+      watcher.disconnect();
+    } finally {
+      await Promise.all([behind.stop(), direct.stop()]);
+      proxy.close();
+      await durable.kill();
+      await receiver.close();
     }
   });
   it("reports a dead node's channel vacated, member removed and user offline once when an outage cuts the answer to its cleanup", { timeout: 45_000 }, async () => {

@@ -27,6 +27,8 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   private readonly commands: OnlineCommands;
   /** This node's signed-in users ("app\nuser") as Redis last took them, for a restore. */
   private readonly written = new Set<string>();
+  /** Entries of `written` whose going offline's answer an outage cut: Redis may or may not hold them (settle). */
+  private readonly unsure = new Set<string>();
   private readonly localOnline: OutageWarning;
 
   constructor(
@@ -62,6 +64,7 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
     const first = (await this.commands.heraldCameOnline(userNodesKey(appId, userId), this.nodeId)) === 1;
     this.written.add(entry);
+    this.unsure.delete(entry);
     return first;
   }
 
@@ -144,8 +147,23 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     // A dead node's set goes whole once its cleanup is through (redis-presence.ts, leaveFor).
     if (nodeId === this.nodeId) this.redis.srem(nodeUsersKey(nodeId), entry).catch(() => undefined);
     // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
-    const gone = await this.commands.heraldWentOffline(userNodesKey(appId, userId), answer ?? userNodesKey(appId, userId), nodeId, answer ? MARKER_TTL_MS : 0);
-    if (nodeId === this.nodeId) this.written.delete(entry);
+    const write = this.commands.heraldWentOffline(userNodesKey(appId, userId), answer ?? userNodesKey(appId, userId), nodeId, answer ? MARKER_TTL_MS : 0);
+    if (nodeId !== this.nodeId) return write;
+    const gone = await write.catch((error: unknown) => {
+      if (this.written.has(entry)) this.unsure.add(entry);
+      throw error;
+    });
+    this.written.delete(entry);
+    this.unsure.delete(entry);
     return gone;
+  }
+
+  /** As RedisPresence.settle: whether Redis holds each user whose going offline's answer the outage cut. */
+  async settle(): Promise<void> {
+    for (const entry of this.unsure) {
+      const [appId, userId] = splitNodeEntry(entry, 2) as [string, string];
+      if ((await this.redis.sismember(userNodesKey(appId, userId), this.nodeId)) === 0) this.written.delete(entry);
+      this.unsure.delete(entry);
+    }
   }
 }

@@ -40,6 +40,8 @@ export class RedisPresence implements Presence, NodeShare {
   private readonly commands: PresenceCommands;
   /** This node's members as Redis last took them (entry → user_info JSON), for a restore. */
   private readonly written = new Map<string, string>();
+  /** Entries of `written` whose leave's answer an outage cut: Redis may or may not hold them (settle). */
+  private readonly unsure = new Set<string>();
   private readonly departures: RedisDepartures;
   private readonly localJoins: OutageWarning;
 
@@ -82,6 +84,7 @@ export class RedisPresence implements Presence, NodeShare {
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       this.written.set(entry, info);
+      this.unsure.delete(entry);
       if (added === 1 && heard) {
         this.departures.answered(answer);
         reportAdded();
@@ -156,6 +159,19 @@ export class RedisPresence implements Presence, NodeShare {
   }
 
   /**
+   * Back into data Redis kept: whether it holds each member whose leave's answer the outage
+   * cut. Carried out, the leave took it out of Redis, and a restore after a later loss of
+   * data must not put it back (its resync would then report the member gone again).
+   */
+  async settle(): Promise<void> {
+    for (const entry of this.unsure) {
+      const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
+      if ((await this.redis.sismember(memberNodesKey(appId, channel, userId), this.nodeId)) === 0) this.written.delete(entry);
+      this.unsure.delete(entry);
+    }
+  }
+
+  /**
    * Writes this node's members again after an outage (or into a Redis that lost its
    * data) and removes those that left meanwhile; the other nodes hear of both.
    */
@@ -215,8 +231,14 @@ export class RedisPresence implements Presence, NodeShare {
     const app = this.apps.byId(appId);
     const markerTtl = app && this.events.heard(app) ? MARKER_TTL_MS : 0;
     // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
-    const left = await this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? leavingKey(appId, channel, userId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
-    if (nodeId === this.nodeId) this.written.delete(entry);
+    const leave = this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? leavingKey(appId, channel, userId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
+    if (nodeId !== this.nodeId) return leave;
+    const left = await leave.catch((error: unknown) => {
+      if (this.written.has(entry)) this.unsure.add(entry);
+      throw error;
+    });
+    this.written.delete(entry);
+    this.unsure.delete(entry);
     return left;
   }
 

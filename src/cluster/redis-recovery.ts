@@ -9,6 +9,9 @@
  * first puts back, silently, what Redis held of its share before (which it keeps:
  * `restore`), waits for the other nodes to have done the same, and only then writes
  * what it holds now: the transitions reported are again exactly the outage's.
+ * What it puts back must be what Redis held: a member's leave or a user's going offline
+ * whose answer an outage cut may have been carried out, so a node back in data Redis kept
+ * first reads what each such write did (`settle`).
  *
  * Redis lost an app's data when `herald:{app}:generation`, a random value the first
  * node wrote, is gone or changed (the first node back writes a new one). It is read on
@@ -40,6 +43,12 @@ export function onOutage(redis: Redis, listener: () => void): void {
 export interface NodeShare {
   /** Writes back what Redis held of this node's share before the outage, reporting nothing. */
   restore(): Promise<number>;
+  /**
+   * Into data Redis kept: reads what the writes whose answers the outage cut did, so that a
+   * restore after a later loss puts back only what Redis held. Not for channel counts, all
+   * written again at once after this (redis-cluster.ts).
+   */
+  settle?(): Promise<void>;
 }
 
 export class RedisRecovery {
@@ -128,7 +137,7 @@ export class RedisRecovery {
         const restored = await Promise.all(shares.map((share) => share.restore()));
         this.log.warn({ restored: restored.reduce((sum, count) => sum + count, 0) }, "Redis lost its data while it was away: this node's share written back as it was, so that what changed meanwhile is reported once");
         await new Promise((resolve) => setTimeout(resolve, othersMs).unref());
-      }
+      } else await Promise.all(shares.map((share) => share.settle?.()));
     } catch (error) {
       if (this.clustered) {
         // A shard not back in yet (CLUSTERDOWN): the next heartbeat tries again.
@@ -139,7 +148,7 @@ export class RedisRecovery {
       }
       // Redis went away again (its next ready starts over), or failed a command: then the
       // node writes what it holds, as after an outage where Redis kept its data.
-      this.log.warn({ err: String(error) }, "writing this node's share back to Redis failed: what changed while Redis was away may be reported inexactly");
+      this.log.warn({ err: String(error) }, "catching up with Redis failed: what changed while Redis was away may be reported inexactly");
       lost = false;
     }
     this.recovering = false;
