@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import type { App } from "../apps/app.js";
 import type { AppRegistry } from "../apps/app-registry.js";
 import type { Logger } from "../logger.js";
+import { CutRemovals } from "./cut-removals.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import type { NodeSet } from "./node-set-keeper.js";
@@ -27,8 +28,7 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
   private readonly commands: OnlineCommands;
   /** This node's signed-in users ("app\nuser") as Redis last took them, for a restore. */
   private readonly written = new Set<string>();
-  /** Entries of `written` whose going offline's answer an outage cut: Redis may or may not hold them (settle). */
-  private readonly unsure = new Set<string>();
+  private readonly cutSignOuts = new CutRemovals(this.written);
   private readonly localOnline: OutageWarning;
 
   constructor(
@@ -64,7 +64,7 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     this.redis.sadd(nodeUsersKey(this.nodeId), entry).catch(() => undefined);
     const first = (await this.commands.heraldCameOnline(userNodesKey(appId, userId), this.nodeId)) === 1;
     this.written.add(entry);
-    this.unsure.delete(entry);
+    this.cutSignOuts.written(entry);
     return first;
   }
 
@@ -148,22 +148,14 @@ export class RedisOnlineUsers implements OnlineUsers, NodeShare {
     if (nodeId === this.nodeId) this.redis.srem(nodeUsersKey(nodeId), entry).catch(() => undefined);
     // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
     const write = this.commands.heraldWentOffline(userNodesKey(appId, userId), answer ?? userNodesKey(appId, userId), nodeId, answer ? MARKER_TTL_MS : 0);
-    if (nodeId !== this.nodeId) return write;
-    const gone = await write.catch((error: unknown) => {
-      if (this.written.has(entry)) this.unsure.add(entry);
-      throw error;
-    });
-    this.written.delete(entry);
-    this.unsure.delete(entry);
-    return gone;
+    return nodeId === this.nodeId ? this.cutSignOuts.remove(entry, write) : write;
   }
 
-  /** As RedisPresence.settle: whether Redis holds each user whose going offline's answer the outage cut. */
-  async settle(): Promise<void> {
-    for (const entry of this.unsure) {
+  /** Back into data Redis kept: whether it holds each user whose going offline's answer the outage cut (cut-removals.ts). */
+  settle(): Promise<void> {
+    return this.cutSignOuts.settle(async (entry) => {
       const [appId, userId] = splitNodeEntry(entry, 2) as [string, string];
-      if ((await this.redis.sismember(userNodesKey(appId, userId), this.nodeId)) === 0) this.written.delete(entry);
-      this.unsure.delete(entry);
-    }
+      return (await this.redis.sismember(userNodesKey(appId, userId), this.nodeId)) === 1;
+    });
   }
 }

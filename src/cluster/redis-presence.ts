@@ -17,6 +17,7 @@ import type { ChannelDirectory } from "../channels/channel-directory.js";
 import type { PresenceSnapshot } from "../channels/presence-channel.js";
 import { inJsonString, presenceData, type PresenceData } from "../protocol/server-frames.js";
 import type { Logger } from "../logger.js";
+import { CutRemovals } from "./cut-removals.js";
 import { OutageWarning } from "./outage-warning.js";
 import type { NodeShare, RedisRecovery } from "./redis-recovery.js";
 import type { NodeSet } from "./node-set-keeper.js";
@@ -40,8 +41,7 @@ export class RedisPresence implements Presence, NodeShare {
   private readonly commands: PresenceCommands;
   /** This node's members as Redis last took them (entry → user_info JSON), for a restore. */
   private readonly written = new Map<string, string>();
-  /** Entries of `written` whose leave's answer an outage cut: Redis may or may not hold them (settle). */
-  private readonly unsure = new Set<string>();
+  private readonly cutLeaves = new CutRemovals(this.written);
   private readonly departures: RedisDepartures;
   private readonly localJoins: OutageWarning;
 
@@ -84,7 +84,7 @@ export class RedisPresence implements Presence, NodeShare {
         return { ok: false, reason: `The presence channel already has ${app.maxPresenceMembersPerChannel} members, the most this app allows.` };
       }
       this.written.set(entry, info);
-      this.unsure.delete(entry);
+      this.cutLeaves.written(entry);
       if (added === 1 && heard) {
         this.departures.answered(answer);
         reportAdded();
@@ -158,17 +158,12 @@ export class RedisPresence implements Presence, NodeShare {
     return held.length + (await this.departures.restore());
   }
 
-  /**
-   * Back into data Redis kept: whether it holds each member whose leave's answer the outage
-   * cut. Carried out, the leave took it out of Redis, and a restore after a later loss of
-   * data must not put it back (its resync would then report the member gone again).
-   */
-  async settle(): Promise<void> {
-    for (const entry of this.unsure) {
+  /** Back into data Redis kept: whether it holds each member whose leave's answer the outage cut (cut-removals.ts). */
+  settle(): Promise<void> {
+    return this.cutLeaves.settle(async (entry) => {
       const [appId, channel, userId] = splitNodeEntry(entry, 3) as [string, string, string];
-      if ((await this.redis.sismember(memberNodesKey(appId, channel, userId), this.nodeId)) === 0) this.written.delete(entry);
-      this.unsure.delete(entry);
-    }
+      return (await this.redis.sismember(memberNodesKey(appId, channel, userId), this.nodeId)) === 1;
+    });
   }
 
   /**
@@ -232,14 +227,7 @@ export class RedisPresence implements Presence, NodeShare {
     const markerTtl = app && this.events.heard(app) ? MARKER_TTL_MS : 0;
     // Without `answer`, the script is given a key it leaves alone (answer TTL 0).
     const leave = this.commands.heraldLeave(membersKey(appId, channel), memberNodesKey(appId, channel, userId), leavingKey(appId, channel, userId), answer ?? leavingKey(appId, channel, userId), userId, nodeId, markerTtl, answer ? MARKER_TTL_MS : 0);
-    if (nodeId !== this.nodeId) return leave;
-    const left = await leave.catch((error: unknown) => {
-      if (this.written.has(entry)) this.unsure.add(entry);
-      throw error;
-    });
-    this.written.delete(entry);
-    this.unsure.delete(entry);
-    return left;
+    return nodeId === this.nodeId ? this.cutLeaves.remove(entry, leave) : leave;
   }
 
   /** `leftVia` is the node whose departure took the user out (this one, or a dead one). */
