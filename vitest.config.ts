@@ -5,13 +5,11 @@ import { defineConfig } from "vitest/config";
  * The files that take longest, longest first, so that no long file starts late and keeps
  * the run going after the rest. Vitest orders files by the durations of the last run it
  * remembers, which a fresh clone (CI) does not have; it then starts the largest files
- * first. Ranked by each file's time on two cores in both suites (`npm test`, then
- * `npm run test:workers`, 2026-12-08), in seconds: cluster-shards 42/52, cluster-failures
- * 39/39, cluster-outages 26/31, cluster-state 20/20, cluster-delivery 8/21 (it starts
- * twelve nodes), metrics 17/18, console 17/15, cluster-contract 15/15, console-access
- * 13/14, worker-restarts 13/13, webhooks 13/12, then 6 to 10 s each. With the list
- * stopping at the four slowest, cluster-outages started at 33 s and ended last: `npm
- * test` took 66 s in a fresh clone's order.
+ * first. Ranked by each file's time on two cores in both suites (`npm test`, then `npm run
+ * test:workers`, 2026-12-08): the first three take 26 to 52 s each, the next eight 12 to 21
+ * s (cluster-delivery 8 s on one thread, 21 s on two: it starts twelve nodes), the rest 4 to
+ * 10 s. With the list stopping at the four slowest, cluster-outages started at 33 s and ended
+ * last: `npm test` took 66 s in a fresh clone's order, 60 s in this one.
  */
 const SLOWEST = [
   "cluster-shards", "cluster-failures", "cluster-outages", "cluster-state", "cluster-delivery", "metrics", "console",
