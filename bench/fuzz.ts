@@ -31,7 +31,7 @@
  *   npm run fuzz [-- --seconds 20] [--seed 1] [--workers 2] [--redis | --redis-cluster] [--chaos [--blows outage,stop]] [--logs DIR]
  */
 import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -364,10 +364,11 @@ async function startNode(args: string[], expected: (entry: LogEntry) => boolean)
   let port: number | undefined;
   /** Its last warnings, for a stop that does not end with exit code 0. */
   const warnings: string[] = [];
-  const kept = values.logs === undefined ? undefined : createWriteStream(join(values.logs, `${name}.log`));
+  // Written as they come (sync): a run that ends with process.exit keeps its last lines.
+  const kept = values.logs === undefined ? undefined : openSync(join(values.logs, `${name}.log`), "w");
   port = await new Promise<number>((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      kept?.write(`${elapsed()} ${line}\n`);
+      if (kept !== undefined) writeSync(kept, `${elapsed()} ${line}\n`);
       const entry = JSON.parse(line) as LogEntry;
       if (entry.level === 40 && warnings.push(`${elapsed()} ${entry.msg.slice(0, 80)}`) > 5) warnings.shift();
       if (typeof entry.port === "number") {
