@@ -98,14 +98,28 @@ async function redisProxy(redisUrl: string): Promise<{ url: string; dropAll(): v
   };
 }
 
+/**
+ * Redis (kept on disk with `persist`), the proxy in front of it, and two nodes of `apps` on the
+ * short test timings: `behind` reaches Redis through the proxy, `direct` without it.
+ */
+async function aroundProxy(options: { persist?: boolean; apps?: AppConfig[] } = {}) {
+  const redis = await startRedis({ persist: options.persist });
+  const proxy = await redisProxy(redis.url);
+  const [behind, direct] = await Promise.all([
+    startHerald({ apps: options.apps, args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
+    startHerald({ apps: options.apps, args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
+  ]);
+  const stop = async () => {
+    await Promise.all([behind.stop(), direct.stop()]);
+    proxy.close();
+    await redis.kill();
+  };
+  return { redis, proxy, behind, direct, stop };
+}
+
 describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () => {
   it("hears the other nodes again when the connection closes as it subscribes again, and does not stop", { timeout: 30_000 }, async () => {
-    const redis = await startRedis();
-    const proxy = await redisProxy(redis.url);
-    const [behind, direct] = await Promise.all([
-      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
-      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
-    ]);
+    const { proxy, behind, direct, stop } = await aroundProxy();
     try {
       const listener = pusherClient(behind.port, DEMO_APP);
       await subscribed(listener, "cl-resubscribed");
@@ -128,9 +142,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       expect(behind.logs.filter((line) => line.level >= 60)).toEqual([]);
       listener.disconnect();
     } finally {
-      await Promise.all([behind.stop(), direct.stop()]);
-      proxy.close();
-      await redis.kill();
+      await stop();
     }
   });
 
@@ -211,12 +223,7 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
     }
   });
   it("tells nobody a member or user came when another outage cuts its resync short, and writes them again at the next reconnect", { timeout: 45_000 }, async () => {
-    const redis = await startRedis();
-    const proxy = await redisProxy(redis.url);
-    const [behind, direct] = await Promise.all([
-      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
-      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
-    ]);
+    const { proxy, behind, direct, stop } = await aroundProxy();
     const lines = (text: string) => behind.logs.filter((line) => line.msg.includes(text));
     try {
       const stays = pusherClient(behind.port, DEMO_APP, { user: { user_id: "stays" }, signinAs: { id: "stays" } });
@@ -254,20 +261,13 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       expect(await (await serverSdk(direct.port, DEMO_APP).get({ path: "/channels/presence-cut-resync/users" })).json()).toEqual({ users: expect.arrayContaining([{ id: "stays" }, { id: "other" }]) });
       for (const client of [stays, other, watcher]) client.disconnect();
     } finally {
-      await Promise.all([behind.stop(), direct.stop()]);
-      proxy.close();
-      await redis.kill();
+      await stop();
     }
   });
   it("reports a channel vacated, a member removed and a user offline once when an outage cut the answers to their node's writes and Redis later comes back empty", { timeout: 45_000 }, async () => {
-    const durable = await startRedis({ persist: true });
-    const proxy = await redisProxy(durable.url);
     const receiver = await startWebhookReceiver();
     const hooked: AppConfig = { id: "cl-hooked", key: "cl-hooked-key", secret: "cl-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
-    const [behind, direct] = await Promise.all([
-      startHerald({ apps: [hooked], args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
-      startHerald({ apps: [hooked], args: ["--redis", durable.url], env: FAST_TIMINGS_ENV }),
-    ]);
+    const { redis: durable, proxy, behind, direct, stop } = await aroundProxy({ persist: true, apps: [hooked] });
     const resyncs = (node: Herald) => node.logs.filter((line) => line.msg.includes("presence members written to Redis again")).length;
     try {
       // One user on both nodes, in a presence channel and a public one, signed in, and watched.
@@ -306,22 +306,15 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       expect(seen).toEqual(["online twice", "offline twice"]);
       watcher.disconnect();
     } finally {
-      await Promise.all([behind.stop(), direct.stop()]);
-      proxy.close();
-      await durable.kill();
+      await stop();
       await receiver.close();
     }
   });
   it("reports a dead node's channel vacated, member removed and user offline once when an outage cuts the answer to its cleanup", { timeout: 45_000 }, async () => {
-    const redis = await startRedis();
-    const proxy = await redisProxy(redis.url);
     const receiver = await startWebhookReceiver();
     const hooked: AppConfig = { id: "dn-hooked", key: "dn-hooked-key", secret: "dn-hooked-secret", webhooks: [{ url: receiver.url, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] };
     // The survivor's Redis is behind the proxy: it cleans up after the doomed node, and the proxy cuts that short.
-    const [survivor, doomed] = await Promise.all([
-      startHerald({ apps: [hooked], args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
-      startHerald({ apps: [hooked], args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
-    ]);
+    const { redis, proxy, behind: survivor, direct: doomed, stop } = await aroundProxy({ apps: [hooked] });
     try {
       const stays = pusherClient(survivor.port, hooked, { user: { user_id: "stays" }, signinAs: { id: "stays", watchlist: ["gone"] } });
       await Promise.all([subscribed(stays, "presence-dn"), signedIn(stays)]);
@@ -355,20 +348,13 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       expect(await answerKeys(redis.url, hooked.id)).toEqual([]);
       stays.disconnect();
     } finally {
-      await Promise.all([survivor.stop(), doomed.stop()]);
-      proxy.close();
-      await redis.kill();
+      await stop();
       await receiver.close();
     }
   });
   it("leaves a dead node's cleanup to another node when the node that claimed it dies before it is through", { timeout: 40_000 }, async () => {
-    const redis = await startRedis();
-    const proxy = await redisProxy(redis.url);
     // The claimer's Redis is behind the proxy, which cuts its cleanup's first write short, as it is killed.
-    const [claimer, doomed] = await Promise.all([
-      startHerald({ args: ["--redis", proxy.url], env: FAST_TIMINGS_ENV }),
-      startHerald({ args: ["--redis", redis.url], env: FAST_TIMINGS_ENV }),
-    ]);
+    const { redis, proxy, behind: claimer, direct: doomed, stop } = await aroundProxy();
     let heir: Awaited<ReturnType<typeof startHerald>> | undefined;
     try {
       const gone = pusherClient(doomed.port, DEMO_APP, { user: { user_id: "gone" }, signinAs: { id: "gone" } });
@@ -401,9 +387,8 @@ describe.skipIf(SKIP_REDIS_TESTS)("Redis outages where Redis kept its data", () 
       expect(Object.keys(((await (await api.get({ path: "/channels" })).json()) as { channels: Record<string, unknown> }).channels)).not.toContain("dn2-alone");
       stays.disconnect();
     } finally {
-      await Promise.all([claimer.stop(), doomed.stop(), heir?.stop()]);
-      proxy.close();
-      await redis.kill();
+      await heir?.stop();
+      await stop();
     }
   });
 });
